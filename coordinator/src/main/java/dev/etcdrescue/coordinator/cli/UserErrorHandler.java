@@ -1,0 +1,27 @@
+package dev.etcdrescue.coordinator.cli;
+
+import dev.etcdrescue.coordinator.UserException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine;
+
+/** The one place where exceptions become exit codes and messages: no stack trace for user errors. */
+final class UserErrorHandler implements CommandLine.IExecutionExceptionHandler {
+    private static final Logger log = LoggerFactory.getLogger(UserErrorHandler.class);
+
+    @Override
+    public int handleExecutionException(Exception ex, CommandLine cl, CommandLine.ParseResult parseResult) {
+        if (ex instanceof UserException user) {
+            cl.getErr().println("etcd-rescue: " + user.getMessage());
+            return user.exitCode();
+        }
+        log.error("internal error", ex);
+        cl.getErr().println("etcd-rescue: internal error: " + ex
+                + " (this is a bug; the log has the stack trace)");
+        return ExitCodes.INTERNAL;
+    }
+
+    static int exitCodeOf(Throwable t) {
+        return t instanceof UserException user ? user.exitCode() : ExitCodes.INTERNAL;
+    }
+}
