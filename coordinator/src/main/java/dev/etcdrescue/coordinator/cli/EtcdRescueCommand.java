@@ -12,13 +12,14 @@ import picocli.CommandLine.Command;
             "streams it to the agent on every host, restores, configures and starts the new members, verifies",
             "the new cluster and cuts over, with one command."
         },
-        subcommands = {PkiCommand.class, RecoverCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {RecoverCommand.class, VerifyCommand.class, PkiCommand.class, CommandLine.HelpCommand.class})
 public final class EtcdRescueCommand implements Runnable {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "Missing command: try 'etcd-rescue recover --help'.");
+        spec.commandLine().usage(spec.commandLine().getErr());
+        throw new dev.etcdrescue.coordinator.UserException(ExitCodes.USAGE, "missing command: try 'etcd-rescue recover --help'");
     }
 
     static CommandLine commandLine() {

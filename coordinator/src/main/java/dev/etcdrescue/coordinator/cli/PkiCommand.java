@@ -1,8 +1,310 @@
 package dev.etcdrescue.coordinator.cli;
 
+import dev.etcdrescue.coordinator.UserException;
+import dev.etcdrescue.coordinator.inventory.ClusterPlan;
+import dev.etcdrescue.coordinator.inventory.Inventory;
+import dev.etcdrescue.coordinator.inventory.InventoryLoader;
+import dev.etcdrescue.coordinator.inventory.MemberPlan;
+import dev.etcdrescue.pki.CertificateAuthority;
+import dev.etcdrescue.pki.HostNames;
+import dev.etcdrescue.pki.IssuedCertificate;
+import dev.etcdrescue.pki.Pem;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.ZoneOffset;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.regex.Pattern;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
 @Command(name = "pki", mixinStandardHelpOptions = true,
-        description = "Creates the fleet CA and issues the coordinator's and the agents' certificates.")
-public final class PkiCommand {
+        description = {
+            "Creates the fleet CA and issues the coordinator's and the agents' certificates.",
+            "",
+            "The coordinator and every agent talk over mutual TLS: both sides present a certificate of the "
+                + "same CA, and the subject's OU says who is who (OU=coordinator, OU=agent)."
+        },
+        subcommands = {PkiCommand.Init.class, PkiCommand.Issue.class, CommandLine.HelpCommand.class},
+        footer = {
+            "",
+            "Typical first run (an inventory's tls_dir defaults to ./pki beside it):",
+            "  etcd-rescue pki init  --dir ./pki",
+            "  etcd-rescue pki issue --dir ./pki --inventory inventory.yaml",
+            "  then copy ./pki/agents/<host>/* to /etc/etcd-rescue/tls/ on each host."
+        })
+public final class PkiCommand implements Runnable {
+    /** Where the agent's configuration expects its TLS files (docs/architecture.md, agent.yaml). */
+    static final String AGENT_TLS_DIR = "/etc/etcd-rescue/tls/";
+    static final String DEFAULT_COORDINATOR_CN = "etcd-rescue-coordinator";
+
+    @Override
+    public void run() {
+        throw usage("missing command: 'pki init' or 'pki issue' (see 'etcd-rescue pki --help')");
+    }
+
+    @Command(name = "init", mixinStandardHelpOptions = true, sortOptions = false,
+            header = "Creates the fleet CA and the coordinator's certificate.",
+            description = {
+                "Creates the fleet CA and the coordinator's client certificate in DIR:",
+                "  ca.pem, ca-key.pem          the CA; keep ca-key.pem secret",
+                "  coordinator.pem,            the coordinator's certificate",
+                "  coordinator-key.pem         (CN=etcd-rescue-coordinator, OU=coordinator)",
+                "",
+                "Refuses if any of these files exists: a new CA would lock out every agent certified by the old one.",
+                ""
+            },
+            footer = {
+                "",
+                "Examples:",
+                "  etcd-rescue pki init --dir ./pki",
+                "  etcd-rescue pki init --dir /secure/etcd-rescue-pki --validity P365D"
+            })
+    static final class Init implements java.util.concurrent.Callable<Integer> {
+        @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+        @Option(names = "--dir", required = true, paramLabel = "DIR",
+                description = "Directory for the CA and the coordinator's files (created if missing).")
+        Path dir;
+
+        @Option(names = "--ca-validity", defaultValue = "P3650D", paramLabel = "DURATION",
+                description = "How long the CA is valid, ISO-8601 (default: ${DEFAULT-VALUE}).")
+        Duration caValidity;
+
+        @Option(names = "--validity", defaultValue = "P825D", paramLabel = "DURATION",
+                description = "How long the coordinator's certificate is valid, ISO-8601 (default: ${DEFAULT-VALUE}).")
+        Duration validity;
+
+        @Option(names = "--coordinator-cn", defaultValue = DEFAULT_COORDINATOR_CN, paramLabel = "NAME",
+                description = "Common name of the coordinator's certificate (agents may pin it with coordinator_cn; default: ${DEFAULT-VALUE}).")
+        String coordinatorCn;
+
+        @Override
+        public Integer call() {
+            requirePositive("--ca-validity", caValidity);
+            requirePositive("--validity", validity);
+            Path caCert = dir.resolve("ca.pem");
+            Path caKey = dir.resolve("ca-key.pem");
+            Path cert = dir.resolve("coordinator.pem");
+            Path key = dir.resolve("coordinator-key.pem");
+            List<Path> existing = existing(List.of(caCert, caKey, cert, key));
+            if (!existing.isEmpty()) {
+                throw new UserException(ExitCodes.USAGE, "refusing to create a new CA: " + join(existing) + " already exist"
+                        + (existing.size() == 1 ? "s" : "") + ". A new CA would lock out every agent certified by the old one; "
+                        + "to issue agent certificates from the existing CA use 'etcd-rescue pki issue --dir " + dir
+                        + "', or pick another --dir");
+            }
+            CertificateAuthority ca = CertificateAuthority.create("etcd-rescue fleet CA", caValidity);
+            IssuedCertificate coordinator = ca.issueCoordinator(coordinatorCn, validity);
+            try {
+                ca.writeTo(caCert, caKey);
+                coordinator.writeTo(cert, key);
+            } catch (FileAlreadyExistsException e) {
+                throw new UserException(ExitCodes.USAGE, "refusing to overwrite " + e.getFile() + ", created meanwhile by someone else", e);
+            } catch (IOException e) {
+                throw new UserException(ExitCodes.FAILED, "cannot write the PKI files in " + dir + ": " + e, e);
+            }
+            PrintWriter out = spec.commandLine().getOut();
+            out.println("created CA:          " + caCert + ", " + caKey + " (mode 0600; keep it off the etcd hosts)");
+            out.println("created coordinator: " + cert + ", " + key + " (CN=" + coordinatorCn + ", OU=coordinator, valid "
+                    + validity.toDays() + " days)");
+            out.println("next: etcd-rescue pki issue --dir " + dir + " --inventory INVENTORY");
+            out.flush();
+            return ExitCodes.OK;
+        }
+    }
+
+    @Command(name = "issue", mixinStandardHelpOptions = true, sortOptions = false,
+            header = "Issues the agents' certificates, one per host.",
+            description = {
+                "Issues agent certificates from the CA in DIR, one per host, into DIR/agents/<host>/:",
+                "  ca.pem, agent.pem, agent-key.pem",
+                "Copy them to " + AGENT_TLS_DIR + " on that host, where the agent's configuration expects them.",
+                "",
+                "A certificate has CN=<host>, OU=agent, and the host's address (and its agent_endpoint host, if "
+                    + "different) as subject alternative names: the coordinator checks it against the address it dials.",
+                "",
+                "Existing files are never overwritten: the command refuses, or with --force moves them aside to "
+                    + "<file>.old-<timestamp>.",
+                ""
+            },
+            footer = {
+                "",
+                "Examples:",
+                "  etcd-rescue pki issue --dir ./pki --inventory inventory.yaml",
+                "  etcd-rescue pki issue --dir ./pki --host beta-0 --address 192.168.149.60",
+                "  etcd-rescue pki issue --dir ./pki --host etcd-0 --address 10.0.0.5 \\",
+                "      --address etcd-0.example.org --force"
+            })
+    static final class Issue implements java.util.concurrent.Callable<Integer> {
+        private static final Pattern HOST_DIR_NAME = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9._-]*");
+        private static final DateTimeFormatter STAMP = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'", Locale.ROOT);
+
+        @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+        @Option(names = "--dir", required = true, paramLabel = "DIR", description = "Directory made by 'pki init', with ca.pem and ca-key.pem.")
+        Path dir;
+
+        @Option(names = "--inventory", paramLabel = "FILE", description = "Issue for every host of this inventory.")
+        Path inventory;
+
+        @Option(names = "--host", paramLabel = "NAME", description = "Issue for this one host (its inventory host name); needs --address.")
+        String host;
+
+        @Option(names = "--address", paramLabel = "ADDR", description = "IP or DNS name the coordinator dials for --host; repeat for more.")
+        List<String> addresses = new ArrayList<>();
+
+        @Option(names = "--validity", defaultValue = "P825D", paramLabel = "DURATION",
+                description = "How long the certificates are valid, ISO-8601 (default: ${DEFAULT-VALUE}).")
+        Duration validity;
+
+        @Option(names = "--force", description = "Move existing files aside to <file>.old-<timestamp> instead of refusing.")
+        boolean force;
+
+        @Override
+        public Integer call() {
+            requirePositive("--validity", validity);
+            Map<String, List<String>> hosts = hosts();
+            CertificateAuthority ca = loadCa();
+            Map<String, List<Path>> files = new LinkedHashMap<>();
+            for (String name : hosts.keySet()) {
+                Path hostDir = dir.resolve("agents").resolve(name);
+                files.put(name, List.of(hostDir.resolve("ca.pem"), hostDir.resolve("agent.pem"), hostDir.resolve("agent-key.pem")));
+            }
+            List<Path> existing = existing(files.values().stream().flatMap(List::stream).toList());
+            if (!existing.isEmpty() && !force) {
+                throw new UserException(ExitCodes.USAGE, "refusing to overwrite " + join(existing)
+                        + ": move them away, or pass --force to move them aside to <file>.old-<timestamp>");
+            }
+            PrintWriter out = spec.commandLine().getOut();
+            String stamp = STAMP.format(ZonedDateTime.now(ZoneOffset.UTC));
+            for (Path old : existing) {
+                out.println("moved aside: " + old + " -> " + moveAside(old, stamp));
+            }
+            for (Map.Entry<String, List<String>> entry : hosts.entrySet()) {
+                List<Path> target = files.get(entry.getKey());
+                IssuedCertificate agent;
+                try {
+                    agent = ca.issueAgent(entry.getKey(), entry.getValue(), validity);
+                } catch (IllegalArgumentException e) {
+                    throw new UserException(ExitCodes.USAGE, "host " + entry.getKey() + ": " + e.getMessage());
+                }
+                try {
+                    Pem.writeCertificate(target.get(0), ca.certificate());
+                    agent.writeTo(target.get(1), target.get(2));
+                } catch (FileAlreadyExistsException e) {
+                    throw new UserException(ExitCodes.USAGE, "refusing to overwrite " + e.getFile() + ", created meanwhile by someone else", e);
+                } catch (IOException e) {
+                    throw new UserException(ExitCodes.FAILED, "cannot write " + target.get(1).getParent() + ": " + e, e);
+                }
+                out.println(entry.getKey() + ": copy " + target.get(1).getParent() + "/{ca.pem,agent.pem,agent-key.pem} to "
+                        + entry.getKey() + ":" + AGENT_TLS_DIR + " (agent-key.pem mode 0600, owned by the agent's user); "
+                        + "SAN " + String.join(", ", entry.getValue()));
+            }
+            out.flush();
+            return ExitCodes.OK;
+        }
+
+        /** Host name to the addresses its certificate must carry, in order. */
+        private Map<String, List<String>> hosts() {
+            if ((inventory == null) == (host == null)) {
+                throw usage("give either --inventory FILE or --host NAME --address ADDR");
+            }
+            Map<String, List<String>> hosts = new LinkedHashMap<>();
+            if (host != null) {
+                if (addresses.isEmpty()) {
+                    throw usage("--host needs at least one --address (the IP or DNS name the coordinator dials)");
+                }
+                for (String address : addresses) {
+                    if (!HostNames.isIpLiteral(address) && !HostNames.isDnsName(address)) {
+                        throw usage("--address '" + address + "' is neither an IP address nor a DNS name");
+                    }
+                }
+                hosts.put(requireDirName(host), List.copyOf(addresses));
+                return hosts;
+            }
+            if (!addresses.isEmpty()) {
+                throw usage("--address goes with --host; with --inventory the addresses come from the inventory");
+            }
+            Inventory loaded = InventoryLoader.load(inventory);
+            for (ClusterPlan cluster : loaded.clusters()) {
+                for (MemberPlan member : cluster.members()) {
+                    List<String> sans = new ArrayList<>(List.of(member.address()));
+                    if (!member.agentHost().equalsIgnoreCase(member.address())) {
+                        sans.add(member.agentHost());
+                    }
+                    hosts.put(requireDirName(member.hostName()), sans);
+                }
+            }
+            return hosts;
+        }
+
+        private CertificateAuthority loadCa() {
+            Path cert = dir.resolve("ca.pem");
+            Path key = dir.resolve("ca-key.pem");
+            if (!Files.isRegularFile(cert) || !Files.isRegularFile(key)) {
+                throw new UserException(ExitCodes.USAGE, "no CA in " + dir + " (" + cert + " and " + key + " are needed): "
+                        + "create it with 'etcd-rescue pki init --dir " + dir + "'");
+            }
+            try {
+                return CertificateAuthority.load(cert, key);
+            } catch (IOException | RuntimeException e) {
+                throw new UserException(ExitCodes.USAGE, "cannot load the CA from " + dir + ": " + e.getMessage(), e);
+            }
+        }
+
+        private static String requireDirName(String name) {
+            if (!HOST_DIR_NAME.matcher(name).matches()) {
+                throw new UserException(ExitCodes.USAGE, "host name '" + name + "' cannot name a directory under agents/: "
+                        + "use letters, digits, '.', '_', '-' in the inventory's host names");
+            }
+            return name;
+        }
+
+        private static Path moveAside(Path file, String stamp) {
+            for (int attempt = 0; ; attempt++) {
+                Path aside = file.resolveSibling(file.getFileName() + ".old-" + stamp + (attempt == 0 ? "" : "-" + attempt));
+                try {
+                    // No ATOMIC_MOVE: on Linux it would silently replace an existing target.
+                    return Files.move(file, aside);
+                } catch (FileAlreadyExistsException e) {
+                    // Two runs in the same second: take the next suffix.
+                } catch (IOException e) {
+                    throw new UserException(ExitCodes.FAILED, "cannot move " + file + " aside to " + aside + ": " + e, e);
+                }
+            }
+        }
+    }
+
+    private static List<Path> existing(List<Path> files) {
+        return files.stream().filter(f -> Files.exists(f, java.nio.file.LinkOption.NOFOLLOW_LINKS)).toList();
+    }
+
+    private static String join(List<Path> files) {
+        return String.join(", ", files.stream().map(Path::toString).toList());
+    }
+
+    /**
+     * Bad arguments found while running: a {@link UserException}, because the execution handler
+     * would report a picocli ParameterException thrown from here as an internal error.
+     */
+    private static UserException usage(String message) {
+        return new UserException(ExitCodes.USAGE, message);
+    }
+
+    private static void requirePositive(String option, Duration value) {
+        if (value.isNegative() || value.isZero()) {
+            throw usage(option + " must be positive, got " + value);
+        }
+    }
 }

@@ -11,6 +11,10 @@ final class UserErrorHandler implements CommandLine.IExecutionExceptionHandler {
 
     @Override
     public int handleExecutionException(Exception ex, CommandLine cl, CommandLine.ParseResult parseResult) {
+        if (ex instanceof CommandLine.ParameterException pe) {
+            cl.getErr().println("etcd-rescue: " + pe.getMessage());
+            return ExitCodes.USAGE;
+        }
         if (ex instanceof UserException user) {
             cl.getErr().println("etcd-rescue: " + user.getMessage());
             return user.exitCode();

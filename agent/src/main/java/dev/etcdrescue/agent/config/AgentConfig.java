@@ -1,0 +1,50 @@
+package dev.etcdrescue.agent.config;
+
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * The validated agent configuration ({@code /etc/etcd-rescue/agent.yaml}); see docs/architecture.md.
+ * Every path is absolute and normalized. Load it with {@link AgentConfigLoader}.
+ *
+ * @param baseUnit         the unit whose {@code User=} owns restored data dirs (RestoreRequest has no unit)
+ * @param systemctl        the systemctl binary
+ * @param restoreTimeout   how long one {@code snapshot restore} may run
+ * @param commandTimeout   how long any other child process (systemctl, --version, status) may run
+ */
+public record AgentConfig(
+        String hostName,
+        InetSocketAddress listen,
+        String listenText,
+        TlsConfig tls,
+        Path stateDir,
+        List<Path> allowedDataRoots,
+        Path envDir,
+        Path unitDir,
+        List<Path> baseUnitDirs,
+        List<Path> toolDirs,
+        List<Path> backupDirs,
+        Duration maxClaimTtl,
+        String baseUnit,
+        Path systemctl,
+        Duration restoreTimeout,
+        Duration commandTimeout) {
+
+    public Path stagingDir() {
+        return stateDir.resolve("staging");
+    }
+
+    public Path journalDir() {
+        return stateDir.resolve("journal");
+    }
+
+    public Path claimFile() {
+        return stateDir.resolve("claim.json");
+    }
+
+    public Path auditLog() {
+        return stateDir.resolve("audit.log");
+    }
+}

@@ -1,0 +1,207 @@
+package dev.etcdrescue.agent.config;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Pattern;
+
+/**
+ * Reads agent.yaml into an {@link AgentConfig}. The tree is walked by hand rather than bound, so that
+ * every error names the exact key, unknown keys are listed next to the allowed ones, and nothing is
+ * silently defaulted except the documented optional keys.
+ */
+public final class AgentConfigLoader {
+    private static final Set<String> TOP_KEYS = new TreeSet<>(List.of(
+            "host_name", "listen", "tls", "state_dir", "allowed_data_roots", "env_dir", "unit_dir",
+            "base_unit_dirs", "tool_dirs", "backup_dirs", "max_claim_ttl", "base_unit", "systemctl",
+            "restore_timeout", "command_timeout"));
+    private static final Set<String> TLS_KEYS = new TreeSet<>(List.of("ca", "cert", "key", "coordinator_cn"));
+    private static final Pattern HOST_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
+    private static final Pattern UNIT_NAME = Pattern.compile("[A-Za-z0-9_.@-]+");
+    private static final Pattern CN = Pattern.compile("[A-Za-z0-9 ._@-]{1,64}");
+    private static final Pattern HOST_PORT = Pattern.compile("(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9.-]+):([0-9]{1,5})");
+
+    private final Path file;
+
+    private AgentConfigLoader(Path file) {
+        this.file = file;
+    }
+
+    public static AgentConfig load(Path file) throws ConfigException {
+        return new AgentConfigLoader(file).read();
+    }
+
+    private AgentConfig read() throws ConfigException {
+        JsonNode root;
+        try {
+            root = new ObjectMapper(new YAMLFactory()).readTree(Files.readString(file));
+        } catch (JsonProcessingException e) {
+            throw new ConfigException(file, "", "not valid YAML: " + e.getOriginalMessage());
+        } catch (IOException e) {
+            throw new ConfigException(file, "", "cannot read it: " + e.getMessage());
+        }
+        if (root == null || !root.isObject()) {
+            throw new ConfigException(file, "", "must be a YAML mapping of the keys " + TOP_KEYS);
+        }
+        rejectUnknown(root, TOP_KEYS, "");
+        String hostName = matching(root, "host_name", HOST_NAME, "a host name like lv-etcd-research-beta-0");
+        String listenText = requiredText(root, "listen");
+        InetSocketAddress listen = hostPort(listenText, "listen");
+        TlsConfig tls = tls(root);
+        Path stateDir = path(root, "state_dir");
+        List<Path> allowedDataRoots = paths(root, "allowed_data_roots", true);
+        Path envDir = path(root, "env_dir");
+        Path unitDir = path(root, "unit_dir");
+        List<Path> baseUnitDirs = paths(root, "base_unit_dirs", true);
+        List<Path> toolDirs = paths(root, "tool_dirs", true);
+        List<Path> backupDirs = root.has("backup_dirs") ? paths(root, "backup_dirs", false) : List.of();
+        Duration maxClaimTtl = duration(root, "max_claim_ttl", Duration.ofMinutes(10));
+        String baseUnit = root.has("base_unit")
+                ? matching(root, "base_unit", UNIT_NAME, "a unit name like etcd") : "etcd";
+        Path systemctl = root.has("systemctl") ? path(root, "systemctl") : Path.of("/usr/bin/systemctl");
+        Duration restoreTimeout = duration(root, "restore_timeout", Duration.ofMinutes(10));
+        Duration commandTimeout = duration(root, "command_timeout", Duration.ofMinutes(2));
+        return new AgentConfig(hostName, listen, listenText, tls, stateDir, allowedDataRoots, envDir, unitDir,
+                baseUnitDirs, toolDirs, backupDirs, maxClaimTtl, baseUnit.replaceFirst("\\.service$", ""),
+                systemctl, restoreTimeout, commandTimeout);
+    }
+
+    private TlsConfig tls(JsonNode root) throws ConfigException {
+        JsonNode tls = root.get("tls");
+        if (tls == null || !tls.isObject()) {
+            throw new ConfigException(file, "tls", "required: a mapping with the keys " + TLS_KEYS);
+        }
+        rejectUnknown(tls, TLS_KEYS, "tls.");
+        Optional<String> coordinatorCn = tls.has("coordinator_cn")
+                ? Optional.of(matching(tls, "coordinator_cn", CN, "a certificate CN", "tls."))
+                : Optional.empty();
+        return new TlsConfig(pathAt(tls, "ca", "tls."), pathAt(tls, "cert", "tls."), pathAt(tls, "key", "tls."),
+                coordinatorCn);
+    }
+
+    private void rejectUnknown(JsonNode node, Set<String> allowed, String prefix) throws ConfigException {
+        for (Iterator<String> names = node.fieldNames(); names.hasNext(); ) {
+            String name = names.next();
+            if (!allowed.contains(name)) {
+                throw new ConfigException(file, prefix + name, "unknown key; allowed keys are " + allowed);
+            }
+        }
+    }
+
+    private String requiredText(JsonNode node, String key) throws ConfigException {
+        return requiredText(node, key, "");
+    }
+
+    private String requiredText(JsonNode node, String key, String prefix) throws ConfigException {
+        JsonNode value = node.get(key);
+        if (value == null || value.isNull()) {
+            throw new ConfigException(file, prefix + key, "required");
+        }
+        if (!value.isValueNode() || value.asText().isBlank()) {
+            throw new ConfigException(file, prefix + key, "must be a non-empty string");
+        }
+        return value.asText().strip();
+    }
+
+    private String matching(JsonNode node, String key, Pattern grammar, String what) throws ConfigException {
+        return matching(node, key, grammar, what, "");
+    }
+
+    private String matching(JsonNode node, String key, Pattern grammar, String what, String prefix)
+            throws ConfigException {
+        String text = requiredText(node, key, prefix);
+        if (!grammar.matcher(text).matches()) {
+            throw new ConfigException(file, prefix + key, "must be " + what + ", got '" + text + "'");
+        }
+        return text;
+    }
+
+    private InetSocketAddress hostPort(String text, String field) throws ConfigException {
+        var m = HOST_PORT.matcher(text);
+        if (!m.matches()) {
+            throw new ConfigException(file, field, "must be address:port (e.g. 192.168.149.60:7443), got '" + text + "'");
+        }
+        int port = Integer.parseInt(m.group(2));
+        if (port > 65535) {
+            throw new ConfigException(file, field, "port " + port + " is out of range");
+        }
+        String host = m.group(1).replaceAll("^\\[|\\]$", "");
+        return new InetSocketAddress(host, port);
+    }
+
+    private Path path(JsonNode node, String key) throws ConfigException {
+        return pathAt(node, key, "");
+    }
+
+    private Path pathAt(JsonNode node, String key, String prefix) throws ConfigException {
+        return checkedPath(requiredText(node, key, prefix), prefix + key);
+    }
+
+    private Path checkedPath(String text, String field) throws ConfigException {
+        Path path;
+        try {
+            path = Path.of(text);
+        } catch (RuntimeException e) {
+            throw new ConfigException(file, field, "not a path: '" + text + "'");
+        }
+        if (!path.isAbsolute()) {
+            throw new ConfigException(file, field, "must be an absolute path, got '" + text + "'");
+        }
+        if (!path.normalize().equals(path)) {
+            throw new ConfigException(file, field, "must be a normalized path (no '.' or '..'), got '"
+                    + text + "'; did you mean " + path.normalize() + "?");
+        }
+        return path.normalize();
+    }
+
+    private List<Path> paths(JsonNode root, String key, boolean required) throws ConfigException {
+        JsonNode value = root.get(key);
+        if (value == null || value.isNull()) {
+            if (required) {
+                throw new ConfigException(file, key, "required: a list of absolute paths");
+            }
+            return List.of();
+        }
+        if (!value.isArray() || (required && value.isEmpty())) {
+            throw new ConfigException(file, key, "must be a " + (required ? "non-empty " : "") + "list of absolute paths");
+        }
+        List<Path> result = new ArrayList<>();
+        for (int i = 0; i < value.size(); i++) {
+            JsonNode item = value.get(i);
+            if (!item.isTextual()) {
+                throw new ConfigException(file, key + "[" + i + "]", "must be a path string");
+            }
+            result.add(checkedPath(item.asText().strip(), key + "[" + i + "]"));
+        }
+        return List.copyOf(result);
+    }
+
+    private Duration duration(JsonNode root, String key, Duration fallback) throws ConfigException {
+        if (!root.has(key)) {
+            return fallback;
+        }
+        String text = requiredText(root, key);
+        try {
+            Duration d = Duration.parse(text);
+            if (d.isNegative() || d.isZero()) {
+                throw new ConfigException(file, key, "must be positive, got '" + text + "'");
+            }
+            return d;
+        } catch (DateTimeParseException e) {
+            throw new ConfigException(file, key, "must be an ISO-8601 duration like PT10M, got '" + text + "'");
+        }
+    }
+}

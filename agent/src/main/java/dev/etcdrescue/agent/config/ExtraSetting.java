@@ -1,0 +1,71 @@
+package dev.etcdrescue.agent.config;
+
+import dev.etcdrescue.agent.AgentException;
+import dev.etcdrescue.agent.spec.Grammar;
+import dev.etcdrescue.agent.spec.PathRules;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.BiConsumer;
+import java.util.regex.Pattern;
+
+/** The allow-list of extra env settings, each with the grammar its value must match. */
+public enum ExtraSetting {
+    ETCD_HEARTBEAT_INTERVAL(ExtraSetting::positiveInt),
+    ETCD_ELECTION_TIMEOUT(ExtraSetting::positiveInt),
+    ETCD_QUOTA_BACKEND_BYTES(ExtraSetting::positiveInt),
+    ETCD_SNAPSHOT_COUNT(ExtraSetting::positiveInt),
+    ETCD_AUTO_COMPACTION_RETENTION(matching(Grammar.GO_DURATION_OR_INT, "an hour count or a duration like 30m or 1h30m")),
+    ETCD_AUTO_COMPACTION_MODE(matching(Pattern.compile("periodic|revision"), "periodic or revision")),
+    ETCD_LISTEN_METRICS_URLS(ExtraSetting::urlList),
+    ETCD_LOGGER(matching(Pattern.compile("zap|capnslog"), "zap or capnslog")),
+    ETCD_LOG_LEVEL(matching(Pattern.compile("debug|info|warn|error|panic|fatal"), "debug, info, warn, error, panic or fatal")),
+    ETCD_CERT_FILE(ExtraSetting::path),
+    ETCD_KEY_FILE(ExtraSetting::path),
+    ETCD_TRUSTED_CA_FILE(ExtraSetting::path),
+    ETCD_CLIENT_CERT_AUTH(matching(Grammar.BOOL, "true or false")),
+    ETCD_PEER_CERT_FILE(ExtraSetting::path),
+    ETCD_PEER_KEY_FILE(ExtraSetting::path),
+    ETCD_PEER_TRUSTED_CA_FILE(ExtraSetting::path),
+    ETCD_PEER_CLIENT_CERT_AUTH(matching(Grammar.BOOL, "true or false"));
+
+    private static final Map<String, ExtraSetting> BY_NAME = Map.copyOf(
+            Arrays.stream(values()).collect(java.util.stream.Collectors.toMap(Enum::name, s -> s)));
+
+    private final BiConsumer<String, String> check;
+
+    ExtraSetting(BiConsumer<String, String> check) {
+        this.check = check;
+    }
+
+    public static Optional<ExtraSetting> byName(String name) {
+        return Optional.ofNullable(BY_NAME.get(name));
+    }
+
+    /** Throws INVALID_ARGUMENT naming {@code field} unless {@code value} fits this setting's grammar. */
+    public void check(String value, String field) {
+        check.accept(value, field + " (" + name() + ")");
+    }
+
+    private static void positiveInt(String value, String field) {
+        Grammar.require(value, Grammar.UNSIGNED_INT, field, "a non-negative integer");
+    }
+
+    private static void urlList(String value, String field) {
+        if (value == null || value.isEmpty()) {
+            throw AgentException.invalidArgument(field + " must be a comma-separated list of URLs");
+        }
+        String[] urls = value.split(",", -1);
+        for (int i = 0; i < urls.length; i++) {
+            Grammar.url(urls[i], field + "[" + i + "]");
+        }
+    }
+
+    private static void path(String value, String field) {
+        PathRules.parse(value, field);
+    }
+
+    private static BiConsumer<String, String> matching(Pattern grammar, String what) {
+        return (value, field) -> Grammar.require(value, grammar, field, what);
+    }
+}

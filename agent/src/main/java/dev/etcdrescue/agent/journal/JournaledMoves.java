@@ -1,0 +1,35 @@
+package dev.etcdrescue.agent.journal;
+
+import dev.etcdrescue.agent.io.SafeFiles;
+import dev.etcdrescue.proto.v1.MovedFile;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Optional;
+
+/** Moves something aside for an operation, journaling the move before making it. */
+public final class JournaledMoves {
+    private final OperationJournal journal;
+
+    public JournaledMoves(OperationJournal journal) {
+        this.journal = journal;
+    }
+
+    /** Moves {@code path} to {@code <path>.etcd-rescue-<operation_id>} when something is there. */
+    public Optional<MovedFile> moveAsideIfPresent(String operationId, Path path) throws IOException {
+        if (!SafeFiles.exists(path)) {
+            return Optional.empty();
+        }
+        Path target = SafeFiles.freeName(path, ".etcd-rescue-" + operationId);
+        journal.append(operationId, JournalEntry.movedAside(journal.now(), path.toString(), target.toString()));
+        SafeFiles.moveNoReplace(path, target);
+        return Optional.of(MovedFile.newBuilder().setOriginal(path.toString()).setMovedTo(target.toString()).build());
+    }
+
+    public void recordCreated(String operationId, Path path) {
+        journal.append(operationId, JournalEntry.created(journal.now(), path.toString()));
+    }
+
+    public OperationJournal journal() {
+        return journal;
+    }
+}

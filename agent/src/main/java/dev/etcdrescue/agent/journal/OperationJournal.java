@@ -1,0 +1,83 @@
+package dev.etcdrescue.agent.journal;
+
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.etcdrescue.agent.spec.Grammar;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Per-operation write-ahead journal ({@code <state_dir>/journal/<operation_id>.jsonl}): each entry
+ * is appended and fsynced BEFORE the action it describes, so Rollback after a crash still knows
+ * what may have been done. Rollback therefore treats every entry as "maybe done" and checks.
+ */
+public final class OperationJournal {
+    private final Path dir;
+    private final Clock clock;
+    private final ObjectMapper json = new ObjectMapper()
+            .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
+
+    public OperationJournal(Path dir, Clock clock) {
+        this.dir = dir;
+        this.clock = clock;
+    }
+
+    public long now() {
+        return clock.millis();
+    }
+
+    public synchronized void append(String operationId, JournalEntry entry) {
+        Grammar.identifier(operationId, "operation_id");
+        try {
+            Files.createDirectories(dir);
+            byte[] line = (json.writeValueAsString(entry) + "\n").getBytes(StandardCharsets.UTF_8);
+            try (FileChannel channel = FileChannel.open(file(operationId), StandardOpenOption.CREATE,
+                    StandardOpenOption.WRITE, StandardOpenOption.APPEND)) {
+                ByteBuffer buffer = ByteBuffer.wrap(line);
+                while (buffer.hasRemaining()) {
+                    channel.write(buffer);
+                }
+                channel.force(true);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write the operation journal " + file(operationId), e);
+        }
+    }
+
+    public synchronized List<JournalEntry> read(String operationId) {
+        Path file = file(operationId);
+        if (!Files.exists(file)) {
+            return List.of();
+        }
+        List<JournalEntry> entries = new ArrayList<>();
+        try {
+            for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+                if (line.isBlank()) {
+                    continue;
+                }
+                try {
+                    entries.add(json.readValue(line, JournalEntry.class));
+                } catch (IOException torn) {
+                    // A torn last line from a crash mid-append: the action after it never ran.
+                    break;
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read the operation journal " + file, e);
+        }
+        return entries;
+    }
+
+    public Path file(String operationId) {
+        return dir.resolve(operationId + ".jsonl");
+    }
+}

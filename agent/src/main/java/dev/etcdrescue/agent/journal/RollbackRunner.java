@@ -1,0 +1,144 @@
+package dev.etcdrescue.agent.journal;
+
+import dev.etcdrescue.agent.AgentException;
+import dev.etcdrescue.agent.io.SafeFiles;
+import dev.etcdrescue.agent.journal.JournalEntry.Kind;
+import dev.etcdrescue.agent.systemd.Systemctl;
+import dev.etcdrescue.proto.v1.MovedFile;
+import dev.etcdrescue.proto.v1.RollbackResult;
+import dev.etcdrescue.proto.v1.UnitState;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Undoes what one operation did on this host, from its journal. Every entry is treated as "may have
+ * happened" (entries are written before acting), and each undo step checks the current state first,
+ * so a second Rollback, or one after a crash, does only what is still needed. Nothing is deleted:
+ * what the operation created goes to {@code <path>.rolled-back-<operation_id>}.
+ */
+public final class RollbackRunner {
+    private static final Logger log = LoggerFactory.getLogger(RollbackRunner.class);
+
+    private final OperationJournal journal;
+    private final Systemctl systemctl;
+
+    public RollbackRunner(OperationJournal journal, Systemctl systemctl) {
+        this.journal = journal;
+        this.systemctl = systemctl;
+    }
+
+    public RollbackResult rollback(String operationId) throws IOException {
+        List<JournalEntry> entries = journal.read(operationId);
+        Set<Integer> undone = new HashSet<>();
+        entries.stream().filter(e -> e.kind() == Kind.UNDONE).forEach(e -> undone.add(e.undone()));
+        if (entries.stream().allMatch(e -> e.kind() == Kind.ROLLBACK || e.kind() == Kind.UNDONE)) {
+            return RollbackResult.newBuilder().addActions("operation " + operationId + " changed nothing on this host")
+                    .build();
+        }
+        journal.append(operationId, JournalEntry.rollback(journal.now()));
+        List<String> actions = new ArrayList<>();
+        List<MovedFile> movedAside = new ArrayList<>();
+        Set<String> createdUnits = new LinkedHashSet<>();
+        Map<String, JournalEntry> before = new LinkedHashMap<>();
+        Set<String> startedOrEnabled = new LinkedHashSet<>();
+        for (JournalEntry e : entries) {
+            switch (e.kind()) {
+                case CREATED_UNIT -> createdUnits.add(e.unit());
+                case UNIT_BEFORE -> before.putIfAbsent(e.unit(), e);
+                case UNIT_STARTED, UNIT_ENABLED -> startedOrEnabled.add(e.unit());
+                default -> { }
+            }
+        }
+        for (String unit : startedOrEnabled) {
+            if (!before.containsKey(unit)) {
+                quiesce(unit, actions);
+            }
+        }
+        // File undos are marked UNDONE after they happen: a path created, moved aside and moved back
+        // must not be moved again by a second Rollback, and a crash between an undo and its mark is
+        // harmless because each undo first checks that its source still exists.
+        for (int i = entries.size() - 1; i >= 0; i--) {
+            JournalEntry e = entries.get(i);
+            if (undone.contains(i)) {
+                continue;
+            }
+            if (e.kind() == Kind.CREATED || e.kind() == Kind.CREATED_UNIT) {
+                Path path = Path.of(e.path());
+                if (SafeFiles.exists(path)) {
+                    Path aside = SafeFiles.moveAside(path, ".rolled-back-" + operationId);
+                    movedAside.add(MovedFile.newBuilder().setOriginal(path.toString()).setMovedTo(aside.toString()).build());
+                    actions.add("moved " + path + ", created by this operation, aside to " + aside);
+                }
+                journal.append(operationId, JournalEntry.undone(journal.now(), i));
+            } else if (e.kind() == Kind.MOVED_ASIDE) {
+                Path original = Path.of(e.path());
+                Path movedTo = Path.of(e.movedTo());
+                if (SafeFiles.exists(movedTo) && !SafeFiles.exists(original)) {
+                    SafeFiles.moveNoReplace(movedTo, original);
+                    actions.add("moved " + movedTo + " back to " + original);
+                } else if (SafeFiles.exists(movedTo)) {
+                    actions.add("left " + movedTo + " where it is: something new stands at " + original);
+                }
+                journal.append(operationId, JournalEntry.undone(journal.now(), i));
+            }
+        }
+        systemctl.daemonReload();
+        actions.add("reloaded systemd");
+        for (JournalEntry e : before.values()) {
+            restore(e, actions);
+        }
+        actions.forEach(a -> log.info("rollback of {}: {}", operationId, a));
+        if (!createdUnits.isEmpty()) {
+            log.info("rollback of {}: units created by it: {}", operationId, createdUnits);
+        }
+        return RollbackResult.newBuilder().addAllActions(actions).addAllMovedAside(movedAside).build();
+    }
+
+    private void quiesce(String unit, List<String> actions) {
+        UnitState state = systemctl.show(unit);
+        if (!state.getExists()) {
+            return;
+        }
+        if (Systemctl.isActive(state)) {
+            systemctl.stop(unit);
+            actions.add("stopped " + unit + ", started by this operation");
+        }
+        if (Systemctl.isEnabled(state)) {
+            systemctl.disable(unit);
+            actions.add("disabled " + unit + ", enabled by this operation");
+        }
+    }
+
+    private void restore(JournalEntry before, List<String> actions) {
+        String unit = before.unit();
+        UnitState state = systemctl.show(unit);
+        if (!state.getExists()) {
+            throw AgentException.failedPrecondition("cannot restore " + unit + ": systemd no longer knows it");
+        }
+        boolean wasEnabled = Boolean.TRUE.equals(before.wasEnabled());
+        boolean wasActive = Boolean.TRUE.equals(before.wasActive());
+        if (wasEnabled && !Systemctl.isEnabled(state)) {
+            systemctl.enable(unit);
+            actions.add("re-enabled " + unit + ", as it was before the operation");
+        } else if (!wasEnabled && Systemctl.isEnabled(state)) {
+            systemctl.disable(unit);
+            actions.add("disabled " + unit + ", as it was before the operation");
+        }
+        if (wasActive && !Systemctl.isActive(state)) {
+            systemctl.start(unit, true);
+            actions.add("started " + unit + " again, as it was active before the operation");
+        } else if (!wasActive && Systemctl.isActive(state)) {
+            systemctl.stop(unit);
+            actions.add("stopped " + unit + ", as it was inactive before the operation");
+        }
+    }
+}

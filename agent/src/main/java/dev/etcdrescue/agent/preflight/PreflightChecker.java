@@ -1,0 +1,212 @@
+package dev.etcdrescue.agent.preflight;
+
+import dev.etcdrescue.agent.AgentException;
+import dev.etcdrescue.agent.config.BaseUnit;
+import dev.etcdrescue.agent.config.BaseUnits;
+import dev.etcdrescue.agent.spec.Grammar;
+import dev.etcdrescue.agent.spec.MemberPlan;
+import dev.etcdrescue.agent.spec.PathRules;
+import dev.etcdrescue.agent.spec.UnitNames;
+import dev.etcdrescue.proto.v1.AgentStatus;
+import dev.etcdrescue.proto.v1.Finding;
+import dev.etcdrescue.proto.v1.PortCheck;
+import dev.etcdrescue.proto.v1.PreflightReport;
+import dev.etcdrescue.proto.v1.PreflightRequest;
+import dev.etcdrescue.proto.v1.Severity;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.NetworkInterface;
+import java.net.ServerSocket;
+import java.net.SocketException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.regex.Matcher;
+
+/**
+ * Checks this host against one member's plan without changing anything: tools, disk, paths, the
+ * base unit, ports. Problems become findings (with a stable code and the field concerned), not
+ * errors, so the coordinator can show every host's problems at once.
+ */
+public final class PreflightChecker {
+    /** Restore writes the db plus a preallocated 64 MiB WAL segment; keep room for both and then some. */
+    private static final long DATA_DIR_OVERHEAD = 128L << 20;
+    private static final long STAGING_MARGIN = 64L << 20;
+
+    private final HostTools hostTools;
+    private final BaseUnits baseUnits;
+    private final PathRules dataRoots;
+    private final Path envDir;
+    private final Path unitDir;
+    private final Path stagingDir;
+    private final String configuredListen;
+
+    public PreflightChecker(HostTools hostTools, BaseUnits baseUnits, PathRules dataRoots, Path envDir,
+                            Path unitDir, Path stagingDir, String configuredListen) {
+        this.hostTools = hostTools;
+        this.baseUnits = baseUnits;
+        this.dataRoots = dataRoots;
+        this.envDir = envDir;
+        this.unitDir = unitDir;
+        this.stagingDir = stagingDir;
+        this.configuredListen = configuredListen;
+    }
+
+    public PreflightReport check(PreflightRequest request, AgentStatus status) {
+        List<Finding> findings = new ArrayList<>();
+        PreflightReport.Builder report = PreflightReport.newBuilder().setStatus(status);
+        HostTools.Snapshot tools = hostTools.get(true);
+        if (tools.restoreTool().isEmpty()) {
+            findings.add(finding(Severity.ERROR, "restore-tool-missing", "tool_dirs",
+                    "neither etcdutl nor etcdctl is installed in the agent's tool_dirs: install etcd's client tools"));
+        }
+        if (tools.etcdVersion().isEmpty()) {
+            findings.add(finding(Severity.ERROR, "etcd-missing", "tool_dirs",
+                    "no etcd binary in the agent's tool_dirs: install etcd before restoring a member here"));
+        }
+
+        Optional<Path> dataDir = attempt(() -> dataRoots.requireInside(request.getMember().getDataDir(), "member.data_dir"),
+                "path-outside-roots", "member.data_dir", findings);
+        if (!request.getMember().getWalDir().isEmpty()) {
+            attempt(() -> dataRoots.requireInside(request.getMember().getWalDir(), "member.wal_dir"),
+                    "path-outside-roots", "member.wal_dir", findings);
+        }
+        Optional<MemberPlan> plan = dataDir.isPresent()
+                ? attempt(() -> MemberPlan.from(request.getMember(), dataRoots), "invalid-member", "member", findings)
+                : Optional.empty();
+
+        long stagingFree = usableSpace(stagingDir);
+        report.setFreeBytesStaging(stagingFree);
+        if (stagingFree < request.getSnapshotSize() + STAGING_MARGIN) {
+            findings.add(finding(Severity.ERROR, "low-disk-staging", "state_dir", "the staging dir " + stagingDir
+                    + " has " + stagingFree + " bytes free; the snapshot needs " + request.getSnapshotSize()
+                    + " plus a margin of " + STAGING_MARGIN));
+        }
+        dataDir.ifPresent(dir -> {
+            long free = usableSpace(dir);
+            report.setFreeBytesDataDir(free);
+            if (free < request.getSnapshotSize() + DATA_DIR_OVERHEAD) {
+                findings.add(finding(Severity.ERROR, "low-disk-data", "member.data_dir", "the file system of " + dir
+                        + " has " + free + " bytes free; the restored member needs about "
+                        + (request.getSnapshotSize() + DATA_DIR_OVERHEAD)));
+            }
+            if (Files.exists(dir)) {
+                report.setDataDirExists(true);
+                findings.add(finding(Severity.WARNING, "data-dir-exists", "member.data_dir", dir
+                        + " exists: the restore will move it aside to " + dir + ".etcd-rescue-<operation id>"));
+            }
+        });
+
+        checkUnits(request, report, findings);
+        plan.ifPresent(p -> checkPorts(p, report, findings));
+        report.addAllLocalAddresses(localAddresses());
+        return report.addAllFindings(findings).build();
+    }
+
+    private void checkUnits(PreflightRequest request, PreflightReport.Builder report, List<Finding> findings) {
+        Optional<String> newUnit = attempt(() -> UnitNames.bare(request.getNewUnit(), "new_unit"),
+                "invalid-unit", "new_unit", findings);
+        Optional<String> baseUnit = attempt(() -> UnitNames.bare(request.getBaseUnit(), "base_unit"),
+                "invalid-unit", "base_unit", findings);
+        newUnit.ifPresent(unit -> {
+            Path envFile = envDir.resolve(unit);
+            Path unitFile = unitDir.resolve(unit + ".service");
+            if (Files.exists(envFile)) {
+                report.setEnvFileExists(true);
+                findings.add(finding(Severity.WARNING, "env-file-exists", "new_unit", envFile
+                        + " exists: ConfigureMember will move it aside"));
+            }
+            if (Files.exists(unitFile)) {
+                report.setUnitExists(true);
+                findings.add(finding(Severity.WARNING, "unit-exists", "new_unit", unitFile
+                        + " exists: ConfigureMember will move it aside"));
+            }
+            if (baseUnit.isPresent() && baseUnit.get().equals(unit)) {
+                findings.add(finding(Severity.ERROR, "new-unit-is-base-unit", "new_unit",
+                        "new_unit and base_unit are both " + unit + ": the new member needs its own unit"));
+            }
+        });
+        baseUnit.ifPresent(unit -> {
+            Optional<BaseUnit> base = baseUnits.find(unit);
+            if (base.isEmpty()) {
+                findings.add(finding(Severity.ERROR, "base-unit-missing", "base_unit", unit + ".service was not found in "
+                        + baseUnits.dirs() + ": install etcd's unit or name the right base unit"));
+            } else {
+                report.setServiceUser(base.get().serviceUser());
+            }
+        });
+    }
+
+    private void checkPorts(MemberPlan plan, PreflightReport.Builder report, List<Finding> findings) {
+        Set<String> urls = new LinkedHashSet<>(plan.listenPeerUrls());
+        urls.addAll(plan.listenClientUrls());
+        for (String url : urls) {
+            Matcher m = Grammar.URL.matcher(url);
+            if (!m.matches()) {
+                continue;
+            }
+            String host = m.group(2).replaceAll("^\\[|\\]$", "");
+            int port = Integer.parseInt(m.group(3));
+            PortCheck.Builder check = PortCheck.newBuilder().setAddress(host).setPort(port);
+            try (ServerSocket socket = new ServerSocket()) {
+                socket.setReuseAddress(true);
+                socket.bind(new InetSocketAddress(InetAddress.getByName(host), port), 1);
+                check.setFree(true);
+            } catch (IOException e) {
+                check.setFree(false);
+                findings.add(finding(Severity.ERROR, "port-busy", "member.listen_urls", "cannot bind " + host + ":" + port
+                        + " for " + url + " (" + e.getMessage() + "): stop what holds it, or check the address is this host's"));
+            }
+            report.addPorts(check);
+        }
+    }
+
+    private List<String> localAddresses() {
+        Set<String> addresses = new LinkedHashSet<>();
+        // Testbed hosts share one network namespace, so interfaces alone cannot tell them apart:
+        // the configured listen address says which one this agent is.
+        addresses.add(configuredListen);
+        try {
+            for (NetworkInterface nic : Collections.list(NetworkInterface.getNetworkInterfaces())) {
+                for (InetAddress address : Collections.list(nic.getInetAddresses())) {
+                    addresses.add(address.getHostAddress().replaceFirst("%.*$", ""));
+                }
+            }
+        } catch (SocketException e) {
+            // No interface list: the configured address is still reported.
+        }
+        return List.copyOf(addresses);
+    }
+
+    private static long usableSpace(Path path) {
+        Path existing = path;
+        while (existing != null && !Files.exists(existing)) {
+            existing = existing.getParent();
+        }
+        try {
+            return Files.getFileStore(existing == null ? Path.of("/") : existing).getUsableSpace();
+        } catch (IOException e) {
+            return 0;
+        }
+    }
+
+    private static <T> Optional<T> attempt(java.util.function.Supplier<T> check, String code, String field,
+                                           List<Finding> findings) {
+        try {
+            return Optional.of(check.get());
+        } catch (AgentException e) {
+            findings.add(finding(Severity.ERROR, code, field, e.getMessage()));
+            return Optional.empty();
+        }
+    }
+
+    private static Finding finding(Severity severity, String code, String field, String message) {
+        return Finding.newBuilder().setSeverity(severity).setCode(code).setField(field).setMessage(message).build();
+    }
+}

@@ -1,0 +1,133 @@
+package dev.etcdrescue.agent.server;
+
+import dev.etcdrescue.agent.config.AgentConfig;
+import dev.etcdrescue.agent.config.BaseUnits;
+import dev.etcdrescue.agent.config.ConfigWriter;
+import dev.etcdrescue.agent.io.ProcessRunner;
+import dev.etcdrescue.agent.journal.JournaledMoves;
+import dev.etcdrescue.agent.journal.OperationJournal;
+import dev.etcdrescue.agent.journal.RollbackRunner;
+import dev.etcdrescue.agent.preflight.HostTools;
+import dev.etcdrescue.agent.preflight.PreflightChecker;
+import dev.etcdrescue.agent.restore.RestoreRunner;
+import dev.etcdrescue.agent.restore.RestoreTools;
+import dev.etcdrescue.agent.spec.PathRules;
+import dev.etcdrescue.agent.systemd.Systemctl;
+import dev.etcdrescue.agent.systemd.UnitOperations;
+import dev.etcdrescue.agent.transfer.SnapshotInspector;
+import dev.etcdrescue.agent.transfer.StagingArea;
+import dev.etcdrescue.agent.transfer.TransferService;
+import io.grpc.Server;
+import io.grpc.ServerInterceptors;
+import io.grpc.netty.NettyServerBuilder;
+import io.netty.handler.ssl.SslContext;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** Builds the agent's components from its config and serves them over gRPC with mutual TLS. */
+public final class AgentServer {
+    private static final Logger log = LoggerFactory.getLogger(AgentServer.class);
+    /** Restores and systemctl calls are few and long: a small pool, and a short queue to refuse floods. */
+    private static final int BLOCKING_THREADS = 4;
+    private static final int BLOCKING_QUEUE = 32;
+
+    private final Server server;
+    private final ExecutorService blocking;
+    private final StatusTracker status;
+
+    private AgentServer(Server server, ExecutorService blocking, StatusTracker status) {
+        this.server = server;
+        this.blocking = blocking;
+        this.status = status;
+    }
+
+    /**
+     * @param listen the address to bind (the config's, or port 0 in tests)
+     */
+    public static AgentServer start(AgentConfig config, InetSocketAddress listen, SslContext tls, Systemctl systemctl,
+                                    ProcessRunner runner, Clock clock) throws IOException {
+        Files.createDirectories(config.stateDir());
+        ExecutorService blocking = blockingExecutor();
+        StatusTracker status = new StatusTracker(clock);
+        OperationJournal journal = new OperationJournal(config.journalDir(), clock);
+        JournaledMoves moves = new JournaledMoves(journal);
+        PathRules dataRoots = new PathRules(config.allowedDataRoots());
+        BaseUnits baseUnits = new BaseUnits(config.baseUnitDirs());
+        RestoreTools tools = new RestoreTools(config.toolDirs(), runner, config.commandTimeout());
+        StagingArea staging = new StagingArea(config.stagingDir());
+        staging.ensureDir();
+        RpcRunner rpc = new RpcRunner(new HeaderValidator(config.hostName()),
+                new ClaimManager(config.claimFile(), clock, config.maxClaimTtl()),
+                new AuditLog(config.auditLog(), clock), status, blocking);
+        HostTools hostTools = new HostTools(tools, clock);
+        RescueAgentService service = new RescueAgentService(config.hostName(), rpc, hostTools,
+                new TransferService(staging, new SnapshotInspector(tools, runner, config.commandTimeout()), clock),
+                new RestoreRunner(dataRoots, staging, tools, baseUnits, config.baseUnit(), runner, moves,
+                        config.restoreTimeout()),
+                new ConfigWriter(config.envDir(), config.unitDir(), dataRoots, baseUnits, moves),
+                new UnitOperations(systemctl, journal),
+                new RollbackRunner(journal, systemctl),
+                new PreflightChecker(hostTools, baseUnits, dataRoots, config.envDir(), config.unitDir(),
+                        config.stagingDir(), config.listenText()));
+        Server server = NettyServerBuilder.forAddress(listen)
+                .sslContext(tls)
+                .addService(ServerInterceptors.intercept(service,
+                        new CoordinatorAuthInterceptor(config.tls().coordinatorCn())))
+                .permitKeepAliveTime(10, TimeUnit.SECONDS)
+                .build()
+                .start();
+        return new AgentServer(server, blocking, status);
+    }
+
+    public int port() {
+        return server.getPort();
+    }
+
+    public StatusTracker status() {
+        return status;
+    }
+
+    /** Stops accepting calls, lets running ones finish until the deadline, then cancels the rest. */
+    public void shutdown(Duration deadline) {
+        server.shutdown();
+        blocking.shutdown();
+        try {
+            if (!server.awaitTermination(deadline.toMillis(), TimeUnit.MILLISECONDS)) {
+                log.warn("calls still running after {}: cancelling them", deadline);
+                server.shutdownNow();
+                server.awaitTermination(5, TimeUnit.SECONDS);
+            }
+            if (!blocking.awaitTermination(deadline.toMillis(), TimeUnit.MILLISECONDS)) {
+                blocking.shutdownNow();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            server.shutdownNow();
+            blocking.shutdownNow();
+        }
+    }
+
+    public void awaitTermination() throws InterruptedException {
+        server.awaitTermination();
+    }
+
+    private static ExecutorService blockingExecutor() {
+        AtomicInteger count = new AtomicInteger();
+        return new ThreadPoolExecutor(BLOCKING_THREADS, BLOCKING_THREADS, 60, TimeUnit.SECONDS,
+                new ArrayBlockingQueue<>(BLOCKING_QUEUE), r -> {
+                    Thread t = new Thread(r, "agent-blocking-" + count.incrementAndGet());
+                    t.setDaemon(true);
+                    return t;
+                });
+    }
+}

@@ -1,0 +1,151 @@
+package dev.etcdrescue.agent.server;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.etcdrescue.agent.AgentException;
+import dev.etcdrescue.agent.io.SafeFiles;
+import dev.etcdrescue.proto.v1.ClaimInfo;
+import dev.etcdrescue.proto.v1.OperationHeader;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Optional;
+
+/**
+ * The agent's single claim: one operation at a time may change this host. Persisted in claim.json
+ * (atomically) so a restarted agent keeps refusing a foreign coordinator until the claim expires.
+ */
+public final class ClaimManager {
+    private final Path file;
+    private final Clock clock;
+    private final Duration maxTtl;
+    private final ObjectMapper json = new ObjectMapper();
+    private Claim current;
+
+    record Claim(@JsonProperty("cluster_name") String clusterName,
+                 @JsonProperty("operation_id") String operationId,
+                 @JsonProperty("valid_until_unix_ms") long validUntilUnixMs) {
+        ClaimInfo toProto() {
+            return ClaimInfo.newBuilder().setClusterName(clusterName).setOperationId(operationId)
+                    .setValidUntilUnixMs(validUntilUnixMs).build();
+        }
+    }
+
+    public ClaimManager(Path file, Clock clock, Duration maxTtl) {
+        this.file = file;
+        this.clock = clock;
+        this.maxTtl = maxTtl;
+        this.current = load();
+    }
+
+    /** Takes the claim if free, expired or already held by the same operation (then it is renewed). */
+    public synchronized ClaimInfo claim(OperationHeader header, long ttlMs) {
+        Optional<Claim> held = valid();
+        if (held.isPresent() && !held.get().operationId().equals(header.getOperationId())) {
+            throw heldBy(held.get());
+        }
+        if (held.isPresent() && !held.get().clusterName().equals(header.getClusterName())) {
+            throw AgentException.failedPrecondition("operation " + header.getOperationId() + " holds this agent for cluster "
+                    + held.get().clusterName() + ", not " + header.getClusterName());
+        }
+        return store(new Claim(header.getClusterName(), header.getOperationId(), validUntil(ttlMs)));
+    }
+
+    /** Extends the claim of the operation that holds it (also just after expiry, if nobody took it). */
+    public synchronized ClaimInfo renew(OperationHeader header, long ttlMs) {
+        if (current == null || !current.operationId().equals(header.getOperationId())) {
+            Optional<Claim> held = valid();
+            if (held.isPresent()) {
+                throw heldBy(held.get());
+            }
+            throw AgentException.failedPrecondition("operation " + header.getOperationId()
+                    + " holds no claim on this agent: call Claim first");
+        }
+        return claim(header, ttlMs);
+    }
+
+    /** Releases the claim held by the header's operation; false when there was none to release. */
+    public synchronized boolean release(OperationHeader header) {
+        Optional<Claim> held = valid();
+        if (held.isPresent() && !held.get().operationId().equals(header.getOperationId())) {
+            throw heldBy(held.get());
+        }
+        if (current == null || !current.operationId().equals(header.getOperationId())) {
+            return false;
+        }
+        current = null;
+        try {
+            Files.deleteIfExists(file);
+            SafeFiles.fsyncDirectory(file.getParent());
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot remove " + file, e);
+        }
+        return true;
+    }
+
+    /** Refuses unless the header's operation holds a valid claim for the header's cluster. */
+    public synchronized void requireHeld(OperationHeader header) {
+        Optional<Claim> held = valid();
+        if (held.isEmpty()) {
+            throw AgentException.failedPrecondition("operation " + header.getOperationId()
+                    + " does not hold this agent's claim" + (current == null ? "" : " (it expired at "
+                    + Instant.ofEpochMilli(current.validUntilUnixMs()) + ")") + ": call Claim first");
+        }
+        if (!held.get().operationId().equals(header.getOperationId())) {
+            throw heldBy(held.get());
+        }
+        if (!held.get().clusterName().equals(header.getClusterName())) {
+            throw AgentException.failedPrecondition("the claim of operation " + header.getOperationId()
+                    + " is for cluster " + held.get().clusterName() + ", the request is for " + header.getClusterName());
+        }
+    }
+
+    public synchronized Optional<ClaimInfo> current() {
+        return valid().map(Claim::toProto);
+    }
+
+    private Optional<Claim> valid() {
+        return Optional.ofNullable(current).filter(c -> c.validUntilUnixMs() > clock.millis());
+    }
+
+    private long validUntil(long ttlMs) {
+        if (ttlMs < 0) {
+            throw AgentException.invalidArgument("ttl_ms must be >= 0 (0 for the agent's maximum), got " + ttlMs);
+        }
+        long ttl = ttlMs == 0 ? maxTtl.toMillis() : Math.min(ttlMs, maxTtl.toMillis());
+        return clock.millis() + ttl;
+    }
+
+    private ClaimInfo store(Claim claim) {
+        try {
+            Files.createDirectories(file.getParent());
+            SafeFiles.writeAtomically(file, json.writeValueAsString(claim), "rw-------");
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot persist the claim in " + file, e);
+        }
+        current = claim;
+        return claim.toProto();
+    }
+
+    private Claim load() {
+        if (!Files.exists(file)) {
+            return null;
+        }
+        try {
+            return json.readValue(file.toFile(), Claim.class);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read the claim file " + file + " (" + e.getMessage()
+                    + "); move it aside if it is damaged", e);
+        }
+    }
+
+    private static AgentException heldBy(Claim claim) {
+        return AgentException.failedPrecondition("this agent is claimed by operation " + claim.operationId()
+                + " of cluster " + claim.clusterName() + " until " + Instant.ofEpochMilli(claim.validUntilUnixMs())
+                + ": wait for it to finish or expire, or release it with that operation id");
+    }
+}

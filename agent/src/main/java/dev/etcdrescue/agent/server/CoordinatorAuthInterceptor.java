@@ -1,0 +1,81 @@
+package dev.etcdrescue.agent.server;
+
+import dev.etcdrescue.pki.Role;
+import dev.etcdrescue.pki.SubjectNames;
+import dev.etcdrescue.proto.v1.RescueAgentGrpc;
+import io.grpc.Context;
+import io.grpc.Contexts;
+import io.grpc.Grpc;
+import io.grpc.Metadata;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
+import io.grpc.ServerInterceptor;
+import io.grpc.Status;
+import java.security.cert.Certificate;
+import java.security.cert.X509Certificate;
+import java.util.Optional;
+import javax.net.ssl.SSLPeerUnverifiedException;
+import javax.net.ssl.SSLSession;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * TLS has already proven the client certificate comes from the fleet CA; this checks what it is
+ * allowed to do: the coordinator role (and, if configured, the coordinator's CN) for every
+ * RescueAgent method, except RelaySnapshot, which peers call with their agent certificates.
+ */
+public final class CoordinatorAuthInterceptor implements ServerInterceptor {
+    private static final Logger log = LoggerFactory.getLogger(CoordinatorAuthInterceptor.class);
+    private static final String RELAY = RescueAgentGrpc.getRelaySnapshotMethod().getFullMethodName();
+
+    private final Optional<String> requiredCoordinatorCn;
+
+    public CoordinatorAuthInterceptor(Optional<String> requiredCoordinatorCn) {
+        this.requiredCoordinatorCn = requiredCoordinatorCn;
+    }
+
+    @Override
+    public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers,
+                                                       ServerCallHandler<Q, R> next) {
+        String method = call.getMethodDescriptor().getFullMethodName();
+        Optional<X509Certificate> cert = peerCertificate(call);
+        if (cert.isEmpty()) {
+            return refuse(call, Status.UNAUTHENTICATED, "no client certificate: the agent requires mutual TLS");
+        }
+        PeerIdentity peer = new PeerIdentity(SubjectNames.commonName(cert.get()).orElse("(no CN)"),
+                Role.of(cert.get()));
+        if (method.startsWith(RescueAgentGrpc.SERVICE_NAME + "/") && !method.equals(RELAY)) {
+            if (peer.role().orElse(null) != Role.COORDINATOR) {
+                return refuse(call, Status.PERMISSION_DENIED, "certificate " + peer.commonName() + " has role "
+                        + peer.role().map(Role::organizationalUnit).orElse("(none)")
+                        + "; only the coordinator role (OU=coordinator) may call " + method);
+            }
+            if (requiredCoordinatorCn.isPresent() && !requiredCoordinatorCn.get().equals(peer.commonName())) {
+                return refuse(call, Status.PERMISSION_DENIED, "coordinator " + peer.commonName()
+                        + " is not the one this agent accepts (" + requiredCoordinatorCn.get() + "): see tls.coordinator_cn");
+            }
+        }
+        Context context = Context.current().withValue(PeerIdentity.KEY, peer);
+        return Contexts.interceptCall(context, call, headers, next);
+    }
+
+    private static <Q, R> ServerCall.Listener<Q> refuse(ServerCall<Q, R> call, Status status, String message) {
+        log.warn("refused {} from {}: {}", call.getMethodDescriptor().getFullMethodName(),
+                call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR), message);
+        call.close(status.withDescription(message), new Metadata());
+        return new ServerCall.Listener<>() {};
+    }
+
+    private static Optional<X509Certificate> peerCertificate(ServerCall<?, ?> call) {
+        SSLSession session = call.getAttributes().get(Grpc.TRANSPORT_ATTR_SSL_SESSION);
+        if (session == null) {
+            return Optional.empty();
+        }
+        try {
+            Certificate[] chain = session.getPeerCertificates();
+            return chain.length > 0 && chain[0] instanceof X509Certificate x509 ? Optional.of(x509) : Optional.empty();
+        } catch (SSLPeerUnverifiedException e) {
+            return Optional.empty();
+        }
+    }
+}

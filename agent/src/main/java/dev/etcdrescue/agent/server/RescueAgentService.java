@@ -1,0 +1,247 @@
+package dev.etcdrescue.agent.server;
+
+import dev.etcdrescue.agent.AgentException;
+import dev.etcdrescue.agent.AgentVersion;
+import dev.etcdrescue.agent.config.ConfigWriter;
+import dev.etcdrescue.agent.journal.RollbackRunner;
+import dev.etcdrescue.agent.preflight.HostTools;
+import dev.etcdrescue.agent.preflight.PreflightChecker;
+import dev.etcdrescue.agent.restore.RestoreRunner;
+import dev.etcdrescue.agent.systemd.UnitOperations;
+import dev.etcdrescue.agent.transfer.TransferService;
+import dev.etcdrescue.agent.transfer.UploadCallbacks;
+import dev.etcdrescue.agent.transfer.UploadReceiver;
+import dev.etcdrescue.proto.v1.AgentStatus;
+import dev.etcdrescue.proto.v1.BeginTransferRequest;
+import dev.etcdrescue.proto.v1.ClaimReply;
+import dev.etcdrescue.proto.v1.ClaimRequest;
+import dev.etcdrescue.proto.v1.ConfigureRequest;
+import dev.etcdrescue.proto.v1.ConfigureResult;
+import dev.etcdrescue.proto.v1.CutOverRequest;
+import dev.etcdrescue.proto.v1.CutOverResult;
+import dev.etcdrescue.proto.v1.DownloadSnapshotRequest;
+import dev.etcdrescue.proto.v1.GetStatusRequest;
+import dev.etcdrescue.proto.v1.InspectUnitRequest;
+import dev.etcdrescue.proto.v1.OperationHeader;
+import dev.etcdrescue.proto.v1.Phase;
+import dev.etcdrescue.proto.v1.PreflightReport;
+import dev.etcdrescue.proto.v1.PreflightRequest;
+import dev.etcdrescue.proto.v1.ReleaseClaimRequest;
+import dev.etcdrescue.proto.v1.RescueAgentGrpc;
+import dev.etcdrescue.proto.v1.RestoreRequest;
+import dev.etcdrescue.proto.v1.RestoreResult;
+import dev.etcdrescue.proto.v1.RollbackRequest;
+import dev.etcdrescue.proto.v1.RollbackResult;
+import dev.etcdrescue.proto.v1.SnapshotChunk;
+import dev.etcdrescue.proto.v1.TransferResult;
+import dev.etcdrescue.proto.v1.TransferState;
+import dev.etcdrescue.proto.v1.UnitRequest;
+import dev.etcdrescue.proto.v1.UnitState;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import java.util.function.Consumer;
+
+/** The RescueAgent gRPC service: each RPC is a few lines handing typed requests to its component. */
+public final class RescueAgentService extends RescueAgentGrpc.RescueAgentImplBase {
+    private final String hostName;
+    private final RpcRunner rpc;
+    private final HostTools hostTools;
+    private final TransferService transfers;
+    private final RestoreRunner restore;
+    private final ConfigWriter configWriter;
+    private final UnitOperations units;
+    private final RollbackRunner rollback;
+    private final PreflightChecker preflight;
+
+    public RescueAgentService(String hostName, RpcRunner rpc, HostTools hostTools, TransferService transfers,
+                              RestoreRunner restore, ConfigWriter configWriter, UnitOperations units,
+                              RollbackRunner rollback, PreflightChecker preflight) {
+        this.hostName = hostName;
+        this.rpc = rpc;
+        this.hostTools = hostTools;
+        this.transfers = transfers;
+        this.restore = restore;
+        this.configWriter = configWriter;
+        this.units = units;
+        this.rollback = rollback;
+        this.preflight = preflight;
+    }
+
+    // --- read-only ------------------------------------------------------------------------------
+
+    @Override
+    public void getStatus(GetStatusRequest request, StreamObserver<AgentStatus> out) {
+        rpc.read(out, () -> status(false));
+    }
+
+    @Override
+    public void watchStatus(GetStatusRequest request, StreamObserver<AgentStatus> responseObserver) {
+        var out = (ServerCallStreamObserver<AgentStatus>) responseObserver;
+        AgentStatus first = status(false);
+        Consumer<AgentStatus> listener = change -> {
+            synchronized (out) {
+                if (!out.isCancelled()) {
+                    out.onNext(withHostFacts(change, first));
+                }
+            }
+        };
+        out.setOnCancelHandler(() -> rpc.status().removeListener(listener));
+        synchronized (out) {
+            out.onNext(first);
+        }
+        rpc.status().addListener(listener);
+    }
+
+    @Override
+    public void preflight(PreflightRequest request, StreamObserver<PreflightReport> out) {
+        rpc.mutate("Preflight", request.hasHeader(), request.getHeader(), false, null, null, out,
+                () -> preflight.check(request, status(true)));
+    }
+
+    @Override
+    public void inspectUnit(InspectUnitRequest request, StreamObserver<UnitState> out) {
+        rpc.read(out, () -> units.inspect(request.getUnit()));
+    }
+
+    // --- claims ---------------------------------------------------------------------------------
+
+    @Override
+    public void claim(ClaimRequest request, StreamObserver<ClaimReply> out) {
+        rpc.mutate("Claim", request.hasHeader(), request.getHeader(), false, null, Phase.CLAIMED, out,
+                () -> ClaimReply.newBuilder().setClaim(rpc.claims().claim(request.getHeader(), request.getTtlMs())).build());
+    }
+
+    @Override
+    public void renewClaim(ClaimRequest request, StreamObserver<ClaimReply> out) {
+        rpc.mutate("RenewClaim", request.hasHeader(), request.getHeader(), false, null, null, out,
+                () -> ClaimReply.newBuilder().setClaim(rpc.claims().renew(request.getHeader(), request.getTtlMs())).build());
+    }
+
+    @Override
+    public void releaseClaim(ReleaseClaimRequest request, StreamObserver<ClaimReply> out) {
+        rpc.mutate("ReleaseClaim", request.hasHeader(), request.getHeader(), false, null, Phase.IDLE, out,
+                () -> ClaimReply.newBuilder().setReleased(rpc.claims().release(request.getHeader())).build());
+    }
+
+    // --- transfer -------------------------------------------------------------------------------
+
+    @Override
+    public void beginTransfer(BeginTransferRequest request, StreamObserver<TransferState> out) {
+        if (request.hasRelay()) {
+            out.onError(StatusMapper.toException(AgentException.unimplemented(
+                    "relay transfers are not supported by this agent: upload to every agent directly")));
+            return;
+        }
+        rpc.mutate("BeginTransfer", request.hasHeader(), request.getHeader(), true, null, null, out,
+                () -> transfers.begin(request, request.getHeader().getOperationId()));
+    }
+
+    @Override
+    public StreamObserver<SnapshotChunk> uploadSnapshot(StreamObserver<TransferResult> out) {
+        String peer = PeerIdentity.currentCommonName();
+        return UploadReceiver.start(transfers, new UploadCallbacks() {
+            @Override
+            public void admit(OperationHeader header) {
+                rpc.headers().check(true, header);
+                rpc.claims().requireHeld(header);
+            }
+
+            @Override
+            public void progress(OperationHeader header, long received, long expected) {
+                rpc.status().bytes(header.getOperationId(), received, expected);
+            }
+
+            @Override
+            public void finished(OperationHeader header, TransferResult result, Throwable failure) {
+                String outcome = failure == null ? "OK" : StatusMapper.describe(failure);
+                rpc.record(peer, "UploadSnapshot", header, outcome);
+                rpc.status().phase(failure == null ? Phase.RECEIVED : Phase.FAILED, header.getOperationId(),
+                        "UploadSnapshot " + (failure == null ? "verified " + result.getStagedPath() : "failed: " + outcome));
+            }
+        }, out);
+    }
+
+    @Override
+    public StreamObserver<SnapshotChunk> relaySnapshot(StreamObserver<TransferResult> out) {
+        out.onError(StatusMapper.toException(AgentException.unimplemented(
+                "RelaySnapshot is not supported by this agent: upload to every agent directly")));
+        return new StreamObserver<>() {
+            @Override
+            public void onNext(SnapshotChunk value) { }
+
+            @Override
+            public void onError(Throwable t) { }
+
+            @Override
+            public void onCompleted() { }
+        };
+    }
+
+    @Override
+    public void downloadSnapshot(DownloadSnapshotRequest request, StreamObserver<SnapshotChunk> out) {
+        out.onError(StatusMapper.toException(AgentException.unimplemented(
+                "DownloadSnapshot is not supported by this agent yet: take the snapshot with the coordinator")));
+    }
+
+    // --- mutations ------------------------------------------------------------------------------
+
+    @Override
+    public void restoreMember(RestoreRequest request, StreamObserver<RestoreResult> out) {
+        rpc.mutate("RestoreMember", request.hasHeader(), request.getHeader(), true, Phase.RESTORING, Phase.RESTORED, out,
+                () -> restore.restore(request, request.getHeader().getOperationId()));
+    }
+
+    @Override
+    public void configureMember(ConfigureRequest request, StreamObserver<ConfigureResult> out) {
+        rpc.mutate("ConfigureMember", request.hasHeader(), request.getHeader(), true, null, Phase.CONFIGURED, out,
+                () -> configWriter.configure(request));
+    }
+
+    @Override
+    public void startMember(UnitRequest request, StreamObserver<UnitState> out) {
+        rpc.mutate("StartMember", request.hasHeader(), request.getHeader(), true, Phase.STARTING, Phase.STARTED, out,
+                () -> units.start(request));
+    }
+
+    @Override
+    public void stopMember(UnitRequest request, StreamObserver<UnitState> out) {
+        rpc.mutate("StopMember", request.hasHeader(), request.getHeader(), true, null, null, out,
+                () -> units.stop(request));
+    }
+
+    @Override
+    public void cutOver(CutOverRequest request, StreamObserver<CutOverResult> out) {
+        rpc.mutate("CutOver", request.hasHeader(), request.getHeader(), true, null, Phase.CUT_OVER, out,
+                () -> units.cutOver(request));
+    }
+
+    @Override
+    public void rollback(RollbackRequest request, StreamObserver<RollbackResult> out) {
+        rpc.mutate("Rollback", request.hasHeader(), request.getHeader(), true, Phase.ROLLING_BACK, Phase.ROLLED_BACK,
+                out, () -> rollback.rollback(request.getHeader().getOperationId()));
+    }
+
+    // --- status ---------------------------------------------------------------------------------
+
+    private AgentStatus status(boolean freshTools) {
+        HostTools.Snapshot tools = hostTools.get(freshTools);
+        AgentStatus.Builder status = rpc.status().snapshot().toBuilder()
+                .setHostName(hostName)
+                .setAgentVersion(AgentVersion.get())
+                .setEtcdVersion(tools.etcdVersion().orElse(""));
+        tools.restoreTool().ifPresent(t -> status.setRestoreTool(t.toProto()));
+        rpc.claims().current().ifPresentOrElse(status::setClaim, status::clearClaim);
+        return status.build();
+    }
+
+    /** A tracker change carries phase and bytes; the host facts come from the first full status. */
+    private AgentStatus withHostFacts(AgentStatus change, AgentStatus facts) {
+        AgentStatus.Builder status = change.toBuilder().setHostName(hostName).setAgentVersion(facts.getAgentVersion())
+                .setEtcdVersion(facts.getEtcdVersion());
+        if (facts.hasRestoreTool()) {
+            status.setRestoreTool(facts.getRestoreTool());
+        }
+        rpc.claims().current().ifPresentOrElse(status::setClaim, status::clearClaim);
+        return status.build();
+    }
+}

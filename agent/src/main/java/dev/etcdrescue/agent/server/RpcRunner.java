@@ -1,0 +1,144 @@
+package dev.etcdrescue.agent.server;
+
+import dev.etcdrescue.proto.v1.OperationHeader;
+import dev.etcdrescue.proto.v1.Phase;
+import io.grpc.Context;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import java.util.concurrent.ExecutorService;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs RPC bodies on the bounded blocking executor (never on a gRPC event loop) and does what every
+ * mutating RPC needs around them: header and claim checks, phase updates, the audit line, and one
+ * reply or one mapped status.
+ */
+public final class RpcRunner {
+    private static final Logger log = LoggerFactory.getLogger(RpcRunner.class);
+
+    /** An RPC body; may throw anything, StatusMapper decides what the client sees. */
+    @FunctionalInterface
+    public interface Work<T> {
+        T run() throws Exception;
+    }
+
+    private final HeaderValidator headers;
+    private final ClaimManager claims;
+    private final AuditLog audit;
+    private final StatusTracker status;
+    private final ExecutorService blocking;
+
+    public RpcRunner(HeaderValidator headers, ClaimManager claims, AuditLog audit, StatusTracker status,
+                     ExecutorService blocking) {
+        this.headers = headers;
+        this.claims = claims;
+        this.audit = audit;
+        this.status = status;
+        this.blocking = blocking;
+    }
+
+    /** A read-only RPC: no header, no audit. */
+    public <T> void read(StreamObserver<T> out, Work<T> work) {
+        submit(out, work, null);
+    }
+
+    /**
+     * A mutating RPC: the header must be valid and (when {@code needsClaim}) its operation must hold the
+     * claim. {@code during} and {@code after} are the phases shown while running and on success.
+     */
+    public <T> void mutate(String rpc, boolean hasHeader, OperationHeader header, boolean needsClaim,
+                           Phase during, Phase after, StreamObserver<T> out, Work<T> work) {
+        String peer = PeerIdentity.currentCommonName();
+        try {
+            headers.check(hasHeader, header);
+            if (needsClaim) {
+                claims.requireHeld(header);
+            }
+        } catch (RuntimeException refused) {
+            record(peer, rpc, header, StatusMapper.describe(refused));
+            out.onError(StatusMapper.toException(refused));
+            return;
+        }
+        if (during != null) {
+            status.phase(during, header.getOperationId(), rpc + " running");
+        }
+        submit(out, work, new Outcome() {
+            @Override
+            public void succeeded() {
+                record(peer, rpc, header, "OK");
+                if (after != null) {
+                    status.phase(after, header.getOperationId(), rpc + " succeeded");
+                }
+            }
+
+            @Override
+            public void failed(Throwable failure) {
+                String described = StatusMapper.describe(failure);
+                record(peer, rpc, header, described);
+                if (during != null) {
+                    status.phase(Phase.FAILED, header.getOperationId(), rpc + " failed: " + described);
+                }
+            }
+        });
+    }
+
+    /** Audit line for a streaming RPC that manages its own reply. */
+    public void record(String peer, String rpc, OperationHeader header, String result) {
+        try {
+            audit.record(peer, rpc, header.getClusterName(), header.getOperationId(), result);
+        } catch (RuntimeException e) {
+            log.error("audit log write failed for {} {}: {}", rpc, header.getOperationId(), e.getMessage());
+        }
+    }
+
+    public HeaderValidator headers() {
+        return headers;
+    }
+
+    public ClaimManager claims() {
+        return claims;
+    }
+
+    public StatusTracker status() {
+        return status;
+    }
+
+    private interface Outcome {
+        void succeeded();
+
+        void failed(Throwable failure);
+    }
+
+    private <T> void submit(StreamObserver<T> out, Work<T> work, Outcome outcome) {
+        Runnable task = Context.current().wrap(() -> {
+            T reply;
+            try {
+                reply = work.run();
+            } catch (Throwable failure) {
+                if (outcome != null) {
+                    outcome.failed(failure);
+                }
+                out.onError(StatusMapper.toException(failure));
+                return;
+            }
+            if (outcome != null) {
+                outcome.succeeded();
+            }
+            if (out instanceof ServerCallStreamObserver<T> call && call.isCancelled()) {
+                log.info("the client gave up before the reply; the work was done and is recorded");
+                return;
+            }
+            out.onNext(reply);
+            out.onCompleted();
+        });
+        try {
+            blocking.execute(task);
+        } catch (RuntimeException rejected) {
+            if (outcome != null) {
+                outcome.failed(rejected);
+            }
+            out.onError(StatusMapper.toException(rejected));
+        }
+    }
+}

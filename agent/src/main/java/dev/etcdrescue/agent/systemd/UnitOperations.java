@@ -1,0 +1,115 @@
+package dev.etcdrescue.agent.systemd;
+
+import dev.etcdrescue.agent.AgentException;
+import dev.etcdrescue.agent.journal.JournalEntry;
+import dev.etcdrescue.agent.journal.JournalEntry.Kind;
+import dev.etcdrescue.agent.journal.OperationJournal;
+import dev.etcdrescue.agent.spec.UnitNames;
+import dev.etcdrescue.proto.v1.CutOverRequest;
+import dev.etcdrescue.proto.v1.CutOverResult;
+import dev.etcdrescue.proto.v1.UnitRequest;
+import dev.etcdrescue.proto.v1.UnitState;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Start, stop and cut over units, journaling each step before it is taken. For a unit this
+ * operation did not create, its state before the first change is journaled once, so Rollback can
+ * put it back exactly (active/enabled) however many steps touched it.
+ */
+public final class UnitOperations {
+    private static final Logger log = LoggerFactory.getLogger(UnitOperations.class);
+
+    private final Systemctl systemctl;
+    private final OperationJournal journal;
+
+    public UnitOperations(Systemctl systemctl, OperationJournal journal) {
+        this.systemctl = systemctl;
+        this.journal = journal;
+    }
+
+    public UnitState inspect(String unit) {
+        return systemctl.show(UnitNames.bare(unit, "unit"));
+    }
+
+    public UnitState start(UnitRequest request) {
+        String op = request.getHeader().getOperationId();
+        String unit = UnitNames.bare(request.getUnit(), "unit");
+        recordBeforeOnce(op, unit);
+        journal.append(op, JournalEntry.unit(journal.now(), Kind.UNIT_STARTED, unit));
+        systemctl.daemonReload();
+        systemctl.start(unit, request.getNoBlock());
+        log.info("started {} (no_block={}) for operation {}", unit, request.getNoBlock(), op);
+        return systemctl.show(unit);
+    }
+
+    public UnitState stop(UnitRequest request) {
+        String op = request.getHeader().getOperationId();
+        String unit = UnitNames.bare(request.getUnit(), "unit");
+        requireExists(unit, "unit");
+        recordBeforeOnce(op, unit);
+        journal.append(op, JournalEntry.unit(journal.now(), Kind.UNIT_STOPPED, unit));
+        systemctl.stop(unit);
+        log.info("stopped {} for operation {}", unit, op);
+        return systemctl.show(unit);
+    }
+
+    public CutOverResult cutOver(CutOverRequest request) {
+        String op = request.getHeader().getOperationId();
+        String newUnit = UnitNames.bare(request.getNewUnit(), "new_unit");
+        String oldUnit = UnitNames.bare(request.getOldUnit(), "old_unit");
+        if (newUnit.equals(oldUnit)) {
+            throw AgentException.invalidArgument("new_unit and old_unit are both " + newUnit);
+        }
+        requireExists(newUnit, "new_unit");
+        JournalEntry before = recordBeforeOnce(op, oldUnit).orElseThrow(() -> AgentException.failedPrecondition(
+                "old_unit " + oldUnit + " was created by this operation; name the unit the new member replaces"));
+        journal.append(op, JournalEntry.unit(journal.now(), Kind.UNIT_ENABLED, newUnit));
+        systemctl.enable(newUnit);
+        if (systemctl.show(oldUnit).getExists()) {
+            journal.append(op, JournalEntry.unit(journal.now(), Kind.UNIT_STOPPED, oldUnit));
+            systemctl.stop(oldUnit);
+            journal.append(op, JournalEntry.unit(journal.now(), Kind.UNIT_DISABLED, oldUnit));
+            systemctl.disable(oldUnit);
+        }
+        log.info("cut over from {} to {} for operation {}", oldUnit, newUnit, op);
+        return CutOverResult.newBuilder()
+                .setNewUnit(systemctl.show(newUnit))
+                .setOldUnit(systemctl.show(oldUnit))
+                .setOldWasActive(Boolean.TRUE.equals(before.wasActive()))
+                .setOldWasEnabled(Boolean.TRUE.equals(before.wasEnabled()))
+                .build();
+    }
+
+    /**
+     * Journals the unit's state before this operation first touches it; returns that first record,
+     * or empty for a unit this operation created (Rollback removes those instead of restoring them).
+     */
+    private Optional<JournalEntry> recordBeforeOnce(String op, String unit) {
+        JournalEntry first = null;
+        for (JournalEntry e : journal.read(op)) {
+            if (unit.equals(e.unit()) && e.kind() == Kind.CREATED_UNIT) {
+                return Optional.empty();
+            }
+            if (first == null && unit.equals(e.unit()) && e.kind() == Kind.UNIT_BEFORE) {
+                first = e;
+            }
+        }
+        if (first != null) {
+            return Optional.of(first);
+        }
+        UnitState state = systemctl.show(unit);
+        JournalEntry entry = JournalEntry.unitBefore(journal.now(), unit, Systemctl.isActive(state),
+                Systemctl.isEnabled(state));
+        journal.append(op, entry);
+        return Optional.of(entry);
+    }
+
+    private void requireExists(String unit, String field) {
+        if (!systemctl.show(unit).getExists()) {
+            throw AgentException.failedPrecondition(field + " " + unit + ".service is not known to systemd"
+                    + ": write it with ConfigureMember (and let StartMember reload systemd) first");
+        }
+    }
+}

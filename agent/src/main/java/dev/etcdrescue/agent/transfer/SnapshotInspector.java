@@ -1,0 +1,132 @@
+package dev.etcdrescue.agent.transfer;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.etcdrescue.agent.AgentException;
+import dev.etcdrescue.agent.io.ProcessResult;
+import dev.etcdrescue.agent.io.ProcessRunner;
+import dev.etcdrescue.agent.restore.RestoreTools;
+import dev.etcdrescue.proto.v1.SnapshotStatus;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.Optional;
+
+/** Reads what etcd's own tools say about a staged file, and whether it carries the SHA-256 trailer. */
+public final class SnapshotInspector {
+    private final RestoreTools tools;
+    private final ProcessRunner runner;
+    private final Duration timeout;
+    private final ObjectMapper json = new ObjectMapper();
+
+    public SnapshotInspector(RestoreTools tools, ProcessRunner runner, Duration timeout) {
+        this.tools = tools;
+        this.runner = runner;
+        this.timeout = timeout;
+    }
+
+    /** {@code etcdutl|etcdctl snapshot status FILE -w json}; FAILED_PRECONDITION when it is no etcd db. */
+    public SnapshotStatus status(Path file) {
+        Optional<Path> etcdutl = tools.find("etcdutl");
+        Path tool = etcdutl.or(() -> tools.find("etcdctl")).orElseThrow(() -> AgentException.failedPrecondition(
+                "neither etcdutl nor etcdctl was found in tool_dirs " + tools.toolDirs()));
+        Map<String, String> env = etcdutl.isPresent() ? Map.of() : Map.of("ETCDCTL_API", "3");
+        ProcessResult result = runner.run(java.util.List.of(tool.toString(), "snapshot", "status", file.toString(),
+                "-w", "json"), env, timeout);
+        if (!result.succeeded()) {
+            throw AgentException.failedPrecondition("the received file is not a readable etcd snapshot: "
+                    + result.failureSummary());
+        }
+        try {
+            JsonNode node = json.readTree(firstJsonLine(result.stdout()));
+            return SnapshotStatus.newBuilder()
+                    .setHash(String.format("%08x", node.path("hash").asLong()))
+                    .setRevision(node.path("revision").asLong())
+                    .setTotalKeys(node.path("totalKey").asLong())
+                    .setTotalSize(node.path("totalSize").asLong())
+                    .setVersion(node.path("version").asText(""))
+                    .build();
+        } catch (IOException e) {
+            throw AgentException.internal("cannot parse the output of " + tool + " snapshot status: "
+                    + result.stdout().strip(), e);
+        }
+    }
+
+    /**
+     * True when the file ends with etcd's 32-byte SHA-256 of everything before it. Such files exist
+     * exactly when size % 512 == 32 (bolt pages are 512-byte aligned); a raw member/snap/db has none.
+     */
+    public static boolean hasHashTrailer(Path file, Optional<byte[]> knownPrefixDigest) throws IOException {
+        long size = Files.size(file);
+        if (size < RunningDigest.TRAILER_BYTES || size % 512 != RunningDigest.TRAILER_BYTES) {
+            return false;
+        }
+        byte[] trailer = new byte[RunningDigest.TRAILER_BYTES];
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
+            ByteBuffer buffer = ByteBuffer.wrap(trailer);
+            long at = size - RunningDigest.TRAILER_BYTES;
+            while (buffer.hasRemaining()) {
+                int n = channel.read(buffer, at + buffer.position());
+                if (n < 0) {
+                    return false;
+                }
+            }
+        }
+        byte[] prefix = knownPrefixDigest.isPresent() ? knownPrefixDigest.get()
+                : digestOfPrefix(file, size - RunningDigest.TRAILER_BYTES);
+        return Arrays.equals(prefix, trailer);
+    }
+
+    /** SHA-256 (hex) of a whole file. */
+    public static String sha256(Path file) throws IOException {
+        RunningDigest digest = new RunningDigest(0);
+        feed(file, Files.size(file), digest);
+        return digest.hex();
+    }
+
+    /** Feeds the first {@code length} bytes of {@code file} into {@code digest}. */
+    public static void feed(Path file, long length, RunningDigest digest) throws IOException {
+        byte[] buffer = new byte[1 << 20];
+        try (InputStream in = Files.newInputStream(file)) {
+            long left = length;
+            while (left > 0) {
+                int n = in.read(buffer, 0, (int) Math.min(buffer.length, left));
+                if (n < 0) {
+                    throw new IOException(file + " is shorter than " + length + " bytes");
+                }
+                digest.update(buffer, 0, n);
+                left -= n;
+            }
+        }
+    }
+
+    private static byte[] digestOfPrefix(Path file, long length) throws IOException {
+        MessageDigest digest = RunningDigest.newSha256();
+        byte[] buffer = new byte[1 << 20];
+        try (InputStream in = Files.newInputStream(file)) {
+            long left = length;
+            while (left > 0) {
+                int n = in.read(buffer, 0, (int) Math.min(buffer.length, left));
+                if (n < 0) {
+                    break;
+                }
+                digest.update(buffer, 0, n);
+                left -= n;
+            }
+        }
+        return digest.digest();
+    }
+
+    private static String firstJsonLine(String stdout) {
+        return Arrays.stream(stdout.split("\n")).map(String::strip).filter(l -> l.startsWith("{"))
+                .findFirst().orElse(stdout);
+    }
+}

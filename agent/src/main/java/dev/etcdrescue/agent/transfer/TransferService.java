@@ -1,0 +1,160 @@
+package dev.etcdrescue.agent.transfer;
+
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.etcdrescue.agent.AgentException;
+import dev.etcdrescue.agent.io.SafeFiles;
+import dev.etcdrescue.agent.spec.Grammar;
+import dev.etcdrescue.proto.v1.BeginTransferRequest;
+import dev.etcdrescue.proto.v1.SnapshotStatus;
+import dev.etcdrescue.proto.v1.TransferResult;
+import dev.etcdrescue.proto.v1.TransferState;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Clock;
+import java.util.Locale;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Staging of snapshot transfers: announcing (with resume from the durable offset), and finishing
+ * a received file (digest check, atomic rename, inspection). Writes only inside the staging dir.
+ */
+public final class TransferService {
+    private static final Logger log = LoggerFactory.getLogger(TransferService.class);
+    /** Free space kept beyond the snapshot itself, so staging never fills the disk to the brim. */
+    static final long FREE_SPACE_MARGIN = 64L << 20;
+
+    private final StagingArea staging;
+    private final SnapshotInspector inspector;
+    private final Clock clock;
+    private final ObjectMapper json = new ObjectMapper()
+            .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
+
+    public TransferService(StagingArea staging, SnapshotInspector inspector, Clock clock) {
+        this.staging = staging;
+        this.inspector = inspector;
+        this.clock = clock;
+    }
+
+    public StagingArea staging() {
+        return staging;
+    }
+
+    public synchronized TransferState begin(BeginTransferRequest request, String operationId) throws IOException {
+        String id = Grammar.identifier(request.getTransferId(), "transfer_id");
+        String sha = request.getSha256().toLowerCase(Locale.ROOT);
+        if (!sha.isEmpty()) {
+            Grammar.require(sha, Grammar.SHA256_HEX, "sha256", "64 hex digits (SHA-256) or empty");
+        }
+        if (request.getTotalSize() < 0) {
+            throw AgentException.invalidArgument("total_size must be >= 0 (0 when unknown), got " + request.getTotalSize());
+        }
+        staging.ensureDir();
+        Path staged = staging.stagedFile(id);
+        if (Files.exists(staged)) {
+            return alreadyStaged(id, sha, staged);
+        }
+        TransferAnnouncement announced = new TransferAnnouncement(id, request.getTotalSize(), sha,
+                request.getSource(), operationId);
+        Path part = staging.partFile(id);
+        Optional<TransferAnnouncement> previous = announcement(id);
+        if (Files.exists(part) && (previous.isEmpty() || !previous.get().sameFileAs(announced) || sha.isEmpty())) {
+            // A live stream (no digest) cannot be resumed: its bytes may differ on the second attempt.
+            Path aside = SafeFiles.moveAside(part, ".stale-" + clock.millis());
+            log.info("transfer {}: the partial file does not belong to this announcement; moved it to {}", id, aside);
+        }
+        long durable = durableLength(part);
+        if (request.getTotalSize() > 0 && durable > request.getTotalSize()) {
+            Path aside = SafeFiles.moveAside(part, ".stale-" + clock.millis());
+            log.info("transfer {}: partial file is longer than announced; moved it to {}", id, aside);
+            durable = 0;
+        }
+        requireSpace(request.getTotalSize() > 0 ? request.getTotalSize() - durable : 0);
+        SafeFiles.writeAtomically(staging.announcementFile(id), json.writeValueAsString(announced), "rw-------");
+        log.info("transfer {} announced by {} from {}: {} bytes, sha256 {}, resuming at {}", id, operationId,
+                request.getSource(), request.getTotalSize(), sha.isEmpty() ? "(in the last chunk)" : sha, durable);
+        return TransferState.newBuilder().setTransferId(id).setDurableOffset(durable).setSha256(sha).build();
+    }
+
+    public Optional<TransferAnnouncement> announcement(String transferId) throws IOException {
+        Path file = staging.announcementFile(transferId);
+        if (!Files.exists(file)) {
+            return Optional.empty();
+        }
+        return Optional.of(json.readValue(file.toFile(), TransferAnnouncement.class));
+    }
+
+    /** Checks a fully received .part, renames it to .db and inspects it; moves it aside when corrupt. */
+    public TransferResult complete(String transferId, String expectedSha, RunningDigest digest) throws IOException {
+        Path part = staging.partFile(transferId);
+        String actual = digest.hex();
+        if (!actual.equals(expectedSha)) {
+            Path aside = SafeFiles.moveAside(part, ".corrupt-" + clock.millis());
+            log.warn("transfer {}: digest mismatch (expected {}, got {}); kept the file as {}",
+                    transferId, expectedSha, actual, aside);
+            throw AgentException.dataLoss("digest mismatch: expected " + expectedSha + " got " + actual
+                    + "; the received file was moved to " + aside + ": send the file again");
+        }
+        Path staged = staging.stagedFile(transferId);
+        SafeFiles.moveNoReplace(part, staged);
+        try {
+            TransferResult result = describe(transferId, staged, actual, digest.prefixDigest());
+            log.info("transfer {} complete: {} bytes, sha256 {}, revision {}, trailer {}", transferId,
+                    result.getSize(), actual, result.getSnapshotStatus().getRevision(), result.getHasHashTrailer());
+            return result;
+        } catch (AgentException notASnapshot) {
+            Path aside = SafeFiles.moveAside(staged, ".invalid-" + clock.millis());
+            throw AgentException.failedPrecondition(notASnapshot.getMessage() + "; the file was moved to " + aside);
+        }
+    }
+
+    private TransferState alreadyStaged(String id, String sha, Path staged) throws IOException {
+        String existing = SnapshotInspector.sha256(staged);
+        if (sha.isEmpty() || !sha.equals(existing)) {
+            throw AgentException.alreadyExists("transfer " + id + " is already staged at " + staged
+                    + " with sha256 " + existing + (sha.isEmpty() ? "" : ", not " + sha)
+                    + ": choose a new transfer id");
+        }
+        TransferResult result = describe(id, staged, existing, Optional.empty());
+        return TransferState.newBuilder().setTransferId(id).setDurableOffset(result.getSize()).setComplete(true)
+                .setSha256(existing).setResult(result).build();
+    }
+
+    private TransferResult describe(String id, Path staged, String sha, Optional<byte[]> prefixDigest)
+            throws IOException {
+        SnapshotStatus status = inspector.status(staged);
+        return TransferResult.newBuilder()
+                .setTransferId(id)
+                .setSize(Files.size(staged))
+                .setSha256(sha)
+                .setStagedPath(staged.toString())
+                .setHasHashTrailer(SnapshotInspector.hasHashTrailer(staged, prefixDigest))
+                .setSnapshotStatus(status)
+                .build();
+    }
+
+    /** Length of the .part after an fsync: only bytes on stable storage count as received. */
+    private static long durableLength(Path part) throws IOException {
+        if (!Files.exists(part)) {
+            return 0;
+        }
+        try (FileChannel channel = FileChannel.open(part, StandardOpenOption.WRITE)) {
+            channel.force(true);
+            return channel.size();
+        }
+    }
+
+    private void requireSpace(long bytesToCome) throws IOException {
+        long free = Files.getFileStore(staging.dir()).getUsableSpace();
+        if (free < bytesToCome + FREE_SPACE_MARGIN) {
+            throw AgentException.resourceExhausted("staging dir " + staging.dir() + " has " + free
+                    + " bytes free; the transfer needs " + bytesToCome + " more plus a margin of "
+                    + FREE_SPACE_MARGIN + ": free disk space or move state_dir");
+        }
+    }
+}

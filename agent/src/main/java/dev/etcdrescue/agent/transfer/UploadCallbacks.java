@@ -1,0 +1,15 @@
+package dev.etcdrescue.agent.transfer;
+
+import dev.etcdrescue.proto.v1.OperationHeader;
+import dev.etcdrescue.proto.v1.TransferResult;
+
+/** How an upload stream reaches the server's checks, status and audit without depending on them. */
+public interface UploadCallbacks {
+    /** Checks the header and the claim; throws {@link dev.etcdrescue.agent.AgentException} to refuse. */
+    void admit(OperationHeader header);
+
+    void progress(OperationHeader header, long received, long expected);
+
+    /** Called exactly once per stream that got past admission; {@code failure} is null on success. */
+    void finished(OperationHeader header, TransferResult result, Throwable failure);
+}

@@ -1,0 +1,273 @@
+package dev.etcdrescue.agent.it;
+
+import static dev.etcdrescue.agent.testing.AgentFixture.header;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import dev.etcdrescue.agent.testing.AgentFixture;
+import dev.etcdrescue.agent.testing.EtcdServer;
+import dev.etcdrescue.agent.testing.Ports;
+import dev.etcdrescue.agent.testing.SourceSnapshot;
+import dev.etcdrescue.agent.testing.Uploads;
+import dev.etcdrescue.proto.v1.BeginTransferRequest;
+import dev.etcdrescue.proto.v1.ClaimRequest;
+import dev.etcdrescue.proto.v1.Member;
+import dev.etcdrescue.proto.v1.MemberSpec;
+import dev.etcdrescue.proto.v1.RestoreRequest;
+import dev.etcdrescue.proto.v1.RestoreResult;
+import dev.etcdrescue.proto.v1.RestoreTool;
+import dev.etcdrescue.proto.v1.TransferResult;
+import dev.etcdrescue.proto.v1.TransferState;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.function.UnaryOperator;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The agent's core path with real parts: a real etcd's snapshot, uploaded over real mTLS in 64 KiB
+ * chunks, restored with the real etcdctl, and a real etcd started from the restored data dir.
+ */
+@Timeout(120)
+class TransferAndRestoreTest {
+    private static final String OP = "op-restore-1";
+    private static SourceSnapshot snapshot;
+
+    @TempDir
+    static Path shared;
+    @TempDir
+    Path tmp;
+    private AgentFixture agent;
+
+    @BeforeAll
+    static void takeSnapshot() throws Exception {
+        snapshot = SourceSnapshot.take(shared);
+        assertThat(snapshot.bytes().length).isGreaterThan(8 * Uploads.CHUNK);
+    }
+
+    @BeforeEach
+    void startAgent() throws Exception {
+        agent = new AgentFixture(tmp);
+        agent.claim(OP);
+    }
+
+    @AfterEach
+    void stopAgent() {
+        agent.close();
+    }
+
+    @Test
+    void uploadRestoreAndStartAMemberThatStillHoldsTheKey() throws Exception {
+        TransferResult transfer = transfer("snap-1");
+        assertThat(transfer.getSha256()).isEqualTo(snapshot.sha256());
+        assertThat(transfer.getSize()).isEqualTo(snapshot.bytes().length);
+        assertThat(transfer.getHasHashTrailer()).isTrue();
+        assertThat(transfer.getSnapshotStatus().getRevision()).isGreaterThan(1);
+        assertThat(transfer.getSnapshotStatus().getTotalKeys()).isGreaterThanOrEqualTo(101);
+        assertThat(Path.of(transfer.getStagedPath())).hasParent(agent.config.stagingDir()).exists();
+
+        Path dataDir = agent.dataRoot.resolve("new.etcd");
+        Files.createDirectories(dataDir);
+        Files.writeString(dataDir.resolve("what-was-there"), "old member data");
+        int client = Ports.free();
+        int peer = Ports.free();
+        RestoreResult restored = agent.coordinator().restoreMember(RestoreRequest.newBuilder()
+                .setHeader(header(OP)).setTransferId("snap-1")
+                .setMember(member("restored-0", peer, client, dataDir.toString())).build());
+
+        assertThat(restored.getTool().getKind()).isEqualTo(RestoreTool.ETCDCTL);
+        assertThat(restored.getTool().getSupportsSkipHashCheck()).isTrue();
+        assertThat(restored.getCommandList()).contains("--name=restored-0", "--data-dir=" + dataDir);
+        assertThat(restored.getMovedAsideTo()).isEqualTo(dataDir + ".etcd-rescue-" + OP);
+        assertThat(Path.of(restored.getMovedAsideTo()).resolve("what-was-there")).hasContent("old member data");
+        assertThat(restored.getOwner()).isEqualTo(System.getProperty("user.name"));
+        assertThat(Files.getOwner(dataDir).getName()).isEqualTo(System.getProperty("user.name"));
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(dataDir))).isEqualTo("rwx------");
+        assertThat(dataDir.resolve("member/snap/db")).exists();
+
+        try (EtcdServer member = EtcdServer.startRestored(dataDir, "restored-0", client, peer, tmp.resolve("restored.log"))) {
+            assertThat(member.etcdctl("get", SourceSnapshot.MARKER_KEY, "--print-value-only").strip())
+                    .isEqualTo(SourceSnapshot.MARKER_VALUE);
+            assertThat(member.etcdctl("member", "list")).contains("restored-0", "http://127.0.0.1:" + peer);
+        }
+        assertThat(Files.readString(agent.stateDir.resolve("audit.log")))
+                .contains("\"rpc\":\"UploadSnapshot\"", "\"rpc\":\"RestoreMember\"", "\"peer\":\"etcd-rescue-coordinator\"");
+    }
+
+    @Test
+    void anInterruptedUploadResumesFromTheDurableOffset() throws Exception {
+        begin("snap-resume", snapshot.sha256(), snapshot.bytes().length);
+        Uploads.uploadThenCancel(agent.coordinatorAsync(), header(OP), "snap-resume", snapshot.bytes(), 4);
+
+        TransferState resumed = await().atMost(Duration.ofSeconds(10)).until(
+                () -> begin("snap-resume", snapshot.sha256(), snapshot.bytes().length), s -> s.getDurableOffset() > 0);
+        assertThat(resumed.getDurableOffset()).isLessThanOrEqualTo(4L * Uploads.CHUNK);
+        assertThat(resumed.getComplete()).isFalse();
+
+        TransferResult result = Uploads.upload(agent.coordinatorAsync(), header(OP), "snap-resume", snapshot.bytes(),
+                resumed.getDurableOffset(), UnaryOperator.identity());
+        assertThat(result.getSha256()).isEqualTo(snapshot.sha256());
+        assertThat(Path.of(result.getStagedPath())).hasBinaryContent(snapshot.bytes());
+
+        TransferState again = begin("snap-resume", snapshot.sha256(), snapshot.bytes().length);
+        assertThat(again.getComplete()).isTrue();
+        assertThat(again.getResult().getSha256()).isEqualTo(snapshot.sha256());
+        assertThat(again.getResult().getHasHashTrailer()).isTrue();
+    }
+
+    @Test
+    void aChunkCorruptedInFlightIsDataLossAndNothingOutsideStagingChanges() throws Exception {
+        TransferResult control = transfer("snap-control");
+        assertThat(control.getSha256()).isEqualTo(snapshot.sha256());
+        Map<String, Long> before = treeOutsideStaging();
+
+        begin("snap-corrupt", snapshot.sha256(), snapshot.bytes().length);
+        UnaryOperator<dev.etcdrescue.proto.v1.SnapshotChunk> flipOneByte = chunk -> {
+            if (chunk.getOffset() != 3L * Uploads.CHUNK) {
+                return chunk;
+            }
+            byte[] data = chunk.getData().toByteArray();
+            data[100] ^= 0x01;
+            return chunk.toBuilder().setData(com.google.protobuf.ByteString.copyFrom(data)).build();
+        };
+        assertThatThrownBy(() -> Uploads.upload(agent.coordinatorAsync(), header(OP), "snap-corrupt", snapshot.bytes(), 0,
+                flipOneByte))
+                .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+                    assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.DATA_LOSS);
+                    assertThat(e.getStatus().getDescription()).startsWith("digest mismatch: expected " + snapshot.sha256() + " got ");
+                });
+
+        Path staging = agent.config.stagingDir();
+        assertThat(staging.resolve("snap-corrupt.db")).doesNotExist();
+        assertThat(staging.resolve("snap-corrupt.part")).doesNotExist();
+        try (Stream<Path> files = Files.list(staging)) {
+            assertThat(files.map(p -> p.getFileName().toString())).anyMatch(n -> n.startsWith("snap-corrupt.part.corrupt-"));
+        }
+        assertThat(treeOutsideStaging()).isEqualTo(before);
+    }
+
+    @Test
+    void chunksOutOfOrderOrBeyondTheAnnouncedSizeAreInvalid() throws Exception {
+        begin("snap-gap", snapshot.sha256(), snapshot.bytes().length);
+        UnaryOperator<dev.etcdrescue.proto.v1.SnapshotChunk> skipAhead = chunk -> chunk.getOffset() == Uploads.CHUNK
+                ? chunk.toBuilder().setOffset(2L * Uploads.CHUNK).build() : chunk;
+
+        assertThatThrownBy(() -> Uploads.upload(agent.coordinatorAsync(), header(OP), "snap-gap", snapshot.bytes(), 0, skipAhead))
+                .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+                    assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+                    assertThat(e.getStatus().getDescription()).contains("chunk at offset 131072, expected 65536");
+                });
+
+        begin("snap-short", snapshot.sha256(), 1000);
+        assertThatThrownBy(() -> Uploads.upload(agent.coordinatorAsync(), header(OP), "snap-short", snapshot.bytes(), 0,
+                UnaryOperator.identity()))
+                .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+                    assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+                    assertThat(e.getStatus().getDescription()).contains("beyond the announced size 1000");
+                });
+    }
+
+    @Test
+    void aSecondOperationIsRefusedWhileTheClaimIsHeld() throws Exception {
+        assertThatThrownBy(() -> agent.coordinator().claim(ClaimRequest.newBuilder().setHeader(header("op-other")).build()))
+                .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+                    assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.FAILED_PRECONDITION);
+                    assertThat(e.getStatus().getDescription()).contains("claimed by operation " + OP);
+                });
+        assertThatThrownBy(() -> agent.coordinator().beginTransfer(BeginTransferRequest.newBuilder()
+                .setHeader(header("op-other")).setTransferId("x").build()))
+                .isInstanceOfSatisfying(StatusRuntimeException.class,
+                        e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.FAILED_PRECONDITION));
+        assertThat(Files.readString(agent.stateDir.resolve("audit.log")))
+                .contains("\"operation\":\"op-other\",\"result\":\"FAILED_PRECONDITION: this agent is claimed by operation " + OP);
+    }
+
+    @Test
+    void aRequestForAnotherHostIsRefused() {
+        assertThatThrownBy(() -> agent.coordinator().beginTransfer(BeginTransferRequest.newBuilder()
+                .setHeader(header(OP).toBuilder().setHostName("test-host-7")).setTransferId("x").build()))
+                .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+                    assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.FAILED_PRECONDITION);
+                    assertThat(e.getStatus().getDescription()).isEqualTo("this agent is host test-host-0, the request is for"
+                            + " host test-host-7: check the inventory's agent endpoint");
+                });
+    }
+
+    @Test
+    void pathTraversalInTheDataDirIsRefusedBeforeAnythingMoves() throws Exception {
+        transfer("snap-2");
+        String escape = agent.dataRoot + "/../../../etc/evil";
+
+        assertThatThrownBy(() -> agent.coordinator().restoreMember(RestoreRequest.newBuilder().setHeader(header(OP))
+                .setTransferId("snap-2").setMember(member("m", Ports.free(), Ports.free(), escape)).build()))
+                .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+                    assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+                    assertThat(e.getStatus().getDescription()).contains("member.data_dir", "'..'");
+                });
+        assertThatThrownBy(() -> agent.coordinator().restoreMember(RestoreRequest.newBuilder().setHeader(header(OP))
+                .setTransferId("snap-2").setMember(member("m", Ports.free(), Ports.free(), tmp.resolve("elsewhere").toString())).build()))
+                .isInstanceOfSatisfying(StatusRuntimeException.class,
+                        e -> assertThat(e.getStatus().getDescription()).contains("outside the allowed roots"));
+        assertThat(tmp.resolve("elsewhere")).doesNotExist();
+        assertThat(agent.root.resolve("etc/evil")).doesNotExist();
+    }
+
+    @Test
+    void aBumpOnEtcdctl34IsRefusedNamingTheTool() throws Exception {
+        transfer("snap-3");
+        Path dataDir = agent.dataRoot.resolve("bumped.etcd");
+
+        assertThatThrownBy(() -> agent.coordinator().restoreMember(RestoreRequest.newBuilder().setHeader(header(OP))
+                .setTransferId("snap-3").setBumpRevision(1_000_000).setMarkCompacted(true)
+                .setMember(member("m", Ports.free(), Ports.free(), dataDir.toString())).build()))
+                .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+                    assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.FAILED_PRECONDITION);
+                    assertThat(e.getStatus().getDescription()).contains("etcdctl 3.4.23", "--bump-revision");
+                });
+        assertThat(dataDir).doesNotExist();
+    }
+
+    private TransferResult transfer(String id) throws Exception {
+        TransferState state = begin(id, snapshot.sha256(), snapshot.bytes().length);
+        assertThat(state.getDurableOffset()).isZero();
+        return Uploads.upload(agent.coordinatorAsync(), header(OP), id, snapshot.bytes(), 0, UnaryOperator.identity());
+    }
+
+    private TransferState begin(String id, String sha, long size) throws Exception {
+        return agent.coordinator().beginTransfer(BeginTransferRequest.newBuilder().setHeader(header(OP))
+                .setTransferId(id).setSha256(sha).setTotalSize(size).setSource("file:" + snapshot.file()).build());
+    }
+
+    private static MemberSpec member(String name, int peer, int client, String dataDir) {
+        String peerUrl = "http://127.0.0.1:" + peer;
+        return MemberSpec.newBuilder().setName(name).addPeerUrls(peerUrl).addClientUrls("http://127.0.0.1:" + client)
+                .setDataDir(dataDir).setInitialClusterToken("restored-token")
+                .addInitialCluster(Member.newBuilder().setName(name).addPeerUrls(peerUrl)).build();
+    }
+
+    /** Every file under the fixture's root except staging and the audit log, with its size. */
+    private Map<String, Long> treeOutsideStaging() throws Exception {
+        Map<String, Long> tree = new TreeMap<>();
+        try (Stream<Path> files = Files.walk(agent.root)) {
+            for (Path p : (Iterable<Path>) files::iterator) {
+                if (p.startsWith(agent.config.stagingDir()) || p.equals(agent.config.auditLog())) {
+                    continue;
+                }
+                tree.put(agent.root.relativize(p).toString(), Files.isRegularFile(p) ? Files.size(p) : -1L);
+            }
+        }
+        return tree;
+    }
+}

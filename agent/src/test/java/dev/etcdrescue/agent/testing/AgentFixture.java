@@ -1,0 +1,122 @@
+package dev.etcdrescue.agent.testing;
+
+import dev.etcdrescue.agent.config.AgentConfig;
+import dev.etcdrescue.agent.config.AgentConfigLoader;
+import dev.etcdrescue.agent.io.ProcessRunner;
+import dev.etcdrescue.agent.server.AgentServer;
+import dev.etcdrescue.pki.IssuedCertificate;
+import dev.etcdrescue.pki.TlsContexts;
+import dev.etcdrescue.proto.v1.ClaimRequest;
+import dev.etcdrescue.proto.v1.OperationHeader;
+import dev.etcdrescue.proto.v1.RescueAgentGrpc;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.NettyChannelBuilder;
+import io.netty.handler.ssl.SslContext;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A real agent server on 127.0.0.1 with real mTLS and real files under a temp dir; only systemd is
+ * faked. The base unit is Debian's etcd.service text with User= set to the user running the tests,
+ * so restored data dirs can be handed over without root.
+ */
+public final class AgentFixture implements AutoCloseable {
+    public static final String HOST = "test-host-0";
+    public static final String CLUSTER = "test-cluster";
+    public static final Path DEBIAN_UNIT = Path.of("/lib/systemd/system/etcd.service");
+
+    public final Path root;
+    public final Path dataRoot;
+    public final Path envDir;
+    public final Path unitDir;
+    public final Path stateDir;
+    public final TestCerts certs;
+    public final FakeSystemctl systemctl = new FakeSystemctl().withUnit("etcd", true, true);
+    public final AgentConfig config;
+    public final AgentServer server;
+    private final List<ManagedChannel> channels = new ArrayList<>();
+
+    public AgentFixture(Path root) throws Exception {
+        this(root, "");
+    }
+
+    /** @param tlsExtra extra lines inside the tls: block, e.g. "coordinator_cn: x" */
+    public AgentFixture(Path root, String tlsExtra) throws Exception {
+        this.root = root;
+        dataRoot = Files.createDirectories(root.resolve("var/lib/etcd"));
+        envDir = Files.createDirectories(root.resolve("etc/default"));
+        unitDir = Files.createDirectories(root.resolve("etc/systemd/system"));
+        stateDir = root.resolve("var/lib/etcd-rescue-agent");
+        Path baseUnits = Files.createDirectories(root.resolve("lib/systemd/system"));
+        Files.writeString(baseUnits.resolve("etcd.service"), Files.readString(DEBIAN_UNIT)
+                .replace("User=etcd", "User=" + System.getProperty("user.name")));
+        certs = new TestCerts(root.resolve("tls"), HOST);
+        Path configFile = root.resolve("agent.yaml");
+        Files.writeString(configFile, """
+                host_name: %s
+                listen: 127.0.0.1:7443
+                tls:
+                  ca: %s
+                  cert: %s
+                  key: %s
+                  %s
+                state_dir: %s
+                allowed_data_roots: [%s]
+                env_dir: %s
+                unit_dir: %s
+                base_unit_dirs: [%s, %s]
+                tool_dirs: [/usr/local/bin, /usr/bin]
+                max_claim_ttl: PT10M
+                restore_timeout: PT1M
+                command_timeout: PT30S
+                """.formatted(HOST, certs.dir.resolve("ca.pem"), certs.dir.resolve("agent.pem"),
+                certs.dir.resolve("agent-key.pem"), tlsExtra, stateDir, dataRoot, envDir, unitDir, unitDir, baseUnits));
+        config = AgentConfigLoader.load(configFile);
+        SslContext tls = TlsContexts.grpcServer(config.tls().cert(), config.tls().key(), config.tls().ca());
+        server = AgentServer.start(config, new InetSocketAddress("127.0.0.1", 0), tls, systemctl,
+                new ProcessRunner(), Clock.systemUTC());
+    }
+
+    /** A blocking stub as the fleet coordinator, with a deadline. */
+    public RescueAgentGrpc.RescueAgentBlockingStub coordinator() throws IOException {
+        return RescueAgentGrpc.newBlockingStub(channel(certs.clientContext(certs.coordinator)))
+                .withDeadlineAfter(60, TimeUnit.SECONDS);
+    }
+
+    public RescueAgentGrpc.RescueAgentStub coordinatorAsync() throws IOException {
+        return RescueAgentGrpc.newStub(channel(certs.clientContext(certs.coordinator)))
+                .withDeadlineAfter(60, TimeUnit.SECONDS);
+    }
+
+    /** A blocking stub with any identity and trust anchor. */
+    public RescueAgentGrpc.RescueAgentBlockingStub as(IssuedCertificate identity) throws IOException {
+        return RescueAgentGrpc.newBlockingStub(channel(TlsContexts.grpcClient(identity, certs.fleet.certificate())))
+                .withDeadlineAfter(20, TimeUnit.SECONDS);
+    }
+
+    public ManagedChannel channel(SslContext tls) {
+        ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", server.port()).sslContext(tls).build();
+        channels.add(channel);
+        return channel;
+    }
+
+    public static OperationHeader header(String operationId) {
+        return OperationHeader.newBuilder().setClusterName(CLUSTER).setOperationId(operationId).setHostName(HOST).build();
+    }
+
+    public void claim(String operationId) throws IOException {
+        coordinator().claim(ClaimRequest.newBuilder().setHeader(header(operationId)).setTtlMs(60_000).build());
+    }
+
+    @Override
+    public void close() {
+        channels.forEach(ManagedChannel::shutdownNow);
+        server.shutdown(java.time.Duration.ofSeconds(5));
+    }
+}

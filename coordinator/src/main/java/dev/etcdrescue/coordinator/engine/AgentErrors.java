@@ -1,0 +1,28 @@
+package dev.etcdrescue.coordinator.engine;
+
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+
+/** Turns an agent call's failure into a sentence that says what to do. */
+final class AgentErrors {
+    private AgentErrors() {}
+
+    static String describe(Throwable t, String agent) {
+        Throwable c = t;
+        while (!(c instanceof StatusRuntimeException) && c.getCause() != null && c.getCause() != c) {
+            c = c.getCause();
+        }
+        if (!(c instanceof StatusRuntimeException sre)) {
+            return t.getMessage() == null ? t.toString() : t.getMessage();
+        }
+        Status s = sre.getStatus();
+        String detail = s.getDescription() == null ? "" : s.getDescription();
+        return switch (s.getCode()) {
+            case UNAVAILABLE -> "agent " + agent + " unreachable (" + detail
+                    + "): is etcd-rescue-agent running there, does its certificate name this address, and is it from the fleet CA?";
+            case DEADLINE_EXCEEDED -> "agent " + agent + " did not answer in time (" + detail + ")";
+            case PERMISSION_DENIED, UNAUTHENTICATED -> "agent " + agent + " refused this coordinator: " + detail;
+            default -> detail.isEmpty() ? s.getCode().toString() : detail;
+        };
+    }
+}

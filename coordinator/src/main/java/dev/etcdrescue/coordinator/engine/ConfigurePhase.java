@@ -1,0 +1,33 @@
+package dev.etcdrescue.coordinator.engine;
+
+import dev.etcdrescue.proto.v1.ConfigureRequest;
+import dev.etcdrescue.proto.v1.ConfigureResult;
+import dev.etcdrescue.proto.v1.MovedFile;
+import java.util.stream.Collectors;
+
+/** Every agent renders the new env file and unit from typed fields (it never receives file text). */
+final class ConfigurePhase implements Phase {
+    @Override
+    public PhaseName name() {
+        return PhaseName.CONFIGURE;
+    }
+
+    @Override
+    public void run(RecoveryRun run) throws Exception {
+        run.forEachHost(name(), (m, agent) -> {
+            ConfigureResult r = agent.configure(ConfigureRequest.newBuilder()
+                    .setHeader(run.header(m))
+                    .setMember(MemberSpecs.of(run.plan, m))
+                    .setNewUnit(m.newUnit())
+                    .setBaseUnit(m.oldUnit())
+                    .addAllExtra(MemberSpecs.extras(m))
+                    .build());
+            String msg = "wrote " + r.getEnvFile() + " and " + r.getUnitFile();
+            if (r.getMovedAsideCount() > 0) {
+                msg += "; kept the previous files at " + r.getMovedAsideList().stream()
+                        .map(MovedFile::getMovedTo).collect(Collectors.joining(", "));
+            }
+            return RecoveryRun.Done.changed(msg);
+        });
+    }
+}

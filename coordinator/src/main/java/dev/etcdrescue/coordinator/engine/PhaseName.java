@@ -1,0 +1,23 @@
+package dev.etcdrescue.coordinator.engine;
+
+/** The phases of a recovery, in the order they run. */
+public enum PhaseName {
+    PREFLIGHT("preflight"),
+    SNAPSHOT("snapshot"),
+    DISTRIBUTE("distribute"),
+    RESTORE("restore"),
+    CONFIGURE("configure"),
+    START("start"),
+    VERIFY("verify"),
+    CUT_OVER("cut-over");
+
+    private final String label;
+
+    PhaseName(String label) {
+        this.label = label;
+    }
+
+    public String label() {
+        return label;
+    }
+}

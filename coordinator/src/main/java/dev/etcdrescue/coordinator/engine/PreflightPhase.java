@@ -1,0 +1,158 @@
+package dev.etcdrescue.coordinator.engine;
+
+import dev.etcdrescue.coordinator.cli.ExitCodes;
+import dev.etcdrescue.coordinator.inventory.MemberPlan;
+import dev.etcdrescue.coordinator.inventory.SnapshotSource;
+import dev.etcdrescue.coordinator.snapshot.SnapshotTaker;
+import dev.etcdrescue.coordinator.snapshot.SourceMember;
+import dev.etcdrescue.proto.v1.AgentStatus;
+import dev.etcdrescue.proto.v1.Finding;
+import dev.etcdrescue.proto.v1.PortCheck;
+import dev.etcdrescue.proto.v1.PreflightReport;
+import dev.etcdrescue.proto.v1.PreflightRequest;
+import dev.etcdrescue.proto.v1.RestoreTool;
+import dev.etcdrescue.proto.v1.Severity;
+import java.nio.file.Files;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.stream.Collectors;
+
+/**
+ * Checks everything that can be checked before anything is changed: the source, every agent
+ * (reachable over mTLS, the right host, claimed for this operation), tools, disk, ports, versions.
+ */
+final class PreflightPhase implements Phase {
+    /** Staging plus the restored data dir each hold the whole file; the margin covers WAL and snap files. */
+    private static final long DISK_MARGIN = 64L << 20;
+    /** A survivor still reports the old leader until its election timeout passes: look again before refusing. */
+    private static final int LEADER_PROBES = 3;
+    private static final Duration LEADER_PROBE_PAUSE = Duration.ofSeconds(3);
+
+    private final SnapshotTaker taker;
+
+    PreflightPhase(SnapshotTaker taker) {
+        this.taker = taker;
+    }
+
+    @Override
+    public PhaseName name() {
+        return PhaseName.PREFLIGHT;
+    }
+
+    @Override
+    public void run(RecoveryRun run) throws Exception {
+        long sizeEstimate = checkSource(run);
+        run.forEachHost(name(), (m, agent) -> checkHost(run, m, agent, sizeEstimate));
+        checkVersionsAgree(run);
+    }
+
+    private long checkSource(RecoveryRun run) throws InterruptedException {
+        long t0 = System.nanoTime();
+        if (run.plan.snapshot() instanceof SnapshotSource.File file) {
+            if (!Files.isReadable(file.path())) {
+                throw refused("snapshot_file " + file.path() + " does not exist or is not readable: fix snapshot_file in the inventory");
+            }
+            try {
+                long size = Files.size(file.path());
+                run.recordCluster(name(), Outcome.OK, "snapshot file " + file.path() + " (" + size + " bytes)", since(t0));
+                return size;
+            } catch (java.io.IOException e) {
+                throw refused("cannot read snapshot_file " + file.path() + ": " + e.getMessage());
+            }
+        }
+        SnapshotSource.Endpoints endpoints = (SnapshotSource.Endpoints) run.plan.snapshot();
+        SnapshotTaker.Probe probe = taker.probe(endpoints.endpoints());
+        for (int i = 1; i < LEADER_PROBES && !run.options.forceWithLeader() && probe.alive().stream().anyMatch(SourceMember::seesLeader); i++) {
+            Thread.sleep(LEADER_PROBE_PAUSE.toMillis());
+            probe = taker.probe(endpoints.endpoints());
+        }
+        probe.unreachable().forEach((url, why) -> run.reporter.note(name(), "old member " + url + " unreachable: " + why));
+        SourceMember best = probe.best().orElseThrow(() -> refused("no old member answers at " + endpoints.endpoints()
+                + ": check snapshot_endpoints, or restore from a backup with snapshot_file"));
+        List<SourceMember> leaders = probe.alive().stream().filter(SourceMember::seesLeader).toList();
+        if (!leaders.isEmpty() && !run.options.forceWithLeader()) {
+            throw refused("old member " + leaders.get(0).endpoint() + " still sees a leader (id " + Long.toHexString(leaders.get(0).leaderId())
+                    + "): the old cluster may still have quorum, and a restore beside it would split it in two. "
+                    + "Stop the old members first, or pass --force-with-leader if you are sure");
+        }
+        run.source = best;
+        String why = probe.alive().size() == 1 ? "the only old member that answers"
+                : "highest revision of " + probe.alive().size() + " answering members";
+        run.recordCluster(name(), Outcome.OK, String.format(Locale.ROOT,
+                "source %s: etcd %s, revision %d, db %d bytes (%s)", best.endpoint(), best.version(), best.revision(),
+                best.dbSize(), why), since(t0));
+        return best.dbSize();
+    }
+
+    private RecoveryRun.Done checkHost(RecoveryRun run, MemberPlan m, dev.etcdrescue.coordinator.agent.AgentClient agent, long size) {
+        AgentStatus status = agent.status();
+        if (!status.getHostName().equals(m.hostName())) {
+            return new RecoveryRun.Done(Outcome.FAILED, "the agent at " + agent.endpoint() + " is configured as host '"
+                    + status.getHostName() + "', the inventory expects '" + m.hostName() + "': fix agent_endpoint or the agent's host_name");
+        }
+        agent.claim(run.header(m), run.options.claimTtl());
+        PreflightReport report = agent.preflight(PreflightRequest.newBuilder()
+                .setHeader(run.header(m))
+                .setMember(MemberSpecs.of(run.plan, m))
+                .setSnapshotSize(size)
+                .setNewUnit(m.newUnit())
+                .setBaseUnit(m.oldUnit())
+                .build());
+        List<String> problems = new ArrayList<>();
+        List<String> notes = new ArrayList<>();
+        for (Finding f : report.getFindingsList()) {
+            (f.getSeverity() == Severity.ERROR ? problems : notes).add(f.getMessage());
+        }
+        if (report.getStatus().getRestoreTool().getKind() == RestoreTool.RESTORE_TOOL_UNSPECIFIED) {
+            problems.add("no etcdutl or etcdctl found: install etcd's client tools (Debian: apt-get install etcd-client)");
+        }
+        for (PortCheck p : report.getPortsList()) {
+            if (!p.getFree()) {
+                problems.add("port " + p.getAddress() + ":" + p.getPort() + " is in use: stop what listens there or choose other ports");
+            }
+        }
+        long need = 2 * size + DISK_MARGIN;
+        if (size > 0 && report.getFreeBytesDataDir() < need) {
+            problems.add(String.format(Locale.ROOT, "only %d MiB free for %s, the restore needs about %d MiB (2 x snapshot + margin)",
+                    report.getFreeBytesDataDir() >> 20, m.dataDir(), need >> 20));
+        }
+        if (!problems.isEmpty()) {
+            return new RecoveryRun.Done(Outcome.FAILED, String.join("; ", problems));
+        }
+        var tool = report.getStatus().getRestoreTool();
+        String msg = String.format(Locale.ROOT, "etcd %s, restore with %s %s, %d MiB free%s",
+                report.getStatus().getEtcdVersion(), tool.getKind().name().toLowerCase(Locale.ROOT), tool.getVersion(),
+                report.getFreeBytesDataDir() >> 20,
+                report.getDataDirExists() ? "; " + m.dataDir() + " exists and will be moved aside" : "");
+        if (!notes.isEmpty()) {
+            msg += "; " + String.join("; ", notes);
+        }
+        return RecoveryRun.Done.ok(msg);
+    }
+
+    /** Members of one cluster must run one etcd version: a mixed restore is a cluster nobody tested. */
+    private void checkVersionsAgree(RecoveryRun run) {
+        Map<String, List<String>> byVersion = new TreeMap<>();
+        for (MemberPlan m : run.plan.members()) {
+            String v = run.agents.get(m.hostName()).status().getEtcdVersion();
+            byVersion.computeIfAbsent(v, k -> new ArrayList<>()).add(m.hostName());
+        }
+        if (byVersion.size() > 1) {
+            throw refused("hosts run different etcd versions: " + byVersion.entrySet().stream()
+                    .map(e -> e.getKey() + " on " + e.getValue()).collect(Collectors.joining(", "))
+                    + ". Install the same etcd version everywhere first");
+        }
+    }
+
+    private PhaseFailedException refused(String message) {
+        return new PhaseFailedException(name(), ExitCodes.PREFLIGHT_REFUSED, message);
+    }
+
+    static Duration since(long t0) {
+        return Duration.ofNanos(System.nanoTime() - t0);
+    }
+}

@@ -1,0 +1,126 @@
+package dev.etcdrescue.coordinator.engine;
+
+import dev.etcdrescue.coordinator.agent.AgentClient;
+import dev.etcdrescue.coordinator.cli.ExitCodes;
+import dev.etcdrescue.coordinator.inventory.ClusterPlan;
+import dev.etcdrescue.coordinator.inventory.MemberPlan;
+import dev.etcdrescue.coordinator.report.RecoveryReport;
+import dev.etcdrescue.coordinator.report.Reporter;
+import dev.etcdrescue.coordinator.snapshot.EtcdClients;
+import dev.etcdrescue.coordinator.snapshot.SnapshotFile;
+import dev.etcdrescue.coordinator.snapshot.SourceMember;
+import dev.etcdrescue.proto.v1.OperationHeader;
+import dev.etcdrescue.proto.v1.TransferResult;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Future;
+
+/** The state one recovery carries from phase to phase. */
+public final class RecoveryRun {
+    /** Work on one host within a phase; returns what happened there. */
+    interface HostAction {
+        Done apply(MemberPlan member, AgentClient agent) throws Exception;
+    }
+
+    record Done(Outcome outcome, String message) {
+        static Done ok(String message) {
+            return new Done(Outcome.OK, message);
+        }
+
+        static Done changed(String message) {
+            return new Done(Outcome.CHANGED, message);
+        }
+    }
+
+    final ClusterPlan plan;
+    final RecoveryOptions options;
+    final String operationId;
+    final Reporter reporter;
+    final Map<String, AgentClient> agents;
+    final EtcdClients etcd;
+    final ExecutorService executor;
+    final List<HostResult> results = Collections.synchronizedList(new ArrayList<>());
+    final List<RecoveryReport.Check> checks = Collections.synchronizedList(new ArrayList<>());
+    final Map<String, Object> snapshotFacts = new LinkedHashMap<>();
+    final Map<String, TransferResult> transfers = new ConcurrentHashMap<>();
+    SnapshotFile snapshot;
+    SourceMember source;
+    /** The revision the restored cluster must report (the snapshot's, plus any bump). */
+    long expectedRevision;
+
+    RecoveryRun(ClusterPlan plan, RecoveryOptions options, String operationId, Reporter reporter,
+                Map<String, AgentClient> agents, EtcdClients etcd, ExecutorService executor) {
+        this.plan = plan;
+        this.options = options;
+        this.operationId = operationId;
+        this.reporter = reporter;
+        this.agents = agents;
+        this.etcd = etcd;
+        this.executor = executor;
+    }
+
+    OperationHeader header(MemberPlan member) {
+        return OperationHeader.newBuilder()
+                .setClusterName(plan.name())
+                .setOperationId(operationId)
+                .setHostName(member.hostName())
+                .build();
+    }
+
+    void record(HostResult result) {
+        results.add(result);
+        reporter.hostResult(result);
+    }
+
+    void recordCluster(PhaseName phase, Outcome outcome, String message, Duration took) {
+        record(new HostResult("-", phase, outcome, message, took));
+    }
+
+    /** Runs {@code action} on every host at once; a failure on any host fails the phase after all have answered. */
+    List<HostResult> forEachHost(PhaseName phase, HostAction action) throws InterruptedException {
+        Map<MemberPlan, Future<HostResult>> futures = new LinkedHashMap<>();
+        for (MemberPlan m : plan.members()) {
+            futures.put(m, executor.submit(() -> runOne(phase, m, action)));
+        }
+        List<HostResult> out = new ArrayList<>();
+        for (var e : futures.entrySet()) {
+            try {
+                out.add(e.getValue().get());
+            } catch (java.util.concurrent.ExecutionException ex) {
+                HostResult r = new HostResult(e.getKey().hostName(), phase, Outcome.FAILED,
+                        String.valueOf(ex.getCause()), Duration.ZERO);
+                record(r);
+                out.add(r);
+            }
+        }
+        List<HostResult> failed = out.stream().filter(HostResult::failed).toList();
+        if (!failed.isEmpty()) {
+            StringBuilder msg = new StringBuilder(phase.label() + " failed on " + failed.size() + " of " + out.size() + " hosts:");
+            failed.forEach(f -> msg.append("\n  ").append(f.host()).append(": ").append(f.message()));
+            throw new PhaseFailedException(phase, phase == PhaseName.PREFLIGHT ? ExitCodes.PREFLIGHT_REFUSED : ExitCodes.FAILED,
+                    msg.toString());
+        }
+        return out;
+    }
+
+    private HostResult runOne(PhaseName phase, MemberPlan m, HostAction action) {
+        long t0 = System.nanoTime();
+        AgentClient agent = agents.get(m.hostName());
+        HostResult r;
+        try {
+            Done d = action.apply(m, agent);
+            r = new HostResult(m.hostName(), phase, d.outcome(), d.message(), Duration.ofNanos(System.nanoTime() - t0));
+        } catch (Exception e) {
+            r = new HostResult(m.hostName(), phase, Outcome.FAILED, AgentErrors.describe(e, agent.endpoint().toString()),
+                    Duration.ofNanos(System.nanoTime() - t0));
+        }
+        record(r);
+        return r;
+    }
+}

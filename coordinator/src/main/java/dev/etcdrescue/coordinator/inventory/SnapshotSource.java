@@ -1,0 +1,18 @@
+package dev.etcdrescue.coordinator.inventory;
+
+import java.net.URI;
+import java.nio.file.Path;
+import java.util.List;
+
+/** Where the data of the restored cluster comes from: old members that still answer, or a file. */
+public sealed interface SnapshotSource permits SnapshotSource.Endpoints, SnapshotSource.File {
+    /** Client URLs of old members; the coordinator snapshots the best one that answers. */
+    record Endpoints(List<URI> endpoints) implements SnapshotSource {
+        public Endpoints {
+            endpoints = List.copyOf(endpoints);
+        }
+    }
+
+    /** A snapshot (or a member's {@code db}) on the coordinator's machine, absolute. */
+    record File(Path path) implements SnapshotSource {}
+}

@@ -1,0 +1,23 @@
+package dev.etcdrescue.coordinator.report;
+
+import dev.etcdrescue.coordinator.engine.HostResult;
+import java.util.List;
+import java.util.Map;
+
+/** The whole run, as `-w json` prints it and as the work dir keeps it (report.json). */
+public record RecoveryReport(
+        String cluster,
+        String operationId,
+        boolean success,
+        int exitCode,
+        String message,
+        String workDir,
+        Map<String, Object> snapshot,
+        Map<String, Long> phaseMillis,
+        List<HostResult> results,
+        List<Check> checks,
+        String newClientEndpoints) {
+
+    /** One verify check: what was compared, whether it held, and the detail when it did not. */
+    public record Check(String name, boolean ok, String detail) {}
+}

@@ -1,0 +1,90 @@
+package dev.etcdrescue.coordinator.snapshot;
+
+import dev.etcdrescue.coordinator.UserException;
+import dev.etcdrescue.coordinator.cli.ExitCodes;
+import io.etcd.jetcd.Client;
+import io.etcd.jetcd.maintenance.StatusResponse;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** Takes a snapshot from a surviving member of the old cluster over its client URL (jetcd). */
+public final class SnapshotTaker {
+    private static final Logger log = LoggerFactory.getLogger(SnapshotTaker.class);
+    private final EtcdClients clients;
+    private final Duration statusTimeout;
+
+    public SnapshotTaker(EtcdClients clients, Duration statusTimeout) {
+        this.clients = clients;
+        this.statusTimeout = statusTimeout;
+    }
+
+    /** Asks every endpoint for its status; the ones that answer, with why the others did not. */
+    public Probe probe(List<URI> endpoints) {
+        List<SourceMember> alive = new ArrayList<>();
+        Map<URI, String> unreachable = new java.util.LinkedHashMap<>();
+        for (URI endpoint : endpoints) {
+            try (Client client = clients.forMember(endpoint)) {
+                StatusResponse s = client.getMaintenanceClient().statusMember(endpoint.toString())
+                        .get(statusTimeout.toMillis(), TimeUnit.MILLISECONDS);
+                alive.add(new SourceMember(endpoint, s.getVersion(), s.getHeader().getRevision(), s.getRaftIndex(),
+                        s.getDbSize(), s.getLeader()));
+            } catch (Exception e) {
+                unreachable.put(endpoint, rootMessage(e));
+            }
+        }
+        return new Probe(alive, unreachable);
+    }
+
+    public record Probe(List<SourceMember> alive, Map<URI, String> unreachable) {
+        /** The member with the highest revision holds the most data; ties go to the first listed. */
+        public Optional<SourceMember> best() {
+            return alive.stream().max(Comparator.comparingLong(SourceMember::revision)
+                    .thenComparingLong(SourceMember::raftIndex).thenComparing((a, b) -> alive.indexOf(b) - alive.indexOf(a)));
+        }
+    }
+
+    /** Streams the member's snapshot into {@code target} (written as .part, then renamed). */
+    public SnapshotFile take(SourceMember source, Path target, Duration timeout) throws IOException {
+        Path part = target.resolveSibling(target.getFileName() + ".part");
+        log.info("taking snapshot from {} (revision {}, db {} bytes) into {}", source.endpoint(), source.revision(),
+                source.dbSize(), target);
+        try (Client client = clients.forMember(source.endpoint());
+             OutputStream out = Files.newOutputStream(part)) {
+            client.getMaintenanceClient().snapshot(out).get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            throw new UserException(ExitCodes.FAILED, "snapshot from " + source.endpoint() + " did not finish within "
+                    + timeout.toSeconds() + "s; the partial file is " + part);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while taking the snapshot", e);
+        } catch (Exception e) {
+            throw new UserException(ExitCodes.FAILED, "snapshot from " + source.endpoint() + " failed: " + rootMessage(e)
+                    + "; the partial file is " + part);
+        }
+        Files.move(part, target, StandardCopyOption.ATOMIC_MOVE);
+        return SnapshotFile.inspect(target);
+    }
+
+    static String rootMessage(Throwable t) {
+        Throwable c = t;
+        while (c.getCause() != null && c.getCause() != c) {
+            c = c.getCause();
+        }
+        String m = c.getMessage();
+        return m == null ? c.getClass().getSimpleName() : m;
+    }
+}

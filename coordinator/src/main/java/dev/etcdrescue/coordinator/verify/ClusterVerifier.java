@@ -1,0 +1,208 @@
+package dev.etcdrescue.coordinator.verify;
+
+import dev.etcdrescue.coordinator.inventory.ClusterPlan;
+import dev.etcdrescue.coordinator.inventory.MemberPlan;
+import dev.etcdrescue.coordinator.report.RecoveryReport.Check;
+import dev.etcdrescue.coordinator.snapshot.EtcdClients;
+import io.etcd.jetcd.Client;
+import io.etcd.jetcd.cluster.Member;
+import io.etcd.jetcd.maintenance.AlarmMember;
+import io.etcd.jetcd.maintenance.StatusResponse;
+import java.net.URI;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Checks the restored cluster against the plan with etcd's own answers (jetcd), member by member:
+ * nothing is taken on the agents' word.
+ */
+public final class ClusterVerifier {
+    private static final Duration CALL = Duration.ofSeconds(5);
+    private static final Duration RETRY = Duration.ofMillis(500);
+    private final EtcdClients clients;
+
+    public ClusterVerifier(EtcdClients clients) {
+        this.clients = clients;
+    }
+
+    /**
+     * @param expectedRevision the snapshot's revision (plus any bump), or -1 to only require that members agree
+     * @param source the old member the snapshot came from, if any: its hashkv at that revision must match
+     */
+    public List<Check> verify(ClusterPlan plan, long expectedRevision, Optional<URI> source, Duration healthTimeout)
+            throws InterruptedException {
+        List<Check> checks = new ArrayList<>();
+        Map<MemberPlan, StatusResponse> status = waitHealthy(plan, healthTimeout, checks);
+        if (status.size() != plan.members().size()) {
+            return checks;
+        }
+        MemberPlan first = plan.members().get(0);
+        try (Client c = clients.forMember(first.clientUrls().get(0))) {
+            List<Member> members = c.getClusterClient().listMember().get(CALL.toMillis(), TimeUnit.MILLISECONDS).getMembers();
+            checks.add(memberList(plan, members));
+            List<AlarmMember> alarms = c.getMaintenanceClient().listAlarms().get(CALL.toMillis(), TimeUnit.MILLISECONDS).getAlarms();
+            checks.add(new Check("no alarm", alarms.isEmpty(), alarms.isEmpty() ? "none raised"
+                    : alarms.stream().map(a -> a.getAlarmType() + " on member " + Long.toHexString(a.getMemberId())).toList().toString()));
+            checks.add(leader(plan, status, members));
+        } catch (Exception e) {
+            checks.add(new Check("member list", false, "could not read from " + first.hostName() + ": " + root(e)));
+            return checks;
+        }
+        long revision = expectedRevision >= 0 ? expectedRevision : status.values().iterator().next().getHeader().getRevision();
+        checks.add(revision(plan, status, revision));
+        checks.add(hashes(plan, revision, source));
+        return checks;
+    }
+
+    private Map<MemberPlan, StatusResponse> waitHealthy(ClusterPlan plan, Duration timeout, List<Check> checks)
+            throws InterruptedException {
+        Map<MemberPlan, StatusResponse> status = new LinkedHashMap<>();
+        Map<MemberPlan, String> lastError = new LinkedHashMap<>();
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            for (MemberPlan m : plan.members()) {
+                if (status.containsKey(m)) {
+                    continue;
+                }
+                URI url = m.clientUrls().get(0);
+                try (Client c = clients.forMember(url)) {
+                    StatusResponse s = c.getMaintenanceClient().statusMember(url.toString()).get(CALL.toMillis(), TimeUnit.MILLISECONDS);
+                    // A member that has not yet applied its first entries answers with leader 0: not healthy yet.
+                    if (s.getLeader() != 0 && s.getErrorList().isEmpty()) {
+                        status.put(m, s);
+                        lastError.remove(m);
+                    } else {
+                        lastError.put(m, s.getLeader() == 0 ? "no leader yet" : s.getErrorList().toString());
+                    }
+                } catch (Exception e) {
+                    lastError.put(m, root(e));
+                }
+            }
+            if (status.size() == plan.members().size() || System.nanoTime() > deadline) {
+                break;
+            }
+            Thread.sleep(RETRY.toMillis());
+        }
+        StringBuilder detail = new StringBuilder();
+        lastError.forEach((m, e) -> detail.append(m.hostName()).append(" (").append(m.clientUrls().get(0)).append("): ").append(e).append("; "));
+        checks.add(new Check("every member healthy", lastError.isEmpty(), lastError.isEmpty()
+                ? status.size() + " of " + plan.members().size() + " answer with a leader" : detail.toString()));
+        return status;
+    }
+
+    /** Names, peer URLs and client URLs, host by host: the seed's own table had a member with another host's client URL. */
+    static Check memberList(ClusterPlan plan, List<Member> members) {
+        List<String> problems = new ArrayList<>();
+        Map<String, Member> byName = new LinkedHashMap<>();
+        members.forEach(m -> byName.put(m.getName(), m));
+        for (MemberPlan p : plan.members()) {
+            Member m = byName.remove(p.etcdName());
+            if (m == null) {
+                problems.add("host " + p.hostName() + ": no member named " + p.etcdName());
+                continue;
+            }
+            if (!set(m.getPeerURIs()).equals(set(p.peerUrls()))) {
+                problems.add("host " + p.hostName() + " (member " + p.etcdName() + "): peer URLs " + set(m.getPeerURIs())
+                        + ", planned " + set(p.peerUrls()));
+            }
+            if (!set(m.getClientURIs()).equals(set(p.clientUrls()))) {
+                problems.add("host " + p.hostName() + " (member " + p.etcdName() + "): advertises client URLs "
+                        + set(m.getClientURIs()) + ", planned " + set(p.clientUrls()) + ownerHint(plan, p, m.getClientURIs()));
+            }
+        }
+        byName.values().forEach(m -> problems.add("unplanned member " + m.getName() + " " + m.getPeerURIs()));
+        return new Check("member list matches plan", problems.isEmpty(),
+                problems.isEmpty() ? members.size() + " members, names and URLs as planned" : String.join("; ", problems));
+    }
+
+    private static String ownerHint(ClusterPlan plan, MemberPlan self, List<URI> urls) {
+        for (URI u : urls) {
+            for (MemberPlan other : plan.members()) {
+                if (other != self && other.address().equals(u.getHost())) {
+                    return " (" + u.getHost() + " is host " + other.hostName() + "'s address)";
+                }
+            }
+        }
+        return "";
+    }
+
+    private static Check leader(ClusterPlan plan, Map<MemberPlan, StatusResponse> status, List<Member> members) {
+        Set<Long> leaders = new HashSet<>();
+        status.values().forEach(s -> leaders.add(s.getLeader()));
+        Set<Long> ids = new HashSet<>();
+        members.forEach(m -> ids.add(m.getId()));
+        boolean ok = leaders.size() == 1 && ids.containsAll(leaders);
+        String name = members.stream().filter(m -> leaders.contains(m.getId())).map(Member::getName).findFirst().orElse("?");
+        return new Check("one leader", ok, ok ? "leader " + name + " (" + Long.toHexString(leaders.iterator().next()) + ")"
+                : "members disagree on the leader: " + leaders.stream().map(Long::toHexString).toList());
+    }
+
+    private static Check revision(ClusterPlan plan, Map<MemberPlan, StatusResponse> status, long expected) {
+        List<String> off = new ArrayList<>();
+        status.forEach((m, s) -> {
+            if (s.getHeader().getRevision() != expected) {
+                off.add(m.hostName() + " at " + s.getHeader().getRevision());
+            }
+        });
+        return new Check("revision equals snapshot", off.isEmpty(),
+                off.isEmpty() ? "every member at revision " + expected : "expected " + expected + ": " + off);
+    }
+
+    private Check hashes(ClusterPlan plan, long revision, Optional<URI> source) {
+        Map<String, Integer> hashes = new LinkedHashMap<>();
+        try {
+            for (MemberPlan m : plan.members()) {
+                hashes.put(m.hostName(), hashKv(m.clientUrls().get(0), revision));
+            }
+        } catch (Exception e) {
+            return new Check("hashkv equal", false, "hashkv failed: " + root(e));
+        }
+        Set<Integer> distinct = new TreeSet<>(hashes.values());
+        if (distinct.size() != 1) {
+            return new Check("hashkv equal", false, "members differ at revision " + revision + ": " + hashes);
+        }
+        int hash = distinct.iterator().next();
+        if (source.isEmpty()) {
+            return new Check("hashkv equal", true, "all members " + Integer.toUnsignedString(hash, 16) + " at revision " + revision);
+        }
+        try {
+            int old = hashKv(source.get(), revision);
+            boolean same = old == hash;
+            return new Check("hashkv equal", same, same
+                    ? "all members and the source " + source.get() + " " + Integer.toUnsignedString(hash, 16) + " at revision " + revision
+                    : "restored " + Integer.toUnsignedString(hash, 16) + " but source " + source.get() + " has "
+                    + Integer.toUnsignedString(old, 16) + " at revision " + revision);
+        } catch (Exception e) {
+            return new Check("hashkv equal", true, "all members " + Integer.toUnsignedString(hash, 16)
+                    + " at revision " + revision + " (source no longer reachable: " + root(e) + ")");
+        }
+    }
+
+    private int hashKv(URI url, long revision) throws Exception {
+        try (Client c = clients.forMember(url)) {
+            return c.getMaintenanceClient().hashKV(url.toString(), revision).get(CALL.toMillis(), TimeUnit.MILLISECONDS).getHash();
+        }
+    }
+
+    private static Set<String> set(List<URI> uris) {
+        Set<String> s = new TreeSet<>();
+        uris.forEach(u -> s.add(u.toString()));
+        return s;
+    }
+
+    private static String root(Throwable t) {
+        Throwable c = t;
+        while (c.getCause() != null && c.getCause() != c) {
+            c = c.getCause();
+        }
+        return c.getMessage() == null ? c.getClass().getSimpleName() : c.getMessage();
+    }
+}

@@ -1,0 +1,62 @@
+package dev.etcdrescue.coordinator.snapshot;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.etcdrescue.coordinator.testing.LocalEtcd;
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Against a real etcd 3.4: the snapshot jetcd streams is accepted by etcdctl and carries a valid trailer. */
+@Timeout(120)
+class SnapshotTakerTest {
+    @TempDir static Path dir;
+    static LocalEtcd etcd;
+
+    @BeforeAll
+    static void start() throws Exception {
+        etcd = LocalEtcd.start(dir, "survivor");
+        for (int i = 0; i < 50; i++) {
+            etcd.etcdctl("put", "/k/" + i, "v" + i);
+        }
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        if (etcd != null) {
+            etcd.close();
+        }
+    }
+
+    @Test
+    void probePicksTheAnsweringMemberAndReportsTheDeadOne() {
+        SnapshotTaker taker = new SnapshotTaker(new EtcdClients(Duration.ofSeconds(2)), Duration.ofSeconds(3));
+        URI dead = URI.create("http://127.0.0.1:1");
+        SnapshotTaker.Probe probe = taker.probe(List.of(dead, etcd.clientUrl()));
+        assertThat(probe.unreachable()).containsOnlyKeys(dead);
+        SourceMember best = probe.best().orElseThrow();
+        assertThat(best.endpoint()).isEqualTo(etcd.clientUrl());
+        assertThat(best.revision()).isGreaterThanOrEqualTo(51);
+        assertThat(best.version()).startsWith("3.");
+    }
+
+    @Test
+    void takenSnapshotHasAValidTrailerAndEtcdctlAgreesOnItsRevision() throws Exception {
+        SnapshotTaker taker = new SnapshotTaker(new EtcdClients(Duration.ofSeconds(2)), Duration.ofSeconds(3));
+        SourceMember source = taker.probe(List.of(etcd.clientUrl())).best().orElseThrow();
+        SnapshotFile file = taker.take(source, dir.resolve("snap.db"), Duration.ofSeconds(60));
+        assertThat(file.trailer()).isEqualTo(SnapshotFile.Trailer.VALID);
+        assertThat(dir.resolve("snap.db.part")).doesNotExist();
+        Process p = new ProcessBuilder("/usr/bin/etcdctl", "snapshot", "status", file.path().toString(), "-w", "json")
+                .redirectErrorStream(true).start();
+        String status = new String(p.getInputStream().readAllBytes());
+        assertThat(p.waitFor()).isZero();
+        assertThat(status).contains("\"revision\":" + source.revision());
+    }
+}

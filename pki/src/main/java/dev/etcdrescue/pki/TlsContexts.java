@@ -1,0 +1,70 @@
+package dev.etcdrescue.pki;
+
+import io.grpc.netty.GrpcSslContexts;
+import io.netty.handler.ssl.ClientAuth;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import java.nio.file.Path;
+import java.security.cert.X509Certificate;
+import javax.net.ssl.SSLException;
+
+/**
+ * TLS contexts for the three connections of the fleet, all from PEM files (keys as PKCS#8):
+ * agent server (client certificate required), coordinator to agent, and coordinator to etcd.
+ * All three use {@link GrpcSslContexts} because each is HTTP/2 gRPC over Netty and needs ALPN {@code h2}.
+ */
+public final class TlsContexts {
+    private TlsContexts() {}
+
+    /** An agent's server: presents {@code cert}, requires a client certificate signed by {@code ca}. */
+    public static SslContext grpcServer(Path cert, Path key, Path ca) throws SSLException {
+        return GrpcSslContexts.forServer(cert.toFile(), key.toFile())
+                .trustManager(ca.toFile())
+                .clientAuth(ClientAuth.REQUIRE)
+                .build();
+    }
+
+    /** In-memory variant of {@link #grpcServer(Path, Path, Path)}. */
+    public static SslContext grpcServer(IssuedCertificate identity, X509Certificate ca) throws SSLException {
+        return GrpcSslContexts.configure(SslContextBuilder.forServer(identity.privateKey(), identity.certificate()))
+                .trustManager(ca)
+                .clientAuth(ClientAuth.REQUIRE)
+                .build();
+    }
+
+    /**
+     * A gRPC client (the coordinator, or an agent relaying): presents {@code cert}, trusts only
+     * {@code ca}. gRPC verifies the server's certificate against the address dialled.
+     */
+    public static SslContext grpcClient(Path cert, Path key, Path ca) throws SSLException {
+        return GrpcSslContexts.forClient()
+                .keyManager(cert.toFile(), key.toFile())
+                .trustManager(ca.toFile())
+                .build();
+    }
+
+    /** In-memory variant of {@link #grpcClient(Path, Path, Path)}; a null identity presents no certificate. */
+    public static SslContext grpcClient(IssuedCertificate identity, X509Certificate ca) throws SSLException {
+        SslContextBuilder builder = GrpcSslContexts.forClient().trustManager(ca);
+        if (identity != null) {
+            builder.keyManager(identity.privateKey(), identity.certificate());
+        }
+        return builder.build();
+    }
+
+    /**
+     * For jetcd's {@code ClientBuilder.sslContext(SslContext)} (unshaded Netty, HTTP/2 with ALPN,
+     * exactly what jetcd's own {@code sslContext(Consumer)} builds). {@code cert} and {@code key}
+     * are both null when etcd does not ask for client certificates.
+     */
+    public static SslContext etcdClient(Path cert, Path key, Path ca) throws SSLException {
+        if ((cert == null) != (key == null)) {
+            throw new IllegalArgumentException("give both the etcd client certificate and its key, or neither");
+        }
+        SslContextBuilder builder = GrpcSslContexts.forClient().trustManager(ca.toFile());
+        if (cert != null) {
+            builder.keyManager(cert.toFile(), key.toFile());
+        }
+        return builder.build();
+    }
+}
