@@ -42,6 +42,8 @@ apt_private=(
   -o "Dir::Cache=$work/cache"
   -o "Dir::Cache::archives=$work/archives"
   -o "Debug::NoLocking=1"
+  # The download folder belongs to root, not to apt's unprivileged _apt user.
+  -o "APT::Sandbox::User=root"
 )
 echo "fetching etcd $package_version from $uri (suite trixie) into $dest"
 apt-get "${apt_private[@]}" -q update

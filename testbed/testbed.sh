@@ -49,6 +49,7 @@ masked_units=(
   dpkg-db-backup.timer e2scrub_all.timer fstrim.timer e2scrub_reap.service
   cryptsetup.target integritysetup.target veritysetup.target remote-fs.target
   swap.target systemd-ask-password-console.path systemd-ask-password-wall.path
+  systemd-journald-audit.socket
 )
 
 die() { echo "testbed: $*" >&2; exit 1; }
@@ -66,7 +67,7 @@ host_dir_of() { echo "$1/hosts/$2"; }
 # The pid recorded for a host, only if it is still that host's systemd (pids are reused).
 live_systemd_pid() {
   local host_dir=$1 pid cgroup
-  [ -f "$host_dir/systemd.pid" ] || return 1
+  [ -f "$host_dir/systemd.pid" ] && [ -f "$host_dir/cgroup" ] || return 1
   pid=$(cat "$host_dir/systemd.pid")
   cgroup=$(cat "$host_dir/cgroup")
   [ -d "/proc/$pid" ] || return 1
@@ -231,7 +232,8 @@ cmd_down() {
   check_rundir "$rundir"
   host_dir=$(host_dir_of "$rundir" "$host")
   [ -d "$host_dir" ] || die "no host $host in $rundir"
-  cgroup=$(cat "$host_dir/cgroup")
+  # A host whose up failed early has no cgroup (nor pid) yet.
+  cgroup=$(cat "$host_dir/cgroup" 2>/dev/null || true)
   if pid=$(live_systemd_pid "$host_dir"); then
     # SIGKILL to the PID namespace's init ends every process of the host at once.
     kill -KILL "$pid" 2>/dev/null || true
@@ -246,6 +248,7 @@ cmd_down() {
   for mountpoint in $(mounts_under "$host_dir"); do
     umount -l "$mountpoint" || true
   done
+  [ -n "$cgroup" ] || return 0
   local hierarchy dir
   for hierarchy in /sys/fs/cgroup/*; do
     dir="$hierarchy/$cgroup"

@@ -8,6 +8,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.function.BiConsumer;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 
 /** The allow-list of extra env settings, each with the grammar its value must match. */
 public enum ExtraSetting {
@@ -30,7 +31,7 @@ public enum ExtraSetting {
     ETCD_PEER_CLIENT_CERT_AUTH(matching(Grammar.BOOL, "true or false"));
 
     private static final Map<String, ExtraSetting> BY_NAME = Map.copyOf(
-            Arrays.stream(values()).collect(java.util.stream.Collectors.toMap(Enum::name, s -> s)));
+            Arrays.stream(values()).collect(Collectors.toMap(Enum::name, s -> s)));
 
     private final BiConsumer<String, String> check;
 

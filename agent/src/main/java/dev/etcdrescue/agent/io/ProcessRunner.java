@@ -1,6 +1,7 @@
 package dev.etcdrescue.agent.io;
 
 import java.io.ByteArrayOutputStream;
+import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -25,7 +26,7 @@ public class ProcessRunner {
     public ProcessResult run(List<String> argv, Map<String, String> extraEnv, Duration timeout) {
         long started = System.nanoTime();
         ProcessBuilder builder = new ProcessBuilder(argv).redirectInput(ProcessBuilder.Redirect.from(
-                new java.io.File("/dev/null")));
+                new File("/dev/null")));
         builder.environment().putAll(extraEnv);
         Process process;
         try {

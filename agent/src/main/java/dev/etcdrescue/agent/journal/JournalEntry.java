@@ -41,7 +41,7 @@ public record JournalEntry(
     }
 
     public static JournalEntry created(long now, String path) {
-        return new JournalEntry(now, Kind.CREATED, path, null, null, null, null, null, null);
+        return new JournalEntry(now, Kind.CREATED, path, null, null, null, null, null);
     }
 
     public static JournalEntry createdUnit(long now, String path, String unit) {

@@ -27,6 +27,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Supplier;
 import java.util.regex.Matcher;
 
 /**
@@ -196,7 +197,7 @@ public final class PreflightChecker {
         }
     }
 
-    private static <T> Optional<T> attempt(java.util.function.Supplier<T> check, String code, String field,
+    private static <T> Optional<T> attempt(Supplier<T> check, String code, String field,
                                            List<Finding> findings) {
         try {
             return Optional.of(check.get());

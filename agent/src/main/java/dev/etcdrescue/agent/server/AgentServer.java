@@ -78,7 +78,8 @@ public final class AgentServer {
                 new UnitOperations(systemctl, journal),
                 new RollbackRunner(journal, systemctl),
                 new PreflightChecker(hostTools, baseUnits, dataRoots, config.envDir(), config.unitDir(),
-                        config.stagingDir(), config.listenText()));
+                        config.stagingDir(), config.listenText()),
+                new PathRules(config.backupDirs(), "backup_dirs"));
         Server server = NettyServerBuilder.forAddress(listen)
                 .sslContext(tls)
                 .addService(ServerInterceptors.intercept(service,

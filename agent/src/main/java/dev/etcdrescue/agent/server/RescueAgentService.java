@@ -8,6 +8,8 @@ import dev.etcdrescue.agent.preflight.HostTools;
 import dev.etcdrescue.agent.preflight.PreflightChecker;
 import dev.etcdrescue.agent.restore.RestoreRunner;
 import dev.etcdrescue.agent.systemd.UnitOperations;
+import dev.etcdrescue.agent.spec.PathRules;
+import dev.etcdrescue.agent.transfer.DownloadSender;
 import dev.etcdrescue.agent.transfer.TransferService;
 import dev.etcdrescue.agent.transfer.UploadCallbacks;
 import dev.etcdrescue.agent.transfer.UploadReceiver;
@@ -52,10 +54,11 @@ public final class RescueAgentService extends RescueAgentGrpc.RescueAgentImplBas
     private final UnitOperations units;
     private final RollbackRunner rollback;
     private final PreflightChecker preflight;
+    private final PathRules backupDirs;
 
     public RescueAgentService(String hostName, RpcRunner rpc, HostTools hostTools, TransferService transfers,
                               RestoreRunner restore, ConfigWriter configWriter, UnitOperations units,
-                              RollbackRunner rollback, PreflightChecker preflight) {
+                              RollbackRunner rollback, PreflightChecker preflight, PathRules backupDirs) {
         this.hostName = hostName;
         this.rpc = rpc;
         this.hostTools = hostTools;
@@ -65,6 +68,7 @@ public final class RescueAgentService extends RescueAgentGrpc.RescueAgentImplBas
         this.units = units;
         this.rollback = rollback;
         this.preflight = preflight;
+        this.backupDirs = backupDirs;
     }
 
     // --- read-only ------------------------------------------------------------------------------
@@ -179,8 +183,16 @@ public final class RescueAgentService extends RescueAgentGrpc.RescueAgentImplBas
 
     @Override
     public void downloadSnapshot(DownloadSnapshotRequest request, StreamObserver<SnapshotChunk> out) {
-        out.onError(StatusMapper.toException(AgentException.unimplemented(
-                "DownloadSnapshot is not supported by this agent yet: take the snapshot with the coordinator")));
+        String peer = PeerIdentity.currentCommonName();
+        try {
+            rpc.headers().check(request.hasHeader(), request.getHeader());
+            rpc.claims().requireHeld(request.getHeader());
+            DownloadSender.start(request, backupDirs, out);
+            rpc.record(peer, "DownloadSnapshot " + request.getPath(), request.getHeader(), "STARTED");
+        } catch (RuntimeException refused) {
+            rpc.record(peer, "DownloadSnapshot", request.getHeader(), StatusMapper.describe(refused));
+            out.onError(StatusMapper.toException(refused));
+        }
     }
 
     // --- mutations ------------------------------------------------------------------------------

@@ -28,6 +28,11 @@ public final class RpcRunner {
     private final AuditLog audit;
     private final StatusTracker status;
     private final ExecutorService blocking;
+    /**
+     * Claimed mutations run one at a time: they move and write the same paths, and the coordinator
+     * sends them in order anyway; a concurrent duplicate (a retry racing its original) waits here.
+     */
+    private final Object mutationLock = new Object();
 
     public RpcRunner(HeaderValidator headers, ClaimManager claims, AuditLog audit, StatusTracker status,
                      ExecutorService blocking) {
@@ -63,7 +68,13 @@ public final class RpcRunner {
         if (during != null) {
             status.phase(during, header.getOperationId(), rpc + " running");
         }
-        submit(out, work, new Outcome() {
+        Work<T> serialized = needsClaim ? () -> {
+            synchronized (mutationLock) {
+                claims.requireHeld(header);
+                return work.run();
+            }
+        } : work;
+        submit(out, serialized, new Outcome() {
             @Override
             public void succeeded() {
                 record(peer, rpc, header, "OK");

@@ -11,7 +11,7 @@ import java.util.regex.Pattern;
 public final class Grammar {
     public static final Pattern IDENTIFIER = Pattern.compile("[A-Za-z0-9._-]{1,64}");
     public static final Pattern MEMBER_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
-    public static final Pattern UNIT_NAME = Pattern.compile("[A-Za-z0-9_.@-]{1,200}");
+    public static final Pattern UNIT_NAME = Pattern.compile("[A-Za-z0-9_@][A-Za-z0-9_.@-]{0,199}");
     public static final Pattern SHA256_HEX = Pattern.compile("[0-9a-f]{64}");
     public static final Pattern URL = Pattern.compile(
             "(https?)://(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?):([0-9]{1,5})");

@@ -14,9 +14,16 @@ import java.util.List;
  */
 public final class PathRules {
     private final List<Path> roots;
+    private final String configKey;
+
+    /** @param configKey the agent config key the roots come from, named in refusals */
+    public PathRules(List<Path> roots, String configKey) {
+        this.roots = List.copyOf(roots);
+        this.configKey = configKey;
+    }
 
     public PathRules(List<Path> roots) {
-        this.roots = List.copyOf(roots);
+        this(roots, "allowed_data_roots");
     }
 
     public List<Path> roots() {
@@ -28,7 +35,7 @@ public final class PathRules {
         Path root = roots.stream().filter(r -> path.startsWith(r) && !path.equals(r)).findFirst()
                 .orElseThrow(() -> AgentException.invalidArgument(field + " " + text
                         + " is outside the allowed roots " + roots + ": choose a path inside one of them"
-                        + " or add its root to allowed_data_roots in the agent config"));
+                        + " or add its root to " + configKey + " in the agent config"));
         Path existing = nearestExisting(path);
         try {
             Path realRoot = Files.exists(root) ? root.toRealPath() : root;

@@ -17,6 +17,7 @@ import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -39,7 +40,7 @@ public final class SnapshotInspector {
         Path tool = etcdutl.or(() -> tools.find("etcdctl")).orElseThrow(() -> AgentException.failedPrecondition(
                 "neither etcdutl nor etcdctl was found in tool_dirs " + tools.toolDirs()));
         Map<String, String> env = etcdutl.isPresent() ? Map.of() : Map.of("ETCDCTL_API", "3");
-        ProcessResult result = runner.run(java.util.List.of(tool.toString(), "snapshot", "status", file.toString(),
+        ProcessResult result = runner.run(List.of(tool.toString(), "snapshot", "status", file.toString(),
                 "-w", "json"), env, timeout);
         if (!result.succeeded()) {
             throw AgentException.failedPrecondition("the received file is not a readable etcd snapshot: "

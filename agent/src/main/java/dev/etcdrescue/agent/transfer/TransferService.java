@@ -15,8 +15,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Clock;
+import java.util.HashSet;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -34,6 +36,8 @@ public final class TransferService {
     private final Clock clock;
     private final ObjectMapper json = new ObjectMapper()
             .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
+    /** Transfer ids with an open upload stream: their .part must not be moved or measured meanwhile. */
+    private final Set<String> receiving = new HashSet<>();
 
     public TransferService(StagingArea staging, SnapshotInspector inspector, Clock clock) {
         this.staging = staging;
@@ -53,6 +57,10 @@ public final class TransferService {
         }
         if (request.getTotalSize() < 0) {
             throw AgentException.invalidArgument("total_size must be >= 0 (0 when unknown), got " + request.getTotalSize());
+        }
+        if (receiving.contains(id)) {
+            throw AgentException.failedPrecondition("an upload of transfer " + id + " is still open: wait for it"
+                    + " to end (or be cancelled) before announcing the transfer again");
         }
         staging.ensureDir();
         Path staged = staging.stagedFile(id);
@@ -79,6 +87,15 @@ public final class TransferService {
         log.info("transfer {} announced by {} from {}: {} bytes, sha256 {}, resuming at {}", id, operationId,
                 request.getSource(), request.getTotalSize(), sha.isEmpty() ? "(in the last chunk)" : sha, durable);
         return TransferState.newBuilder().setTransferId(id).setDurableOffset(durable).setSha256(sha).build();
+    }
+
+    /** Marks an upload stream of {@code transferId} open; false when another one already is. */
+    public synchronized boolean startReceiving(String transferId) {
+        return receiving.add(transferId);
+    }
+
+    public synchronized void stopReceiving(String transferId) {
+        receiving.remove(transferId);
     }
 
     public Optional<TransferAnnouncement> announcement(String transferId) throws IOException {

@@ -1,16 +1,18 @@
 package dev.etcdrescue.agent.transfer;
 
 import dev.etcdrescue.agent.AgentException;
-import dev.etcdrescue.agent.spec.Grammar;
 import dev.etcdrescue.agent.server.StatusMapper;
+import dev.etcdrescue.agent.spec.Grammar;
 import dev.etcdrescue.proto.v1.OperationHeader;
 import dev.etcdrescue.proto.v1.SnapshotChunk;
 import dev.etcdrescue.proto.v1.TransferResult;
+import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Locale;
@@ -99,7 +101,7 @@ public final class UploadReceiver implements StreamObserver<SnapshotChunk> {
     }
 
     private synchronized void cancelled() {
-        onError(io.grpc.Status.CANCELLED.withDescription("the client cancelled the upload").asRuntimeException());
+        onError(Status.CANCELLED.withDescription("the client cancelled the upload").asRuntimeException());
     }
 
     private void open(SnapshotChunk first) throws IOException {
@@ -108,10 +110,14 @@ public final class UploadReceiver implements StreamObserver<SnapshotChunk> {
         }
         callbacks.admit(first.getHeader());
         header = first.getHeader();
-        transferId = Grammar.identifier(first.getTransferId(), "transfer_id");
+        String id = Grammar.identifier(first.getTransferId(), "transfer_id");
+        if (!transfers.startReceiving(id)) {
+            throw AgentException.failedPrecondition("another upload of transfer " + id + " is already open");
+        }
+        transferId = id;
         announcement = transfers.announcement(transferId).orElseThrow(() -> AgentException.failedPrecondition(
                 "transfer " + transferId + " was not announced: call BeginTransfer first"));
-        if (java.nio.file.Files.exists(transfers.staging().stagedFile(transferId))) {
+        if (Files.exists(transfers.staging().stagedFile(transferId))) {
             throw AgentException.alreadyExists("transfer " + transferId + " is already complete: call BeginTransfer"
                     + " to get its result");
         }
@@ -172,7 +178,12 @@ public final class UploadReceiver implements StreamObserver<SnapshotChunk> {
                 "the whole file's SHA-256 (64 hex digits) when BeginTransfer announced none");
         channel.force(true);
         channel.close();
-        TransferResult result = transfers.complete(transferId, expectedSha, digest);
+        TransferResult result;
+        try {
+            result = transfers.complete(transferId, expectedSha, digest);
+        } finally {
+            transfers.stopReceiving(transferId);
+        }
         done = true;
         callbacks.finished(header, result, null);
         response.onNext(result);
@@ -191,6 +202,9 @@ public final class UploadReceiver implements StreamObserver<SnapshotChunk> {
     }
 
     private void closeKeepingPart() {
+        if (transferId != null) {
+            transfers.stopReceiving(transferId);
+        }
         if (channel != null && channel.isOpen()) {
             try {
                 channel.force(true);

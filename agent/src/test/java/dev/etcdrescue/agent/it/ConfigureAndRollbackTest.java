@@ -97,6 +97,17 @@ class ConfigureAndRollbackTest {
     }
 
     @Test
+    void aUnitNameCannotLeadOutOfTheConfiguredDirs() {
+        for (String unit : new String[] {"..", "../etcd_new", ".hidden", "etcd new"}) {
+            assertThatThrownBy(() -> agent.coordinator().configureMember(configure().toBuilder().setNewUnit(unit).build()))
+                    .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+                        assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+                        assertThat(e.getStatus().getDescription()).startsWith("new_unit must be a unit name");
+                    });
+        }
+    }
+
+    @Test
     void startCutOverAndRollbackPutTheHostBack() throws Exception {
         Path envFile = agent.envDir.resolve("etcd_new");
         Files.writeString(envFile, "OLD\n");

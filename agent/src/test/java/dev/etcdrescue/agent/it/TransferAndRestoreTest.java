@@ -111,7 +111,7 @@ class TransferAndRestoreTest {
         begin("snap-resume", snapshot.sha256(), snapshot.bytes().length);
         Uploads.uploadThenCancel(agent.coordinatorAsync(), header(OP), "snap-resume", snapshot.bytes(), 4);
 
-        TransferState resumed = await().atMost(Duration.ofSeconds(10)).until(
+        TransferState resumed = await().atMost(Duration.ofSeconds(10)).ignoreExceptions().until(
                 () -> begin("snap-resume", snapshot.sha256(), snapshot.bytes().length), s -> s.getDurableOffset() > 0);
         assertThat(resumed.getDurableOffset()).isLessThanOrEqualTo(4L * Uploads.CHUNK);
         assertThat(resumed.getComplete()).isFalse();
@@ -159,6 +159,29 @@ class TransferAndRestoreTest {
     }
 
     @Test
+    void aLiveStreamCarriesItsDigestInTheLastChunkAndANonSnapshotIsRefused() throws Exception {
+        begin("snap-live", "", 0);
+        TransferResult live = Uploads.upload(agent.coordinatorAsync(), header(OP), "snap-live", snapshot.bytes(), 0,
+                chunk -> chunk.getLast() ? chunk.toBuilder().setFinalSha256(snapshot.sha256())
+                        .setFinalSize(snapshot.bytes().length).build() : chunk);
+        assertThat(live.getSha256()).isEqualTo(snapshot.sha256());
+        assertThat(live.getHasHashTrailer()).isTrue();
+
+        byte[] garbage = new byte[3 * 512 + 32];
+        new java.util.Random(7).nextBytes(garbage);
+        String garbageSha = java.util.HexFormat.of().formatHex(
+                java.security.MessageDigest.getInstance("SHA-256").digest(garbage));
+        begin("not-a-snapshot", garbageSha, garbage.length);
+        assertThatThrownBy(() -> Uploads.upload(agent.coordinatorAsync(), header(OP), "not-a-snapshot", garbage, 0,
+                UnaryOperator.identity()))
+                .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+                    assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.FAILED_PRECONDITION);
+                    assertThat(e.getStatus().getDescription()).contains("not a readable etcd snapshot", ".invalid-");
+                });
+        assertThat(agent.config.stagingDir().resolve("not-a-snapshot.db")).doesNotExist();
+    }
+
+    @Test
     void chunksOutOfOrderOrBeyondTheAnnouncedSizeAreInvalid() throws Exception {
         begin("snap-gap", snapshot.sha256(), snapshot.bytes().length);
         UnaryOperator<dev.etcdrescue.proto.v1.SnapshotChunk> skipAhead = chunk -> chunk.getOffset() == Uploads.CHUNK
@@ -176,6 +199,46 @@ class TransferAndRestoreTest {
                 .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
                     assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
                     assertThat(e.getStatus().getDescription()).contains("beyond the announced size 1000");
+                });
+    }
+
+    @Test
+    void aBackupFileIsDownloadedInChunksWithItsDigest() throws Exception {
+        Path backup = agent.backupDir.resolve("nightly.db");
+        Files.write(backup, snapshot.bytes());
+        java.io.ByteArrayOutputStream received = new java.io.ByteArrayOutputStream();
+        String finalSha = "";
+        var chunks = agent.coordinator().downloadSnapshot(dev.etcdrescue.proto.v1.DownloadSnapshotRequest.newBuilder()
+                .setHeader(header(OP)).setPath(backup.toString()).setChunkSize(Uploads.CHUNK).build());
+        int count = 0;
+        while (chunks.hasNext()) {
+            var chunk = chunks.next();
+            assertThat(chunk.getOffset()).isEqualTo(received.size());
+            received.write(chunk.getData().toByteArray());
+            count++;
+            if (chunk.getLast()) {
+                finalSha = chunk.getFinalSha256();
+                assertThat(chunk.getFinalSize()).isEqualTo(snapshot.bytes().length);
+            }
+        }
+        assertThat(count).isGreaterThan(8);
+        assertThat(received.toByteArray()).isEqualTo(snapshot.bytes());
+        assertThat(finalSha).isEqualTo(snapshot.sha256());
+
+        var outside = agent.coordinator().downloadSnapshot(dev.etcdrescue.proto.v1.DownloadSnapshotRequest.newBuilder()
+                .setHeader(header(OP)).setPath(agent.config.tls().key().toString()).build());
+        assertThatThrownBy(outside::hasNext).isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+            assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+            assertThat(e.getStatus().getDescription()).contains("outside the allowed roots");
+        });
+    }
+
+    @Test
+    void aTransferLargerThanTheFreeDiskIsRefusedUpFront() {
+        assertThatThrownBy(() -> begin("too-big", snapshot.sha256(), 1L << 60))
+                .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+                    assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
+                    assertThat(e.getStatus().getDescription()).contains(agent.config.stagingDir().toString(), "bytes free");
                 });
     }
 
@@ -222,6 +285,30 @@ class TransferAndRestoreTest {
                         e -> assertThat(e.getStatus().getDescription()).contains("outside the allowed roots"));
         assertThat(tmp.resolve("elsewhere")).doesNotExist();
         assertThat(agent.root.resolve("etc/evil")).doesNotExist();
+    }
+
+    @Test
+    void aRawDbFromADeadMemberNeedsSkipHashCheckAndAFailedRestoreLeavesItsOutputAside() throws Exception {
+        byte[] raw = Files.readAllBytes(shared.resolve("source.etcd/member/snap/db"));
+        String rawSha = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(raw));
+        begin("raw-db", rawSha, raw.length);
+        TransferResult staged = Uploads.upload(agent.coordinatorAsync(), header(OP), "raw-db", raw, 0, UnaryOperator.identity());
+        assertThat(staged.getHasHashTrailer()).isFalse();
+        Path dataDir = agent.dataRoot.resolve("raw.etcd");
+        RestoreRequest.Builder restore = RestoreRequest.newBuilder().setHeader(header(OP)).setTransferId("raw-db")
+                .setMember(member("raw-0", Ports.free(), Ports.free(), dataDir.toString()));
+
+        assertThatThrownBy(() -> agent.coordinator().restoreMember(restore.build()))
+                .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+                    assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.FAILED_PRECONDITION);
+                    assertThat(e.getStatus().getDescription()).contains("snapshot restore failed", "exited with",
+                            "skip-hash-check");
+                });
+        assertThat(dataDir).doesNotExist();
+
+        RestoreResult restored = agent.coordinator().restoreMember(restore.setSkipHashCheck(true).build());
+        assertThat(restored.getCommandList()).contains("--skip-hash-check");
+        assertThat(dataDir.resolve("member/snap/db")).exists();
     }
 
     @Test

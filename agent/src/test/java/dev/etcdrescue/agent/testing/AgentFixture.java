@@ -36,6 +36,7 @@ public final class AgentFixture implements AutoCloseable {
     public final Path envDir;
     public final Path unitDir;
     public final Path stateDir;
+    public final Path backupDir;
     public final TestCerts certs;
     public final FakeSystemctl systemctl = new FakeSystemctl().withUnit("etcd", true, true);
     public final AgentConfig config;
@@ -48,11 +49,17 @@ public final class AgentFixture implements AutoCloseable {
 
     /** @param tlsExtra extra lines inside the tls: block, e.g. "coordinator_cn: x" */
     public AgentFixture(Path root, String tlsExtra) throws Exception {
+        this(root, tlsExtra, "[/usr/local/bin, /usr/bin]");
+    }
+
+    /** @param toolDirs the YAML list of tool dirs */
+    public AgentFixture(Path root, String tlsExtra, String toolDirs) throws Exception {
         this.root = root;
         dataRoot = Files.createDirectories(root.resolve("var/lib/etcd"));
         envDir = Files.createDirectories(root.resolve("etc/default"));
         unitDir = Files.createDirectories(root.resolve("etc/systemd/system"));
         stateDir = root.resolve("var/lib/etcd-rescue-agent");
+        backupDir = Files.createDirectories(root.resolve("var/backups/etcd"));
         Path baseUnits = Files.createDirectories(root.resolve("lib/systemd/system"));
         Files.writeString(baseUnits.resolve("etcd.service"), Files.readString(DEBIAN_UNIT)
                 .replace("User=etcd", "User=" + System.getProperty("user.name")));
@@ -71,12 +78,14 @@ public final class AgentFixture implements AutoCloseable {
                 env_dir: %s
                 unit_dir: %s
                 base_unit_dirs: [%s, %s]
-                tool_dirs: [/usr/local/bin, /usr/bin]
+                tool_dirs: %s
+                backup_dirs: [%s]
                 max_claim_ttl: PT10M
                 restore_timeout: PT1M
                 command_timeout: PT30S
                 """.formatted(HOST, certs.dir.resolve("ca.pem"), certs.dir.resolve("agent.pem"),
-                certs.dir.resolve("agent-key.pem"), tlsExtra, stateDir, dataRoot, envDir, unitDir, unitDir, baseUnits));
+                certs.dir.resolve("agent-key.pem"), tlsExtra, stateDir, dataRoot, envDir, unitDir, unitDir, baseUnits,
+                toolDirs, backupDir));
         config = AgentConfigLoader.load(configFile);
         SslContext tls = TlsContexts.grpcServer(config.tls().cert(), config.tls().key(), config.tls().ca());
         server = AgentServer.start(config, new InetSocketAddress("127.0.0.1", 0), tls, systemctl,

@@ -36,12 +36,21 @@ public final class EtcdServer implements AutoCloseable {
 
     /** A member from a restored data dir: the cluster is in the data, only URLs are given. */
     public static EtcdServer startRestored(Path dataDir, String name, int client, int peer, Path log) throws Exception {
-        return start(List.of("--name", name, "--data-dir", dataDir.toString()), client, peer, log);
+        return startRestored(ETCD, dataDir, name, client, peer, log);
+    }
+
+    public static EtcdServer startRestored(Path etcd, Path dataDir, String name, int client, int peer, Path log)
+            throws Exception {
+        return start(etcd, List.of("--name", name, "--data-dir", dataDir.toString()), client, peer, log);
     }
 
     private static EtcdServer start(List<String> args, int client, int peer, Path log) throws Exception {
+        return start(ETCD, args, client, peer, log);
+    }
+
+    private static EtcdServer start(Path etcd, List<String> args, int client, int peer, Path log) throws Exception {
         String clientUrl = "http://127.0.0.1:" + client;
-        List<String> argv = new ArrayList<>(List.of(ETCD.toString()));
+        List<String> argv = new ArrayList<>(List.of(etcd.toString()));
         argv.addAll(args);
         argv.addAll(List.of("--listen-client-urls", clientUrl, "--advertise-client-urls", clientUrl,
                 "--listen-peer-urls", "http://127.0.0.1:" + peer));

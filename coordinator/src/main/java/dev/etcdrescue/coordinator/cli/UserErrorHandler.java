@@ -26,6 +26,9 @@ final class UserErrorHandler implements CommandLine.IExecutionExceptionHandler {
     }
 
     static int exitCodeOf(Throwable t) {
+        if (t instanceof CommandLine.ParameterException) {
+            return ExitCodes.USAGE;
+        }
         return t instanceof UserException user ? user.exitCode() : ExitCodes.INTERNAL;
     }
 }

@@ -56,13 +56,9 @@ final class DistributePhase implements Phase {
                     + ", " + result.getSnapshotStatus().getTotalKeys() + " keys; staged at " + result.getStagedPath());
         });
         Set<Long> revisions = run.transfers.values().stream().map(t -> t.getSnapshotStatus().getRevision()).collect(Collectors.toSet());
-        if (revisions.size() != 1) {
-            throw new PhaseFailedException(name(), ExitCodes.FAILED, "agents read different revisions from the same bytes: " + revisions);
+        if (revisions.size() != 1 || !revisions.contains(run.expectedRevision)) {
+            throw new PhaseFailedException(name(), ExitCodes.FAILED, "the hosts' restore tools read revisions " + revisions
+                    + " from the snapshot, the coordinator read " + run.expectedRevision + ": the tools disagree on the file");
         }
-        TransferResult any = run.transfers.values().iterator().next();
-        run.expectedRevision = any.getSnapshotStatus().getRevision();
-        run.snapshotFacts.put("revision", run.expectedRevision);
-        run.snapshotFacts.put("totalKeys", any.getSnapshotStatus().getTotalKeys());
-        run.snapshotFacts.put("etcdHash", any.getSnapshotStatus().getHash());
     }
 }

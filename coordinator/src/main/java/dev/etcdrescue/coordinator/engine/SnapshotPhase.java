@@ -4,6 +4,9 @@ import dev.etcdrescue.coordinator.cli.ExitCodes;
 import dev.etcdrescue.coordinator.inventory.SnapshotSource;
 import dev.etcdrescue.coordinator.snapshot.SnapshotFile;
 import dev.etcdrescue.coordinator.snapshot.SnapshotTaker;
+import dev.etcdrescue.coordinator.snapshot.bolt.BoltSnapshot;
+import dev.etcdrescue.coordinator.snapshot.bolt.NotASnapshotException;
+import dev.etcdrescue.coordinator.snapshot.bolt.SnapshotInfo;
 import java.time.Duration;
 
 /** Takes the snapshot from the chosen survivor, or checks the given file; either way the trailer is checked here. */
@@ -45,14 +48,32 @@ final class SnapshotPhase implements Phase {
             }
             case VALID -> { }
         }
+        SnapshotInfo info;
+        try {
+            info = BoltSnapshot.read(file.path());
+        } catch (NotASnapshotException e) {
+            throw new PhaseFailedException(name(), ExitCodes.PREFLIGHT_REFUSED, "snapshot " + e.getMessage()
+                    + ". Nothing was changed on any host; take a new snapshot or use another backup");
+        }
+        if (run.source != null && info.revision() < run.source.revision()) {
+            throw new PhaseFailedException(name(), ExitCodes.FAILED, "snapshot " + file.path() + " holds revision "
+                    + info.revision() + " but " + run.source.endpoint() + " reported " + run.source.revision()
+                    + " before it was taken: the file is not that member's data");
+        }
+        run.expectedRevision = info.revision();
+        run.snapshotFacts.put("revision", info.revision());
+        run.snapshotFacts.put("totalKeys", info.totalKeys());
+        run.snapshotFacts.put("etcdHash", info.hash());
+        run.snapshotFacts.put("consistentIndex", info.consistentIndex());
         run.snapshot = file;
         run.snapshotFacts.put("path", file.path().toString());
         run.snapshotFacts.put("size", file.size());
         run.snapshotFacts.put("sha256", file.sha256());
         run.snapshotFacts.put("hashTrailer", file.trailer().name().toLowerCase(java.util.Locale.ROOT));
         run.snapshotFacts.put("origin", origin);
-        run.recordCluster(name(), Outcome.OK, String.format(java.util.Locale.ROOT, "%s: %d bytes, sha256 %s, hash trailer %s",
-                origin, file.size(), file.sha256(), file.trailer().name().toLowerCase(java.util.Locale.ROOT)),
+        run.recordCluster(name(), Outcome.OK, String.format(java.util.Locale.ROOT,
+                "%s: %d bytes, revision %d, %d keys, sha256 %s, hash trailer %s", origin, file.size(), info.revision(),
+                info.totalKeys(), file.sha256(), file.trailer().name().toLowerCase(java.util.Locale.ROOT)),
                 PreflightPhase.since(t0));
     }
 }

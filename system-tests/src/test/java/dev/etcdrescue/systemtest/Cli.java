@@ -1,0 +1,50 @@
+package dev.etcdrescue.systemtest;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+/** Runs the packaged {@code deploy/bin/etcd-rescue} as an operator would, capturing its output. */
+final class Cli {
+    record Result(int exitCode, String stdout, String stderr) {
+        String all() {
+            return stdout + "\n" + stderr;
+        }
+    }
+
+    static Path projectRoot() {
+        return Path.of(System.getProperty("etcdrescue.projectRoot", "..")).toAbsolutePath().normalize();
+    }
+
+    static Result etcdRescue(String... args) throws IOException, InterruptedException {
+        List<String> argv = new ArrayList<>();
+        argv.add(projectRoot().resolve("deploy/bin/etcd-rescue").toString());
+        argv.addAll(List.of(args));
+        Process p = new ProcessBuilder(argv).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+        CompletableFuture<String> out = CompletableFuture.supplyAsync(() -> read(p.getInputStream()));
+        CompletableFuture<String> err = CompletableFuture.supplyAsync(() -> read(p.getErrorStream()));
+        if (!p.waitFor(10, TimeUnit.MINUTES)) {
+            p.destroyForcibly();
+            throw new IllegalStateException("etcd-rescue " + String.join(" ", args) + " did not end within 10 minutes");
+        }
+        Result r = new Result(p.exitValue(), out.join(), err.join());
+        System.out.println("$ etcd-rescue " + String.join(" ", args) + "  -> exit " + r.exitCode());
+        System.out.println(r.stdout());
+        System.out.println(r.stderr());
+        return r;
+    }
+
+    private static String read(java.io.InputStream in) {
+        try {
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            return "<unreadable: " + e + ">";
+        }
+    }
+
+    private Cli() {}
+}

@@ -1,0 +1,45 @@
+package dev.etcdrescue.systemtest;
+
+import dev.etcdrescue.systemtest.testbed.TestHost;
+import dev.etcdrescue.systemtest.testbed.Testbed;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Collectors;
+
+/** Writes inventories for testbed hosts, in the seed's shape (etcd_new on 22379/22380, /var/lib/etcd/new.etcd). */
+final class Inventories {
+    static String seedLike(String cluster, List<TestHost> hosts, Path tlsDir, String snapshotLines) {
+        StringBuilder y = new StringBuilder();
+        y.append("all:\n  vars:\n    agent_port: 7443\n    tls_dir: ").append(tlsDir).append('\n');
+        y.append("  children:\n    ").append(cluster).append(":\n      vars:\n");
+        y.append("        cluster_token: ").append(cluster).append("-restored\n");
+        y.append(snapshotLines);
+        y.append("        old_unit: etcd\n        new_unit: etcd_new\n        data_dir: /var/lib/etcd/new.etcd\n");
+        y.append("        peer_port: 22380\n        client_port: 22379\n");
+        // Ten etcd members, five systemds and JVMs share two cores: etcd's default timers cause spurious elections.
+        y.append("        heartbeat_interval_ms: 250\n        election_timeout_ms: 2500\n");
+        y.append("      hosts:\n");
+        for (TestHost h : hosts) {
+            y.append("        ").append(h.name()).append(":\n          address: ").append(h.address()).append('\n');
+        }
+        return y.toString();
+    }
+
+    static String fromEndpoints(List<TestHost> oldMembers) {
+        return "        snapshot_endpoints:\n" + oldMembers.stream()
+                .map(h -> "          - " + Testbed.oldClientUrl(h) + "\n").collect(Collectors.joining());
+    }
+
+    static String fromFile(Path file) {
+        return "        snapshot_file: " + file + "\n";
+    }
+
+    static Path write(Path dir, String name, String yaml) throws IOException {
+        Files.createDirectories(dir);
+        return Files.writeString(dir.resolve(name), yaml);
+    }
+
+    private Inventories() {}
+}

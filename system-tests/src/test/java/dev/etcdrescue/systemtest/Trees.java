@@ -1,0 +1,35 @@
+package dev.etcdrescue.systemtest;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.HexFormat;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.stream.Stream;
+
+/** Fingerprints of directory trees: relative path to SHA-256 of content, to prove "byte-identical". */
+final class Trees {
+    static Map<String, String> fingerprint(Path root) {
+        Map<String, String> out = new TreeMap<>();
+        try (Stream<Path> files = Files.walk(root)) {
+            for (Path p : (Iterable<Path>) files::iterator) {
+                String rel = root.relativize(p).toString();
+                if (Files.isRegularFile(p)) {
+                    out.put(rel, HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(p))));
+                } else if (Files.isDirectory(p)) {
+                    out.put(rel + "/", "dir");
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+        return out;
+    }
+
+    private Trees() {}
+}

@@ -1,0 +1,173 @@
+package dev.etcdrescue.systemtest.testbed;
+
+import dev.etcdrescue.pki.CertificateAuthority;
+import dev.etcdrescue.pki.IssuedCertificate;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.stream.Stream;
+
+/**
+ * Puts the agent on testbed hosts the way an operator does: the built distribution copied where hosts see
+ * it, then {@code deploy/install-agent.sh} run inside each host with that host's agent.yaml and certificate.
+ */
+final class AgentInstaller {
+    static final int AGENT_PORT = 7443;
+    static final String COORDINATOR_CN = "etcd-rescue-coordinator";
+    private static final Duration VALIDITY = Duration.ofDays(2);
+    /** JVM start-up of up to 5 agents at once on 2 cores, plus install-agent.sh's own wait. */
+    private static final Duration INSTALL_TIMEOUT = Duration.ofSeconds(150);
+
+    private final Path projectRoot;
+    private final Path runDir;
+
+    AgentInstaller(Path projectRoot, Path runDir) {
+        this.projectRoot = projectRoot;
+        this.runDir = runDir;
+    }
+
+    void install(List<TestHost> hosts, Path pkiDir) {
+        Path dist = copyDistribution();
+        try {
+            CertificateAuthority ca = fleetCa(pkiDir);
+            List<Path> inputs = new ArrayList<>();
+            for (TestHost host : hosts) {
+                inputs.add(stageHostInput(host, ca, pkiDir));
+            }
+            ExecutorService pool = Executors.newFixedThreadPool(hosts.size());
+            try {
+                List<Future<ExecResult>> installs = new ArrayList<>();
+                for (int i = 0; i < hosts.size(); i++) {
+                    TestHost host = hosts.get(i);
+                    Path input = inputs.get(i);
+                    installs.add(pool.submit(() -> host.exec(INSTALL_TIMEOUT,
+                            dist.resolve("deploy/install-agent.sh").toString(),
+                            "--config", input.resolve("agent.yaml").toString(),
+                            "--tls-dir", input.toString(),
+                            "--from", dist.toString())));
+                }
+                for (int i = 0; i < hosts.size(); i++) {
+                    ExecResult result = installs.get(i).get();
+                    if (!result.ok()) {
+                        throw new IllegalStateException("agent install failed on " + hosts.get(i) + "\n"
+                                + result.describe() + "\n--- journal\n"
+                                + hosts.get(i).journal("etcd-rescue-agent"));
+                    }
+                }
+            } finally {
+                pool.shutdownNow();
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot prepare the agent install", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while installing agents", e);
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("agent install failed", e.getCause());
+        }
+    }
+
+    /** The agent's jars and deploy/, as a source tree after {@code mvn package} lays them out. */
+    private Path copyDistribution() {
+        Path dist = runDir.resolve("dist/etcd-rescue");
+        if (Files.isDirectory(dist)) {
+            return dist;
+        }
+        Path jars = projectRoot.resolve("agent/target/lib");
+        try (Stream<Path> found = Files.list(jars)) {
+            if (found.noneMatch(p -> p.toString().endsWith(".jar"))) {
+                throw new IllegalStateException("no jars in " + jars + ": run mvn -B -DskipTests package first");
+            }
+        } catch (IOException e) {
+            throw new IllegalStateException("no " + jars + ": run mvn -B -DskipTests package first", e);
+        }
+        try {
+            copyTree(jars, dist.resolve("agent/target/lib"));
+            copyTree(projectRoot.resolve("deploy"), dist.resolve("deploy"));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot copy the distribution into " + dist, e);
+        }
+        return dist;
+    }
+
+    private static void copyTree(Path from, Path to) throws IOException {
+        try (Stream<Path> walk = Files.walk(from)) {
+            for (Path source : (Iterable<Path>) walk::iterator) {
+                Path target = to.resolve(from.relativize(source).toString());
+                if (Files.isDirectory(source)) {
+                    Files.createDirectories(target);
+                } else {
+                    Files.copy(source, target, StandardCopyOption.COPY_ATTRIBUTES);
+                }
+            }
+        }
+    }
+
+    private static CertificateAuthority fleetCa(Path pkiDir) throws IOException {
+        Files.createDirectories(pkiDir);
+        Path caCert = pkiDir.resolve("ca.pem");
+        Path caKey = pkiDir.resolve("ca-key.pem");
+        CertificateAuthority ca;
+        if (Files.exists(caCert)) {
+            ca = CertificateAuthority.load(caCert, caKey);
+        } else {
+            ca = CertificateAuthority.create("etcd-rescue testbed CA", VALIDITY);
+            ca.writeTo(caCert, caKey);
+        }
+        if (!Files.exists(pkiDir.resolve("coordinator.pem"))) {
+            ca.issueCoordinator(COORDINATOR_CN, VALIDITY)
+                    .writeTo(pkiDir.resolve("coordinator.pem"), pkiDir.resolve("coordinator-key.pem"));
+        }
+        return ca;
+    }
+
+    /**
+     * The host's certificate and agent.yaml in {@code pkiDir/<host>/}, copied into the run dir: pkiDir may
+     * lie under /tmp, which hosts cannot see.
+     */
+    private Path stageHostInput(TestHost host, CertificateAuthority ca, Path pkiDir) throws IOException {
+        Path own = pkiDir.resolve(host.name());
+        Files.createDirectories(own);
+        if (!Files.exists(own.resolve("agent.pem"))) {
+            IssuedCertificate cert = ca.issueAgent(host.name(), List.of(host.address()), VALIDITY);
+            cert.writeTo(own.resolve("agent.pem"), own.resolve("agent-key.pem"));
+        }
+        Files.copy(pkiDir.resolve("ca.pem"), own.resolve("ca.pem"), StandardCopyOption.REPLACE_EXISTING);
+        Files.writeString(own.resolve("agent.yaml"), agentYaml(host));
+        Path staged = runDir.resolve("agent-input").resolve(host.name());
+        Files.createDirectories(staged);
+        for (String file : List.of("ca.pem", "agent.pem", "agent-key.pem", "agent.yaml")) {
+            Files.copy(own.resolve(file), staged.resolve(file), StandardCopyOption.REPLACE_EXISTING,
+                    StandardCopyOption.COPY_ATTRIBUTES);
+        }
+        return staged;
+    }
+
+    /** The host's agent.yaml, in the format of docs/architecture.md, with the paths install-agent.sh uses. */
+    static String agentYaml(TestHost host) {
+        return "host_name: " + host.name() + "\n"
+                + "listen: " + host.address() + ":" + AGENT_PORT + "\n"
+                + "tls:\n"
+                + "  ca: /etc/etcd-rescue/tls/ca.pem\n"
+                + "  cert: /etc/etcd-rescue/tls/agent.pem\n"
+                + "  key: /etc/etcd-rescue/tls/agent-key.pem\n"
+                + "  coordinator_cn: " + COORDINATOR_CN + "\n"
+                + "state_dir: /var/lib/etcd-rescue-agent\n"
+                + "allowed_data_roots: [/var/lib/etcd]\n"
+                + "env_dir: /etc/default\n"
+                + "unit_dir: /etc/systemd/system\n"
+                + "base_unit_dirs: [/etc/systemd/system, /lib/systemd/system]\n"
+                + "tool_dirs: [/usr/local/bin, /usr/bin]\n"
+                + "backup_dirs: [/var/backups/etcd]\n"
+                + "max_claim_ttl: PT10M\n";
+    }
+}
