@@ -92,6 +92,10 @@ public final class Recovery {
                 run.recordCluster(phase, Outcome.FAILED, e.getMessage(), Duration.ZERO);
             }
             message += afterFailureAdvice(phase);
+            if (phase == null || phase.ordinal() <= PhaseName.DISTRIBUTE.ordinal()) {
+                // Nothing outside staging changed: the hosts are free for the next attempt at once.
+                releaseClaims(run);
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             exit = ExitCodes.FAILED;
@@ -141,7 +145,7 @@ public final class Recovery {
             try {
                 run.agents.get(m.hostName()).releaseClaim(run.header(m));
             } catch (RuntimeException e) {
-                log.warn("could not release the claim on {} (it expires by itself): {}", m.hostName(), e.getMessage());
+                log.info("could not release the claim on {} (it expires by itself): {}", m.hostName(), e.getMessage());
             }
         }
     }

@@ -90,14 +90,16 @@ public final class RecoveryRun {
         }
         List<HostResult> out = new ArrayList<>();
         for (var e : futures.entrySet()) {
+            HostResult r;
             try {
-                out.add(e.getValue().get());
+                r = e.getValue().get();
             } catch (java.util.concurrent.ExecutionException ex) {
-                HostResult r = new HostResult(e.getKey().hostName(), phase, Outcome.FAILED,
-                        String.valueOf(ex.getCause()), Duration.ZERO);
-                record(r);
-                out.add(r);
+                r = new HostResult(e.getKey().hostName(), phase, Outcome.FAILED, String.valueOf(ex.getCause()), Duration.ZERO);
+                reporter.hostResult(r);
             }
+            // Kept in inventory order, so the recap reads like the inventory; the live lines come as hosts finish.
+            results.add(r);
+            out.add(r);
         }
         List<HostResult> failed = out.stream().filter(HostResult::failed).toList();
         if (!failed.isEmpty()) {
@@ -120,7 +122,7 @@ public final class RecoveryRun {
             r = new HostResult(m.hostName(), phase, Outcome.FAILED, AgentErrors.describe(e, agent.endpoint().toString()),
                     Duration.ofNanos(System.nanoTime() - t0));
         }
-        record(r);
+        reporter.hostResult(r);
         return r;
     }
 }
