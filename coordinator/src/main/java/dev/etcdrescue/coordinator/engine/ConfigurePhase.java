@@ -17,12 +17,13 @@ final class ConfigurePhase implements Phase {
         run.forEachHost(name(), (m, agent) -> {
             ConfigureResult r = agent.configure(ConfigureRequest.newBuilder()
                     .setHeader(run.header(m))
-                    .setMember(MemberSpecs.of(run.plan, m))
+                    .setMember(MemberSpecs.of(run.plan, run.running(m)))
                     .setNewUnit(m.newUnit())
                     .setBaseUnit(m.oldUnit())
                     .addAllExtra(MemberSpecs.extras(m))
                     .build());
-            String msg = "wrote " + r.getEnvFile() + " and " + r.getUnitFile();
+            String msg = "wrote " + r.getEnvFile() + " and " + r.getUnitFile()
+                    + (run.fenced() ? " (clients fenced off: serving on " + run.running(m).clientUrls().get(0) + " until verify passes)" : "");
             if (r.getMovedAsideCount() > 0) {
                 msg += "; kept the previous files at " + r.getMovedAsideList().stream()
                         .map(MovedFile::getMovedTo).collect(Collectors.joining(", "));

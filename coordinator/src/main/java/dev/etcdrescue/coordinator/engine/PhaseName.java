@@ -9,7 +9,10 @@ public enum PhaseName {
     CONFIGURE("configure"),
     START("start"),
     VERIFY("verify"),
-    CUT_OVER("cut-over");
+    RELEASE("release"),
+    CUT_OVER("cut-over"),
+    /** Not part of a recovery's sequence: undoing one. */
+    ROLLBACK("rollback");
 
     private final String label;
 

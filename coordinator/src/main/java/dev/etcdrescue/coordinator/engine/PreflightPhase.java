@@ -48,6 +48,55 @@ final class PreflightPhase implements Phase {
         long sizeEstimate = checkSource(run);
         run.forEachHost(name(), (m, agent) -> checkHost(run, m, agent, sizeEstimate));
         checkVersionsAgree(run);
+        checkToolNotOlderThanSource(run);
+        decideBump(run);
+    }
+
+    /** A restore tool older than the etcd that wrote the snapshot may misread it. */
+    private void checkToolNotOlderThanSource(RecoveryRun run) {
+        if (run.source == null) {
+            return;
+        }
+        List<String> older = new ArrayList<>();
+        run.tools.forEach((host, tool) -> {
+            if (EtcdVersions.compareMinor(tool.getVersion(), run.source.version()) < 0) {
+                older.add(host + " (" + tool.getKind().name().toLowerCase(Locale.ROOT) + " " + tool.getVersion() + ")");
+            }
+        });
+        if (!older.isEmpty()) {
+            throw refused("the snapshot comes from etcd " + run.source.version() + " but these hosts' restore tools are older: "
+                    + older + ". Install etcd " + run.source.version() + " or newer there first");
+        }
+    }
+
+    /**
+     * Kubernetes watchers remember revisions: a cluster restored to an older revision makes them miss
+     * changes. Where every host's tool can, the restore moves all revisions forward and marks the old
+     * ones compacted, so watchers re-list instead.
+     */
+    private void decideBump(RecoveryRun run) {
+        long wanted = run.options.bumpRevision();
+        List<String> lacking = run.tools.entrySet().stream()
+                .filter(e -> !e.getValue().getSupportsBumpRevision() || !e.getValue().getSupportsMarkCompacted())
+                .map(e -> e.getKey() + " (" + e.getValue().getKind().name().toLowerCase(Locale.ROOT) + " " + e.getValue().getVersion() + ")")
+                .sorted().toList();
+        if (wanted == 0) {
+            run.bump = 0;
+            run.reporter.note(name(), "revision bump: off (--bump-revision 0); revisions restart at the snapshot's");
+        } else if (wanted == RecoveryOptions.BUMP_AUTO) {
+            run.bump = lacking.isEmpty() ? RecoveryOptions.DEFAULT_BUMP : 0;
+            run.reporter.note(name(), lacking.isEmpty()
+                    ? "revision bump: +" + run.bump + " with --mark-compacted, so watchers never see revisions go backwards"
+                    : "revision bump: not possible, no --bump-revision in " + lacking
+                            + "; revisions restart at the snapshot's, so Kubernetes watchers must re-list");
+        } else if (!lacking.isEmpty()) {
+            throw refused("--bump-revision " + wanted + " asked for, but these hosts' restore tools lack --bump-revision/--mark-compacted: "
+                    + lacking + ". Install etcd 3.5+ (etcdutl) there, or pass --bump-revision 0");
+        } else {
+            run.bump = wanted;
+            run.reporter.note(name(), "revision bump: +" + wanted + " with --mark-compacted (as asked)");
+        }
+        run.preflightFacts.put("bump", run.bump);
     }
 
     private long checkSource(RecoveryRun run) throws InterruptedException {
@@ -97,7 +146,7 @@ final class PreflightPhase implements Phase {
         agent.claim(run.header(m), run.options.claimTtl());
         PreflightReport report = agent.preflight(PreflightRequest.newBuilder()
                 .setHeader(run.header(m))
-                .setMember(MemberSpecs.of(run.plan, m))
+                .setMember(portsToCheck(run, m))
                 .setSnapshotSize(size)
                 .setNewUnit(m.newUnit())
                 .setBaseUnit(m.oldUnit())
@@ -124,6 +173,7 @@ final class PreflightPhase implements Phase {
             return new RecoveryRun.Done(Outcome.FAILED, String.join("; ", problems));
         }
         var tool = report.getStatus().getRestoreTool();
+        run.tools.put(m.hostName(), tool);
         String msg = String.format(Locale.ROOT, "etcd %s, restore with %s %s, %d MiB free%s",
                 report.getStatus().getEtcdVersion(), tool.getKind().name().toLowerCase(Locale.ROOT), tool.getVersion(),
                 report.getFreeBytesDataDir() >> 20,
@@ -132,6 +182,15 @@ final class PreflightPhase implements Phase {
             msg += "; " + String.join("; ", notes);
         }
         return RecoveryRun.Done.ok(msg);
+    }
+
+    /** The member spec with every client port it will listen on, fenced and planned, so preflight checks both. */
+    private static dev.etcdrescue.proto.v1.MemberSpec portsToCheck(RecoveryRun run, MemberPlan m) {
+        var spec = MemberSpecs.of(run.plan, m).toBuilder();
+        if (run.fenced()) {
+            spec.addAllListenClientUrls(MemberSpecs.strings(run.running(m).listenClientUrls()));
+        }
+        return spec.build();
     }
 
     /** Members of one cluster must run one etcd version: a mixed restore is a cluster nobody tested. */

@@ -11,8 +11,11 @@ import dev.etcdrescue.coordinator.report.JsonReporter;
 import dev.etcdrescue.coordinator.report.RecoveryReport;
 import dev.etcdrescue.coordinator.report.Reporter;
 import dev.etcdrescue.coordinator.snapshot.EtcdClients;
+import dev.etcdrescue.coordinator.snapshot.SnapshotFile;
 import dev.etcdrescue.coordinator.snapshot.SnapshotTaker;
+import dev.etcdrescue.coordinator.snapshot.SourceMember;
 import dev.etcdrescue.coordinator.verify.ClusterVerifier;
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -22,6 +25,7 @@ import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -32,7 +36,11 @@ import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** Runs the phases of one cluster's recovery in order, and stops at the first that fails. */
+/**
+ * Runs the phases of one cluster's recovery in order, journalling each, and stops at the first
+ * that fails. A resumed run skips what the journal says is done: every phase after it is safe to
+ * repeat (agents recognise their own operation's work and do not do it twice).
+ */
 public final class Recovery {
     private static final Logger log = LoggerFactory.getLogger(Recovery.class);
     private final AgentChannels channels;
@@ -45,30 +53,42 @@ public final class Recovery {
 
     public static String newOperationId() {
         return "rescue-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")) + "-"
-                + HexFormat.of().toHexDigits((short) ThreadLocalRandom.current().nextInt()).toLowerCase();
+                + HexFormat.of().toHexDigits((short) ThreadLocalRandom.current().nextInt()).toLowerCase(Locale.ROOT);
     }
 
-    public RecoveryReport run(ClusterPlan plan, RecoveryOptions options, String operationId, Reporter reporter) {
+    public RecoveryReport run(ClusterPlan plan, RecoveryOptions options, Journal journal, Reporter reporter) {
+        String operationId = journal.header().operationId();
+        boolean resuming = !journal.donePhases().isEmpty();
         SnapshotTaker taker = new SnapshotTaker(etcd, Duration.ofSeconds(5));
+        ClusterVerifier verifier = new ClusterVerifier(etcd);
         List<Phase> phases = List.of(new PreflightPhase(taker), new SnapshotPhase(taker), new DistributePhase(),
-                new RestorePhase(), new ConfigurePhase(), new StartPhase(),
-                new VerifyPhase(new ClusterVerifier(etcd)), new CutOverPhase());
+                new RestorePhase(), new ConfigurePhase(), new StartPhase(), new VerifyPhase(verifier),
+                new ReleasePhase(verifier), new CutOverPhase());
         Map<String, AgentClient> agents = new LinkedHashMap<>();
         for (MemberPlan m : plan.members()) {
             agents.put(m.hostName(), channels.connect(new AgentEndpoint(m.hostName(), m.agentHost(), m.agentPort())));
         }
         ExecutorService executor = Executors.newFixedThreadPool(Math.max(2, plan.members().size()));
         ScheduledExecutorService renewer = Executors.newSingleThreadScheduledExecutor();
-        RecoveryRun run = new RecoveryRun(plan, options, operationId, reporter, agents, etcd, executor);
+        RecoveryRun run = new RecoveryRun(plan, options, operationId, reporter, agents, etcd, executor, journal);
         Map<String, Long> phaseMillis = new LinkedHashMap<>();
         reporter.runStarted(plan.name(), operationId, options.workDir().toString());
         int exit = ExitCodes.OK;
         String message = "cluster " + plan.name() + " restored on " + plan.members().size() + " hosts and verified";
         try {
-            Files.createDirectories(options.workDir());
+            if (resuming) {
+                reclaim(run);
+                startRenewing(renewer, run);
+            }
             for (Phase phase : phases) {
+                if (journal.isDone(phase.name())) {
+                    restoreFacts(run, phase.name(), journal.facts());
+                    reporter.note(phase.name(), phase.name().label() + ": done in an earlier attempt (journal), not repeated");
+                    continue;
+                }
                 long t0 = System.nanoTime();
                 reporter.phaseStarted(phase.name());
+                journal.phaseStarted(phase.name());
                 boolean ok = false;
                 try {
                     phase.run(run);
@@ -78,56 +98,165 @@ public final class Recovery {
                     phaseMillis.put(phase.name().label(), took.toMillis());
                     reporter.phaseFinished(phase.name(), took, ok);
                 }
+                journal.phaseDone(phase.name(), factsOf(run, phase.name()));
                 if (phase.name() == PhaseName.PREFLIGHT) {
-                    long every = Math.max(1000, options.claimTtl().toMillis() / 3);
-                    renewer.scheduleAtFixedRate(() -> renewClaims(run), every, every, TimeUnit.MILLISECONDS);
+                    startRenewing(renewer, run);
                 }
             }
             releaseClaims(run);
         } catch (UserException e) {
             exit = e.exitCode();
-            message = e.getMessage();
             PhaseName phase = e instanceof PhaseFailedException pf ? pf.phase() : null;
             if (phase != null && run.results.stream().noneMatch(r -> r.phase() == phase && r.failed())) {
                 run.recordCluster(phase, Outcome.FAILED, e.getMessage(), Duration.ZERO);
             }
-            message += afterFailureAdvice(phase);
-            if (phase == null || phase.ordinal() <= PhaseName.DISTRIBUTE.ordinal()) {
-                // Nothing outside staging changed: the hosts are free for the next attempt at once.
-                releaseClaims(run);
+            try {
+                message = e.getMessage() + afterFailure(run, phase);
+            } catch (InterruptedException interrupted) {
+                Thread.currentThread().interrupt();
+                message = e.getMessage() + "\ninterrupted while cleaning up; resume with: etcd-rescue resume " + options.workDir();
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             exit = ExitCodes.FAILED;
-            message = "interrupted";
+            message = "interrupted; resume with: etcd-rescue resume " + options.workDir();
         } catch (Exception e) {
             log.error("recovery failed unexpectedly", e);
             exit = ExitCodes.INTERNAL;
-            message = "internal error: " + e + " (a bug; the log has the stack trace)";
+            message = "internal error: " + e + " (a bug; the log has the stack trace); resume with: etcd-rescue resume " + options.workDir();
         } finally {
             renewer.shutdownNow();
+        }
+        try {
+            RecoveryReport report = new RecoveryReport(plan.name(), operationId, exit == ExitCodes.OK, exit, message,
+                    options.workDir().toString(), run.snapshotFacts, phaseMillis, new ArrayList<>(run.results),
+                    new ArrayList<>(run.checks), newClientEndpoints(plan));
+            writeReport(report, options.workDir());
+            reporter.runFinished(report);
+            return report;
+        } finally {
             executor.shutdownNow();
             agents.values().forEach(AgentClient::close);
         }
-        RecoveryReport report = new RecoveryReport(plan.name(), operationId, exit == ExitCodes.OK, exit, message,
-                options.workDir().toString(), run.snapshotFacts, phaseMillis, new ArrayList<>(run.results),
-                new ArrayList<>(run.checks), newClientEndpoints(plan));
-        writeReport(report, options.workDir());
+    }
+
+    /** Rolls back every host of a run (the `rollback` command): each agent undoes what its journal holds for the operation. */
+    public RecoveryReport rollback(ClusterPlan plan, Journal journal, Path workDir, Reporter reporter) {
+        String operationId = journal.header().operationId();
+        Map<String, AgentClient> agents = new LinkedHashMap<>();
+        for (MemberPlan m : plan.members()) {
+            agents.put(m.hostName(), channels.connect(new AgentEndpoint(m.hostName(), m.agentHost(), m.agentPort())));
+        }
+        ExecutorService executor = Executors.newFixedThreadPool(Math.max(2, plan.members().size()));
+        RecoveryRun run = new RecoveryRun(plan, RecoveryOptions.defaults(workDir), operationId, reporter, agents, etcd, executor, journal);
+        reporter.runStarted(plan.name(), operationId, workDir.toString());
+        int exit = ExitCodes.OK;
+        String message = "operation " + operationId + " rolled back on " + plan.members().size() + " hosts";
+        long t0 = System.nanoTime();
+        try {
+            reporter.phaseStarted(PhaseName.ROLLBACK);
+            journal.phaseStarted(PhaseName.ROLLBACK);
+            Rollbacks.rollbackAll(run);
+            journal.note("rolled-back", message);
+        } catch (UserException e) {
+            exit = e.exitCode();
+            message = e.getMessage();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            exit = ExitCodes.FAILED;
+            message = "interrupted: run the rollback again, it is safe to repeat";
+        } finally {
+            reporter.phaseFinished(PhaseName.ROLLBACK, Duration.ofNanos(System.nanoTime() - t0), exit == ExitCodes.OK);
+            executor.shutdownNow();
+            agents.values().forEach(AgentClient::close);
+        }
+        RecoveryReport report = new RecoveryReport(plan.name(), operationId, exit == ExitCodes.OK, exit, message, workDir.toString(),
+                Map.of(), Map.of("rollback", Duration.ofNanos(System.nanoTime() - t0).toMillis()), new ArrayList<>(run.results),
+                List.of(), null);
         reporter.runFinished(report);
         return report;
     }
 
-    private static String afterFailureAdvice(PhaseName phase) {
+    /**
+     * What a failure leaves behind, and what is done about it here: nothing outside staging before
+     * restore; after a failed start no new member may keep serving; with --yes every host is rolled back.
+     */
+    private String afterFailure(RecoveryRun run, PhaseName phase) throws InterruptedException {
+        Path dir = run.options.workDir();
         if (phase == null || phase.ordinal() <= PhaseName.DISTRIBUTE.ordinal()) {
+            releaseClaims(run);
             return "\nNothing outside the agents' staging dirs was changed.";
         }
-        return "\nHosts were changed up to the " + phase.label() + " phase; every replaced file and dir was moved aside, "
-                + "not deleted (see the lines above). The old units were not touched before cut-over.";
+        if (phase.ordinal() <= PhaseName.START.ordinal() && phase != PhaseName.VERIFY) {
+            if (phase == PhaseName.START) {
+                Rollbacks.stopNewMembers(run);
+            }
+            if (run.options.rollbackOnFailure()) {
+                Rollbacks.rollbackAll(run);
+                return "\nRolled back every host (--yes): old data dirs, env files and units are back, the old unit runs again "
+                        + "where it ran; what this attempt created was moved aside, not deleted.";
+            }
+            return "\nHosts were changed up to the " + phase.label() + " phase; every replaced file and dir was moved aside (see above), "
+                    + "the old units were not touched. Undo with: etcd-rescue rollback " + dir + " --yes"
+                    + "\nor fix the cause and continue with: etcd-rescue resume " + dir;
+        }
+        return "\nThe new members keep running" + (run.fenced() ? " behind the fence (clients cannot reach them)" : "")
+                + " for inspection. Undo with: etcd-rescue rollback " + dir + " --yes, or continue with: etcd-rescue resume " + dir;
+    }
+
+    private static Map<String, Object> factsOf(RecoveryRun run, PhaseName phase) {
+        Map<String, Object> facts = new LinkedHashMap<>();
+        if (phase == PhaseName.PREFLIGHT) {
+            facts.put("bump", run.bump);
+            if (run.source != null) {
+                SourceMember s = run.source;
+                facts.put("sourceEndpoint", s.endpoint().toString());
+                facts.put("sourceVersion", s.version());
+                facts.put("sourceRevision", s.revision());
+                facts.put("sourceRaftIndex", s.raftIndex());
+                facts.put("sourceDbSize", s.dbSize());
+            }
+        } else if (phase == PhaseName.SNAPSHOT) {
+            facts.put("snapshot", new LinkedHashMap<>(run.snapshotFacts));
+            facts.put("snapshotTrailer", run.snapshot.trailer().name());
+        }
+        return facts;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static void restoreFacts(RecoveryRun run, PhaseName phase, Map<String, Object> facts) {
+        if (phase == PhaseName.PREFLIGHT) {
+            run.bump = ((Number) facts.getOrDefault("bump", 0)).longValue();
+            if (facts.containsKey("sourceEndpoint")) {
+                run.source = new SourceMember(URI.create((String) facts.get("sourceEndpoint")), (String) facts.get("sourceVersion"),
+                        ((Number) facts.get("sourceRevision")).longValue(), ((Number) facts.get("sourceRaftIndex")).longValue(),
+                        ((Number) facts.get("sourceDbSize")).longValue(), 0);
+            }
+        } else if (phase == PhaseName.SNAPSHOT) {
+            Map<String, Object> snap = (Map<String, Object>) facts.get("snapshot");
+            run.snapshotFacts.putAll(snap);
+            run.snapshot = new SnapshotFile(Path.of((String) snap.get("path")), ((Number) snap.get("size")).longValue(),
+                    (String) snap.get("sha256"), SnapshotFile.Trailer.valueOf((String) facts.get("snapshotTrailer")));
+            run.expectedRevision = ((Number) snap.get("revision")).longValue();
+        }
+    }
+
+    /** A resumed run takes the claims back under the same operation id (the agents accept their own operation). */
+    private static void reclaim(RecoveryRun run) throws InterruptedException {
+        run.forEachHost(PhaseName.PREFLIGHT, (m, agent) -> {
+            agent.claim(run.header(m), run.options.claimTtl());
+            return RecoveryRun.Done.ok("claimed again for resumed operation " + run.operationId);
+        });
     }
 
     /** The setting clients need after the cut-over, e.g. kube-apiserver's --etcd-servers. */
     static String newClientEndpoints(ClusterPlan plan) {
         return plan.members().stream().map(m -> m.clientUrls().get(0).toString()).collect(Collectors.joining(","));
+    }
+
+    private void startRenewing(ScheduledExecutorService renewer, RecoveryRun run) {
+        long every = Math.max(1000, run.options.claimTtl().toMillis() / 3);
+        renewer.scheduleAtFixedRate(() -> renewClaims(run), every, every, TimeUnit.MILLISECONDS);
     }
 
     private void renewClaims(RecoveryRun run) {
@@ -140,7 +269,7 @@ public final class Recovery {
         }
     }
 
-    private void releaseClaims(RecoveryRun run) {
+    private static void releaseClaims(RecoveryRun run) {
         for (MemberPlan m : run.plan.members()) {
             try {
                 run.agents.get(m.hostName()).releaseClaim(run.header(m));

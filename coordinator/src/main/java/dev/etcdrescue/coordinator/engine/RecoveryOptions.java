@@ -9,6 +9,9 @@ import java.time.Duration;
  * @param keepOld leave the old unit running and enabled (the seed's side-by-side experiment)
  * @param allowNoHashTrailer accept a snapshot without etcd's SHA-256 trailer (a raw member/snap/db)
  * @param forceWithLeader restore even though an old member still sees a leader (quorum may be intact)
+ * @param bumpRevision {@link #BUMP_AUTO}, 0 for none, or the amount to add to every revision
+ * @param fencePort the client port restored members serve on until verify passes; 0 for no fence
+ * @param rollbackOnFailure undo every host at once when a phase fails after hosts were changed
  * @param startTimeout how long the new members get to become active together
  * @param verifyTimeout how long verify waits for every member to be healthy
  */
@@ -17,13 +20,26 @@ public record RecoveryOptions(
         boolean keepOld,
         boolean allowNoHashTrailer,
         boolean forceWithLeader,
+        long bumpRevision,
+        int fencePort,
+        boolean rollbackOnFailure,
         int chunkSize,
         Duration claimTtl,
         Duration startTimeout,
         Duration verifyTimeout) {
 
+    /** Bump where the restore tool supports it, by {@link #DEFAULT_BUMP}. */
+    public static final long BUMP_AUTO = -1;
+    /**
+     * Far more revisions than a cluster writes between a snapshot and a restore, so that watchers
+     * (Kubernetes' informers) never see a revision they have already seen; the amount etcd's own
+     * restore documentation uses for Kubernetes.
+     */
+    public static final long DEFAULT_BUMP = 1_000_000_000L;
+    public static final int DEFAULT_FENCE_PORT = 32379;
+
     public static RecoveryOptions defaults(Path workDir) {
-        return new RecoveryOptions(workDir, false, false, false, 1 << 20, Duration.ofMinutes(2),
-                Duration.ofMinutes(2), Duration.ofMinutes(2));
+        return new RecoveryOptions(workDir, false, false, false, BUMP_AUTO, DEFAULT_FENCE_PORT, false, 1 << 20,
+                Duration.ofMinutes(2), Duration.ofMinutes(2), Duration.ofMinutes(2));
     }
 }

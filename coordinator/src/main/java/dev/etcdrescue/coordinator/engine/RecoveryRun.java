@@ -48,14 +48,20 @@ public final class RecoveryRun {
     final List<HostResult> results = Collections.synchronizedList(new ArrayList<>());
     final List<RecoveryReport.Check> checks = Collections.synchronizedList(new ArrayList<>());
     final Map<String, Object> snapshotFacts = new LinkedHashMap<>();
+    final Map<String, Object> preflightFacts = new LinkedHashMap<>();
     final Map<String, TransferResult> transfers = new ConcurrentHashMap<>();
+    final Map<String, dev.etcdrescue.proto.v1.ToolInfo> tools = new ConcurrentHashMap<>();
     SnapshotFile snapshot;
     SourceMember source;
-    /** The revision the restored cluster must report (the snapshot's, plus any bump). */
+    /** The snapshot's revision, as the coordinator read it from the file. */
     long expectedRevision;
+    /** What the restore adds to every revision (0: none); decided in preflight from the hosts' tools. */
+    long bump;
+    final Journal journal;
 
     RecoveryRun(ClusterPlan plan, RecoveryOptions options, String operationId, Reporter reporter,
-                Map<String, AgentClient> agents, EtcdClients etcd, ExecutorService executor) {
+                Map<String, AgentClient> agents, EtcdClients etcd, ExecutorService executor, Journal journal) {
+        this.journal = journal;
         this.plan = plan;
         this.options = options;
         this.operationId = operationId;
@@ -63,6 +69,25 @@ public final class RecoveryRun {
         this.agents = agents;
         this.etcd = etcd;
         this.executor = executor;
+    }
+
+    boolean fenced() {
+        return options.fencePort() > 0;
+    }
+
+    /** The member as it runs until released: behind the fence when fencing. */
+    MemberPlan running(MemberPlan m) {
+        return fenced() ? Fence.fenced(m, options.fencePort()) : m;
+    }
+
+    /** The plan verify checks before release: the fenced client URLs when fencing. */
+    ClusterPlan verifyPlan() {
+        return fenced() ? Fence.fenced(plan, options.fencePort()) : plan;
+    }
+
+    /** The revision every restored member must report. */
+    long restoredRevision() {
+        return expectedRevision + bump;
     }
 
     OperationHeader header(MemberPlan member) {

@@ -24,10 +24,16 @@ final class RestorePhase implements Phase {
                     .setTransferId(run.snapshot.transferId())
                     .setMember(MemberSpecs.of(run.plan, m))
                     .setSkipHashCheck(skipHash)
+                    .setBumpRevision(run.bump)
+                    .setMarkCompacted(run.bump > 0)
+                    .setBaseUnit(m.oldUnit())
                     .build(), budget);
             String msg = String.format(Locale.ROOT, "restored %s into %s with %s %s in %.1fs, owner %s", m.etcdName(),
                     r.getDataDir(), r.getTool().getKind().name().toLowerCase(Locale.ROOT), r.getTool().getVersion(),
                     r.getDurationMs() / 1000.0, r.getOwner());
+            if (run.bump > 0) {
+                msg += "; revisions bumped by " + run.bump + " (compacted below)";
+            }
             if (!r.getMovedAsideTo().isEmpty()) {
                 msg += "; the directory that was there is kept at " + r.getMovedAsideTo();
             }

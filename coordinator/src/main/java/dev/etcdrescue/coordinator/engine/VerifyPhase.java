@@ -23,7 +23,7 @@ final class VerifyPhase implements Phase {
     @Override
     public void run(RecoveryRun run) throws Exception {
         long t0 = System.nanoTime();
-        List<Check> checks = verifier.verify(run.plan, run.expectedRevision,
+        List<Check> checks = verifier.verify(run.verifyPlan(), run.restoredRevision(), run.bump,
                 Optional.ofNullable(run.source).map(s -> s.endpoint()), run.options.verifyTimeout());
         run.checks.addAll(checks);
         List<Check> failed = checks.stream().filter(c -> !c.ok()).toList();

@@ -32,21 +32,40 @@ public final class SnapshotTaker {
         this.statusTimeout = statusTimeout;
     }
 
-    /** Asks every endpoint for its status; the ones that answer, with why the others did not. */
+    /** Asks every endpoint for its status at once; the ones that answer, with why the others did not. */
     public Probe probe(List<URI> endpoints) {
+        Map<URI, java.util.concurrent.CompletableFuture<SourceMember>> asked = new java.util.LinkedHashMap<>();
+        // Own threads: the common pool has one thread on a 2-core host, which would ask one member at a time.
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(Math.max(1, endpoints.size()));
+        for (URI endpoint : endpoints) {
+            asked.put(endpoint, java.util.concurrent.CompletableFuture.supplyAsync(() -> status(endpoint), pool));
+        }
+        pool.shutdown();
         List<SourceMember> alive = new ArrayList<>();
         Map<URI, String> unreachable = new java.util.LinkedHashMap<>();
-        for (URI endpoint : endpoints) {
-            try (Client client = clients.forMember(endpoint)) {
-                StatusResponse s = client.getMaintenanceClient().statusMember(endpoint.toString())
-                        .get(statusTimeout.toMillis(), TimeUnit.MILLISECONDS);
-                alive.add(new SourceMember(endpoint, s.getVersion(), s.getHeader().getRevision(), s.getRaftIndex(),
-                        s.getDbSize(), s.getLeader()));
+        asked.forEach((endpoint, answer) -> {
+            try {
+                alive.add(answer.join());
             } catch (Exception e) {
                 unreachable.put(endpoint, rootMessage(e));
             }
-        }
+        });
         return new Probe(alive, unreachable);
+    }
+
+    private SourceMember status(URI endpoint) {
+        try (Client client = clients.forMember(endpoint)) {
+            StatusResponse s = client.getMaintenanceClient().statusMember(endpoint.toString())
+                    .get(statusTimeout.toMillis(), TimeUnit.MILLISECONDS);
+            return new SourceMember(endpoint, s.getVersion(), s.getHeader().getRevision(), s.getRaftIndex(), s.getDbSize(), s.getLeader());
+        } catch (TimeoutException e) {
+            throw new java.util.concurrent.CompletionException(new TimeoutException("no answer within " + statusTimeout.toSeconds() + "s"));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.util.concurrent.CompletionException(e);
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw new java.util.concurrent.CompletionException(e.getCause());
+        }
     }
 
     public record Probe(List<SourceMember> alive, Map<URI, String> unreachable) {

@@ -39,6 +39,15 @@ public final class ClusterVerifier {
      */
     public List<Check> verify(ClusterPlan plan, long expectedRevision, Optional<URI> source, Duration healthTimeout)
             throws InterruptedException {
+        return verify(plan, expectedRevision, 0, source, healthTimeout);
+    }
+
+    /**
+     * @param bump what the restore added to every revision: the source's hashkv is then not comparable,
+     *     so the keys and values themselves are compared with the source's at {@code expectedRevision - bump}
+     */
+    public List<Check> verify(ClusterPlan plan, long expectedRevision, long bump, Optional<URI> source, Duration healthTimeout)
+            throws InterruptedException {
         List<Check> checks = new ArrayList<>();
         Map<MemberPlan, StatusResponse> status = waitHealthy(plan, healthTimeout, checks);
         if (status.size() != plan.members().size()) {
@@ -58,7 +67,10 @@ public final class ClusterVerifier {
         }
         long revision = expectedRevision >= 0 ? expectedRevision : status.values().iterator().next().getHeader().getRevision();
         checks.add(revision(plan, status, revision));
-        checks.add(hashes(plan, revision, source));
+        checks.add(hashes(plan, revision, bump > 0 ? Optional.empty() : source));
+        if (bump > 0 && source.isPresent()) {
+            checks.add(sameData(first, source.get(), revision - bump));
+        }
         return checks;
     }
 
@@ -183,6 +195,20 @@ public final class ClusterVerifier {
         } catch (Exception e) {
             return new Check("hashkv equal", true, "all members " + Integer.toUnsignedString(hash, 16)
                     + " at revision " + revision + " (source no longer reachable: " + root(e) + ")");
+        }
+    }
+
+    private Check sameData(MemberPlan member, URI source, long sourceRevision) {
+        try (Client restored = clients.forMember(member.clientUrls().get(0)); Client old = clients.forMember(source)) {
+            KeyspaceDigest now = KeyspaceDigest.of(restored, 0, false);
+            KeyspaceDigest before = KeyspaceDigest.of(old, sourceRevision, true);
+            boolean same = now.equals(before);
+            return new Check("data equals source", same, same
+                    ? now.keys() + " keys and values equal to " + source + " at revision " + sourceRevision + " (sha256 " + now.sha256().substring(0, 16) + ")"
+                    : "restored " + now.keys() + " keys (" + now.sha256().substring(0, 16) + "), source " + before.keys()
+                    + " keys (" + before.sha256().substring(0, 16) + ") at revision " + sourceRevision);
+        } catch (Exception e) {
+            return new Check("data equals source", true, "not compared: source " + source + " no longer answers (" + root(e) + ")");
         }
     }
 

@@ -1,0 +1,144 @@
+package dev.etcdrescue.coordinator.engine;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.etcdrescue.coordinator.UserException;
+import dev.etcdrescue.coordinator.cli.ExitCodes;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.EnumSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The coordinator's record of one run ({@code <work dir>/journal.jsonl}): what was planned, and each
+ * phase's start and end with the facts later phases need. Every line is fsynced before the step it
+ * announces goes on, so a coordinator killed at any point can be resumed from it.
+ */
+public final class Journal {
+    static final String FILE = "journal.jsonl";
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private final Path file;
+    private final Header header;
+    private final Set<PhaseName> done = EnumSet.noneOf(PhaseName.class);
+    private final Map<String, Object> facts = new LinkedHashMap<>();
+
+    /** What a resume needs to rebuild the run: the inventory (checked unchanged by its digest) and the options. */
+    public record Header(String operationId, String cluster, String inventory, String inventorySha256,
+                         boolean keepOld, boolean allowNoHashTrailer, boolean forceWithLeader, int chunkSize,
+                         long bumpRevision, int fencePort, boolean rollbackOnFailure) {}
+
+    private Journal(Path file, Header header) {
+        this.file = file;
+        this.header = header;
+    }
+
+    public static Journal create(Path workDir, Header header) {
+        try {
+            Files.createDirectories(workDir);
+            Path file = workDir.resolve(FILE);
+            if (Files.exists(file)) {
+                throw new UserException(ExitCodes.USAGE, file + " already exists: a run lives there; resume it with 'etcd-rescue resume "
+                        + workDir + "' or choose another --work-dir");
+            }
+            Journal j = new Journal(file, header);
+            ObjectNode line = JSON.createObjectNode().put("type", "plan");
+            line.set("header", JSON.valueToTree(header));
+            j.append(line);
+            return j;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    public static Journal open(Path workDir) {
+        Path file = workDir.resolve(FILE);
+        if (!Files.isRegularFile(file)) {
+            throw new UserException(ExitCodes.USAGE, "no journal at " + file + ": give the work dir that 'etcd-rescue recover' printed");
+        }
+        try {
+            List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+            Journal j = null;
+            for (String raw : lines) {
+                if (raw.isBlank()) {
+                    continue;
+                }
+                JsonNode line;
+                try {
+                    line = JSON.readTree(raw);
+                } catch (IOException torn) {
+                    // A coordinator killed mid-write leaves at most a torn last line: what it announced did not happen.
+                    break;
+                }
+                switch (line.path("type").asText()) {
+                    case "plan" -> {
+                        j = new Journal(file, JSON.treeToValue(line.get("header"), Header.class));
+                    }
+                    case "phase-done" -> {
+                        j.done.add(PhaseName.valueOf(line.get("phase").asText()));
+                        Journal target = j;
+                        line.path("facts").fields().forEachRemaining(f -> target.facts.put(f.getKey(), JSON.convertValue(f.getValue(), Object.class)));
+                    }
+                    default -> { }
+                }
+            }
+            if (j == null) {
+                throw new UserException(ExitCodes.USAGE, file + " holds no plan: it is not an etcd-rescue journal");
+            }
+            return j;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    public Header header() {
+        return header;
+    }
+
+    public boolean isDone(PhaseName phase) {
+        return done.contains(phase);
+    }
+
+    public Set<PhaseName> donePhases() {
+        return EnumSet.copyOf(done.isEmpty() ? EnumSet.noneOf(PhaseName.class) : done);
+    }
+
+    public Map<String, Object> facts() {
+        return facts;
+    }
+
+    void phaseStarted(PhaseName phase) {
+        append(JSON.createObjectNode().put("type", "phase-started").put("phase", phase.name()));
+    }
+
+    void phaseDone(PhaseName phase, Map<String, Object> newFacts) {
+        ObjectNode line = JSON.createObjectNode().put("type", "phase-done").put("phase", phase.name());
+        line.set("facts", JSON.valueToTree(newFacts));
+        append(line);
+        done.add(phase);
+        facts.putAll(newFacts);
+    }
+
+    void note(String type, String message) {
+        append(JSON.createObjectNode().put("type", type).put("message", message));
+    }
+
+    private synchronized void append(ObjectNode line) {
+        line.put("at", java.time.Instant.now().toString());
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND)) {
+            ch.write(ByteBuffer.wrap((JSON.writeValueAsString(line) + "\n").getBytes(StandardCharsets.UTF_8)));
+            ch.force(true);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write the journal " + file, e);
+        }
+    }
+}
