@@ -38,6 +38,34 @@ final class Cli {
         return r;
     }
 
+    /**
+     * Starts etcd-rescue and SIGKILLs it as soon as a line of its output matches {@code killAt}, as a
+     * crash or an operator's kill -9 would; returns the output up to then. Fails if it ends first.
+     */
+    static String killWhen(java.util.regex.Pattern killAt, String... args) throws IOException, InterruptedException {
+        List<String> argv = new ArrayList<>();
+        argv.add(projectRoot().resolve("deploy/bin/etcd-rescue").toString());
+        argv.addAll(List.of(args));
+        Process p = new ProcessBuilder(argv).redirectErrorStream(true)
+                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+        StringBuilder seen = new StringBuilder();
+        try (var reader = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+            String line;
+            while ((line = reader.readLine()) != null) {
+                seen.append(line).append('\n');
+                if (killAt.matcher(line).find()) {
+                    p.destroyForcibly();
+                    p.waitFor(30, TimeUnit.SECONDS);
+                    System.out.println("$ etcd-rescue " + String.join(" ", args) + "  -> SIGKILL at: " + line + "\n" + seen);
+                    return seen.toString();
+                }
+            }
+        } finally {
+            p.destroyForcibly();
+        }
+        throw new IllegalStateException("etcd-rescue ended (exit " + p.waitFor() + ") before printing a line matching " + killAt + ":\n" + seen);
+    }
+
     private static String read(java.io.InputStream in) {
         try {
             return new String(in.readAllBytes(), StandardCharsets.UTF_8);

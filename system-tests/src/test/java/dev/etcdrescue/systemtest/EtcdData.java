@@ -23,6 +23,11 @@ final class EtcdData {
     private static final int PER_TXN = 100;
 
     static Map<String, String> load(URI endpoint, String prefix, int count, long seed) throws Exception {
+        return load(endpoint, prefix, count, seed, 64);
+    }
+
+    /** {@code count} keys with values of up to {@code maxPad} random-length padding. */
+    static Map<String, String> load(URI endpoint, String prefix, int count, long seed, int maxPad) throws Exception {
         Random random = new Random(seed);
         Map<String, String> written = new LinkedHashMap<>();
         try (Client c = client(endpoint)) {
@@ -30,7 +35,7 @@ final class EtcdData {
                 List<Op> ops = new ArrayList<>();
                 for (int i = start; i < Math.min(count, start + PER_TXN); i++) {
                     String key = String.format("%s%06d", prefix, i);
-                    String value = "v" + i + "-" + Long.toHexString(random.nextLong()) + "-" + "x".repeat(random.nextInt(64));
+                    String value = "v" + i + "-" + Long.toHexString(random.nextLong()) + "-" + "x".repeat(random.nextInt(maxPad));
                     written.put(key, value);
                     ops.add(Op.put(bytes(key), bytes(value), PutOption.DEFAULT));
                 }

@@ -4,6 +4,7 @@ import dev.etcdrescue.pki.CertificateAuthority;
 import dev.etcdrescue.pki.IssuedCertificate;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -14,11 +15,13 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /**
- * Puts the agent on testbed hosts the way an operator does: the built distribution copied where hosts see
- * it, then {@code deploy/install-agent.sh} run inside each host with that host's agent.yaml and certificate.
+ * Puts the agent on testbed hosts the way an operator does: the distribution tarball unpacked where hosts see
+ * it, then its {@code deploy/install-agent.sh} run inside each host with that host's agent.yaml and
+ * certificate (the script finds the jars and the launcher beside itself, as in an operator's copy).
  */
 final class AgentInstaller {
     static final int AGENT_PORT = 7443;
@@ -52,8 +55,7 @@ final class AgentInstaller {
                     installs.add(pool.submit(() -> host.exec(INSTALL_TIMEOUT,
                             dist.resolve("deploy/install-agent.sh").toString(),
                             "--config", input.resolve("agent.yaml").toString(),
-                            "--tls-dir", input.toString(),
-                            "--from", dist.toString())));
+                            "--tls-dir", input.toString())));
                 }
                 for (int i = 0; i < hosts.size(); i++) {
                     ExecResult result = installs.get(i).get();
@@ -76,39 +78,44 @@ final class AgentInstaller {
         }
     }
 
-    /** The agent's jars and deploy/, as a source tree after {@code mvn package} lays them out. */
+    /**
+     * The distribution tarball ({@code dist/target/etcd-rescue-<version>.tar.gz}) unpacked into the run dir,
+     * where hosts see it: what an operator copies to a host.
+     */
     private Path copyDistribution() {
-        Path dist = runDir.resolve("dist/etcd-rescue");
-        if (Files.isDirectory(dist)) {
-            return dist;
+        Path unpacked = runDir.resolve("dist/unpacked");
+        if (Files.isDirectory(unpacked)) {
+            return onlyDirIn(unpacked);
         }
-        Path jars = projectRoot.resolve("agent/target/lib");
-        try (Stream<Path> found = Files.list(jars)) {
-            if (found.noneMatch(p -> p.toString().endsWith(".jar"))) {
-                throw new IllegalStateException("no jars in " + jars + ": run mvn -B -DskipTests package first");
+        Path tarball = DistributionTarball.find(projectRoot);
+        try {
+            Files.createDirectories(unpacked);
+            Process tar = new ProcessBuilder("tar", "-xzf", tarball.toString(), "-C", unpacked.toString())
+                    .redirectErrorStream(true).start();
+            String output = new String(tar.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            if (!tar.waitFor(60, TimeUnit.SECONDS) || tar.exitValue() != 0) {
+                tar.destroyForcibly();
+                throw new IllegalStateException("cannot unpack " + tarball + " into " + unpacked + ": " + output);
             }
         } catch (IOException e) {
-            throw new IllegalStateException("no " + jars + ": run mvn -B -DskipTests package first", e);
+            throw new UncheckedIOException("cannot unpack " + tarball + " into " + unpacked, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while unpacking " + tarball, e);
         }
-        try {
-            copyTree(jars, dist.resolve("agent/target/lib"));
-            copyTree(projectRoot.resolve("deploy"), dist.resolve("deploy"));
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot copy the distribution into " + dist, e);
-        }
-        return dist;
+        return onlyDirIn(unpacked);
     }
 
-    private static void copyTree(Path from, Path to) throws IOException {
-        try (Stream<Path> walk = Files.walk(from)) {
-            for (Path source : (Iterable<Path>) walk::iterator) {
-                Path target = to.resolve(from.relativize(source).toString());
-                if (Files.isDirectory(source)) {
-                    Files.createDirectories(target);
-                } else {
-                    Files.copy(source, target, StandardCopyOption.COPY_ATTRIBUTES);
-                }
+    /** The tarball unpacks into one dir, etcd-rescue-<version>/. */
+    private static Path onlyDirIn(Path dir) {
+        try (Stream<Path> entries = Files.list(dir)) {
+            List<Path> dirs = entries.filter(Files::isDirectory).toList();
+            if (dirs.size() != 1) {
+                throw new IllegalStateException("expected one etcd-rescue-<version> dir in " + dir + ", found " + dirs);
             }
+            return dirs.get(0);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
     }
 
