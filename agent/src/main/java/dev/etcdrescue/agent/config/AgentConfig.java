@@ -9,7 +9,7 @@ import java.util.List;
  * The validated agent configuration ({@code /etc/etcd-rescue/agent.yaml}); see docs/architecture.md.
  * Every path is absolute and normalized. Load it with {@link AgentConfigLoader}.
  *
- * @param baseUnit         the unit whose {@code User=} owns restored data dirs (RestoreRequest has no unit)
+ * @param baseUnit         the unit whose {@code User=} owns restored data dirs when RestoreRequest.base_unit is empty
  * @param systemctl        the systemctl binary
  * @param restoreTimeout   how long one {@code snapshot restore} may run
  * @param commandTimeout   how long any other child process (systemctl, --version, status) may run

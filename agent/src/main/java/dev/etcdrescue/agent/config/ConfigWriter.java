@@ -9,11 +9,13 @@ import dev.etcdrescue.agent.spec.PathRules;
 import dev.etcdrescue.agent.spec.UnitNames;
 import dev.etcdrescue.proto.v1.ConfigureRequest;
 import dev.etcdrescue.proto.v1.ConfigureResult;
+import dev.etcdrescue.proto.v1.EnvSetting;
 import dev.etcdrescue.proto.v1.MovedFile;
 import dev.etcdrescue.proto.v1.OperationHeader;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -52,38 +54,74 @@ public final class ConfigWriter {
         return unitDir.resolve(UnitNames.serviceFile(unit, "new_unit"));
     }
 
-    public ConfigureResult configure(ConfigureRequest request) throws IOException {
+    /** The files a ConfigureMember would write, rendered and checked; nothing is written yet. */
+    public record Prepared(String operationId, MemberPlan plan, String newUnit, Path envFile, String envText,
+                           Path unitFile, String unitText) {
+        ConfigureResult result(List<MovedFile> movedAside) {
+            return ConfigureResult.newBuilder()
+                    .setEnvFile(envFile.toString())
+                    .setUnitFile(unitFile.toString())
+                    .addAllMovedAside(movedAside)
+                    .setEnvFileContent(envText)
+                    .setUnitFileContent(unitText)
+                    .build();
+        }
+    }
+
+    /** Checks the request and renders both files, exactly as {@link #write} would write them. */
+    public Prepared prepare(ConfigureRequest request) {
         OperationHeader header = request.getHeader();
         String newUnit = UnitNames.bare(request.getNewUnit(), "new_unit");
         String baseUnitName = UnitNames.bare(request.getBaseUnit(), "base_unit");
         if (newUnit.equals(baseUnitName)) {
-            throw AgentException.invalidArgument("new_unit must differ from base_unit (" + newUnit
+            throw AgentException.invalidField("new_unit", "new_unit must differ from base_unit (" + newUnit
                     + "): the new member runs beside the old one until the cut-over");
         }
         MemberPlan plan = MemberPlan.from(request.getMember(), dataRoots);
         BaseUnit base = baseUnits.require(baseUnitName);
-        Path envFile = envFile(newUnit);
-        Path unitFile = unitFile(newUnit);
-        String envText = EnvFileRenderer.render(plan, request.getExtraList(), header.getClusterName(),
-                header.getOperationId());
-        String unitText = UnitRenderer.render(base, envFile, header.getOperationId());
+        return new Prepared(header.getOperationId(), plan, newUnit, envFile(newUnit),
+                renderEnv(header, plan, request.getExtraList()), unitFile(newUnit), renderUnit(header, base, newUnit));
+    }
+
+    /** The env file's content; Preflight shows it through this same method. */
+    public String renderEnv(OperationHeader header, MemberPlan plan, List<EnvSetting> extras) {
+        return EnvFileRenderer.render(plan, extras, header.getClusterName(), header.getOperationId());
+    }
+
+    /** The unit's content; Preflight shows it through this same method. */
+    public String renderUnit(OperationHeader header, BaseUnit base, String newUnit) {
+        return UnitRenderer.render(base, envFile(newUnit), header.getOperationId());
+    }
+
+    /** True when both files already hold exactly the rendered content: writing would change nothing. */
+    public boolean unchanged(Prepared prepared) throws IOException {
+        return holds(prepared.envFile(), prepared.envText()) && holds(prepared.unitFile(), prepared.unitText());
+    }
+
+    public ConfigureResult write(Prepared prepared) throws IOException {
         requireDir(envDir, "env_dir");
         requireDir(unitDir, "unit_dir");
-
         List<MovedFile> movedAside = new ArrayList<>();
-        write(header.getOperationId(), envFile, envText, null).ifPresent(movedAside::add);
-        write(header.getOperationId(), unitFile, unitText, newUnit).ifPresent(movedAside::add);
-        return ConfigureResult.newBuilder()
-                .setEnvFile(envFile.toString())
-                .setUnitFile(unitFile.toString())
-                .addAllMovedAside(movedAside)
-                .setEnvFileContent(envText)
-                .setUnitFileContent(unitText)
-                .build();
+        write(prepared.operationId(), prepared.envFile(), prepared.envText(), null).ifPresent(movedAside::add);
+        write(prepared.operationId(), prepared.unitFile(), prepared.unitText(), prepared.newUnit())
+                .ifPresent(movedAside::add);
+        return prepared.result(movedAside);
+    }
+
+    /** Reads a file this writer manages, for comparison; empty when there is none. */
+    public static Optional<String> current(Path file) throws IOException {
+        if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
+            return Optional.empty();
+        }
+        return Optional.of(Files.readString(file, StandardCharsets.UTF_8));
+    }
+
+    private static boolean holds(Path file, String content) throws IOException {
+        return current(file).map(content::equals).orElse(false);
     }
 
     private Optional<MovedFile> write(String operationId, Path target, String content, String unit) throws IOException {
-        if (Files.isRegularFile(target) && Files.readString(target, StandardCharsets.UTF_8).equals(content)) {
+        if (holds(target, content)) {
             log.info("{} already holds the rendered content; left as it is", target);
             return Optional.empty();
         }

@@ -20,7 +20,7 @@ public final class EnvFileRenderer {
         Grammar.identifier(operationId, "header.operation_id");
         Grammar.identifier(clusterName, "header.cluster_name");
         if (plan.clientUrls().isEmpty()) {
-            throw AgentException.invalidArgument("member.client_urls must hold at least one URL (advertise-client-urls)");
+            throw AgentException.invalidField("member.client_urls", "member.client_urls must hold at least one URL (advertise-client-urls)");
         }
         Map<String, String> values = new LinkedHashMap<>();
         values.put("ETCD_NAME", plan.name());
@@ -36,12 +36,16 @@ public final class EnvFileRenderer {
         for (int i = 0; i < extras.size(); i++) {
             EnvSetting extra = extras.get(i);
             String field = "extra[" + i + "]";
-            ExtraSetting setting = ExtraSetting.byName(extra.getKey()).orElseThrow(() -> AgentException.invalidArgument(
+            ExtraSetting setting = ExtraSetting.byName(extra.getKey()).orElseThrow(() -> AgentException.invalidField(field + ".key",
                     field + ".key " + Grammar.quote(extra.getKey()) + " is not an allowed setting; allowed: "
                             + List.of(ExtraSetting.values())));
-            setting.check(extra.getValue(), field + ".value");
+            try {
+                setting.check(extra.getValue(), field + ".value");
+            } catch (AgentException e) {
+                throw AgentException.invalidField(field + ".value", e.getMessage());
+            }
             if (values.putIfAbsent(setting.name(), extra.getValue()) != null) {
-                throw AgentException.invalidArgument(field + ".key " + setting.name() + " is given twice");
+                throw AgentException.invalidField(field + ".key", field + ".key " + setting.name() + " is given twice");
             }
         }
         StringBuilder text = new StringBuilder()

@@ -16,7 +16,12 @@ public record JournalEntry(
         @JsonProperty("unit") String unit,
         @JsonProperty("was_active") Boolean wasActive,
         @JsonProperty("was_enabled") Boolean wasEnabled,
-        @JsonProperty("undone") Integer undone) {
+        @JsonProperty("undone") Integer undone,
+        @JsonProperty("phase") String phase,
+        @JsonProperty("previous") String previous,
+        @JsonProperty("transfer_id") String transferId,
+        @JsonProperty("member") String member,
+        @JsonProperty("result") String result) {
 
     public enum Kind {
         /** {@code path} is being moved aside to {@code moved_to}. */
@@ -33,34 +38,64 @@ public record JournalEntry(
         UNIT_DISABLED,
         ROLLBACK,
         /** Entry number {@code undone} of this journal was undone (written after the undo). */
-        UNDONE
+        UNDONE,
+        /**
+         * The operation's phase moved to {@code phase}; {@code previous} is the phase the step started
+         * from (set for steps in progress and FAILED). Not a change to the host: Rollback ignores it.
+         */
+        PHASE,
+        /** A restore of {@code transfer_id} for the member key {@code member} into {@code path} is starting. */
+        RESTORE_STARTED,
+        /** That restore completed and was handed over; {@code result} is the RestoreResult (base64 protobuf). */
+        RESTORE_COMPLETED;
+
+        /** Kinds that record a change to the host, which Rollback may have to undo. */
+        public boolean changesHost() {
+            return this != ROLLBACK && this != UNDONE && this != PHASE && this != RESTORE_STARTED
+                    && this != RESTORE_COMPLETED;
+        }
     }
 
     public static JournalEntry movedAside(long now, String path, String movedTo) {
-        return new JournalEntry(now, Kind.MOVED_ASIDE, path, movedTo, null, null, null, null);
+        return new JournalEntry(now, Kind.MOVED_ASIDE, path, movedTo, null, null, null, null, null, null, null, null, null);
     }
 
     public static JournalEntry created(long now, String path) {
-        return new JournalEntry(now, Kind.CREATED, path, null, null, null, null, null);
+        return new JournalEntry(now, Kind.CREATED, path, null, null, null, null, null, null, null, null, null, null);
     }
 
     public static JournalEntry createdUnit(long now, String path, String unit) {
-        return new JournalEntry(now, Kind.CREATED_UNIT, path, null, unit, null, null, null);
+        return new JournalEntry(now, Kind.CREATED_UNIT, path, null, unit, null, null, null, null, null, null, null, null);
     }
 
     public static JournalEntry unitBefore(long now, String unit, boolean active, boolean enabled) {
-        return new JournalEntry(now, Kind.UNIT_BEFORE, null, null, unit, active, enabled, null);
+        return new JournalEntry(now, Kind.UNIT_BEFORE, null, null, unit, active, enabled, null, null, null, null, null, null);
     }
 
     public static JournalEntry undone(long now, int index) {
-        return new JournalEntry(now, Kind.UNDONE, null, null, null, null, null, index);
+        return new JournalEntry(now, Kind.UNDONE, null, null, null, null, null, index, null, null, null, null, null);
     }
 
     public static JournalEntry rollback(long now) {
-        return new JournalEntry(now, Kind.ROLLBACK, null, null, null, null, null, null);
+        return new JournalEntry(now, Kind.ROLLBACK, null, null, null, null, null, null, null, null, null, null, null);
     }
 
     public static JournalEntry unit(long now, Kind kind, String unit) {
-        return new JournalEntry(now, kind, null, null, unit, null, null, null);
+        return new JournalEntry(now, kind, null, null, unit, null, null, null, null, null, null, null, null);
+    }
+
+    public static JournalEntry phase(long now, String phase, String previous) {
+        return new JournalEntry(now, Kind.PHASE, null, null, null, null, null, null, phase, previous, null, null, null);
+    }
+
+    public static JournalEntry restoreStarted(long now, String dataDir, String transferId, String member) {
+        return new JournalEntry(now, Kind.RESTORE_STARTED, dataDir, null, null, null, null, null, null, null, transferId,
+                member, null);
+    }
+
+    public static JournalEntry restoreCompleted(long now, String dataDir, String transferId, String member,
+                                                String result) {
+        return new JournalEntry(now, Kind.RESTORE_COMPLETED, dataDir, null, null, null, null, null, null, null,
+                transferId, member, result);
     }
 }

@@ -19,10 +19,15 @@ public final class JournaledMoves {
         if (!SafeFiles.exists(path)) {
             return Optional.empty();
         }
-        Path target = SafeFiles.freeName(path, ".etcd-rescue-" + operationId);
+        Path target = asideName(operationId, path);
         journal.append(operationId, JournalEntry.movedAside(journal.now(), path.toString(), target.toString()));
         SafeFiles.moveNoReplace(path, target);
         return Optional.of(MovedFile.newBuilder().setOriginal(path.toString()).setMovedTo(target.toString()).build());
+    }
+
+    /** Where {@link #moveAsideIfPresent} would move {@code path} now; Preflight shows it without moving. */
+    public Path asideName(String operationId, Path path) throws IOException {
+        return SafeFiles.freeName(path, ".etcd-rescue-" + operationId);
     }
 
     public void recordCreated(String operationId, Path path) {

@@ -40,9 +40,9 @@ public final class RollbackRunner {
         List<JournalEntry> entries = journal.read(operationId);
         Set<Integer> undone = new HashSet<>();
         entries.stream().filter(e -> e.kind() == Kind.UNDONE).forEach(e -> undone.add(e.undone()));
-        if (entries.stream().allMatch(e -> e.kind() == Kind.ROLLBACK || e.kind() == Kind.UNDONE)) {
-            return RollbackResult.newBuilder().addActions("operation " + operationId + " changed nothing on this host")
-                    .build();
+        if (entries.stream().noneMatch(e -> e.kind().changesHost())) {
+            log.info("rollback of {}: the operation changed nothing on this host", operationId);
+            return RollbackResult.getDefaultInstance();
         }
         journal.append(operationId, JournalEntry.rollback(journal.now()));
         List<String> actions = new ArrayList<>();
@@ -58,7 +58,12 @@ public final class RollbackRunner {
                 default -> { }
             }
         }
-        for (String unit : startedOrEnabled) {
+        // First of all, no member this operation brought up may keep serving clients: stop every unit
+        // it started, enabled or wrote (a unit file written may have been started by hand, or by a
+        // StartMember whose journal line the agent wrote just before dying) that was not there before.
+        Set<String> ours = new LinkedHashSet<>(startedOrEnabled);
+        ours.addAll(createdUnits);
+        for (String unit : ours) {
             if (!before.containsKey(unit)) {
                 quiesce(unit, actions);
             }

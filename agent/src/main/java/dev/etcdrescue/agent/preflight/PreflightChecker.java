@@ -3,6 +3,11 @@ package dev.etcdrescue.agent.preflight;
 import dev.etcdrescue.agent.AgentException;
 import dev.etcdrescue.agent.config.BaseUnit;
 import dev.etcdrescue.agent.config.BaseUnits;
+import dev.etcdrescue.agent.config.ConfigWriter;
+import dev.etcdrescue.agent.io.SafeFiles;
+import dev.etcdrescue.agent.journal.JournaledMoves;
+import dev.etcdrescue.agent.restore.RestoreCommand;
+import dev.etcdrescue.agent.restore.RestoreOptions;
 import dev.etcdrescue.agent.spec.Grammar;
 import dev.etcdrescue.agent.spec.MemberPlan;
 import dev.etcdrescue.agent.spec.PathRules;
@@ -12,6 +17,7 @@ import dev.etcdrescue.proto.v1.Finding;
 import dev.etcdrescue.proto.v1.PortCheck;
 import dev.etcdrescue.proto.v1.PreflightReport;
 import dev.etcdrescue.proto.v1.PreflightRequest;
+import dev.etcdrescue.proto.v1.RenderedPlan;
 import dev.etcdrescue.proto.v1.Severity;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -20,6 +26,7 @@ import java.net.NetworkInterface;
 import java.net.ServerSocket;
 import java.net.SocketException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -34,8 +41,16 @@ import java.util.regex.Matcher;
  * Checks this host against one member's plan without changing anything: tools, disk, paths, the
  * base unit, ports. Problems become findings (with a stable code and the field concerned), not
  * errors, so the coordinator can show every host's problems at once.
+ *
+ * <p>It also renders the plan (the dry run of {@code etcd-rescue plan}) through the very code that
+ * acts: {@link RestoreCommand} for the argv, {@link ConfigWriter}'s renderers for the env file and
+ * unit, {@link JournaledMoves#asideName} for where an existing data dir would go.
  */
 public final class PreflightChecker {
+    /** Stands for the staged snapshot in the rendered restore argv (its transfer id is not known yet). */
+    public static final String SNAPSHOT_PLACEHOLDER = "<snapshot>";
+    /** Files larger than this are not unit or env files; their content is not read into the report. */
+    private static final long MAX_SHOWN_FILE = 256 * 1024;
     /** Restore writes the db plus a preallocated 64 MiB WAL segment; keep room for both and then some. */
     private static final long DATA_DIR_OVERHEAD = 128L << 20;
     private static final long STAGING_MARGIN = 64L << 20;
@@ -43,18 +58,18 @@ public final class PreflightChecker {
     private final HostTools hostTools;
     private final BaseUnits baseUnits;
     private final PathRules dataRoots;
-    private final Path envDir;
-    private final Path unitDir;
+    private final ConfigWriter configWriter;
+    private final JournaledMoves moves;
     private final Path stagingDir;
     private final String configuredListen;
 
-    public PreflightChecker(HostTools hostTools, BaseUnits baseUnits, PathRules dataRoots, Path envDir,
-                            Path unitDir, Path stagingDir, String configuredListen) {
+    public PreflightChecker(HostTools hostTools, BaseUnits baseUnits, PathRules dataRoots, ConfigWriter configWriter,
+                            JournaledMoves moves, Path stagingDir, String configuredListen) {
         this.hostTools = hostTools;
         this.baseUnits = baseUnits;
         this.dataRoots = dataRoots;
-        this.envDir = envDir;
-        this.unitDir = unitDir;
+        this.configWriter = configWriter;
+        this.moves = moves;
         this.stagingDir = stagingDir;
         this.configuredListen = configuredListen;
     }
@@ -89,7 +104,9 @@ public final class PreflightChecker {
                     + " has " + stagingFree + " bytes free; the snapshot needs " + request.getSnapshotSize()
                     + " plus a margin of " + STAGING_MARGIN));
         }
+        RenderedPlan.Builder rendered = RenderedPlan.newBuilder();
         dataDir.ifPresent(dir -> {
+            rendered.setDataDir(dir.toString());
             long free = usableSpace(dir);
             report.setFreeBytesDataDir(free);
             if (free < request.getSnapshotSize() + DATA_DIR_OVERHEAD) {
@@ -99,49 +116,129 @@ public final class PreflightChecker {
             }
             if (Files.exists(dir)) {
                 report.setDataDirExists(true);
+                String aside = attempt(() -> asideName(request, dir), "data-dir-unreadable", "member.data_dir", findings)
+                        .orElse(dir + ".etcd-rescue-<operation id>");
+                rendered.setDataDirMovedAsideTo(aside);
                 findings.add(finding(Severity.WARNING, "data-dir-exists", "member.data_dir", dir
-                        + " exists: the restore will move it aside to " + dir + ".etcd-rescue-<operation id>"));
+                        + " exists: the restore will move it aside to " + aside));
             }
         });
+        tools.restoreTool().ifPresent(tool -> plan.flatMap(p -> attempt(() -> RestoreCommand.build(tool,
+                        Path.of(SNAPSHOT_PLACEHOLDER), p, restoreOptions(request)), "restore-option-unsupported",
+                        "bump_revision", findings))
+                .ifPresent(command -> rendered.addAllRestoreCommand(command.argv())));
 
-        checkUnits(request, report, findings);
+        checkUnits(request, plan, report, rendered, findings);
         plan.ifPresent(p -> checkPorts(p, report, findings));
         report.addAllLocalAddresses(localAddresses());
-        return report.addAllFindings(findings).build();
+        return report.addAllFindings(findings).setPlan(rendered).build();
     }
 
-    private void checkUnits(PreflightRequest request, PreflightReport.Builder report, List<Finding> findings) {
+    private static RestoreOptions restoreOptions(PreflightRequest request) {
+        // RestoreMember is asked for mark_compacted exactly when it bumps (RestoreCommand pairs the flags).
+        return new RestoreOptions(request.getSkipHashCheck(), request.getBumpRevision(), request.getBumpRevision() > 0);
+    }
+
+    private String asideName(PreflightRequest request, Path dir) {
+        try {
+            return moves.asideName(request.getHeader().getOperationId(), dir).toString();
+        } catch (IOException e) {
+            throw AgentException.failedPrecondition("cannot look beside " + dir + ": " + e.getMessage());
+        }
+    }
+
+    private void checkUnits(PreflightRequest request, Optional<MemberPlan> plan, PreflightReport.Builder report,
+                            RenderedPlan.Builder rendered, List<Finding> findings) {
         Optional<String> newUnit = attempt(() -> UnitNames.bare(request.getNewUnit(), "new_unit"),
                 "invalid-unit", "new_unit", findings);
         Optional<String> baseUnit = attempt(() -> UnitNames.bare(request.getBaseUnit(), "base_unit"),
                 "invalid-unit", "base_unit", findings);
-        newUnit.ifPresent(unit -> {
-            Path envFile = envDir.resolve(unit);
-            Path unitFile = unitDir.resolve(unit + ".service");
-            if (Files.exists(envFile)) {
-                report.setEnvFileExists(true);
-                findings.add(finding(Severity.WARNING, "env-file-exists", "new_unit", envFile
-                        + " exists: ConfigureMember will move it aside"));
-            }
-            if (Files.exists(unitFile)) {
-                report.setUnitExists(true);
-                findings.add(finding(Severity.WARNING, "unit-exists", "new_unit", unitFile
-                        + " exists: ConfigureMember will move it aside"));
-            }
-            if (baseUnit.isPresent() && baseUnit.get().equals(unit)) {
-                findings.add(finding(Severity.ERROR, "new-unit-is-base-unit", "new_unit",
-                        "new_unit and base_unit are both " + unit + ": the new member needs its own unit"));
-            }
-        });
-        baseUnit.ifPresent(unit -> {
-            Optional<BaseUnit> base = baseUnits.find(unit);
-            if (base.isEmpty()) {
+        Optional<BaseUnit> base = baseUnit.flatMap(unit -> {
+            Optional<BaseUnit> found = attempt(() -> baseUnits.find(unit), "base-unit-unreadable", "base_unit", findings)
+                    .flatMap(o -> o);
+            if (found.isEmpty()) {
                 findings.add(finding(Severity.ERROR, "base-unit-missing", "base_unit", unit + ".service was not found in "
                         + baseUnits.dirs() + ": install etcd's unit or name the right base unit"));
             } else {
-                report.setServiceUser(base.get().serviceUser());
+                report.setServiceUser(found.get().serviceUser());
             }
+            return found;
         });
+        if (newUnit.isEmpty()) {
+            return;
+        }
+        String unit = newUnit.get();
+        if (baseUnit.isPresent() && baseUnit.get().equals(unit)) {
+            findings.add(finding(Severity.ERROR, "new-unit-is-base-unit", "new_unit",
+                    "new_unit and base_unit are both " + unit + ": the new member needs its own unit"));
+        }
+        Path envFile = configWriter.envFile(unit);
+        Path unitFile = configWriter.unitFile(unit);
+        rendered.setEnvFile(envFile.toString()).setUnitFile(unitFile.toString());
+        Optional<String> envText = plan.flatMap(p -> renderEnv(request, p, findings));
+        Optional<String> unitText = base.map(b -> configWriter.renderUnit(request.getHeader(), b, unit));
+        envText.ifPresent(rendered::setEnvFileContent);
+        unitText.ifPresent(rendered::setUnitFileContent);
+
+        if (SafeFiles.exists(envFile)) {
+            report.setEnvFileExists(true);
+            Optional<String> current = shown(envFile, "new_unit", findings);
+            current.ifPresent(rendered::setCurrentEnvFileContent);
+            if (envText.isEmpty() || current.isEmpty()) {
+                findings.add(finding(Severity.WARNING, "env-file-exists", "new_unit", envFile
+                        + " exists: ConfigureMember will move it aside"));
+            } else if (envText.equals(current)) {
+                findings.add(finding(Severity.WARNING, "env-file-exists-same", "new_unit", envFile
+                        + " exists and already holds what ConfigureMember would write: it is left as it is"));
+            } else {
+                findings.add(finding(Severity.WARNING, "env-file-exists-differs", "new_unit", envFile
+                        + " exists with other content: ConfigureMember will move it aside to "
+                        + envFile + ".etcd-rescue-" + request.getHeader().getOperationId()));
+            }
+        }
+        if (SafeFiles.exists(unitFile)) {
+            report.setUnitExists(true);
+            Optional<String> current = shown(unitFile, "new_unit", findings);
+            current.ifPresent(rendered::setCurrentUnitFileContent);
+            if (unitText.isEmpty() || current.isEmpty()) {
+                findings.add(finding(Severity.WARNING, "unit-exists", "new_unit", unitFile
+                        + " exists: ConfigureMember will move it aside"));
+            } else if (unitText.equals(current)) {
+                findings.add(finding(Severity.WARNING, "unit-exists-same", "new_unit", unitFile
+                        + " exists and already holds what ConfigureMember would write: it is left as it is"));
+            } else {
+                findings.add(finding(Severity.ERROR, "unit-exists-differs", "new_unit", unitFile
+                        + " exists with other content: it may be a member that serves now (a previous recovery's"
+                        + " new unit). Choose another new_unit, or move it away after checking it is not in use"));
+            }
+        }
+    }
+
+    /** The env file as ConfigureMember would write it; a refused setting becomes a finding naming its field. */
+    private Optional<String> renderEnv(PreflightRequest request, MemberPlan plan, List<Finding> findings) {
+        try {
+            return Optional.of(configWriter.renderEnv(request.getHeader(), plan, request.getExtraList()));
+        } catch (AgentException e) {
+            String field = e.field().orElse("extra");
+            findings.add(finding(Severity.ERROR, field.startsWith("extra") ? "invalid-extra" : "invalid-member", field,
+                    e.getMessage()));
+            return Optional.empty();
+        }
+    }
+
+    /** A file's current content for the report; empty (with a finding) when it cannot or should not be shown. */
+    private static Optional<String> shown(Path file, String field, List<Finding> findings) {
+        try {
+            if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS) || Files.size(file) > MAX_SHOWN_FILE) {
+                findings.add(finding(Severity.WARNING, "file-not-shown", field, file
+                        + " is not a regular file of at most " + MAX_SHOWN_FILE + " bytes: its content is not shown"));
+                return Optional.empty();
+            }
+            return ConfigWriter.current(file);
+        } catch (IOException e) {
+            findings.add(finding(Severity.WARNING, "file-not-shown", field, "cannot read " + file + ": " + e.getMessage()));
+            return Optional.empty();
+        }
     }
 
     private void checkPorts(MemberPlan plan, PreflightReport.Builder report, List<Finding> findings) {
@@ -202,7 +299,7 @@ public final class PreflightChecker {
         try {
             return Optional.of(check.get());
         } catch (AgentException e) {
-            findings.add(finding(Severity.ERROR, code, field, e.getMessage()));
+            findings.add(finding(Severity.ERROR, code, e.field().orElse(field), e.getMessage()));
             return Optional.empty();
         }
     }

@@ -38,22 +38,22 @@ public final class RestoreCommand {
 
     private static void requireSupported(DetectedTool tool, MemberPlan plan, RestoreOptions options) {
         if (options.bumpRevision() < 0) {
-            throw AgentException.invalidArgument("bump_revision must be >= 0, got " + options.bumpRevision());
+            throw AgentException.invalidField("bump_revision", "bump_revision must be >= 0, got " + options.bumpRevision());
         }
         if (options.markCompacted() && options.bumpRevision() == 0) {
-            throw AgentException.invalidArgument("mark_compacted needs bump_revision > 0: etcd only marks a"
+            throw AgentException.invalidField("mark_compacted", "mark_compacted needs bump_revision > 0: etcd only marks a"
                     + " bumped revision as compacted");
         }
         if (options.bumpRevision() > 0 && !(tool.bumpRevision() && tool.markCompacted())) {
-            throw AgentException.failedPrecondition(tool.displayName() + " at " + tool.path()
+            throw AgentException.unsupportedField("bump_revision", tool.displayName() + " at " + tool.path()
                     + " has no --bump-revision/--mark-compacted in its 'snapshot restore --help': install etcdutl"
                     + " 3.5+ into one of the agent's tool_dirs, or restore without a revision bump");
         }
         if (options.skipHashCheck() && !tool.skipHashCheck()) {
-            throw AgentException.failedPrecondition(tool.displayName() + " has no --skip-hash-check");
+            throw AgentException.unsupportedField("skip_hash_check", tool.displayName() + " has no --skip-hash-check");
         }
         if (plan.walDir().isPresent() && !tool.walDir()) {
-            throw AgentException.failedPrecondition(tool.displayName() + " has no --wal-dir: leave member.wal_dir empty");
+            throw AgentException.unsupportedField("member.wal_dir", tool.displayName() + " has no --wal-dir: leave member.wal_dir empty");
         }
     }
 }

@@ -1,15 +1,19 @@
 package dev.etcdrescue.agent.restore;
 
+import com.google.protobuf.InvalidProtocolBufferException;
 import dev.etcdrescue.agent.AgentException;
 import dev.etcdrescue.agent.config.BaseUnit;
 import dev.etcdrescue.agent.config.BaseUnits;
 import dev.etcdrescue.agent.io.ProcessResult;
 import dev.etcdrescue.agent.io.ProcessRunner;
 import dev.etcdrescue.agent.io.SafeFiles;
+import dev.etcdrescue.agent.journal.JournalEntry;
 import dev.etcdrescue.agent.journal.JournaledMoves;
+import dev.etcdrescue.agent.journal.OperationJournal;
 import dev.etcdrescue.agent.spec.Grammar;
 import dev.etcdrescue.agent.spec.MemberPlan;
 import dev.etcdrescue.agent.spec.PathRules;
+import dev.etcdrescue.agent.spec.UnitNames;
 import dev.etcdrescue.agent.transfer.StagingArea;
 import dev.etcdrescue.proto.v1.MovedFile;
 import dev.etcdrescue.proto.v1.RestoreRequest;
@@ -18,6 +22,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Base64;
 import java.util.List;
 import java.util.Optional;
 import org.slf4j.Logger;
@@ -26,7 +31,13 @@ import org.slf4j.LoggerFactory;
 /**
  * Restores a staged snapshot into a member's data dir. Whatever stood at the data dir (or WAL dir) is
  * moved aside, never deleted; a failed restore's partial output is moved aside too, so the host is
- * left as it was plus clearly named leftovers. The tree is then handed to the base unit's User=.
+ * left as it was plus clearly named leftovers. The tree is then handed to the base unit's User=
+ * (the request's base_unit, else the agent's configured one).
+ *
+ * <p>The operation journal records each restore's start and completion (with its result), so a
+ * RestoreMember repeated by the same operation after a completed restore returns the recorded result
+ * and touches nothing ({@link #completed}), and one repeated after a restore the agent did not live
+ * to finish moves the partial output aside ({@code .etcd-rescue-<op>.partial}) and restores again.
  */
 public final class RestoreRunner {
     private static final Logger log = LoggerFactory.getLogger(RestoreRunner.class);
@@ -52,9 +63,26 @@ public final class RestoreRunner {
         this.timeout = timeout;
     }
 
+    /**
+     * The result of this operation's completed restore of the same transfer into the same member spec,
+     * when its data dir is still there and nothing undid it since: a repeated RestoreMember (a resumed
+     * coordinator, a retry whose reply was lost) returns it instead of restoring again.
+     */
+    public Optional<RestoreResult> completed(RestoreRequest request, String operationId) {
+        String transferId = Grammar.identifier(request.getTransferId(), "transfer_id");
+        MemberPlan plan = MemberPlan.from(request.getMember(), dataRoots);
+        String key = memberKey(plan, options(request));
+        return restoreRecords(operationId, plan).completed()
+                .filter(done -> transferId.equals(done.transferId()) && key.equals(done.member()))
+                .filter(done -> SafeFiles.exists(plan.dataDir()) && plan.walDir().map(SafeFiles::exists).orElse(true))
+                .map(done -> decode(done.result()));
+    }
+
     public RestoreResult restore(RestoreRequest request, String operationId) throws IOException {
         String transferId = Grammar.identifier(request.getTransferId(), "transfer_id");
         MemberPlan plan = MemberPlan.from(request.getMember(), dataRoots);
+        String ownerUnitName = request.getBaseUnit().isEmpty() ? ownerUnit
+                : UnitNames.bare(request.getBaseUnit(), "base_unit");
         Path snapshot = staging.stagedFile(transferId);
         if (!Files.isRegularFile(snapshot)) {
             throw AgentException.failedPrecondition("no verified snapshot is staged for transfer " + transferId
@@ -63,13 +91,16 @@ public final class RestoreRunner {
         DetectedTool tool = tools.detect().orElseThrow(() -> AgentException.failedPrecondition(
                 "neither etcdutl nor etcdctl was found in tool_dirs " + tools.toolDirs()
                         + ": install etcd's client tools"));
-        RestoreOptions options = new RestoreOptions(request.getSkipHashCheck(), request.getBumpRevision(),
-                request.getMarkCompacted());
+        RestoreOptions options = options(request);
         CommandLine command = RestoreCommand.build(tool, snapshot, plan, options);
-        BaseUnit base = baseUnits.require(ownerUnit);
+        BaseUnit base = baseUnits.require(ownerUnitName);
         requireRootExists(plan.dataDir());
         plan.walDir().ifPresent(RestoreRunner::requireRootExists);
 
+        RestoreRecords records = restoreRecords(operationId, plan);
+        if (records.interrupted()) {
+            moveInterruptedOutputAside(plan, operationId);
+        }
         Optional<MovedFile> movedData = moves.moveAsideIfPresent(operationId, plan.dataDir());
         Optional<MovedFile> movedWal = plan.walDir().isPresent()
                 ? moves.moveAsideIfPresent(operationId, plan.walDir().get()) : Optional.empty();
@@ -77,6 +108,9 @@ public final class RestoreRunner {
         movedWal.ifPresent(m -> log.info("moved the existing WAL dir {} aside to {}", m.getOriginal(), m.getMovedTo()));
         moves.recordCreated(operationId, plan.dataDir());
         plan.walDir().ifPresent(wal -> moves.recordCreated(operationId, wal));
+        String key = memberKey(plan, options);
+        OperationJournal journal = moves.journal();
+        journal.append(operationId, JournalEntry.restoreStarted(journal.now(), plan.dataDir().toString(), transferId, key));
 
         log.info("restoring {} into {} with {}", snapshot, plan.dataDir(), command.argv());
         ProcessResult result = runWithoutThrowing(command);
@@ -92,14 +126,96 @@ public final class RestoreRunner {
             DataDirOwner.handOver(plan.walDir().get(), base.serviceUser(), base.serviceGroup());
         }
         SafeFiles.fsyncDirectory(plan.dataDir().getParent());
-        return RestoreResult.newBuilder()
+        RestoreResult restored = RestoreResult.newBuilder()
                 .setDataDir(plan.dataDir().toString())
-                .setMovedAsideTo(movedData.map(MovedFile::getMovedTo).orElse(""))
+                .setMovedAsideTo(movedData.map(MovedFile::getMovedTo).orElse(records.movedAsideBefore()))
                 .setTool(tool.toProto())
                 .addAllCommand(command.argv())
                 .setOwner(base.serviceUser())
                 .setDurationMs(result.took().toMillis())
                 .build();
+        journal.append(operationId, JournalEntry.restoreCompleted(journal.now(), plan.dataDir().toString(), transferId,
+                key, Base64.getEncoder().encodeToString(restored.toByteArray())));
+        return restored;
+    }
+
+    /**
+     * What a completed restore is recognised by besides its transfer: the member spec fields that
+     * shape the data dir (name, dirs, initial cluster, token) and the restore options.
+     */
+    static String memberKey(MemberPlan plan, RestoreOptions options) {
+        return "name=" + plan.name() + ";data_dir=" + plan.dataDir() + ";wal_dir=" + plan.walDir().map(Path::toString).orElse("")
+                + ";initial_cluster=" + plan.initialCluster() + ";token=" + plan.initialClusterToken()
+                + ";skip_hash_check=" + options.skipHashCheck() + ";bump_revision=" + options.bumpRevision()
+                + ";mark_compacted=" + options.markCompacted();
+    }
+
+    private static RestoreOptions options(RestoreRequest request) {
+        return new RestoreOptions(request.getSkipHashCheck(), request.getBumpRevision(), request.getMarkCompacted());
+    }
+
+    /**
+     * This operation's restore records for one data dir, read from its journal.
+     *
+     * @param completed        the last restore that completed and was not superseded or rolled back since
+     * @param interrupted      a restore started and never completed (the agent died mid-restore), and
+     *                         nothing rolled it back: what stands at the data dir is its partial output
+     * @param movedAsideBefore where an earlier attempt of this operation moved the original data dir
+     */
+    private record RestoreRecords(Optional<JournalEntry> completed, boolean interrupted, String movedAsideBefore) {}
+
+    private RestoreRecords restoreRecords(String operationId, MemberPlan plan) {
+        String dataDir = plan.dataDir().toString();
+        JournalEntry completed = null;
+        boolean open = false;
+        String movedAside = "";
+        for (JournalEntry e : moves.journal().read(operationId)) {
+            switch (e.kind()) {
+                case RESTORE_STARTED -> {
+                    if (dataDir.equals(e.path())) {
+                        completed = null;
+                        open = true;
+                    }
+                }
+                case RESTORE_COMPLETED -> {
+                    if (dataDir.equals(e.path())) {
+                        completed = e;
+                        open = false;
+                    }
+                }
+                case ROLLBACK -> {
+                    completed = null;
+                    open = false;
+                    movedAside = "";
+                }
+                case MOVED_ASIDE -> {
+                    if (dataDir.equals(e.path()) && movedAside.isEmpty()) {
+                        movedAside = e.movedTo();
+                    }
+                }
+                default -> { }
+            }
+        }
+        return new RestoreRecords(Optional.ofNullable(completed), open, movedAside);
+    }
+
+    private static RestoreResult decode(String base64) {
+        try {
+            return RestoreResult.parseFrom(Base64.getDecoder().decode(base64));
+        } catch (InvalidProtocolBufferException | IllegalArgumentException e) {
+            throw AgentException.internal("the journal's record of the completed restore is damaged", e);
+        }
+    }
+
+    /** The output of a restore the agent did not live to finish: kept (never deleted), out of the way. */
+    private void moveInterruptedOutputAside(MemberPlan plan, String operationId) throws IOException {
+        for (Path dir : plan.walDir().isPresent() ? List.of(plan.dataDir(), plan.walDir().get()) : List.of(plan.dataDir())) {
+            if (SafeFiles.exists(dir)) {
+                Path aside = SafeFiles.moveAside(dir, ".etcd-rescue-" + operationId + ".partial");
+                log.info("a restore into {} by operation {} was interrupted; its partial output was moved to {}",
+                        dir, operationId, aside);
+            }
+        }
     }
 
     private ProcessResult runWithoutThrowing(CommandLine command) {

@@ -66,19 +66,23 @@ public final class AgentServer {
         RestoreTools tools = new RestoreTools(config.toolDirs(), runner, config.commandTimeout());
         StagingArea staging = new StagingArea(config.stagingDir());
         staging.ensureDir();
-        RpcRunner rpc = new RpcRunner(new HeaderValidator(config.hostName()),
-                new ClaimManager(config.claimFile(), clock, config.maxClaimTtl()),
-                new AuditLog(config.auditLog(), clock), status, blocking);
+        ClaimManager claims = new ClaimManager(config.claimFile(), clock, config.maxClaimTtl());
+        PhaseMachine phases = new PhaseMachine(journal, status);
+        // A claim that outlived a restart: its operation continues in the phase its journal records.
+        claims.current().ifPresent(claim -> phases.sync(claim.getOperationId()));
+        RpcRunner rpc = new RpcRunner(new HeaderValidator(config.hostName()), claims,
+                new AuditLog(config.auditLog(), clock), status, phases, blocking);
+        ConfigWriter configWriter = new ConfigWriter(config.envDir(), config.unitDir(), dataRoots, baseUnits, moves);
         HostTools hostTools = new HostTools(tools, clock);
         RescueAgentService service = new RescueAgentService(config.hostName(), rpc, hostTools,
                 new TransferService(staging, new SnapshotInspector(tools, runner, config.commandTimeout()), clock),
                 new RestoreRunner(dataRoots, staging, tools, baseUnits, config.baseUnit(), runner, moves,
                         config.restoreTimeout()),
-                new ConfigWriter(config.envDir(), config.unitDir(), dataRoots, baseUnits, moves),
+                configWriter,
                 new UnitOperations(systemctl, journal),
                 new RollbackRunner(journal, systemctl),
-                new PreflightChecker(hostTools, baseUnits, dataRoots, config.envDir(), config.unitDir(),
-                        config.stagingDir(), config.listenText()),
+                new PreflightChecker(hostTools, baseUnits, dataRoots, configWriter, moves, config.stagingDir(),
+                        config.listenText()),
                 new PathRules(config.backupDirs(), "backup_dirs"));
         Server server = NettyServerBuilder.forAddress(listen)
                 .sslContext(tls)

@@ -3,6 +3,7 @@ package dev.etcdrescue.agent.server;
 import dev.etcdrescue.agent.AgentException;
 import dev.etcdrescue.agent.AgentVersion;
 import dev.etcdrescue.agent.config.ConfigWriter;
+import dev.etcdrescue.agent.io.SafeFiles;
 import dev.etcdrescue.agent.journal.RollbackRunner;
 import dev.etcdrescue.agent.preflight.HostTools;
 import dev.etcdrescue.agent.preflight.PreflightChecker;
@@ -41,6 +42,8 @@ import dev.etcdrescue.proto.v1.UnitRequest;
 import dev.etcdrescue.proto.v1.UnitState;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
+import java.nio.file.Files;
+import java.util.Optional;
 import java.util.function.Consumer;
 
 /** The RescueAgent gRPC service: each RPC is a few lines handing typed requests to its component. */
@@ -98,8 +101,9 @@ public final class RescueAgentService extends RescueAgentGrpc.RescueAgentImplBas
 
     @Override
     public void preflight(PreflightRequest request, StreamObserver<PreflightReport> out) {
-        rpc.mutate("Preflight", request.hasHeader(), request.getHeader(), false, null, null, out,
-                () -> preflight.check(request, status(true)));
+        // Read-only: the header is checked, but nothing is claimed, audited or moved, so a dry run
+        // leaves the host (state_dir included) exactly as it was.
+        rpc.inspect(request.hasHeader(), request.getHeader(), out, () -> preflight.check(request, status(true)));
     }
 
     @Override
@@ -111,20 +115,27 @@ public final class RescueAgentService extends RescueAgentGrpc.RescueAgentImplBas
 
     @Override
     public void claim(ClaimRequest request, StreamObserver<ClaimReply> out) {
-        rpc.mutate("Claim", request.hasHeader(), request.getHeader(), false, null, Phase.CLAIMED, out,
-                () -> ClaimReply.newBuilder().setClaim(rpc.claims().claim(request.getHeader(), request.getTtlMs())).build());
+        rpc.mutate("Claim", request.hasHeader(), request.getHeader(), false, out, () -> {
+            ClaimReply reply = ClaimReply.newBuilder()
+                    .setClaim(rpc.claims().claim(request.getHeader(), request.getTtlMs())).build();
+            rpc.phases().claimed(request.getHeader().getOperationId());
+            return reply;
+        });
     }
 
     @Override
     public void renewClaim(ClaimRequest request, StreamObserver<ClaimReply> out) {
-        rpc.mutate("RenewClaim", request.hasHeader(), request.getHeader(), false, null, null, out,
+        rpc.mutate("RenewClaim", request.hasHeader(), request.getHeader(), false, out,
                 () -> ClaimReply.newBuilder().setClaim(rpc.claims().renew(request.getHeader(), request.getTtlMs())).build());
     }
 
     @Override
     public void releaseClaim(ReleaseClaimRequest request, StreamObserver<ClaimReply> out) {
-        rpc.mutate("ReleaseClaim", request.hasHeader(), request.getHeader(), false, null, Phase.IDLE, out,
-                () -> ClaimReply.newBuilder().setReleased(rpc.claims().release(request.getHeader())).build());
+        rpc.mutate("ReleaseClaim", request.hasHeader(), request.getHeader(), false, out, () -> {
+            ClaimReply reply = ClaimReply.newBuilder().setReleased(rpc.claims().release(request.getHeader())).build();
+            rpc.phases().released(request.getHeader().getOperationId());
+            return reply;
+        });
     }
 
     // --- transfer -------------------------------------------------------------------------------
@@ -136,8 +147,17 @@ public final class RescueAgentService extends RescueAgentGrpc.RescueAgentImplBas
                     "relay transfers are not supported by this agent: upload to every agent directly")));
             return;
         }
-        rpc.mutate("BeginTransfer", request.hasHeader(), request.getHeader(), true, null, null, out,
-                () -> transfers.begin(request, request.getHeader().getOperationId()));
+        String op = request.getHeader().getOperationId();
+        rpc.mutate("BeginTransfer", request.hasHeader(), request.getHeader(), true, out, () -> {
+            if (!Files.exists(transfers.staging().stagedFile(request.getTransferId()))) {
+                rpc.phases().require(op, "BeginTransfer", Phase.RECEIVING, false);
+            }
+            TransferState state = transfers.begin(request, op);
+            if (state.getComplete()) {
+                rpc.phases().settle(op, null, Phase.RECEIVED, "BeginTransfer: " + state.getTransferId() + " is already staged");
+            }
+            return state;
+        });
     }
 
     @Override
@@ -148,6 +168,7 @@ public final class RescueAgentService extends RescueAgentGrpc.RescueAgentImplBas
             public void admit(OperationHeader header) {
                 rpc.headers().check(true, header);
                 rpc.claims().requireHeld(header);
+                rpc.phases().begin(header.getOperationId(), "UploadSnapshot", Phase.RECEIVING, Phase.RECEIVED, false);
             }
 
             @Override
@@ -159,8 +180,12 @@ public final class RescueAgentService extends RescueAgentGrpc.RescueAgentImplBas
             public void finished(OperationHeader header, TransferResult result, Throwable failure) {
                 String outcome = failure == null ? "OK" : StatusMapper.describe(failure);
                 rpc.record(peer, "UploadSnapshot", header, outcome);
-                rpc.status().phase(failure == null ? Phase.RECEIVED : Phase.FAILED, header.getOperationId(),
-                        "UploadSnapshot " + (failure == null ? "verified " + result.getStagedPath() : "failed: " + outcome));
+                if (failure == null) {
+                    rpc.phases().succeeded(header.getOperationId(), Phase.RECEIVED,
+                            "UploadSnapshot verified " + result.getStagedPath());
+                } else {
+                    rpc.phases().failed(header.getOperationId(), "UploadSnapshot failed: " + outcome);
+                }
             }
         }, out);
     }
@@ -197,40 +222,73 @@ public final class RescueAgentService extends RescueAgentGrpc.RescueAgentImplBas
 
     // --- mutations ------------------------------------------------------------------------------
 
+    // Each mutation first asks whether it is a repeat whose work is already done (a resumed
+    // coordinator, a retry whose reply was lost): a repeat changes nothing and only settles the phase
+    // forward; real work moves the phase along PhaseTable, which refuses steps taken out of order.
+
     @Override
     public void restoreMember(RestoreRequest request, StreamObserver<RestoreResult> out) {
-        rpc.mutate("RestoreMember", request.hasHeader(), request.getHeader(), true, Phase.RESTORING, Phase.RESTORED, out,
-                () -> restore.restore(request, request.getHeader().getOperationId()));
+        String op = request.getHeader().getOperationId();
+        rpc.mutate("RestoreMember", request.hasHeader(), request.getHeader(), true, out, () -> {
+            Optional<RestoreResult> done = restore.completed(request, op);
+            if (done.isPresent()) {
+                rpc.phases().settle(op, Phase.RESTORING, Phase.RESTORED, "RestoreMember repeated: " + done.get().getDataDir()
+                        + " was already restored by this operation and is left as it is");
+                return done.get();
+            }
+            return rpc.phases().run(op, "RestoreMember", Phase.RESTORING, Phase.RESTORED, false,
+                    () -> restore.restore(request, op));
+        });
     }
 
     @Override
     public void configureMember(ConfigureRequest request, StreamObserver<ConfigureResult> out) {
-        rpc.mutate("ConfigureMember", request.hasHeader(), request.getHeader(), true, null, Phase.CONFIGURED, out,
-                () -> configWriter.configure(request));
+        String op = request.getHeader().getOperationId();
+        rpc.mutate("ConfigureMember", request.hasHeader(), request.getHeader(), true, out, () -> {
+            ConfigWriter.Prepared prepared = configWriter.prepare(request);
+            if (configWriter.unchanged(prepared)) {
+                rpc.phases().settle(op, null, Phase.CONFIGURED, "ConfigureMember repeated: "
+                        + prepared.envFile() + " and " + prepared.unitFile() + " already hold the rendered content");
+                return configWriter.write(prepared); // writes nothing: both files already hold their content
+            }
+            return rpc.phases().run(op, "ConfigureMember", null, Phase.CONFIGURED,
+                    SafeFiles.exists(prepared.plan().dataDir()), () -> configWriter.write(prepared));
+        });
     }
 
     @Override
     public void startMember(UnitRequest request, StreamObserver<UnitState> out) {
-        rpc.mutate("StartMember", request.hasHeader(), request.getHeader(), true, Phase.STARTING, Phase.STARTED, out,
-                () -> units.start(request));
+        String op = request.getHeader().getOperationId();
+        rpc.mutate("StartMember", request.hasHeader(), request.getHeader(), true, out, () -> {
+            Optional<UnitState> active = units.alreadyActive(request);
+            if (active.isPresent()) {
+                rpc.phases().settle(op, Phase.STARTING, Phase.STARTED, "StartMember: " + active.get().getUnit()
+                        + " is already " + active.get().getActiveState() + ", not started again");
+                return active.get();
+            }
+            return rpc.phases().run(op, "StartMember", Phase.STARTING, Phase.STARTED, false, () -> units.start(request));
+        });
     }
 
     @Override
     public void stopMember(UnitRequest request, StreamObserver<UnitState> out) {
-        rpc.mutate("StopMember", request.hasHeader(), request.getHeader(), true, null, null, out,
-                () -> units.stop(request));
+        // Never refused by phase: stopping is what makes a failed or unverified member safe.
+        rpc.mutate("StopMember", request.hasHeader(), request.getHeader(), true, out, () -> units.stop(request));
     }
 
     @Override
     public void cutOver(CutOverRequest request, StreamObserver<CutOverResult> out) {
-        rpc.mutate("CutOver", request.hasHeader(), request.getHeader(), true, null, Phase.CUT_OVER, out,
-                () -> units.cutOver(request));
+        String op = request.getHeader().getOperationId();
+        rpc.mutate("CutOver", request.hasHeader(), request.getHeader(), true, out,
+                () -> rpc.phases().run(op, "CutOver", null, Phase.CUT_OVER, false, () -> units.cutOver(request)));
     }
 
     @Override
     public void rollback(RollbackRequest request, StreamObserver<RollbackResult> out) {
-        rpc.mutate("Rollback", request.hasHeader(), request.getHeader(), true, Phase.ROLLING_BACK, Phase.ROLLED_BACK,
-                out, () -> rollback.rollback(request.getHeader().getOperationId()));
+        String op = request.getHeader().getOperationId();
+        rpc.mutate("Rollback", request.hasHeader(), request.getHeader(), true, out,
+                () -> rpc.phases().run(op, "Rollback", Phase.ROLLING_BACK, Phase.ROLLED_BACK, false,
+                        () -> rollback.rollback(op)));
     }
 
     // --- status ---------------------------------------------------------------------------------

@@ -1,7 +1,6 @@
 package dev.etcdrescue.agent.server;
 
 import dev.etcdrescue.proto.v1.OperationHeader;
-import dev.etcdrescue.proto.v1.Phase;
 import io.grpc.Context;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
@@ -27,6 +26,7 @@ public final class RpcRunner {
     private final ClaimManager claims;
     private final AuditLog audit;
     private final StatusTracker status;
+    private final PhaseMachine phases;
     private final ExecutorService blocking;
     /**
      * Claimed mutations run one at a time: they move and write the same paths, and the coordinator
@@ -35,11 +35,12 @@ public final class RpcRunner {
     private final Object mutationLock = new Object();
 
     public RpcRunner(HeaderValidator headers, ClaimManager claims, AuditLog audit, StatusTracker status,
-                     ExecutorService blocking) {
+                     PhaseMachine phases, ExecutorService blocking) {
         this.headers = headers;
         this.claims = claims;
         this.audit = audit;
         this.status = status;
+        this.phases = phases;
         this.blocking = blocking;
     }
 
@@ -50,10 +51,12 @@ public final class RpcRunner {
 
     /**
      * A mutating RPC: the header must be valid and (when {@code needsClaim}) its operation must hold the
-     * claim. {@code during} and {@code after} are the phases shown while running and on success.
+     * claim. Claimed work runs under the mutation lock with the operation's phase loaded; the work
+     * moves the phase itself through {@link #phases()}, because whether a call changes anything (and
+     * so whether it moves the phase) is only known inside it.
      */
     public <T> void mutate(String rpc, boolean hasHeader, OperationHeader header, boolean needsClaim,
-                           Phase during, Phase after, StreamObserver<T> out, Work<T> work) {
+                           StreamObserver<T> out, Work<T> work) {
         String peer = PeerIdentity.currentCommonName();
         try {
             headers.check(hasHeader, header);
@@ -65,12 +68,10 @@ public final class RpcRunner {
             out.onError(StatusMapper.toException(refused));
             return;
         }
-        if (during != null) {
-            status.phase(during, header.getOperationId(), rpc + " running");
-        }
         Work<T> serialized = needsClaim ? () -> {
             synchronized (mutationLock) {
                 claims.requireHeld(header);
+                phases.sync(header.getOperationId());
                 return work.run();
             }
         } : work;
@@ -78,20 +79,24 @@ public final class RpcRunner {
             @Override
             public void succeeded() {
                 record(peer, rpc, header, "OK");
-                if (after != null) {
-                    status.phase(after, header.getOperationId(), rpc + " succeeded");
-                }
             }
 
             @Override
             public void failed(Throwable failure) {
-                String described = StatusMapper.describe(failure);
-                record(peer, rpc, header, described);
-                if (during != null) {
-                    status.phase(Phase.FAILED, header.getOperationId(), rpc + " failed: " + described);
-                }
+                record(peer, rpc, header, StatusMapper.describe(failure));
             }
         });
+    }
+
+    /** A read-only RPC that names an operation: the header is checked, nothing is audited or claimed. */
+    public <T> void inspect(boolean hasHeader, OperationHeader header, StreamObserver<T> out, Work<T> work) {
+        try {
+            headers.check(hasHeader, header);
+        } catch (RuntimeException refused) {
+            out.onError(StatusMapper.toException(refused));
+            return;
+        }
+        submit(out, work, null);
     }
 
     /** Audit line for a streaming RPC that manages its own reply. */
@@ -113,6 +118,10 @@ public final class RpcRunner {
 
     public StatusTracker status() {
         return status;
+    }
+
+    public PhaseMachine phases() {
+        return phases;
     }
 
     private interface Outcome {

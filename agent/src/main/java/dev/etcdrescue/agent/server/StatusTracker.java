@@ -31,8 +31,7 @@ public final class StatusTracker {
     }
 
     public void bytes(String operationId, long received, long expected) {
-        update(b -> b.setPhase(Phase.RECEIVING).setOperationId(operationId).setBytesReceived(received)
-                .setBytesExpected(expected));
+        update(b -> b.setOperationId(operationId).setBytesReceived(received).setBytesExpected(expected));
     }
 
     public void addListener(Consumer<AgentStatus> listener) {

@@ -24,7 +24,7 @@ public final class Grammar {
 
     public static String require(String value, Pattern grammar, String field, String what) {
         if (value == null || !grammar.matcher(value).matches()) {
-            throw AgentException.invalidArgument(field + " must be " + what + ", got " + quote(value));
+            throw AgentException.invalidField(field, field + " must be " + what + ", got " + quote(value));
         }
         return value;
     }
@@ -32,12 +32,12 @@ public final class Grammar {
     public static String url(String value, String field) {
         var m = URL.matcher(value == null ? "" : value);
         if (!m.matches()) {
-            throw AgentException.invalidArgument(field + " must be a URL like http://192.168.149.60:2380"
+            throw AgentException.invalidField(field, field + " must be a URL like http://192.168.149.60:2380"
                     + " (http or https, host, port), got " + quote(value));
         }
         int port = Integer.parseInt(m.group(3));
         if (port < 1 || port > 65535) {
-            throw AgentException.invalidArgument(field + " has port " + port + ", which is out of range");
+            throw AgentException.invalidField(field, field + " has port " + port + ", which is out of range");
         }
         return value;
     }

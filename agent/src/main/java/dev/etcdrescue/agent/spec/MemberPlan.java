@@ -36,7 +36,7 @@ public record MemberPlan(
         Optional<Path> walDir = spec.getWalDir().isEmpty() ? Optional.empty()
                 : Optional.of(dataRoots.requireInside(spec.getWalDir(), "member.wal_dir"));
         if (walDir.isPresent() && (walDir.get().startsWith(dataDir) || dataDir.startsWith(walDir.get()))) {
-            throw AgentException.invalidArgument("member.wal_dir " + walDir.get()
+            throw AgentException.invalidField("member.wal_dir", "member.wal_dir " + walDir.get()
                     + " must not lie inside member.data_dir " + dataDir + " or contain it; leave it empty to keep the WAL in the data dir");
         }
         String token = Grammar.require(spec.getInitialClusterToken(), Grammar.MEMBER_NAME,
@@ -50,7 +50,7 @@ public record MemberPlan(
 
     private static List<String> urls(List<String> urls, String field, boolean required) {
         if (required && urls.isEmpty()) {
-            throw AgentException.invalidArgument(field + " must hold at least one URL");
+            throw AgentException.invalidField(field, field + " must hold at least one URL");
         }
         List<String> checked = new ArrayList<>();
         for (int i = 0; i < urls.size(); i++) {
@@ -61,7 +61,7 @@ public record MemberPlan(
 
     private static String initialCluster(List<Member> members, String self, List<String> selfPeerUrls) {
         if (members.isEmpty()) {
-            throw AgentException.invalidArgument("member.initial_cluster must list every member, this one included");
+            throw AgentException.invalidField("member.initial_cluster", "member.initial_cluster must list every member, this one included");
         }
         Set<String> names = new HashSet<>();
         List<String> entries = new ArrayList<>();
@@ -71,20 +71,20 @@ public record MemberPlan(
             String field = "member.initial_cluster[" + i + "]";
             String name = Grammar.require(m.getName(), Grammar.MEMBER_NAME, field + ".name", "a member name");
             if (!names.add(name)) {
-                throw AgentException.invalidArgument(field + ".name " + name + " appears twice in the initial cluster");
+                throw AgentException.invalidField(field + ".name", field + ".name " + name + " appears twice in the initial cluster");
             }
             List<String> urls = urls(m.getPeerUrlsList(), field + ".peer_urls", true);
             if (name.equals(self)) {
                 selfListed = true;
                 if (!Set.copyOf(urls).equals(Set.copyOf(selfPeerUrls))) {
-                    throw AgentException.invalidArgument(field + ".peer_urls " + urls
+                    throw AgentException.invalidField(field + ".peer_urls", field + ".peer_urls " + urls
                             + " differ from member.peer_urls " + selfPeerUrls + " for " + name);
                 }
             }
             urls.forEach(u -> entries.add(name + "=" + u));
         }
         if (!selfListed) {
-            throw AgentException.invalidArgument("member.initial_cluster does not list this member " + self);
+            throw AgentException.invalidField("member.initial_cluster", "member.initial_cluster does not list this member " + self);
         }
         return String.join(",", entries);
     }

@@ -33,14 +33,14 @@ public final class PathRules {
     public Path requireInside(String text, String field) {
         Path path = parse(text, field);
         Path root = roots.stream().filter(r -> path.startsWith(r) && !path.equals(r)).findFirst()
-                .orElseThrow(() -> AgentException.invalidArgument(field + " " + text
+                .orElseThrow(() -> AgentException.invalidField(field, field + " " + text
                         + " is outside the allowed roots " + roots + ": choose a path inside one of them"
                         + " or add its root to " + configKey + " in the agent config"));
         Path existing = nearestExisting(path);
         try {
             Path realRoot = Files.exists(root) ? root.toRealPath() : root;
             if (existing.startsWith(root) && !existing.toRealPath().startsWith(realRoot)) {
-                throw AgentException.invalidArgument(field + " " + text + " leads outside " + root
+                throw AgentException.invalidField(field, field + " " + text + " leads outside " + root
                         + " through a symbolic link at " + existing);
             }
         } catch (IOException e) {
@@ -52,15 +52,15 @@ public final class PathRules {
     /** Absolute, normalized, safe characters; says which rule was broken. */
     public static Path parse(String text, String field) {
         if (text == null || text.isEmpty()) {
-            throw AgentException.invalidArgument(field + " is required (an absolute path)");
+            throw AgentException.invalidField(field, field + " is required (an absolute path)");
         }
         if (!Grammar.SAFE_PATH.matcher(text).matches()) {
-            throw AgentException.invalidArgument(field + " must be an absolute path of [A-Za-z0-9._/+@:-], got "
+            throw AgentException.invalidField(field, field + " must be an absolute path of [A-Za-z0-9._/+@:-], got "
                     + Grammar.quote(text));
         }
         for (String segment : text.split("/")) {
             if (segment.equals("..") || segment.equals(".")) {
-                throw AgentException.invalidArgument(field + " must not contain '" + segment + "' segments, got "
+                throw AgentException.invalidField(field, field + " must not contain '" + segment + "' segments, got "
                         + Grammar.quote(text));
             }
         }
@@ -68,10 +68,10 @@ public final class PathRules {
         try {
             path = Path.of(text);
         } catch (InvalidPathException e) {
-            throw AgentException.invalidArgument(field + " is not a path: " + Grammar.quote(text));
+            throw AgentException.invalidField(field, field + " is not a path: " + Grammar.quote(text));
         }
         if (!path.isAbsolute() || !path.normalize().equals(path) || text.contains("//") || (text.length() > 1 && text.endsWith("/"))) {
-            throw AgentException.invalidArgument(field + " must be a normalized absolute path, got " + Grammar.quote(text));
+            throw AgentException.invalidField(field, field + " must be a normalized absolute path, got " + Grammar.quote(text));
         }
         return path;
     }

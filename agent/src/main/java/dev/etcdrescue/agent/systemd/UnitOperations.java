@@ -33,6 +33,17 @@ public final class UnitOperations {
         return systemctl.show(UnitNames.bare(unit, "unit"));
     }
 
+    /**
+     * The unit's state when it is already active (or activating): StartMember then does nothing, so a
+     * repeated or resumed start never restarts a running member. Real {@code systemctl start} on an
+     * active unit is a no-op too (it neither restarts it nor re-reads changed files); skipping it
+     * also keeps the journal and the phase where they are.
+     */
+    public Optional<UnitState> alreadyActive(UnitRequest request) {
+        UnitState state = systemctl.show(UnitNames.bare(request.getUnit(), "unit"));
+        return Systemctl.isActive(state) ? Optional.of(state) : Optional.empty();
+    }
+
     public UnitState start(UnitRequest request) {
         String op = request.getHeader().getOperationId();
         String unit = UnitNames.bare(request.getUnit(), "unit");
@@ -65,15 +76,27 @@ public final class UnitOperations {
         requireExists(newUnit, "new_unit");
         JournalEntry before = recordBeforeOnce(op, oldUnit).orElseThrow(() -> AgentException.failedPrecondition(
                 "old_unit " + oldUnit + " was created by this operation; name the unit the new member replaces"));
-        journal.append(op, JournalEntry.unit(journal.now(), Kind.UNIT_ENABLED, newUnit));
-        systemctl.enable(newUnit);
-        if (systemctl.show(oldUnit).getExists()) {
+        // Each change only when still needed: a repeated CutOver changes nothing and journals nothing,
+        // and what Rollback restores stays the state recorded before this operation's first change.
+        boolean changed = false;
+        if (!Systemctl.isEnabled(systemctl.show(newUnit))) {
+            journal.append(op, JournalEntry.unit(journal.now(), Kind.UNIT_ENABLED, newUnit));
+            systemctl.enable(newUnit);
+            changed = true;
+        }
+        UnitState old = systemctl.show(oldUnit);
+        if (old.getExists() && Systemctl.isActive(old)) {
             journal.append(op, JournalEntry.unit(journal.now(), Kind.UNIT_STOPPED, oldUnit));
             systemctl.stop(oldUnit);
+            changed = true;
+        }
+        if (old.getExists() && Systemctl.isEnabled(old)) {
             journal.append(op, JournalEntry.unit(journal.now(), Kind.UNIT_DISABLED, oldUnit));
             systemctl.disable(oldUnit);
+            changed = true;
         }
-        log.info("cut over from {} to {} for operation {}", oldUnit, newUnit, op);
+        log.info(changed ? "cut over from {} to {} for operation {}" : "already cut over from {} to {} for operation {}",
+                oldUnit, newUnit, op);
         return CutOverResult.newBuilder()
                 .setNewUnit(systemctl.show(newUnit))
                 .setOldUnit(systemctl.show(oldUnit))

@@ -344,12 +344,13 @@ class TransferAndRestoreTest {
                 .addInitialCluster(Member.newBuilder().setName(name).addPeerUrls(peerUrl)).build();
     }
 
-    /** Every file under the fixture's root except staging and the audit log, with its size. */
+    /** Every file under the fixture's root except staging, the audit log and the journal (which records phases), with its size. */
     private Map<String, Long> treeOutsideStaging() throws Exception {
         Map<String, Long> tree = new TreeMap<>();
         try (Stream<Path> files = Files.walk(agent.root)) {
             for (Path p : (Iterable<Path>) files::iterator) {
-                if (p.startsWith(agent.config.stagingDir()) || p.equals(agent.config.auditLog())) {
+                if (p.startsWith(agent.config.stagingDir()) || p.equals(agent.config.auditLog())
+                        || p.startsWith(agent.config.journalDir())) {
                     continue;
                 }
                 tree.put(agent.root.relativize(p).toString(), Files.isRegularFile(p) ? Files.size(p) : -1L);

@@ -6,9 +6,11 @@ import dev.etcdrescue.agent.io.ProcessRunner;
 import dev.etcdrescue.agent.server.AgentServer;
 import dev.etcdrescue.pki.IssuedCertificate;
 import dev.etcdrescue.pki.TlsContexts;
+import dev.etcdrescue.proto.v1.BeginTransferRequest;
 import dev.etcdrescue.proto.v1.ClaimRequest;
 import dev.etcdrescue.proto.v1.OperationHeader;
 import dev.etcdrescue.proto.v1.RescueAgentGrpc;
+import dev.etcdrescue.proto.v1.TransferResult;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.NettyChannelBuilder;
 import io.netty.handler.ssl.SslContext;
@@ -20,6 +22,7 @@ import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.function.UnaryOperator;
 
 /**
  * A real agent server on 127.0.0.1 with real mTLS and real files under a temp dir; only systemd is
@@ -40,7 +43,8 @@ public final class AgentFixture implements AutoCloseable {
     public final TestCerts certs;
     public final FakeSystemctl systemctl = new FakeSystemctl().withUnit("etcd", true, true);
     public final AgentConfig config;
-    public final AgentServer server;
+    public AgentServer server;
+    private final SslContext tls;
     private final List<ManagedChannel> channels = new ArrayList<>();
 
     public AgentFixture(Path root) throws Exception {
@@ -87,9 +91,21 @@ public final class AgentFixture implements AutoCloseable {
                 certs.dir.resolve("agent-key.pem"), tlsExtra, stateDir, dataRoot, envDir, unitDir, unitDir, baseUnits,
                 toolDirs, backupDir));
         config = AgentConfigLoader.load(configFile);
-        SslContext tls = TlsContexts.grpcServer(config.tls().cert(), config.tls().key(), config.tls().ca());
+        tls = TlsContexts.grpcServer(config.tls().cert(), config.tls().key(), config.tls().ca());
         server = AgentServer.start(config, new InetSocketAddress("127.0.0.1", 0), tls, systemctl,
                 new ProcessRunner(), Clock.systemUTC());
+    }
+
+    /**
+     * Stops the agent and starts a new one on the same files (claim, journal, staging, data), as after
+     * a crash or a reboot; systemd (the fake) keeps its state, as it would.
+     */
+    public void restart() throws IOException {
+        channels.forEach(ManagedChannel::shutdownNow);
+        channels.clear();
+        server.shutdown(java.time.Duration.ofSeconds(5));
+        server = AgentServer.start(config, new InetSocketAddress("127.0.0.1", 0), tls, systemctl, new ProcessRunner(),
+                Clock.systemUTC());
     }
 
     /** A blocking stub as the fleet coordinator, with a deadline. */
@@ -121,6 +137,19 @@ public final class AgentFixture implements AutoCloseable {
 
     public void claim(String operationId) throws IOException {
         coordinator().claim(ClaimRequest.newBuilder().setHeader(header(operationId)).setTtlMs(60_000).build());
+    }
+
+    /** Announces and uploads {@code bytes} as transfer {@code transferId} of {@code operationId}. */
+    public TransferResult stage(String operationId, String transferId, byte[] bytes, String sha256) throws Exception {
+        coordinator().beginTransfer(BeginTransferRequest.newBuilder().setHeader(header(operationId))
+                .setTransferId(transferId).setSha256(sha256).setTotalSize(bytes.length).build());
+        return Uploads.upload(coordinatorAsync(), header(operationId), transferId, bytes, 0, UnaryOperator.identity());
+    }
+
+    /** The operation's journal, one JSON line per entry. */
+    public List<String> journalLines(String operationId) throws IOException {
+        Path file = config.journalDir().resolve(operationId + ".jsonl");
+        return Files.exists(file) ? Files.readAllLines(file) : List.of();
     }
 
     @Override

@@ -19,13 +19,19 @@ public final class LocalEtcd implements AutoCloseable {
     }
 
     public static LocalEtcd start(Path dir, String name) throws Exception {
+        return start(dir, name, new String[0]);
+    }
+
+    public static LocalEtcd start(Path dir, String name, String... extraArgs) throws Exception {
         int client = freePort();
         int peer = freePort();
         String c = "http://127.0.0.1:" + client;
         String p = "http://127.0.0.1:" + peer;
-        Process proc = new ProcessBuilder("/usr/bin/etcd", "--name", name, "--data-dir", dir.resolve(name).toString(),
-                "--listen-client-urls", c, "--advertise-client-urls", c, "--listen-peer-urls", p,
-                "--initial-advertise-peer-urls", p, "--initial-cluster", name + "=" + p)
+        java.util.List<String> argv = new java.util.ArrayList<>(java.util.List.of("/usr/bin/etcd", "--name", name,
+                "--data-dir", dir.resolve(name).toString(), "--listen-client-urls", c, "--advertise-client-urls", c,
+                "--listen-peer-urls", p, "--initial-advertise-peer-urls", p, "--initial-cluster", name + "=" + p));
+        argv.addAll(java.util.List.of(extraArgs));
+        Process proc = new ProcessBuilder(argv)
                 .redirectErrorStream(true).redirectOutput(dir.resolve(name + ".log").toFile()).start();
         LocalEtcd etcd = new LocalEtcd(proc, URI.create(c));
         long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
