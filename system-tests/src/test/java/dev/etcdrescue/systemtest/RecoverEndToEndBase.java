@@ -78,6 +78,23 @@ abstract class RecoverEndToEndBase {
         }
     }
 
+    /** The dry run shows every host's command line and files, and changes nothing. */
+    @Test
+    @Order(0)
+    void planShowsEveryChangeAndChangesNothing() throws Exception {
+        Cli.Result plan = Cli.etcdRescue("plan", "-i", inventory.toString());
+        assertThat(plan.exitCode()).as(plan.all()).isZero();
+        assertThat(plan.stdout()).contains("recover would proceed").contains("snapshot restore <snapshot>")
+                .contains("--initial-cluster=" + testbed.host(0).name() + "=http://" + testbed.host(0).address() + ":22380")
+                .contains("| ETCD_NAME=\"" + testbed.host(3).name() + "\"")
+                .contains("EnvironmentFile=/etc/default/etcd_new").contains("run:      systemctl disable etcd");
+        for (TestHost h : testbed.hosts()) {
+            assertThat(h.hostPath("/var/lib/etcd/new.etcd")).doesNotExist();
+            assertThat(h.hostPath("/etc/default/etcd_new")).doesNotExist();
+            assertThat(h.hostPath("/etc/systemd/system/etcd_new.service")).doesNotExist();
+        }
+    }
+
     @Test
     @Order(1)
     void oneCommandRecoversTheClusterWithEveryKey() throws Exception {

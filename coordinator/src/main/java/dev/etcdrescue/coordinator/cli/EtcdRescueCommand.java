@@ -12,8 +12,8 @@ import picocli.CommandLine.Command;
             "streams it to the agent on every host, restores, configures and starts the new members, verifies",
             "the new cluster and cuts over, with one command."
         },
-        subcommands = {RecoverCommand.class, ResumeCommand.class, RollbackCommand.class, VerifyCommand.class,
-            SnapshotCommand.class, PkiCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {RecoverCommand.class, PlanCommand.class, ResumeCommand.class, RollbackCommand.class, VerifyCommand.class,
+            StatusCommand.class, SnapshotCommand.class, PkiCommand.class, CompletionCommand.class, CommandLine.HelpCommand.class})
 public final class EtcdRescueCommand implements Runnable {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 

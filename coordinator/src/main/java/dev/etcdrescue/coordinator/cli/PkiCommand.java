@@ -5,6 +5,7 @@ import dev.etcdrescue.coordinator.inventory.ClusterPlan;
 import dev.etcdrescue.coordinator.inventory.Inventory;
 import dev.etcdrescue.coordinator.inventory.InventoryLoader;
 import dev.etcdrescue.coordinator.inventory.MemberPlan;
+import dev.etcdrescue.coordinator.pki.EtcdCertificateIssuer;
 import dev.etcdrescue.pki.CertificateAuthority;
 import dev.etcdrescue.pki.HostNames;
 import dev.etcdrescue.pki.IssuedCertificate;
@@ -35,13 +36,18 @@ import picocli.CommandLine.Option;
             "The coordinator and every agent talk over mutual TLS: both sides present a certificate of the "
                 + "same CA, and the subject's OU says who is who (OU=coordinator, OU=agent)."
         },
-        subcommands = {PkiCommand.Init.class, PkiCommand.Issue.class, CommandLine.HelpCommand.class},
+        subcommands = {PkiCommand.Init.class, PkiCommand.Issue.class, PkiCommand.InitEtcdCa.class, PkiCommand.IssueEtcd.class,
+            CommandLine.HelpCommand.class},
         footer = {
             "",
             "Typical first run (an inventory's tls_dir defaults to ./pki beside it):",
             "  etcd-rescue pki init  --dir ./pki",
             "  etcd-rescue pki issue --dir ./pki --inventory inventory.yaml",
-            "  then copy ./pki/agents/<host>/* to /etc/etcd-rescue/tls/ on each host."
+            "  then copy ./pki/agents/<host>/* to /etc/etcd-rescue/tls/ on each host.",
+            "",
+            "etcd's own certificates (https client and peer URLs), from the etcd cluster's CA:",
+            "  etcd-rescue pki init-etcd-ca --ca-dir ./etcd-pki          (or use the cluster's existing CA files)",
+            "  etcd-rescue pki issue-etcd   --ca-dir ./etcd-pki --inventory inventory.yaml"
         })
 public final class PkiCommand implements Runnable {
     /** Where the agent's configuration expects its TLS files (docs/architecture.md, agent.yaml). */
@@ -50,7 +56,7 @@ public final class PkiCommand implements Runnable {
 
     @Override
     public void run() {
-        throw usage("missing command: 'pki init' or 'pki issue' (see 'etcd-rescue pki --help')");
+        throw usage("missing command: 'pki init', 'pki issue', 'pki init-etcd-ca' or 'pki issue-etcd' (see 'etcd-rescue pki --help')");
     }
 
     @Command(name = "init", mixinStandardHelpOptions = true, sortOptions = false,
@@ -263,7 +269,7 @@ public final class PkiCommand implements Runnable {
             }
         }
 
-        private static String requireDirName(String name) {
+        static String requireDirName(String name) {
             if (!HOST_DIR_NAME.matcher(name).matches()) {
                 throw new UserException(ExitCodes.USAGE, "host name '" + name + "' cannot name a directory under agents/: "
                         + "use letters, digits, '.', '_', '-' in the inventory's host names");
@@ -271,7 +277,7 @@ public final class PkiCommand implements Runnable {
             return name;
         }
 
-        private static Path moveAside(Path file, String stamp) {
+        static Path moveAside(Path file, String stamp) {
             for (int attempt = 0; ; attempt++) {
                 Path aside = file.resolveSibling(file.getFileName() + ".old-" + stamp + (attempt == 0 ? "" : "-" + attempt));
                 try {
@@ -286,11 +292,171 @@ public final class PkiCommand implements Runnable {
         }
     }
 
-    private static List<Path> existing(List<Path> files) {
+    @Command(name = "init-etcd-ca", mixinStandardHelpOptions = true, sortOptions = false,
+            header = "Creates a CA for etcd's own certificates (https client and peer URLs).",
+            description = {
+                "Creates DIR/ca.pem and DIR/ca-key.pem: the CA that signs the etcd members' certificates and the",
+                "coordinator's etcd client certificate (see 'pki issue-etcd'). It is not the fleet CA of 'pki init'.",
+                "A cluster that already has a CA (kubeadm: /etc/kubernetes/pki/etcd/ca.crt and ca.key) needs none:",
+                "copy those two files to DIR/ca.pem and DIR/ca-key.pem instead (RSA and EC keys both work).",
+                ""
+            },
+            footer = {"", "Example:", "  etcd-rescue pki init-etcd-ca --ca-dir ./etcd-pki"})
+    static final class InitEtcdCa implements java.util.concurrent.Callable<Integer> {
+        @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+        @Option(names = "--ca-dir", required = true, paramLabel = "DIR", description = "Directory for the etcd CA (created if missing).")
+        Path caDir;
+
+        @Option(names = "--ca-validity", defaultValue = "P3650D", paramLabel = "DURATION",
+                description = "How long the CA is valid, ISO-8601 (default: ${DEFAULT-VALUE}).")
+        Duration caValidity;
+
+        @Override
+        public Integer call() {
+            requirePositive("--ca-validity", caValidity);
+            Path cert = EtcdCertificateIssuer.caCert(caDir);
+            Path key = EtcdCertificateIssuer.caKey(caDir);
+            List<Path> present = existing(List.of(cert, key));
+            if (!present.isEmpty()) {
+                throw new UserException(ExitCodes.USAGE, "refusing to create a new etcd CA: " + join(present) + " already exist"
+                        + (present.size() == 1 ? "s" : "") + ". Members certified by the old CA would no longer trust the new ones;"
+                        + " issue from it with 'etcd-rescue pki issue-etcd --ca-dir " + caDir + "', or pick another --ca-dir");
+            }
+            try {
+                CertificateAuthority.create("etcd-rescue etcd CA", caValidity).writeTo(cert, key);
+            } catch (FileAlreadyExistsException e) {
+                throw new UserException(ExitCodes.USAGE, "refusing to overwrite " + e.getFile() + ", created meanwhile by someone else", e);
+            } catch (IOException e) {
+                throw new UserException(ExitCodes.FAILED, "cannot write the etcd CA in " + caDir + ": " + e, e);
+            }
+            PrintWriter out = spec.commandLine().getOut();
+            out.println("created etcd CA: " + cert + ", " + key + " (mode 0600; keep it off the etcd hosts)");
+            out.println("next: etcd-rescue pki issue-etcd --ca-dir " + caDir + " --inventory INVENTORY");
+            out.flush();
+            return ExitCodes.OK;
+        }
+    }
+
+    @Command(name = "issue-etcd", mixinStandardHelpOptions = true, sortOptions = false,
+            header = "Issues etcd's certificates for every host of an inventory, and the coordinator's etcd client certificate.",
+            description = {
+                "From the etcd CA in DIR (ca.pem, ca-key.pem), writes into OUT (default: DIR):",
+                "  members/<host>/ca.pem, member.pem, member-key.pem   one member certificate per host, for its client and",
+                "                                                        peer URLs: CN=<host>, SAN = the host's address(es),",
+                "                                                        EKU serverAuth + clientAuth",
+                "  client/ca.pem, client.pem, client-key.pem            the coordinator's etcd client certificate (CN=NAME)",
+                "and prints which file goes where: the inventory's etcd_cert_file, etcd_key_file, etcd_ca_file (and the",
+                "etcd_peer_* ones) on each host, and etcd_client_ca, etcd_client_cert, etcd_client_key for the coordinator.",
+                "",
+                "With etcd's auth enabled, etcd takes the client certificate's CN as the user: the snapshot needs a user",
+                "with the root role, and a member that lost quorum accepts only the certificate (no password login).",
+                "",
+                "Existing files are never overwritten: the command refuses, or with --force moves them aside to <file>.old-<timestamp>.",
+                ""
+            },
+            footer = {"", "Example:", "  etcd-rescue pki issue-etcd --ca-dir ./etcd-pki --inventory inventory.yaml"})
+    static final class IssueEtcd implements java.util.concurrent.Callable<Integer> {
+        private static final DateTimeFormatter STAMP = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'", Locale.ROOT);
+
+        @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+        @Option(names = "--ca-dir", required = true, paramLabel = "DIR", description = "Directory with the etcd CA: ca.pem, ca-key.pem.")
+        Path caDir;
+
+        @Option(names = {"-i", "--inventory"}, required = true, paramLabel = "FILE", description = "Issue for every host of this inventory.")
+        Path inventory;
+
+        @Option(names = "--out", paramLabel = "OUT", description = "Where to write the certificates (default: the --ca-dir).")
+        Path out;
+
+        @Option(names = "--client-cn", defaultValue = "root", paramLabel = "NAME",
+                description = "CN of the coordinator's etcd client certificate: with etcd's auth enabled, an etcd user with "
+                        + "the root role (default: ${DEFAULT-VALUE}).")
+        String clientCn;
+
+        @Option(names = "--validity", defaultValue = "P825D", paramLabel = "DURATION",
+                description = "How long the certificates are valid, ISO-8601 (default: ${DEFAULT-VALUE}).")
+        Duration validity;
+
+        @Option(names = "--force", description = "Move existing files aside to <file>.old-<timestamp> instead of refusing.")
+        boolean force;
+
+        @Override
+        public Integer call() {
+            requirePositive("--validity", validity);
+            if (clientCn.isBlank() || clientCn.chars().anyMatch(c -> c < 0x21 || c == 0x7f)) {
+                throw usage("--client-cn '" + clientCn + "' is not an etcd user name (no spaces or control characters)");
+            }
+            Inventory loaded = InventoryLoader.load(inventory);
+            Path target = out != null ? out : caDir;
+            List<EtcdCertificateIssuer.MemberFiles> members = EtcdCertificateIssuer.memberFiles(loaded, target);
+            members.forEach(m -> Issue.requireDirName(m.host()));
+            EtcdCertificateIssuer.ClientFiles client = EtcdCertificateIssuer.clientFiles(target, clientCn);
+            CertificateAuthority ca = loadEtcdCa();
+            List<Path> files = new ArrayList<>();
+            members.forEach(m -> files.addAll(m.all()));
+            files.addAll(client.all());
+            List<Path> present = existing(files);
+            if (!present.isEmpty() && !force) {
+                throw new UserException(ExitCodes.USAGE, "refusing to overwrite " + join(present)
+                        + ": move them away, or pass --force to move them aside to <file>.old-<timestamp>");
+            }
+            PrintWriter printer = spec.commandLine().getOut();
+            String stamp = STAMP.format(ZonedDateTime.now(ZoneOffset.UTC));
+            for (Path old : present) {
+                printer.println("moved aside: " + old + " -> " + Issue.moveAside(old, stamp));
+            }
+            try {
+                EtcdCertificateIssuer.issue(ca, members, client, validity);
+            } catch (IllegalArgumentException e) {
+                throw new UserException(ExitCodes.USAGE, "cannot issue: " + e.getMessage());
+            } catch (FileAlreadyExistsException e) {
+                throw new UserException(ExitCodes.USAGE, "refusing to overwrite " + e.getFile() + ", created meanwhile by someone else", e);
+            } catch (IOException e) {
+                throw new UserException(ExitCodes.FAILED, "cannot write the etcd certificates in " + target + ": " + e, e);
+            }
+            for (EtcdCertificateIssuer.MemberFiles m : members) {
+                var on = m.onHost();
+                printer.println(m.host() + " (SAN " + String.join(", ", m.sans()) + "):");
+                printer.println("  " + m.cert() + " -> " + m.host() + ":" + on.certFile() + " (etcd_cert_file"
+                        + (on.peerCertFile().equals(on.certFile()) ? ", etcd_peer_cert_file)" : "; also to " + on.peerCertFile() + ", etcd_peer_cert_file)"));
+                printer.println("  " + m.key() + " -> " + m.host() + ":" + on.keyFile() + " (etcd_key_file"
+                        + (on.peerKeyFile().equals(on.keyFile()) ? "" : "; also to " + on.peerKeyFile()) + "; mode 0600, owned by etcd's service user)");
+                printer.println("  " + m.ca() + " -> " + m.host() + ":" + on.caFile() + " (etcd_ca_file"
+                        + (on.peerCaFile().equals(on.caFile()) ? ", etcd_peer_ca_file)" : "; also to " + on.peerCaFile() + ")"));
+            }
+            printer.println("coordinator (CN=" + clientCn + "), in the inventory's cluster vars:");
+            EtcdCertificateIssuer.inventoryLines(client).forEach(line -> printer.println("  " + line));
+            boolean anyHttp = loaded.clusters().stream().flatMap(c -> c.members().stream()).anyMatch(m -> m.tls() == null);
+            if (anyHttp) {
+                printer.println("note: hosts with 'scheme: http' in the inventory got paths under "
+                        + EtcdCertificateIssuer.DEFAULT_HOST_DIR + "; set 'scheme: https' and the etcd_*_file variables to use them");
+            }
+            printer.flush();
+            return ExitCodes.OK;
+        }
+
+        private CertificateAuthority loadEtcdCa() {
+            Path cert = EtcdCertificateIssuer.caCert(caDir);
+            Path key = EtcdCertificateIssuer.caKey(caDir);
+            if (!Files.isRegularFile(cert) || !Files.isRegularFile(key)) {
+                throw new UserException(ExitCodes.USAGE, "no etcd CA in " + caDir + " (" + cert + " and " + key + " are needed): "
+                        + "create one with 'etcd-rescue pki init-etcd-ca --ca-dir " + caDir + "', or copy the cluster's CA there");
+            }
+            try {
+                return CertificateAuthority.load(cert, key);
+            } catch (IOException | RuntimeException e) {
+                throw new UserException(ExitCodes.USAGE, "cannot load the etcd CA from " + caDir + ": " + e.getMessage(), e);
+            }
+        }
+    }
+
+    static List<Path> existing(List<Path> files) {
         return files.stream().filter(f -> Files.exists(f, java.nio.file.LinkOption.NOFOLLOW_LINKS)).toList();
     }
 
-    private static String join(List<Path> files) {
+    static String join(List<Path> files) {
         return String.join(", ", files.stream().map(Path::toString).toList());
     }
 
@@ -298,11 +464,11 @@ public final class PkiCommand implements Runnable {
      * Bad arguments found while running: a {@link UserException}, because the execution handler
      * would report a picocli ParameterException thrown from here as an internal error.
      */
-    private static UserException usage(String message) {
+    static UserException usage(String message) {
         return new UserException(ExitCodes.USAGE, message);
     }
 
-    private static void requirePositive(String option, Duration value) {
+    static void requirePositive(String option, Duration value) {
         if (value.isNegative() || value.isZero()) {
             throw usage(option + " must be positive, got " + value);
         }

@@ -1,13 +1,23 @@
 package dev.etcdrescue.coordinator.cli;
 
+import dev.etcdrescue.coordinator.UserException;
 import dev.etcdrescue.coordinator.engine.Journal;
 import dev.etcdrescue.coordinator.engine.Recovery;
 import dev.etcdrescue.coordinator.engine.RecoveryOptions;
 import dev.etcdrescue.coordinator.inventory.ClusterPlan;
 import dev.etcdrescue.coordinator.inventory.Inventory;
-import dev.etcdrescue.coordinator.report.RecoveryReport;
+import dev.etcdrescue.coordinator.report.FleetReport;
+import dev.etcdrescue.coordinator.report.FleetReporter;
+import dev.etcdrescue.coordinator.rollout.Rollout;
+import dev.etcdrescue.coordinator.rollout.RolloutPolicy;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -29,12 +39,24 @@ import picocli.CommandLine.Option;
         footer = {"", "Examples:",
             "  etcd-rescue recover -i inventory.yaml",
             "  etcd-rescue recover -i inventory.yaml --limit lv-etcd-research-beta --keep-old -w json",
+            "  etcd-rescue recover -i fleet.yaml --serial 2 --max-fail-percentage 50",
             "",
             "A run's work dir (printed first) holds its journal: 'etcd-rescue resume DIR' continues a run that was",
             "interrupted, 'etcd-rescue rollback DIR' undoes it on every host.",
             "",
-            "Exit codes: 0 recovered and verified, 1 a phase failed, 2 bad input, 3 refused before any host was changed,",
-            "4 verify failed, 70 internal error."})
+            "Fleets: the clusters of the inventory (after --limit) are rolled through as",
+            "Ansible's serial and max_fail_percentage do. --serial clusters recover at",
+            "once, each with its own operation id and work dir; after each batch the",
+            "rollout stops if more than --max-fail-percentage of that batch failed (or all",
+            "of it). Clusters not started by then are left untouched. With several",
+            "clusters each line starts with its cluster's name and a fleet recap follows",
+            "(recovered / failed / not started, with work dirs); -w json prints",
+            "{\"clusters\":[report...], \"notStarted\":[names], \"stoppedAfterBatch\": n|null}",
+            "(one cluster: that cluster's report, as before).",
+            "",
+            "Exit codes: 0 every cluster recovered and verified; otherwise the code of the",
+            "first failed cluster in inventory order: 1 a phase failed, 2 bad input,",
+            "3 refused before any host was changed, 4 verify failed, 70 internal error."})
 public final class RecoverCommand implements Callable<Integer> {
     @Mixin InventoryOptions inv;
 
@@ -59,6 +81,17 @@ public final class RecoverCommand implements Callable<Integer> {
                     + "then move to their planned client URLs one at a time (default ${DEFAULT-VALUE}; 0: no fence).")
     int fencePort;
 
+    @Option(names = "--serial", defaultValue = "1", paramLabel = "N|P%",
+            description = "How many clusters recover at once (Ansible's serial): a number, or a percentage of the selected "
+                    + "clusters, at least 1 (default ${DEFAULT-VALUE}: one after another).")
+    String serial;
+
+    @Option(names = "--max-fail-percentage", defaultValue = "0", paramLabel = "P",
+            description = "Stop the rollout after a batch in which more than P% of the clusters failed, or all of them "
+                    + "(Ansible's max_fail_percentage); clusters not started yet are left untouched "
+                    + "(default ${DEFAULT-VALUE}: any failure stops it).")
+    int maxFailPercentage;
+
     @Option(names = {"-y", "--yes"},
             description = "If restore, configure or start fails, roll every host back at once without asking.")
     boolean yes;
@@ -82,29 +115,69 @@ public final class RecoverCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         if (chunkSize < 1024 || chunkSize > (4 << 20)) {
-            throw new dev.etcdrescue.coordinator.UserException(ExitCodes.USAGE, "--chunk-size must be between 1024 and 4194304 bytes");
+            throw new UserException(ExitCodes.USAGE, "--chunk-size must be between 1024 and 4194304 bytes");
         }
         long bump = parseBump(bumpRevision);
         if (fencePort < 0 || fencePort > 65535) {
-            throw new dev.etcdrescue.coordinator.UserException(ExitCodes.USAGE, "--fence-port must be 0 (no fence) or a port number");
+            throw new UserException(ExitCodes.USAGE, "--fence-port must be 0 (no fence) or a port number");
         }
         Inventory inventory = inv.load();
+        List<ClusterPlan> clusters = inventory.clusters();
+        if (clusters.isEmpty()) {
+            throw new UserException(ExitCodes.USAGE, inventory.source() + " holds no cluster to recover");
+        }
+        RolloutPolicy policy = policy(clusters.size());
         String inventorySha = Runs.sha256(inventory.source());
-        int exit = ExitCodes.OK;
-        for (ClusterPlan plan : inventory.clusters()) {
-            String op = Recovery.newOperationId();
-            Path dir = (workDir != null ? workDir : Runs.defaultWorkRoot()).resolve(op).toAbsolutePath();
-            RecoveryOptions options = options(dir, bump, keepOld, allowNoHashTrailer, forceWithLeader, fencePort, yes, chunkSize,
+        Path root = (workDir != null ? workDir : Runs.defaultWorkRoot()).toAbsolutePath();
+        // Everything that can be refused is checked for every cluster before the first one starts.
+        Map<String, Prepared> prepared = new LinkedHashMap<>();
+        Set<String> operations = new HashSet<>();
+        for (ClusterPlan plan : clusters) {
+            String op = uniqueOperationId(root, operations);
+            prepared.put(plan.name(), new Prepared(op, root.resolve(op), Runs.recovery(plan)));
+        }
+        List<String> names = clusters.stream().map(ClusterPlan::name).toList();
+        FleetReporter reporter = inv.writeOut == InventoryOptions.OutputFormat.json
+                ? FleetReporter.json(System.out, System.err, names)
+                : FleetReporter.text(System.out, System.console() != null, names);
+        FleetReport fleet = new Rollout(policy).run(clusters, (plan, clusterReporter) -> {
+            Prepared p = prepared.get(plan.name());
+            RecoveryOptions options = options(p.dir(), bump, keepOld, allowNoHashTrailer, forceWithLeader, fencePort, yes, chunkSize,
                     startTimeoutSeconds, verifyTimeoutSeconds);
-            Journal journal = Journal.create(dir, new Journal.Header(op, plan.name(), inventory.source().toAbsolutePath().toString(),
-                    inventorySha, keepOld, allowNoHashTrailer, forceWithLeader, chunkSize, bump, fencePort, yes));
-            RecoveryReport report = Runs.recovery(plan).run(plan, options, journal, Runs.reporter(inv.writeOut));
-            if (!report.success()) {
-                exit = report.exitCode();
-                break;
+            Journal journal = Journal.create(p.dir(), new Journal.Header(p.operationId(), plan.name(),
+                    inventory.source().toAbsolutePath().toString(), inventorySha, keepOld, allowNoHashTrailer, forceWithLeader,
+                    chunkSize, bump, fencePort, yes));
+            return p.recovery().run(plan, options, journal, clusterReporter);
+        }, reporter);
+        if (clusters.size() == 1 && fleet.clusters().size() == 1 && fleet.clusters().get(0).workDir() == null) {
+            // The one cluster never started (its journal could not be written): no report was printed, say why.
+            throw new UserException(fleet.exitCode(), fleet.clusters().get(0).message());
+        }
+        return fleet.exitCode();
+    }
+
+    /** What one cluster's recovery is given before the rollout starts. */
+    private record Prepared(String operationId, Path dir, Recovery recovery) {}
+
+    private RolloutPolicy policy(int clusters) {
+        if (maxFailPercentage < 0 || maxFailPercentage > 100) {
+            throw new UserException(ExitCodes.USAGE, "--max-fail-percentage must lie in 0..100, not " + maxFailPercentage);
+        }
+        try {
+            return new RolloutPolicy(RolloutPolicy.parseSerial(serial, clusters), maxFailPercentage);
+        } catch (IllegalArgumentException e) {
+            throw new UserException(ExitCodes.USAGE, e.getMessage());
+        }
+    }
+
+    /** Operation ids carry the second and 16 random bits: clusters started together must not share one (nor a work dir). */
+    private static String uniqueOperationId(Path root, Set<String> taken) {
+        while (true) {
+            String op = Recovery.newOperationId();
+            if (taken.add(op) && !Files.exists(root.resolve(op))) {
+                return op;
             }
         }
-        return exit;
     }
 
     static RecoveryOptions options(Path dir, long bump, boolean keepOld, boolean allowNoHashTrailer, boolean forceWithLeader,
@@ -125,6 +198,6 @@ public final class RecoverCommand implements Callable<Integer> {
         } catch (NumberFormatException e) {
             // reported below
         }
-        throw new dev.etcdrescue.coordinator.UserException(ExitCodes.USAGE, "--bump-revision must be auto, 0 or a positive number, not '" + value + "'");
+        throw new UserException(ExitCodes.USAGE, "--bump-revision must be auto, 0 or a positive number, not '" + value + "'");
     }
 }

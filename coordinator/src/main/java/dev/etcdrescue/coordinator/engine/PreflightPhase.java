@@ -150,6 +150,7 @@ final class PreflightPhase implements Phase {
                 .setSnapshotSize(size)
                 .setNewUnit(m.newUnit())
                 .setBaseUnit(m.oldUnit())
+                .addAllExtra(MemberSpecs.extras(m))
                 .build());
         List<String> problems = new ArrayList<>();
         List<String> notes = new ArrayList<>();

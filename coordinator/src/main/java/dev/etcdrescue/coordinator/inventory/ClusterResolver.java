@@ -54,16 +54,19 @@ final class ClusterResolver {
         SnapshotSource snapshot = snapshot(first);
         Path tlsDir = first.string(TLS_DIR).map(t -> resolvePath(t.value())).orElse(resolvePath(DEFAULT_TLS_DIR));
 
+        List<URI> oldClientUrls = snapshot instanceof SnapshotSource.Endpoints e ? e.endpoints() : List.of();
         List<Resolved> members = new ArrayList<>();
         for (HostVariables vars : hosts) {
-            MemberResolver.resolve(vars).ifPresent(members::add);
+            MemberResolver.resolve(vars, oldClientUrls).ifPresent(members::add);
         }
         checkAcrossMembers(members);
+        refusePlainPasswords(hosts);
+        EtcdAccess access = access(first, hosts, oldClientUrls);
         if (problems.size() > before) {
             return Optional.empty();
         }
         return Optional.of(new ClusterPlan(cluster.name(), token, snapshot, tlsDir,
-                members.stream().map(Resolved::plan).toList()));
+                members.stream().map(Resolved::plan).toList(), access));
     }
 
     private void checkSameForAll(List<HostVariables> hosts, String name) {
@@ -146,6 +149,67 @@ final class ClusterResolver {
             }
         }
         return new SnapshotSource.Endpoints(endpoints);
+    }
+
+    /** A password written into the inventory would end up in version control and backups. */
+    private void refusePlainPasswords(List<HostVariables> hosts) {
+        java.util.Set<Node> reported = new java.util.HashSet<>();
+        for (HostVariables vars : hosts) {
+            vars.setting(ETCD_PASSWORD).filter(s -> reported.add(s.key())).ifPresent(s -> vars.problem(s.key(), ETCD_PASSWORD,
+                    "refused: a password in the inventory ends up in version control and backups; put it in a file readable"
+                    + " only by you (etcd_password_file: PATH, relative to the inventory) or export "
+                    + EtcdAccess.PASSWORD_ENV + ", and remove etcd_password"));
+        }
+    }
+
+    /**
+     * The coordinator's own etcd connections: https URLs (of the old members it snapshots, or of the
+     * new ones it verifies) need the etcd CA; new members that require client certificates need one
+     * from the coordinator too. Files are checked when a connection is made: 'pki issue-etcd' reads
+     * this inventory before it creates them.
+     */
+    private EtcdAccess access(HostVariables vars, List<HostVariables> hosts, List<URI> oldClientUrls) {
+        Optional<Path> ca = vars.string(ETCD_CLIENT_CA).map(v -> resolvePath(v.value()));
+        Optional<Path> cert = vars.string(ETCD_CLIENT_CERT).map(v -> resolvePath(v.value()));
+        Optional<Path> key = vars.string(ETCD_CLIENT_KEY).map(v -> resolvePath(v.value()));
+        // Read as written, not through the resolved members: a member with a problem still says what it serves.
+        boolean newHttps = hosts.stream().anyMatch(h -> h.setting(SCHEME).map(Setting::value)
+                .filter(v -> v instanceof ScalarNode scalar && scalar.getValue().equals("https")).isPresent());
+        boolean oldHttps = oldClientUrls.stream().anyMatch(u -> u.getScheme().equals("https"));
+        if (cert.isPresent() != key.isPresent()) {
+            String missing = cert.isPresent() ? ETCD_CLIENT_KEY : ETCD_CLIENT_CERT;
+            vars.problem(vars.lineOf(cert.isPresent() ? ETCD_CLIENT_CERT : ETCD_CLIENT_KEY), missing,
+                    "missing: etcd_client_cert and etcd_client_key go together");
+        }
+        if ((newHttps || oldHttps) && ca.isEmpty()) {
+            problems.add(cluster.key(), cluster.name(), null, ETCD_CLIENT_CA, "missing: "
+                    + (newHttps ? "the new members serve https" : "snapshot_endpoints are https")
+                    + ", so the coordinator needs the etcd CA to check them: set etcd_client_ca (a PEM file on this machine,"
+                    + " relative to the inventory)");
+        }
+        if (newHttps && cert.isEmpty() && key.isEmpty()) {
+            problems.add(cluster.key(), cluster.name(), null, ETCD_CLIENT_CERT, "missing: the new members require client"
+                    + " certificates (https turns on etcd's client-cert-auth), so the coordinator's verify needs one: set"
+                    + " etcd_client_cert and etcd_client_key ('etcd-rescue pki issue-etcd' makes them)");
+        }
+        if (!newHttps && !oldHttps) {
+            for (String field : List.of(ETCD_CLIENT_CA, ETCD_CLIENT_CERT, ETCD_CLIENT_KEY)) {
+                if (vars.setting(field).isPresent()) {
+                    vars.problem(vars.lineOf(field), field, "is set but no etcd URL is https (scheme and snapshot_endpoints"
+                            + " are http): set 'scheme: https' or remove " + field);
+                }
+            }
+        }
+        Optional<String> user = vars.string(ETCD_USER).map(v -> v.value());
+        if (user.isPresent() && (user.get().isBlank() || user.get().chars().anyMatch(c -> c < 0x21 || c == 0x7f))) {
+            vars.problem(vars.lineOf(ETCD_USER), ETCD_USER, "'" + user.get() + "' is not an etcd user name (no spaces or control characters)");
+        }
+        Optional<Path> passwordFile = vars.string(ETCD_PASSWORD_FILE).map(v -> resolvePath(v.value()));
+        if (passwordFile.isPresent() && user.isEmpty()) {
+            vars.problem(vars.lineOf(ETCD_PASSWORD_FILE), ETCD_PASSWORD_FILE, "is set but etcd_user is not: set the etcd user"
+                    + " whose password the file holds");
+        }
+        return new EtcdAccess(ca.orElse(null), cert.orElse(null), key.orElse(null), user.orElse(null), passwordFile.orElse(null));
     }
 
     private Path resolvePath(String path) {

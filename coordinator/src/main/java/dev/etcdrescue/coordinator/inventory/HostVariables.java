@@ -54,6 +54,11 @@ final class HostVariables {
         return setting(name).map(Setting::key).orElse(host.key());
     }
 
+    /** {@code file:line} where {@code name} is set, for messages that point at another line. */
+    String lineOfText(String name) {
+        return problems.where(lineOf(name));
+    }
+
     Optional<Located<String>> string(String name) {
         Optional<Setting> setting = setting(name);
         if (setting.isEmpty()) {
@@ -108,6 +113,34 @@ final class HostVariables {
             return Optional.empty();
         }
         return ok ? Optional.of(new Located<>(items, setting.get().key())) : Optional.empty();
+    }
+
+    /** A mapping of names to values (scalars or lists); entries keep their key nodes, for the line of a message. */
+    Optional<Located<List<RawInventory.Setting>>> mapping(String name) {
+        Optional<Setting> setting = setting(name);
+        if (setting.isEmpty()) {
+            return Optional.empty();
+        }
+        Node value = setting.get().value();
+        if (!(value instanceof org.yaml.snakeyaml.nodes.MappingNode mapping)) {
+            String shown = value instanceof ScalarNode scalar ? "the single value '" + scalar.getValue() + "'" : InventoryParser.kind(value);
+            problem(setting.get().key(), name, "must be a mapping (one 'name: value' per line), not " + shown);
+            return Optional.empty();
+        }
+        List<Setting> entries = new ArrayList<>();
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        for (org.yaml.snakeyaml.nodes.NodeTuple tuple : mapping.getValue()) {
+            if (!(tuple.getKeyNode() instanceof ScalarNode key) || InventoryParser.isNull(key)) {
+                problem(tuple.getKeyNode(), name, "keys must be plain names, not " + InventoryParser.kind(tuple.getKeyNode()));
+                continue;
+            }
+            if (!seen.add(key.getValue())) {
+                problem(key, name, "'" + key.getValue() + "' appears twice; keep one");
+                continue;
+            }
+            entries.add(new Setting(key.getValue(), key, tuple.getValueNode()));
+        }
+        return Optional.of(new Located<>(entries, setting.get().key()));
     }
 
     void problem(Node at, String field, String message) {

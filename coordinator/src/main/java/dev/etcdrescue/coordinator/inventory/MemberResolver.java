@@ -25,15 +25,23 @@ final class MemberResolver {
 
     /** The member, or empty when a field has a problem (already reported). */
     static Optional<Resolved> resolve(HostVariables vars) {
-        return new Run(vars).resolve();
+        return resolve(vars, List.of());
+    }
+
+    /** @param oldClientUrls the old members' client URLs (snapshot_endpoints): their ports stay taken on their hosts */
+    static Optional<Resolved> resolve(HostVariables vars, List<URI> oldClientUrls) {
+        return new Run(vars, oldClientUrls).resolve();
     }
 
     private static final class Run {
+        private static final Pattern SAFE_PATH = Pattern.compile("/[A-Za-z0-9._/+@:-]*");
         private final HostVariables vars;
+        private final List<URI> oldClientUrls;
         private boolean failed;
 
-        Run(HostVariables vars) {
+        Run(HostVariables vars, List<URI> oldClientUrls) {
             this.vars = vars;
+            this.oldClientUrls = oldClientUrls;
         }
 
         Optional<Resolved> resolve() {
@@ -61,14 +69,119 @@ final class MemberResolver {
             }
             Integer heartbeat = positive(HEARTBEAT_INTERVAL_MS);
             Integer election = positive(ELECTION_TIMEOUT_MS);
+            MemberTls tls = tls(scheme);
+            Optional<EtcdSettings.Resolved> settings = EtcdSettings.resolve(vars, address == null ? "" : address,
+                    ports(values(peerUrls), values(clientUrls), listenPeer, listenClient), oldPorts(address));
+            failed |= settings.isEmpty();
+            if (settings.isPresent()) {
+                heartbeat = merged(heartbeat, settings.get().heartbeat(), HEARTBEAT_INTERVAL_MS, "heartbeat_interval");
+                election = merged(election, settings.get().election(), ELECTION_TIMEOUT_MS, "election_timeout");
+            }
             checkTimers(heartbeat, election);
             if (failed || address == null) {
                 return Optional.empty();
             }
             MemberPlan plan = new MemberPlan(vars.hostName(), etcdName, address, agent.host(), agent.port(),
                     values(peerUrls), values(clientUrls), listenPeer, listenClient, dataDir, walDir, newUnit, oldUnit,
-                    heartbeat, election);
+                    heartbeat, election, tls, settings.get().env());
             return Optional.of(new Resolved(plan, vars, peerUrls, clientUrls, vars.lineOf(AGENT_ENDPOINT)));
+        }
+
+        /** The timers may be set as variables or in etcd_settings, not both. */
+        private Integer merged(Integer variable, Located<Integer> setting, String variableName, String settingName) {
+            if (setting == null) {
+                return variable;
+            }
+            if (variable != null) {
+                vars.problem(setting.node(), ETCD_SETTINGS + "." + settingName, "is also set as " + variableName + " ("
+                        + vars.lineOfText(variableName) + "): set it once");
+                failed = true;
+                return variable;
+            }
+            return setting.value();
+        }
+
+        private static java.util.Set<Integer> ports(List<URI> peer, List<URI> client, List<URI> listenPeer, List<URI> listenClient) {
+            java.util.Set<Integer> ports = new java.util.HashSet<>();
+            for (List<URI> urls : List.of(peer, client, listenPeer, listenClient)) {
+                urls.forEach(u -> ports.add(u.getPort()));
+            }
+            return ports;
+        }
+
+        /** Ports the old member on this host is known to hold: those of its snapshot_endpoints URL. */
+        private java.util.Set<Integer> oldPorts(String address) {
+            java.util.Set<Integer> ports = new java.util.HashSet<>();
+            if (address != null) {
+                String own = Addresses.canonical(address);
+                for (URI url : oldClientUrls) {
+                    if (Addresses.canonical(Addresses.host(url)).equals(own)) {
+                        ports.add(url.getPort());
+                    }
+                }
+            }
+            return ports;
+        }
+
+        /**
+         * The member's TLS files: required with https (the peer files default to the client ones),
+         * refused with http, where etcd would ignore them and serve in the clear.
+         */
+        private MemberTls tls(String scheme) {
+            List<String> fields = List.of(ETCD_CERT_FILE, ETCD_KEY_FILE, ETCD_CA_FILE, ETCD_PEER_CERT_FILE, ETCD_PEER_KEY_FILE,
+                    ETCD_PEER_CA_FILE);
+            java.util.Map<String, String> files = new java.util.HashMap<>();
+            for (String field : fields) {
+                hostFile(field).ifPresent(f -> files.put(field, f));
+            }
+            if (!scheme.equals("https")) {
+                for (String field : fields) {
+                    if (vars.setting(field).isPresent()) {
+                        problem(field, "is set but this host's URLs are http, so etcd would serve in the clear: set 'scheme: https'"
+                                + " (etcd then uses these files) or remove " + field);
+                    }
+                }
+                return null;
+            }
+            for (String field : List.of(ETCD_CERT_FILE, ETCD_KEY_FILE, ETCD_CA_FILE)) {
+                if (vars.setting(field).isEmpty()) {
+                    vars.problem(vars.lineOf(SCHEME), field, "missing: scheme is https, so the new member needs " + field
+                            + " (" + TLS_FILE_HINTS.get(field) + ", an absolute path on the host; 'etcd-rescue pki issue-etcd' makes them)");
+                    failed = true;
+                }
+            }
+            if (failed || files.size() < 3) {
+                return null;
+            }
+            return new MemberTls(files.get(ETCD_CERT_FILE), files.get(ETCD_KEY_FILE), files.get(ETCD_CA_FILE),
+                    files.getOrDefault(ETCD_PEER_CERT_FILE, files.get(ETCD_CERT_FILE)),
+                    files.getOrDefault(ETCD_PEER_KEY_FILE, files.get(ETCD_KEY_FILE)),
+                    files.getOrDefault(ETCD_PEER_CA_FILE, files.get(ETCD_CA_FILE)));
+        }
+
+        private static final java.util.Map<String, String> TLS_FILE_HINTS = java.util.Map.of(
+                ETCD_CERT_FILE, "the member's certificate, PEM",
+                ETCD_KEY_FILE, "its private key, PEM, readable by etcd's service user",
+                ETCD_CA_FILE, "the CA that signed client certificates, PEM");
+
+        /** An absolute path on the etcd host, in the characters the agent accepts. */
+        private Optional<String> hostFile(String field) {
+            Optional<Located<String>> set = vars.string(field);
+            if (set.isEmpty()) {
+                failed |= vars.setting(field).isPresent();
+                return Optional.empty();
+            }
+            String path = set.get().value();
+            if (!path.startsWith("/")) {
+                problem(field, "'" + path + "' must be an absolute path (it is a file on the etcd host)");
+            } else if (List.of(path.split("/")).contains("..") || List.of(path.split("/")).contains(".")) {
+                problem(field, "'" + path + "' must not contain '..' or '.'");
+            } else if (!SAFE_PATH.matcher(path).matches() || path.contains("//") || path.endsWith("/")) {
+                problem(field, "'" + path + "' must be a plain file path of letters, digits and . _ / + @ : -");
+            } else {
+                return Optional.of(path);
+            }
+            return Optional.empty();
         }
 
         private String address() {

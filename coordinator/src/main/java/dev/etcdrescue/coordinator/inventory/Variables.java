@@ -29,14 +29,33 @@ final class Variables {
     static final String SNAPSHOT_ENDPOINTS = "snapshot_endpoints";
     static final String SNAPSHOT_FILE = "snapshot_file";
     static final String TLS_DIR = "tls_dir";
+    // etcd's own TLS, paths on the etcd host (rendered into the new member's env file)
+    static final String ETCD_CERT_FILE = "etcd_cert_file";
+    static final String ETCD_KEY_FILE = "etcd_key_file";
+    static final String ETCD_CA_FILE = "etcd_ca_file";
+    static final String ETCD_PEER_CERT_FILE = "etcd_peer_cert_file";
+    static final String ETCD_PEER_KEY_FILE = "etcd_peer_key_file";
+    static final String ETCD_PEER_CA_FILE = "etcd_peer_ca_file";
+    /** Settings of the old member's env file carried over to the new one (a mapping, see {@link EtcdSettings}). */
+    static final String ETCD_SETTINGS = "etcd_settings";
+    // the coordinator's own etcd connections (snapshot, verify), paths on the coordinator's machine
+    static final String ETCD_CLIENT_CA = "etcd_client_ca";
+    static final String ETCD_CLIENT_CERT = "etcd_client_cert";
+    static final String ETCD_CLIENT_KEY = "etcd_client_key";
+    static final String ETCD_USER = "etcd_user";
+    static final String ETCD_PASSWORD_FILE = "etcd_password_file";
+    /** Known only to be refused with the way to give a password instead. */
+    static final String ETCD_PASSWORD = "etcd_password";
 
     /** Shared by every member of a cluster: a host may not set a value different from the others. */
-    static final List<String> CLUSTER_LEVEL = List.of(CLUSTER_TOKEN, SNAPSHOT_ENDPOINTS, SNAPSHOT_FILE, TLS_DIR);
+    static final List<String> CLUSTER_LEVEL = List.of(CLUSTER_TOKEN, SNAPSHOT_ENDPOINTS, SNAPSHOT_FILE, TLS_DIR,
+            ETCD_CLIENT_CA, ETCD_CLIENT_CERT, ETCD_CLIENT_KEY, ETCD_USER, ETCD_PASSWORD_FILE);
 
     static final List<String> ALL = List.of(ADDRESS, AGENT_PORT, AGENT_ENDPOINT, ETCD_NAME, SCHEME, PEER_PORT,
             CLIENT_PORT, PEER_URLS, CLIENT_URLS, LISTEN_PEER_URLS, LISTEN_CLIENT_URLS, DATA_DIR, WAL_DIR, NEW_UNIT,
             OLD_UNIT, HEARTBEAT_INTERVAL_MS, ELECTION_TIMEOUT_MS, CLUSTER_TOKEN, SNAPSHOT_ENDPOINTS, SNAPSHOT_FILE,
-            TLS_DIR);
+            TLS_DIR, ETCD_CERT_FILE, ETCD_KEY_FILE, ETCD_CA_FILE, ETCD_PEER_CERT_FILE, ETCD_PEER_KEY_FILE, ETCD_PEER_CA_FILE,
+            ETCD_SETTINGS, ETCD_CLIENT_CA, ETCD_CLIENT_CERT, ETCD_CLIENT_KEY, ETCD_USER, ETCD_PASSWORD_FILE, ETCD_PASSWORD);
 
     private static final Set<String> KNOWN = Set.copyOf(ALL);
 

@@ -47,14 +47,14 @@ public final class SnapshotTaker {
             try {
                 alive.add(answer.join());
             } catch (Exception e) {
-                unreachable.put(endpoint, rootMessage(e));
+                unreachable.put(endpoint, rootMessage(e) + authHint(rootMessage(e)));
             }
         });
         return new Probe(alive, unreachable);
     }
 
     private SourceMember status(URI endpoint) {
-        try (Client client = clients.forMember(endpoint)) {
+        try (Client client = clients.forSurvivor(endpoint)) {
             StatusResponse s = client.getMaintenanceClient().statusMember(endpoint.toString())
                     .get(statusTimeout.toMillis(), TimeUnit.MILLISECONDS);
             return new SourceMember(endpoint, s.getVersion(), s.getHeader().getRevision(), s.getRaftIndex(), s.getDbSize(), s.getLeader());
@@ -81,7 +81,7 @@ public final class SnapshotTaker {
         Path part = target.resolveSibling(target.getFileName() + ".part");
         log.info("taking snapshot from {} (revision {}, db {} bytes) into {}", source.endpoint(), source.revision(),
                 source.dbSize(), target);
-        try (Client client = clients.forMember(source.endpoint());
+        try (Client client = clients.forSurvivor(source.endpoint());
              OutputStream out = Files.newOutputStream(part)) {
             client.getMaintenanceClient().snapshot(out).get(timeout.toMillis(), TimeUnit.MILLISECONDS);
         } catch (TimeoutException e) {
@@ -92,10 +92,25 @@ public final class SnapshotTaker {
             throw new IOException("interrupted while taking the snapshot", e);
         } catch (Exception e) {
             throw new UserException(ExitCodes.FAILED, "snapshot from " + source.endpoint() + " failed: " + rootMessage(e)
-                    + "; the partial file is " + part);
+                    + authHint(rootMessage(e)) + "; the partial file is " + part);
         }
         Files.move(part, target, StandardCopyOption.ATOMIC_MOVE);
         return SnapshotFile.inspect(target);
+    }
+
+    /**
+     * etcd with auth enabled lets only a user with the root role take a snapshot; a member that lost
+     * quorum cannot log a password in at all (Authenticate is a raft proposal).
+     */
+    static String authHint(String message) {
+        String m = message.toLowerCase(java.util.Locale.ROOT);
+        if (m.contains("permission denied") || m.contains("user name is empty") || m.contains("invalid auth token")
+                || m.contains("authentication failed") || m.contains("user name not found")) {
+            return " (etcd's auth is enabled: a snapshot needs a user with the root role. From a member that lost quorum only a"
+                    + " client certificate works, since a password login needs quorum: set etcd_client_cert/etcd_client_key to a"
+                    + " certificate whose CN is such a user)";
+        }
+        return "";
     }
 
     static String rootMessage(Throwable t) {

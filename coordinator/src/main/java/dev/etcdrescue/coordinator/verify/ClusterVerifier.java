@@ -48,6 +48,11 @@ public final class ClusterVerifier {
      */
     public List<Check> verify(ClusterPlan plan, long expectedRevision, long bump, Optional<URI> source, Duration healthTimeout)
             throws InterruptedException {
+        // The plan's own TLS and auth when it has any (a plan rebuilt without them keeps the clients' own).
+        EtcdClients forPlan = clients.with(plan.etcdAccess());
+        if (forPlan != clients) {
+            return new ClusterVerifier(forPlan).verify(plan, expectedRevision, bump, source, healthTimeout);
+        }
         List<Check> checks = new ArrayList<>();
         Map<MemberPlan, StatusResponse> status = waitHealthy(plan, healthTimeout, checks);
         if (status.size() != plan.members().size()) {
@@ -172,7 +177,7 @@ public final class ClusterVerifier {
         Map<String, Integer> hashes = new LinkedHashMap<>();
         try {
             for (MemberPlan m : plan.members()) {
-                hashes.put(m.hostName(), hashKv(m.clientUrls().get(0), revision));
+                hashes.put(m.hostName(), hashKv(clients.forMember(m.clientUrls().get(0)), m.clientUrls().get(0), revision));
             }
         } catch (Exception e) {
             return new Check("hashkv equal", false, "hashkv failed: " + root(e));
@@ -186,7 +191,7 @@ public final class ClusterVerifier {
             return new Check("hashkv equal", true, "all members " + Integer.toUnsignedString(hash, 16) + " at revision " + revision);
         }
         try {
-            int old = hashKv(source.get(), revision);
+            int old = hashKv(clients.forSurvivor(source.get()), source.get(), revision);
             boolean same = old == hash;
             return new Check("hashkv equal", same, same
                     ? "all members and the source " + source.get() + " " + Integer.toUnsignedString(hash, 16) + " at revision " + revision
@@ -199,7 +204,7 @@ public final class ClusterVerifier {
     }
 
     private Check sameData(MemberPlan member, URI source, long sourceRevision) {
-        try (Client restored = clients.forMember(member.clientUrls().get(0)); Client old = clients.forMember(source)) {
+        try (Client restored = clients.forMember(member.clientUrls().get(0)); Client old = clients.forSurvivor(source)) {
             KeyspaceDigest now = KeyspaceDigest.of(restored, 0, false);
             KeyspaceDigest before = KeyspaceDigest.of(old, sourceRevision, true);
             boolean same = now.equals(before);
@@ -212,8 +217,8 @@ public final class ClusterVerifier {
         }
     }
 
-    private int hashKv(URI url, long revision) throws Exception {
-        try (Client c = clients.forMember(url)) {
+    private static int hashKv(Client client, URI url, long revision) throws Exception {
+        try (Client c = client) {
             return c.getMaintenanceClient().hashKV(url.toString(), revision).get(CALL.toMillis(), TimeUnit.MILLISECONDS).getHash();
         }
     }

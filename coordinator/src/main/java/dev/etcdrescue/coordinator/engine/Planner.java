@@ -1,0 +1,132 @@
+package dev.etcdrescue.coordinator.engine;
+
+import dev.etcdrescue.coordinator.agent.AgentChannels;
+import dev.etcdrescue.coordinator.agent.AgentClient;
+import dev.etcdrescue.coordinator.agent.AgentEndpoint;
+import dev.etcdrescue.coordinator.inventory.ClusterPlan;
+import dev.etcdrescue.coordinator.inventory.MemberPlan;
+import dev.etcdrescue.coordinator.inventory.SnapshotSource;
+import dev.etcdrescue.coordinator.snapshot.EtcdClients;
+import dev.etcdrescue.coordinator.snapshot.SnapshotTaker;
+import dev.etcdrescue.proto.v1.Finding;
+import dev.etcdrescue.proto.v1.PreflightReport;
+import dev.etcdrescue.proto.v1.PreflightRequest;
+import dev.etcdrescue.proto.v1.RenderedPlan;
+import dev.etcdrescue.proto.v1.Severity;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.Locale;
+
+/**
+ * The dry run: asks every agent to render what it would run and write (the same code that acts
+ * renders it), without claiming or changing anything.
+ */
+public final class Planner {
+    private final AgentChannels channels;
+    private final EtcdClients etcd;
+
+    public Planner(AgentChannels channels, EtcdClients etcd) {
+        this.channels = channels;
+        this.etcd = etcd;
+    }
+
+    /** What one host would get. {@code error} is set when the agent could not be asked. */
+    public record HostPlan(String host, String agent, String etcdVersion, String restoreTool, List<String> restoreCommand,
+                           String dataDir, String dataDirMovedAsideTo, String envFile, String envFileContent,
+                           String currentEnvFileContent, String unitFile, String unitFileContent, String currentUnitFileContent,
+                           List<String> ports, List<String> systemctl, List<String> findings, boolean refused, String error) {}
+
+    public record ClusterDryRun(String cluster, String source, String bump, String fence, List<HostPlan> hosts) {
+        public boolean refused() {
+            return hosts.stream().anyMatch(HostPlan::refused);
+        }
+    }
+
+    public ClusterDryRun plan(ClusterPlan plan, RecoveryOptions options) {
+        String source = describeSource(plan);
+        String operation = "plan-" + Recovery.newOperationId();
+        List<HostPlan> hosts = new ArrayList<>();
+        boolean bumpPossible = true;
+        for (MemberPlan m : plan.members()) {
+            HostPlan h = hostPlan(plan, m, options, operation);
+            hosts.add(h);
+            bumpPossible &= h.error() == null && h.restoreCommand().stream().anyMatch(a -> a.startsWith("--bump-revision"));
+        }
+        String bump = options.bumpRevision() == 0 ? "off (--bump-revision 0)"
+                : bumpPossible ? "+" + (options.bumpRevision() == RecoveryOptions.BUMP_AUTO ? RecoveryOptions.DEFAULT_BUMP : options.bumpRevision())
+                        + " with --mark-compacted"
+                : options.bumpRevision() == RecoveryOptions.BUMP_AUTO ? "none: a restore tool lacks --bump-revision"
+                : "refused: a restore tool lacks --bump-revision";
+        String fence = options.fencePort() > 0 ? "new members serve clients only on port " + options.fencePort()
+                + " until verify passes, then move to their planned client URLs one at a time" : "none (--fence-port 0)";
+        return new ClusterDryRun(plan.name(), source, bump, fence, hosts);
+    }
+
+    private String describeSource(ClusterPlan plan) {
+        if (plan.snapshot() instanceof SnapshotSource.File f) {
+            return "file " + f.path();
+        }
+        var probe = new SnapshotTaker(etcd, Duration.ofSeconds(3)).probe(((SnapshotSource.Endpoints) plan.snapshot()).endpoints());
+        return probe.best().map(s -> String.format(Locale.ROOT, "%s (etcd %s, revision %d, db %d bytes%s)", s.endpoint(), s.version(),
+                s.revision(), s.dbSize(), s.seesLeader() ? ", STILL SEES A LEADER: recover would refuse" : ""))
+                .orElse("no old member answers at " + probe.unreachable().keySet() + ": recover would refuse");
+    }
+
+    private HostPlan hostPlan(ClusterPlan plan, MemberPlan m, RecoveryOptions options, String operation) {
+        AgentEndpoint endpoint = new AgentEndpoint(m.hostName(), m.agentHost(), m.agentPort());
+        MemberPlan running = options.fencePort() > 0 ? Fence.fenced(m, options.fencePort()) : m;
+        List<String> systemctl = new ArrayList<>(List.of("systemctl daemon-reload", "systemctl start --no-block " + m.newUnit()));
+        if (options.fencePort() > 0) {
+            systemctl.add("after verify: env file rewritten with client URL " + m.clientUrls().get(0) + ", systemctl stop/start " + m.newUnit());
+        }
+        if (!options.keepOld()) {
+            systemctl.addAll(List.of("systemctl enable " + m.newUnit(), "systemctl stop " + m.oldUnit(), "systemctl disable " + m.oldUnit()));
+        }
+        try (AgentClient agent = channels.connect(endpoint)) {
+            // Rendered exactly as configure will write it first (behind the fence), without a bump...
+            PreflightReport r = agent.preflight(request(plan, m, running, operation, 0));
+            var tool = r.getStatus().getRestoreTool();
+            long bump = options.bumpRevision() == RecoveryOptions.BUMP_AUTO
+                    ? (tool.getSupportsBumpRevision() && tool.getSupportsMarkCompacted() ? RecoveryOptions.DEFAULT_BUMP : 0)
+                    : options.bumpRevision();
+            // ...then with the bump the restore will use, for its exact command line and refusals.
+            PreflightReport withBump = bump > 0 ? agent.preflight(request(plan, m, running, operation, bump)) : r;
+            // ...and the planned client port, which the member takes over at release, must be free as well.
+            PreflightReport planned = running != m ? agent.preflight(request(plan, m, m, operation, 0)) : r;
+            RenderedPlan p = r.getPlan();
+            List<String> findings = new ArrayList<>();
+            boolean refused = false;
+            for (Finding f : withBump.getFindingsList()) {
+                findings.add(f.getSeverity().name() + " " + f.getCode() + (f.getField().isEmpty() ? "" : " (" + f.getField() + ")")
+                        + ": " + f.getMessage());
+                refused |= f.getSeverity() == Severity.ERROR;
+            }
+            Set<String> ports = new LinkedHashSet<>();
+            for (PreflightReport each : List.of(r, planned)) {
+                for (var pc : each.getPortsList()) {
+                    ports.add(pc.getAddress() + ":" + pc.getPort() + (pc.getFree() ? " free" : " IN USE"));
+                    refused |= !pc.getFree();
+                }
+            }
+            return new HostPlan(m.hostName(), endpoint.toString(), r.getStatus().getEtcdVersion(),
+                    tool.getKind().name().toLowerCase(Locale.ROOT) + " " + tool.getVersion(), withBump.getPlan().getRestoreCommandList(),
+                    p.getDataDir(), p.getDataDirMovedAsideTo(), p.getEnvFile(), p.getEnvFileContent(), p.getCurrentEnvFileContent(),
+                    p.getUnitFile(), p.getUnitFileContent(), p.getCurrentUnitFileContent(), List.copyOf(ports), systemctl, findings,
+                    refused, null);
+        } catch (RuntimeException e) {
+            return new HostPlan(m.hostName(), endpoint.toString(), null, null, List.of(), m.dataDir(), "", "", "", "", "", "", "",
+                    List.of(), systemctl, List.of(), true, AgentErrors.describe(e, endpoint.toString()));
+        }
+    }
+
+    private static PreflightRequest request(ClusterPlan plan, MemberPlan m, MemberPlan running, String operation, long bump) {
+        return PreflightRequest.newBuilder()
+                .setHeader(dev.etcdrescue.proto.v1.OperationHeader.newBuilder().setClusterName(plan.name())
+                        .setOperationId(operation).setHostName(m.hostName()))
+                .setMember(MemberSpecs.of(plan, running)).setNewUnit(m.newUnit()).setBaseUnit(m.oldUnit())
+                .addAllExtra(MemberSpecs.extras(m)).setBumpRevision(bump).build();
+    }
+}
