@@ -7,8 +7,9 @@
 #   --tls-dir  a dir with ca.pem, agent.pem and agent-key.pem (this host's certificate);
 #              installed into /etc/etcd-rescue/tls
 #   --prefix   where the program goes (bin/, lib/agent/); default /opt/etcd-rescue
-#   --from     a source tree after `mvn -B -DskipTests package`, or a copy with the same layout
-#              (agent/target/lib/*.jar and deploy/); default: the tree holding this script
+#   --from     the unpacked distribution (etcd-rescue-<version>.tar.gz: bin/, lib/agent/, deploy/), or a
+#              source tree after `mvn -B -DskipTests package` (agent/target/lib/, deploy/);
+#              default: the one holding this script
 #
 # Never overwrites a config or certificate that differs from the new one: the old file is moved
 # aside to <file>.replaced-<timestamp> and the script says so. Run it again to upgrade.
@@ -50,12 +51,16 @@ command -v java >/dev/null || die "java not found: install a Java 17+ runtime (e
 java_version=$(java -version 2>&1 | awk -F'"' '/version/ { print $2; exit }')
 [ "${java_version%%.*}" -ge 17 ] 2>/dev/null || die "java $java_version found, the agent needs Java 17+"
 
-jar_dir=""
-for candidate in "$from/agent/target/lib" "$from/lib/agent"; do
-  if ls "$candidate"/*.jar >/dev/null 2>&1; then jar_dir=$candidate; break; fi
+# The distribution's layout (lib/agent, bin/) or a source tree's (agent/target/lib, deploy/bin).
+jar_dir="" launcher=""
+for layout in "lib/agent bin" "agent/target/lib deploy/bin"; do
+  set -- $layout
+  if ls "$from/$1"/*.jar >/dev/null 2>&1; then
+    jar_dir=$from/$1 launcher=$from/$2/etcd-rescue-agent
+    break
+  fi
 done
-[ -n "$jar_dir" ] || die "no agent jars in $from/agent/target/lib: run mvn -B -DskipTests package first"
-launcher=$from/deploy/bin/etcd-rescue-agent
+[ -n "$jar_dir" ] || die "no agent jars in $from/lib/agent (distribution) nor $from/agent/target/lib (source tree: run mvn -B -DskipTests package first)"
 unit_source=$from/deploy/systemd/$unit_name
 [ -f "$launcher" ] || die "no launcher $launcher"
 [ -f "$unit_source" ] || die "no unit $unit_source"

@@ -44,6 +44,8 @@ import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
  */
 public final class CertificateAuthority {
     private static final String SIGNATURE_ALGORITHM = "SHA256withECDSA";
+    /** An existing etcd CA (kubeadm's, for one) often has an RSA key. */
+    private static final String RSA_SIGNATURE_ALGORITHM = "SHA256withRSA";
     /** Issued certificates start this much in the past, so a host whose clock lags a little still accepts them. */
     private static final Duration CLOCK_SKEW = Duration.ofMinutes(5);
     private static final SecureRandom RANDOM = new SecureRandom();
@@ -117,6 +119,33 @@ public final class CertificateAuthority {
      */
     public IssuedCertificate issueAgent(String hostName, List<String> addresses, Duration validity) {
         requirePositive(validity);
+        Instant now = clock.instant();
+        return issue(new CertificateSpec(Role.AGENT, hostName, sans(hostName, addresses), now.minus(CLOCK_SKEW), now.plus(validity)));
+    }
+
+    /**
+     * An etcd member's certificate, for both its client and its peer URLs: {@code CN=<name>,OU=etcd-member},
+     * every address an IP or DNS SAN ({@code name} too when it is a DNS name), EKU serverAuth and clientAuth
+     * (a member dials its peers with the same certificate).
+     */
+    public IssuedCertificate issueEtcdMember(String name, List<String> addresses, Duration validity) {
+        requirePositive(validity);
+        Instant now = clock.instant();
+        return issue(new CertificateSpec(Role.ETCD_MEMBER, name, sans(name, addresses), now.minus(CLOCK_SKEW), now.plus(validity)));
+    }
+
+    /**
+     * A client certificate for etcd: {@code CN=<commonName>,OU=etcd-client}, EKU clientAuth. With
+     * {@code --client-cert-auth} and auth enabled, etcd takes the CN as the user name, which works
+     * even on a member that lost quorum (a password login needs a raft round trip).
+     */
+    public IssuedCertificate issueEtcdClient(String commonName, Duration validity) {
+        requirePositive(validity);
+        Instant now = clock.instant();
+        return issue(new CertificateSpec(Role.ETCD_CLIENT, commonName, List.of(), now.minus(CLOCK_SKEW), now.plus(validity)));
+    }
+
+    private static List<String> sans(String name, List<String> addresses) {
         List<String> sans = new ArrayList<>();
         for (String address : addresses) {
             String san = HostNames.stripBrackets(address);
@@ -124,11 +153,10 @@ public final class CertificateAuthority {
                 sans.add(san);
             }
         }
-        if (HostNames.isDnsName(hostName) && !sans.contains(hostName)) {
-            sans.add(hostName);
+        if (HostNames.isDnsName(name) && !sans.contains(name)) {
+            sans.add(name);
         }
-        Instant now = clock.instant();
-        return issue(new CertificateSpec(Role.AGENT, hostName, sans, now.minus(CLOCK_SKEW), now.plus(validity)));
+        return sans;
     }
 
     /** A certificate exactly as specified, with a fresh EC P-256 key. */
@@ -160,8 +188,8 @@ public final class CertificateAuthority {
 
     private static ExtendedKeyUsage extendedKeyUsage(Role role) {
         return switch (role) {
-            case COORDINATOR -> new ExtendedKeyUsage(KeyPurposeId.id_kp_clientAuth);
-            case AGENT -> new ExtendedKeyUsage(new KeyPurposeId[] {KeyPurposeId.id_kp_serverAuth, KeyPurposeId.id_kp_clientAuth});
+            case COORDINATOR, ETCD_CLIENT -> new ExtendedKeyUsage(KeyPurposeId.id_kp_clientAuth);
+            case AGENT, ETCD_MEMBER -> new ExtendedKeyUsage(new KeyPurposeId[] {KeyPurposeId.id_kp_serverAuth, KeyPurposeId.id_kp_clientAuth});
         };
     }
 
@@ -178,11 +206,15 @@ public final class CertificateAuthority {
 
     private static X509Certificate sign(X509v3CertificateBuilder builder, PrivateKey signingKey) {
         try {
-            ContentSigner signer = new JcaContentSignerBuilder(SIGNATURE_ALGORITHM).build(signingKey);
+            ContentSigner signer = new JcaContentSignerBuilder(signatureAlgorithm(signingKey)).build(signingKey);
             return new JcaX509CertificateConverter().getCertificate(builder.build(signer));
         } catch (OperatorCreationException | CertificateException e) {
             throw new IllegalStateException("signing a certificate failed", e);
         }
+    }
+
+    private static String signatureAlgorithm(PrivateKey key) {
+        return "RSA".equals(key.getAlgorithm()) ? RSA_SIGNATURE_ALGORITHM : SIGNATURE_ALGORITHM;
     }
 
     private static KeyPair newKeyPair() {
@@ -204,11 +236,11 @@ public final class CertificateAuthority {
         try {
             byte[] challenge = new byte[32];
             RANDOM.nextBytes(challenge);
-            var signer = java.security.Signature.getInstance(SIGNATURE_ALGORITHM);
+            var signer = java.security.Signature.getInstance(signatureAlgorithm(privateKey));
             signer.initSign(privateKey);
             signer.update(challenge);
             byte[] signature = signer.sign();
-            var verifier = java.security.Signature.getInstance(SIGNATURE_ALGORITHM);
+            var verifier = java.security.Signature.getInstance(signatureAlgorithm(privateKey));
             verifier.initVerify(publicKey);
             verifier.update(challenge);
             return verifier.verify(signature);

@@ -12,11 +12,18 @@ public enum Role {
     /** The operator's client certificate: may call every agent RPC. */
     COORDINATOR,
     /** An agent's server certificate; as a client only for relaying a snapshot between agents. */
-    AGENT;
+    AGENT,
+    /**
+     * An etcd member's certificate for its client and peer URLs (issued from the etcd cluster's CA,
+     * not the fleet CA); the agents never accept it.
+     */
+    ETCD_MEMBER,
+    /** A client certificate for etcd itself (the coordinator's snapshot and verify); etcd reads its CN as the user. */
+    ETCD_CLIENT;
 
-    /** The subject {@code OU} value of this role. */
+    /** The subject {@code OU} value of this role: {@code coordinator}, {@code agent}, {@code etcd-member}, {@code etcd-client}. */
     public String organizationalUnit() {
-        return name().toLowerCase(Locale.ROOT);
+        return name().toLowerCase(Locale.ROOT).replace('_', '-');
     }
 
     /** The role named by the certificate's subject {@code OU}, if it names exactly one known role. */

@@ -4,8 +4,10 @@ import io.grpc.netty.GrpcSslContexts;
 import io.netty.handler.ssl.ClientAuth;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
+import java.io.IOException;
 import java.nio.file.Path;
 import java.security.cert.X509Certificate;
+import java.util.List;
 import javax.net.ssl.SSLException;
 
 /**
@@ -55,15 +57,25 @@ public final class TlsContexts {
     /**
      * For jetcd's {@code ClientBuilder.sslContext(SslContext)} (unshaded Netty, HTTP/2 with ALPN,
      * exactly what jetcd's own {@code sslContext(Consumer)} builds). {@code cert} and {@code key}
-     * are both null when etcd does not ask for client certificates.
+     * are both null when etcd does not ask for client certificates. The files are read with
+     * {@link Pem}, so keys in the traditional forms (kubeadm's {@code BEGIN RSA PRIVATE KEY}, openssl's
+     * {@code BEGIN EC PRIVATE KEY}) work too, and {@code ca} may be a bundle.
      */
-    public static SslContext etcdClient(Path cert, Path key, Path ca) throws SSLException {
+    public static SslContext etcdClient(Path cert, Path key, Path ca) throws IOException {
         if ((cert == null) != (key == null)) {
             throw new IllegalArgumentException("give both the etcd client certificate and its key, or neither");
         }
-        SslContextBuilder builder = GrpcSslContexts.forClient().trustManager(ca.toFile());
+        List<X509Certificate> trusted = Pem.readCertificates(ca);
+        if (trusted.isEmpty()) {
+            throw new IOException(ca + " holds no PEM certificate (expected the etcd CA, '-----BEGIN CERTIFICATE-----')");
+        }
+        SslContextBuilder builder = GrpcSslContexts.forClient().trustManager(trusted);
         if (cert != null) {
-            builder.keyManager(cert.toFile(), key.toFile());
+            List<X509Certificate> chain = Pem.readCertificates(cert);
+            if (chain.isEmpty()) {
+                throw new IOException(cert + " holds no PEM certificate");
+            }
+            builder.keyManager(Pem.readPrivateKey(key), chain);
         }
         return builder.build();
     }

@@ -85,7 +85,9 @@ public final class ConfigWriter {
 
     /** The env file's content; Preflight shows it through this same method. */
     public String renderEnv(OperationHeader header, MemberPlan plan, List<EnvSetting> extras) {
-        return EnvFileRenderer.render(plan, extras, header.getClusterName(), header.getOperationId());
+        String text = EnvFileRenderer.render(plan, extras, header.getClusterName(), header.getOperationId());
+        ExtraFiles.requirePresent(extras);
+        return text;
     }
 
     /** The unit's content; Preflight shows it through this same method. */

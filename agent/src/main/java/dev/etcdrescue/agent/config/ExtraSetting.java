@@ -28,7 +28,18 @@ public enum ExtraSetting {
     ETCD_PEER_CERT_FILE(ExtraSetting::path),
     ETCD_PEER_KEY_FILE(ExtraSetting::path),
     ETCD_PEER_TRUSTED_CA_FILE(ExtraSetting::path),
-    ETCD_PEER_CLIENT_CERT_AUTH(matching(Grammar.BOOL, "true or false"));
+    ETCD_PEER_CLIENT_CERT_AUTH(matching(Grammar.BOOL, "true or false")),
+    ETCD_MAX_REQUEST_BYTES(ExtraSetting::positiveInt),
+    ETCD_MAX_SNAPSHOTS(ExtraSetting::positiveInt),
+    ETCD_MAX_WALS(ExtraSetting::positiveInt),
+    ETCD_METRICS(matching(Pattern.compile("basic|extensive"), "basic or extensive")),
+    ETCD_CIPHER_SUITES(matching(Pattern.compile("[A-Z0-9_]{1,64}(,[A-Z0-9_]{1,64}){0,31}"),
+            "a comma-separated list of Go cipher suite names like TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256")),
+    ETCD_ENABLE_PPROF(matching(Grammar.BOOL, "true or false"));
+
+    /** Settings whose value is a file etcd reads at start: it must exist on this host before the member starts. */
+    private static final java.util.Set<ExtraSetting> FILES = java.util.EnumSet.of(ETCD_CERT_FILE, ETCD_KEY_FILE,
+            ETCD_TRUSTED_CA_FILE, ETCD_PEER_CERT_FILE, ETCD_PEER_KEY_FILE, ETCD_PEER_TRUSTED_CA_FILE);
 
     private static final Map<String, ExtraSetting> BY_NAME = Map.copyOf(
             Arrays.stream(values()).collect(Collectors.toMap(Enum::name, s -> s)));
@@ -37,6 +48,10 @@ public enum ExtraSetting {
 
     ExtraSetting(BiConsumer<String, String> check) {
         this.check = check;
+    }
+
+    public boolean isFile() {
+        return FILES.contains(this);
     }
 
     public static Optional<ExtraSetting> byName(String name) {

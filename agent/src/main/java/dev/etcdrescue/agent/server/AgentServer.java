@@ -70,8 +70,8 @@ public final class AgentServer {
         PhaseMachine phases = new PhaseMachine(journal, status);
         // A claim that outlived a restart: its operation continues in the phase its journal records.
         claims.current().ifPresent(claim -> phases.sync(claim.getOperationId()));
-        RpcRunner rpc = new RpcRunner(new HeaderValidator(config.hostName()), claims,
-                new AuditLog(config.auditLog(), clock), status, phases, blocking);
+        AuditLog audit = new AuditLog(config.auditLog(), clock);
+        RpcRunner rpc = new RpcRunner(new HeaderValidator(config.hostName()), claims, audit, status, phases, blocking);
         ConfigWriter configWriter = new ConfigWriter(config.envDir(), config.unitDir(), dataRoots, baseUnits, moves);
         HostTools hostTools = new HostTools(tools, clock);
         RescueAgentService service = new RescueAgentService(config.hostName(), rpc, hostTools,
@@ -87,7 +87,7 @@ public final class AgentServer {
         Server server = NettyServerBuilder.forAddress(listen)
                 .sslContext(tls)
                 .addService(ServerInterceptors.intercept(service,
-                        new CoordinatorAuthInterceptor(config.tls().coordinatorCn())))
+                        new CoordinatorAuthInterceptor(config.tls().coordinatorCn(), audit)))
                 .permitKeepAliveTime(10, TimeUnit.SECONDS)
                 .build()
                 .start();

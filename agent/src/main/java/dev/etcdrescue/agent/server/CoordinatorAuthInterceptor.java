@@ -14,6 +14,7 @@ import io.grpc.Status;
 import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
 import java.util.Optional;
+import java.util.Set;
 import javax.net.ssl.SSLPeerUnverifiedException;
 import javax.net.ssl.SSLSession;
 import org.slf4j.Logger;
@@ -23,15 +24,24 @@ import org.slf4j.LoggerFactory;
  * TLS has already proven the client certificate comes from the fleet CA; this checks what it is
  * allowed to do: the coordinator role (and, if configured, the coordinator's CN) for every
  * RescueAgent method, except RelaySnapshot, which peers call with their agent certificates.
+ * A refused call to a mutating method goes to the audit log like any other mutating call: an
+ * attempt by the wrong identity is exactly what an operator wants to find there.
  */
 public final class CoordinatorAuthInterceptor implements ServerInterceptor {
     private static final Logger log = LoggerFactory.getLogger(CoordinatorAuthInterceptor.class);
     private static final String RELAY = RescueAgentGrpc.getRelaySnapshotMethod().getFullMethodName();
+    private static final Set<String> READ_ONLY = Set.of(
+            RescueAgentGrpc.getGetStatusMethod().getFullMethodName(),
+            RescueAgentGrpc.getWatchStatusMethod().getFullMethodName(),
+            RescueAgentGrpc.getPreflightMethod().getFullMethodName(),
+            RescueAgentGrpc.getInspectUnitMethod().getFullMethodName());
 
     private final Optional<String> requiredCoordinatorCn;
+    private final AuditLog audit;
 
-    public CoordinatorAuthInterceptor(Optional<String> requiredCoordinatorCn) {
+    public CoordinatorAuthInterceptor(Optional<String> requiredCoordinatorCn, AuditLog audit) {
         this.requiredCoordinatorCn = requiredCoordinatorCn;
+        this.audit = audit;
     }
 
     @Override
@@ -40,18 +50,18 @@ public final class CoordinatorAuthInterceptor implements ServerInterceptor {
         String method = call.getMethodDescriptor().getFullMethodName();
         Optional<X509Certificate> cert = peerCertificate(call);
         if (cert.isEmpty()) {
-            return refuse(call, Status.UNAUTHENTICATED, "no client certificate: the agent requires mutual TLS");
+            return refuse(call, "(no certificate)", Status.UNAUTHENTICATED, "no client certificate: the agent requires mutual TLS");
         }
         PeerIdentity peer = new PeerIdentity(SubjectNames.commonName(cert.get()).orElse("(no CN)"),
                 Role.of(cert.get()));
         if (method.startsWith(RescueAgentGrpc.SERVICE_NAME + "/") && !method.equals(RELAY)) {
             if (peer.role().orElse(null) != Role.COORDINATOR) {
-                return refuse(call, Status.PERMISSION_DENIED, "certificate " + peer.commonName() + " has role "
+                return refuse(call, peer.commonName(), Status.PERMISSION_DENIED, "certificate " + peer.commonName() + " has role "
                         + peer.role().map(Role::organizationalUnit).orElse("(none)")
                         + "; only the coordinator role (OU=coordinator) may call " + method);
             }
             if (requiredCoordinatorCn.isPresent() && !requiredCoordinatorCn.get().equals(peer.commonName())) {
-                return refuse(call, Status.PERMISSION_DENIED, "coordinator " + peer.commonName()
+                return refuse(call, peer.commonName(), Status.PERMISSION_DENIED, "coordinator " + peer.commonName()
                         + " is not the one this agent accepts (" + requiredCoordinatorCn.get() + "): see tls.coordinator_cn");
             }
         }
@@ -59,9 +69,17 @@ public final class CoordinatorAuthInterceptor implements ServerInterceptor {
         return Contexts.interceptCall(context, call, headers, next);
     }
 
-    private static <Q, R> ServerCall.Listener<Q> refuse(ServerCall<Q, R> call, Status status, String message) {
-        log.warn("refused {} from {}: {}", call.getMethodDescriptor().getFullMethodName(),
-                call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR), message);
+    private <Q, R> ServerCall.Listener<Q> refuse(ServerCall<Q, R> call, String peer, Status status, String message) {
+        String method = call.getMethodDescriptor().getFullMethodName();
+        log.warn("refused {} from {}: {}", method, call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR), message);
+        if (!READ_ONLY.contains(method)) {
+            try {
+                // The request is not read yet, so its header (cluster, operation) is unknown here.
+                audit.record(peer, call.getMethodDescriptor().getBareMethodName(), "", "", status.getCode() + ": " + message);
+            } catch (RuntimeException e) {
+                log.error("audit log write failed for a refused {}: {}", method, e.getMessage());
+            }
+        }
         call.close(status.withDescription(message), new Metadata());
         return new ServerCall.Listener<>() {};
     }

@@ -4,6 +4,8 @@ import dev.etcdrescue.agent.AgentException;
 import io.grpc.Status;
 import io.grpc.StatusException;
 import io.grpc.StatusRuntimeException;
+import java.io.IOException;
+import java.nio.file.FileSystemException;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.RejectedExecutionException;
@@ -31,6 +33,12 @@ public final class StatusMapper {
         if (t instanceof StatusException e) {
             return stripCause(e.getStatus());
         }
+        if (isDiskFull(t)) {
+            return Status.RESOURCE_EXHAUSTED.withDescription("no space left on the device holding "
+                    + (t instanceof FileSystemException f && f.getFile() != null ? f.getFile() : "the file being written")
+                    + " (" + t.getMessage() + "): free disk space on this host, then resume; what was written so far"
+                    + " stays in the staging dir or is moved aside, never where etcd or systemd read");
+        }
         if (t instanceof RejectedExecutionException) {
             return Status.RESOURCE_EXHAUSTED.withDescription(
                     "the agent is busy with other long-running work: retry in a moment");
@@ -48,6 +56,19 @@ public final class StatusMapper {
     public static String describe(Throwable failure) {
         Status s = toStatus(failure);
         return s.getCode() + (s.getDescription() == null ? "" : ": " + s.getDescription());
+    }
+
+    /** ENOSPC as the JDK reports it: "No space left on device", from write(2) or from a file operation. */
+    static boolean isDiskFull(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            if (c instanceof IOException && c.getMessage() != null && c.getMessage().contains("No space left on device")) {
+                return true;
+            }
+            if (c.getCause() == c) {
+                break;
+            }
+        }
+        return false;
     }
 
     private static Status stripCause(Status status) {

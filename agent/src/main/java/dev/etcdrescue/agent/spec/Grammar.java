@@ -9,7 +9,8 @@ import java.util.regex.Pattern;
  * nothing rendered by the agent can be read as anything but the value meant.
  */
 public final class Grammar {
-    public static final Pattern IDENTIFIER = Pattern.compile("[A-Za-z0-9._-]{1,64}");
+    /** Not "." or "..", nor anything an argv could read as an option: the first character is no dot or dash. */
+    public static final Pattern IDENTIFIER = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9._-]{0,63}");
     public static final Pattern MEMBER_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
     public static final Pattern UNIT_NAME = Pattern.compile("[A-Za-z0-9_@][A-Za-z0-9_.@-]{0,199}");
     public static final Pattern SHA256_HEX = Pattern.compile("[0-9a-f]{64}");
@@ -43,7 +44,7 @@ public final class Grammar {
     }
 
     public static String identifier(String value, String field) {
-        return require(value, IDENTIFIER, field, "1-64 characters of [A-Za-z0-9._-]");
+        return require(value, IDENTIFIER, field, "1-64 characters of [A-Za-z0-9._-], the first no dot or dash");
     }
 
     /** Quotes a rejected value for a message, with control characters made visible. */

@@ -5,7 +5,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.etcdrescue.agent.testing.AgentFixture;
+import dev.etcdrescue.pki.CertificateSpec;
 import dev.etcdrescue.pki.IssuedCertificate;
+import dev.etcdrescue.pki.Role;
 import dev.etcdrescue.pki.TlsContexts;
 import dev.etcdrescue.proto.v1.AgentStatus;
 import dev.etcdrescue.proto.v1.ClaimRequest;
@@ -16,15 +18,20 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
+import java.util.function.Function;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import static org.awaitility.Awaitility.await;
 
 /** Who may call the agent: real mTLS, certificates made with the pki module. */
@@ -72,6 +79,89 @@ class AuthTest {
                     });
             assertThat(agent.coordinator().getStatus(GetStatusRequest.getDefaultInstance()).getHostName())
                     .isEqualTo(AgentFixture.HOST);
+        }
+    }
+
+    /** Identities the TLS handshake itself refuses: no RPC of any kind reaches the service. */
+    enum HandshakeRefusal {
+        NO_CLIENT_CERTIFICATE(certs -> null),
+        ANOTHER_CA(certs -> certs.foreign.issueCoordinator("etcd-rescue-coordinator", Duration.ofDays(1))),
+        EXPIRED(certs -> certs.fleet.issue(new CertificateSpec(Role.COORDINATOR, "etcd-rescue-coordinator", List.of(),
+                Instant.now().minus(Duration.ofDays(2)), Instant.now().minus(Duration.ofDays(1))))),
+        NOT_YET_VALID(certs -> certs.fleet.issue(new CertificateSpec(Role.COORDINATOR, "etcd-rescue-coordinator", List.of(),
+                Instant.now().plus(Duration.ofDays(1)), Instant.now().plus(Duration.ofDays(2)))));
+
+        final Function<dev.etcdrescue.agent.testing.TestCerts, IssuedCertificate> identity;
+
+        HandshakeRefusal(Function<dev.etcdrescue.agent.testing.TestCerts, IssuedCertificate> identity) {
+            this.identity = identity;
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(HandshakeRefusal.class)
+    void theHandshakeRefusesBesideAnAcceptedCoordinator(HandshakeRefusal refusal) throws Exception {
+        try (AgentFixture agent = new AgentFixture(tmp, "coordinator_cn: etcd-rescue-coordinator")) {
+            var stub = RescueAgentGrpc.newBlockingStub(agent.channel(TlsContexts.grpcClient(
+                    refusal.identity.apply(agent.certs), agent.certs.fleet.certificate()))).withDeadlineAfter(10, TimeUnit.SECONDS);
+
+            assertThatThrownBy(() -> stub.getStatus(GetStatusRequest.getDefaultInstance()))
+                    .isInstanceOfSatisfying(StatusRuntimeException.class, e -> assertThat(e.getStatus().getCode())
+                            .isIn(Status.Code.UNAVAILABLE, Status.Code.UNKNOWN, Status.Code.INTERNAL));
+            assertThatThrownBy(() -> stub.claim(ClaimRequest.newBuilder().setHeader(header("op-tls")).build()))
+                    .isInstanceOfSatisfying(StatusRuntimeException.class, e -> assertThat(e.getStatus().getCode())
+                            .isIn(Status.Code.UNAVAILABLE, Status.Code.UNKNOWN, Status.Code.INTERNAL));
+
+            AgentStatus status = agent.coordinator().getStatus(GetStatusRequest.getDefaultInstance());
+            assertThat(status.getHostName()).isEqualTo(AgentFixture.HOST);
+            assertThat(status.hasClaim()).isFalse();
+            assertThat(agent.config.auditLog()).doesNotExist();
+        }
+    }
+
+    /** Fleet certificates the agent's authorization refuses, each call audited; the coordinator is accepted. */
+    @Test
+    void wrongRolesAndForeignCoordinatorIdentitiesAreRefusedOnEveryRpcAndAudited() throws Exception {
+        try (AgentFixture agent = new AgentFixture(tmp, "coordinator_cn: etcd-rescue-coordinator")) {
+            IssuedCertificate peerAgent = agent.certs.fleet.issueAgent("test-host-1", List.of("127.0.0.1"), Duration.ofDays(1));
+            IssuedCertificate etcdClient = agent.certs.fleet.issueEtcdClient("root", Duration.ofDays(1));
+            IssuedCertificate rogue = agent.certs.fleet.issueCoordinator("someone-else", Duration.ofDays(1));
+            for (IssuedCertificate caller : List.of(peerAgent, etcdClient, rogue)) {
+                var stub = agent.as(caller);
+                List<Runnable> calls = List.of(
+                        () -> stub.getStatus(GetStatusRequest.getDefaultInstance()),
+                        () -> stub.claim(ClaimRequest.newBuilder().setHeader(header("op-role")).build()),
+                        () -> stub.beginTransfer(dev.etcdrescue.proto.v1.BeginTransferRequest.newBuilder()
+                                .setHeader(header("op-role")).setTransferId("x").build()),
+                        () -> stub.rollback(dev.etcdrescue.proto.v1.RollbackRequest.newBuilder().setHeader(header("op-role")).build()));
+                for (Runnable call : calls) {
+                    assertThatThrownBy(call::run).isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+                        assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
+                        assertThat(e.getStatus().getDescription()).isNotBlank();
+                    });
+                }
+            }
+            String audit = Files.readString(agent.config.auditLog());
+            assertThat(audit).contains("\"peer\":\"test-host-1\",\"rpc\":\"Claim\"", "\"peer\":\"root\",\"rpc\":\"Rollback\"",
+                    "\"peer\":\"someone-else\",\"rpc\":\"BeginTransfer\"", "PERMISSION_DENIED: certificate test-host-1 has role agent",
+                    "PERMISSION_DENIED: coordinator someone-else is not the one this agent accepts");
+            assertThat(audit).as("read-only calls are not audited").doesNotContain("\"rpc\":\"GetStatus\"");
+
+            agent.claim("op-ok");
+            assertThat(agent.coordinator().getStatus(GetStatusRequest.getDefaultInstance()).getClaim().getOperationId())
+                    .isEqualTo("op-ok");
+        }
+    }
+
+    @Test
+    void withoutCoordinatorCnAnyFleetCoordinatorIsServedButNeverAnotherRole() throws Exception {
+        try (AgentFixture agent = new AgentFixture(tmp)) {
+            IssuedCertificate other = agent.certs.fleet.issueCoordinator("ops-laptop-2", Duration.ofDays(1));
+            assertThat(agent.as(other).getStatus(GetStatusRequest.getDefaultInstance()).getHostName()).isEqualTo(AgentFixture.HOST);
+            IssuedCertificate member = agent.certs.fleet.issueEtcdMember("m0", List.of("127.0.0.1"), Duration.ofDays(1));
+            assertThatThrownBy(() -> agent.as(member).getStatus(GetStatusRequest.getDefaultInstance()))
+                    .isInstanceOfSatisfying(StatusRuntimeException.class,
+                            e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED));
         }
     }
 

@@ -7,8 +7,9 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 
 @Command(name = "completion", mixinStandardHelpOptions = true,
-        description = {"Prints a bash completion script for etcd-rescue (commands, options, files);",
-            "zsh can use it through bashcompinit."},
+        description = {"Prints a bash completion script: source <(etcd-rescue completion)",
+            "It completes commands, options and file arguments; zsh can use it through",
+            "bashcompinit."},
         footer = {"", "Examples:",
             "  source <(etcd-rescue completion)             # in this shell",
             "  etcd-rescue completion > /etc/bash_completion.d/etcd-rescue"})

@@ -87,7 +87,7 @@ public final class RecoverCommand implements Callable<Integer> {
     String serial;
 
     @Option(names = "--max-fail-percentage", defaultValue = "0", paramLabel = "P",
-            description = "Stop the rollout after a batch in which more than P% of the clusters failed, or all of them "
+            description = "Stop the rollout after a batch in which more than P%% of the clusters failed, or all of them "
                     + "(Ansible's max_fail_percentage); clusters not started yet are left untouched "
                     + "(default ${DEFAULT-VALUE}: any failure stops it).")
     int maxFailPercentage;

@@ -17,10 +17,10 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "status", mixinStandardHelpOptions = true,
-        description = {"Asks the agent on every host of the selected clusters how it stands",
-            "(read-only, over mTLS): reachable, agent version, host name, etcd version,",
-            "restore tool and version, claim (operation, expiry), phase, last result,",
-            "bytes received. An agent that cannot be reached is a row with the reason."},
+        description = {"Shows the agent of every host: reachable, versions, tools, claim, phase.",
+            "Read-only, over mTLS: agent version, host name, etcd version, restore tool and",
+            "version, claim (operation, expiry), phase, last result, bytes received.",
+            "An agent that cannot be reached is a row with the reason."},
         footer = {"", "Examples:", "  etcd-rescue status -i inventory.yaml",
             "  etcd-rescue status -i inventory.yaml --limit lv-etcd-research-beta -w json",
             "", "Exit codes: 0 every agent answered (as the host the inventory names),",

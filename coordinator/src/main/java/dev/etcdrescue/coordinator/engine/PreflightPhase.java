@@ -129,12 +129,26 @@ final class PreflightPhase implements Phase {
                     + "Stop the old members first, or pass --force-with-leader if you are sure");
         }
         run.source = best;
+        checkV2(run, best);
         String why = probe.alive().size() == 1 ? "the only old member that answers"
                 : "highest revision of " + probe.alive().size() + " answering members";
         run.recordCluster(name(), Outcome.OK, String.format(Locale.ROOT,
                 "source %s: etcd %s, revision %d, db %d bytes (%s)", best.endpoint(), best.version(), best.revision(),
                 best.dbSize(), why), since(t0));
         return best.dbSize();
+    }
+
+    /** The seed's warning, enforced: v2 keys are not in a v3 snapshot, so a restore loses them. */
+    private void checkV2(RecoveryRun run, SourceMember source) {
+        java.util.OptionalLong v2 = new dev.etcdrescue.coordinator.snapshot.V2Keys(Duration.ofSeconds(3)).count(source.endpoint());
+        if (v2.isEmpty() || v2.getAsLong() == 0) {
+            return;
+        }
+        String what = v2.getAsLong() + " v2 keys on " + source.endpoint() + " are not in a v3 snapshot and will not be restored";
+        if (!run.options.allowV2Loss()) {
+            throw refused(what + ". Save them first (etcdctl backup, or ETCDCTL_API=2 etcdctl ls --recursive), then pass --allow-v2-loss");
+        }
+        run.reporter.note(name(), "WARNING: " + what + " (--allow-v2-loss)");
     }
 
     private RecoveryRun.Done checkHost(RecoveryRun run, MemberPlan m, dev.etcdrescue.coordinator.agent.AgentClient agent, long size) {

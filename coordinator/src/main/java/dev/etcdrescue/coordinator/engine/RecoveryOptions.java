@@ -14,6 +14,7 @@ import java.time.Duration;
  * @param rollbackOnFailure undo every host at once when a phase fails after hosts were changed
  * @param startTimeout how long the new members get to become active together
  * @param verifyTimeout how long verify waits for every member to be healthy
+ * @param allowV2Loss restore even though the source member holds v2 keys, which a v3 snapshot does not carry
  */
 public record RecoveryOptions(
         Path workDir,
@@ -26,7 +27,15 @@ public record RecoveryOptions(
         int chunkSize,
         Duration claimTtl,
         Duration startTimeout,
-        Duration verifyTimeout) {
+        Duration verifyTimeout,
+        boolean allowV2Loss) {
+
+    public RecoveryOptions(Path workDir, boolean keepOld, boolean allowNoHashTrailer, boolean forceWithLeader, long bumpRevision,
+                           int fencePort, boolean rollbackOnFailure, int chunkSize, Duration claimTtl, Duration startTimeout,
+                           Duration verifyTimeout) {
+        this(workDir, keepOld, allowNoHashTrailer, forceWithLeader, bumpRevision, fencePort, rollbackOnFailure, chunkSize,
+                claimTtl, startTimeout, verifyTimeout, false);
+    }
 
     /** Bump where the restore tool supports it, by {@link #DEFAULT_BUMP}. */
     public static final long BUMP_AUTO = -1;
@@ -40,6 +49,6 @@ public record RecoveryOptions(
 
     public static RecoveryOptions defaults(Path workDir) {
         return new RecoveryOptions(workDir, false, false, false, BUMP_AUTO, DEFAULT_FENCE_PORT, false, 1 << 20,
-                Duration.ofMinutes(2), Duration.ofMinutes(2), Duration.ofMinutes(2));
+                Duration.ofMinutes(2), Duration.ofMinutes(2), Duration.ofMinutes(2), false);
     }
 }

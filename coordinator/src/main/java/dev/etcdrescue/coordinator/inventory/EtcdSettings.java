@@ -92,18 +92,20 @@ final class EtcdSettings {
         return List.copyOf(RULES.keySet());
     }
 
-    /** The checked settings of one host: ETCD_* name to value, in the order written. */
-    record Resolved(Map<String, String> env, Located<Integer> heartbeat, Located<Integer> election) {}
+    /**
+     * The checked settings of one host: ETCD_* name to value, in the order written; {@code ok} is false
+     * when one had a problem (reported), the others are still there for the checks across variables.
+     */
+    record Resolved(Map<String, String> env, Located<Integer> heartbeat, Located<Integer> election, boolean ok) {}
 
     /**
      * @param ownPorts the ports this member listens on (client and peer), which a metrics URL must not take
      * @param oldPorts ports of the old member on this host known from snapshot_endpoints
      */
-    static Optional<Resolved> resolve(HostVariables vars, String address, Set<Integer> ownPorts, Set<Integer> oldPorts) {
+    static Resolved resolve(HostVariables vars, String address, Set<Integer> ownPorts, Set<Integer> oldPorts) {
         Optional<Located<List<Setting>>> mapping = vars.mapping(Variables.ETCD_SETTINGS);
         if (mapping.isEmpty()) {
-            return vars.setting(Variables.ETCD_SETTINGS).isPresent() ? Optional.empty()
-                    : Optional.of(new Resolved(Map.of(), null, null));
+            return new Resolved(Map.of(), null, null, vars.setting(Variables.ETCD_SETTINGS).isEmpty());
         }
         Map<String, String> env = new LinkedHashMap<>();
         Located<Integer> heartbeat = null;
@@ -139,7 +141,7 @@ final class EtcdSettings {
                 env.put(rule.env(), value.get());
             }
         }
-        return ok ? Optional.of(new Resolved(env, heartbeat, election)) : Optional.empty();
+        return new Resolved(env, heartbeat, election, ok);
     }
 
     /** {@code ETCD_QUOTA-BACKEND-BYTES}, {@code --quota-backend-bytes} or {@code QUOTA_BACKEND_BYTES} as etcd's flag name. */

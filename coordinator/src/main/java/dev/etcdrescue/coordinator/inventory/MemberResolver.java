@@ -70,20 +70,18 @@ final class MemberResolver {
             Integer heartbeat = positive(HEARTBEAT_INTERVAL_MS);
             Integer election = positive(ELECTION_TIMEOUT_MS);
             MemberTls tls = tls(scheme);
-            Optional<EtcdSettings.Resolved> settings = EtcdSettings.resolve(vars, address == null ? "" : address,
+            EtcdSettings.Resolved settings = EtcdSettings.resolve(vars, address == null ? "" : address,
                     ports(values(peerUrls), values(clientUrls), listenPeer, listenClient), oldPorts(address));
-            failed |= settings.isEmpty();
-            if (settings.isPresent()) {
-                heartbeat = merged(heartbeat, settings.get().heartbeat(), HEARTBEAT_INTERVAL_MS, "heartbeat_interval");
-                election = merged(election, settings.get().election(), ELECTION_TIMEOUT_MS, "election_timeout");
-            }
+            failed |= !settings.ok();
+            heartbeat = merged(heartbeat, settings.heartbeat(), HEARTBEAT_INTERVAL_MS, "heartbeat_interval");
+            election = merged(election, settings.election(), ELECTION_TIMEOUT_MS, "election_timeout");
             checkTimers(heartbeat, election);
             if (failed || address == null) {
                 return Optional.empty();
             }
             MemberPlan plan = new MemberPlan(vars.hostName(), etcdName, address, agent.host(), agent.port(),
                     values(peerUrls), values(clientUrls), listenPeer, listenClient, dataDir, walDir, newUnit, oldUnit,
-                    heartbeat, election, tls, settings.get().env());
+                    heartbeat, election, tls, settings.env());
             return Optional.of(new Resolved(plan, vars, peerUrls, clientUrls, vars.lineOf(AGENT_ENDPOINT)));
         }
 

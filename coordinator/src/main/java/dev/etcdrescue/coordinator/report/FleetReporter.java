@@ -128,7 +128,8 @@ public final class FleetReporter {
                     r == null || r.workDir() == null ? "" : "  work dir: " + r.workDir());
             out.println(line.stripTrailing());
             if (r != null && !r.success() && r.message() != null) {
-                out.printf("%-" + width + "s   %s%n", "", r.message().lines().findFirst().orElse(""));
+                // The whole message: it names the failed hosts and how to undo or resume.
+                r.message().lines().forEach(m -> out.printf("%-" + width + "s   %s%n", "", m));
             }
         }
         if (report.stoppedAfterBatch() != null) {

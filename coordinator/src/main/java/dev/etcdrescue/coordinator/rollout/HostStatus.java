@@ -1,5 +1,6 @@
 package dev.etcdrescue.coordinator.rollout;
 
+import com.fasterxml.jackson.annotation.JsonFormat;
 import dev.etcdrescue.proto.v1.AgentStatus;
 import dev.etcdrescue.proto.v1.ClaimInfo;
 import dev.etcdrescue.proto.v1.ToolInfo;
@@ -26,13 +27,13 @@ public record HostStatus(
         String lastResult,
         long bytesReceived,
         long bytesExpected,
-        Instant updated) {
+        @JsonFormat(shape = JsonFormat.Shape.STRING) Instant updated) {
 
     /** The tool the agent restores with. */
     public record RestoreTool(String kind, String path, String version, boolean supportsBumpRevision) {}
 
     /** The operation holding the agent, until when. */
-    public record Claim(String cluster, String operationId, Instant validUntil) {}
+    public record Claim(String cluster, String operationId, @JsonFormat(shape = JsonFormat.Shape.STRING) Instant validUntil) {}
 
     /** Reachable, and answering as the host the inventory names. */
     public boolean ok() {

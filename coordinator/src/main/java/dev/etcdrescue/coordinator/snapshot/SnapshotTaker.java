@@ -68,6 +68,16 @@ public final class SnapshotTaker {
         }
     }
 
+    /** A dead member refuses the connection at once; jetcd would retry it until the timeout. */
+    private void refusedFast(URI endpoint) {
+        int port = endpoint.getPort() > 0 ? endpoint.getPort() : ("https".equals(endpoint.getScheme()) ? 443 : 2379);
+        try (java.net.Socket s = new java.net.Socket()) {
+            s.connect(new java.net.InetSocketAddress(endpoint.getHost(), port), (int) statusTimeout.toMillis());
+        } catch (java.io.IOException e) {
+            throw new java.util.concurrent.CompletionException(new java.io.IOException("cannot connect: " + e.getMessage(), e));
+        }
+    }
+
     public record Probe(List<SourceMember> alive, Map<URI, String> unreachable) {
         /** The member with the highest revision holds the most data; ties go to the first listed. */
         public Optional<SourceMember> best() {
@@ -104,8 +114,8 @@ public final class SnapshotTaker {
      */
     static String authHint(String message) {
         String m = message.toLowerCase(java.util.Locale.ROOT);
-        if (m.contains("permission denied") || m.contains("user name is empty") || m.contains("invalid auth token")
-                || m.contains("authentication failed") || m.contains("user name not found")) {
+        if (m.contains("auth:") || m.contains("permission denied") || m.contains("user name is empty")
+                || m.contains("invalid auth token") || m.contains("authentication failed")) {
             return " (etcd's auth is enabled: a snapshot needs a user with the root role. From a member that lost quorum only a"
                     + " client certificate works, since a password login needs quorum: set etcd_client_cert/etcd_client_key to a"
                     + " certificate whose CN is such a user)";

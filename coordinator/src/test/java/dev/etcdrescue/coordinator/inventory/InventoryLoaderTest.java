@@ -103,7 +103,9 @@ class InventoryLoaderTest {
                 all:
                   children:
                     c:
-                      vars: {cluster_token: tok, snapshot_endpoints: ["https://10.0.0.9:2379"], scheme: https}
+                      vars: {cluster_token: tok, snapshot_endpoints: ["https://10.0.0.9:2379"], scheme: https,
+                             etcd_cert_file: /etc/etcd/pki/member.pem, etcd_key_file: /etc/etcd/pki/member-key.pem,
+                             etcd_ca_file: /etc/etcd/pki/ca.pem, etcd_client_ca: ca.pem, etcd_client_cert: c.pem, etcd_client_key: k.pem}
                       hosts:
                         h-0:
                           address: etcd0.example.org

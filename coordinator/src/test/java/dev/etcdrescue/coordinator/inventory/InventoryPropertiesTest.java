@@ -311,6 +311,15 @@ class InventoryPropertiesTest {
             if (m.scheme.equals("https") || r.nextBoolean()) {
                 m.allVars.add(new Var("scheme", m.scheme));
             }
+            if (m.scheme.equals("https")) {
+                // https needs the members' TLS files and the coordinator's etcd client files.
+                m.allVars.add(new Var("etcd_cert_file", "/etc/etcd/pki/member.pem"));
+                m.allVars.add(new Var("etcd_key_file", "/etc/etcd/pki/member-key.pem"));
+                m.allVars.add(new Var("etcd_ca_file", "/etc/etcd/pki/ca.pem"));
+                m.allVars.add(new Var("etcd_client_ca", "etcd-pki/ca.pem"));
+                m.allVars.add(new Var("etcd_client_cert", "etcd-pki/client.pem"));
+                m.allVars.add(new Var("etcd_client_key", "etcd-pki/client-key.pem"));
+            }
             if (r.nextInt(4) == 0) {
                 m.allVars.add(new Var("tls_dir", "/etc/etcd-rescue/pki"));
             }

@@ -29,7 +29,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The coordinator's etcd connections against a real etcd 3.4 with https, client-certificate auth
@@ -41,7 +40,7 @@ import org.junit.jupiter.api.io.TempDir;
 class SecureEtcdTest {
     private static final String PASSWORD = "pw-" + Long.toHexString(System.nanoTime());
 
-    @TempDir Path dir;
+    private Path dir;
     private Process etcd;
     private URI client;
     private URI peer;
@@ -49,6 +48,7 @@ class SecureEtcdTest {
 
     @BeforeAll
     void startEtcdWithTlsAndAuth() throws Exception {
+        dir = Files.createTempDirectory("secure-etcd-");
         CertificateAuthority authority = CertificateAuthority.create("test etcd CA", Duration.ofDays(1));
         ca = dir.resolve("ca.pem");
         Pem.writeCertificate(ca, authority.certificate());
@@ -78,6 +78,11 @@ class SecureEtcdTest {
             etcd.destroy();
             if (!etcd.waitFor(10, TimeUnit.SECONDS)) {
                 etcd.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+            }
+        }
+        if (dir != null) {
+            try (var files = Files.walk(dir)) {
+                files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
             }
         }
     }

@@ -12,7 +12,7 @@ import java.util.concurrent.ThreadLocalRandom;
  */
 public record AddressBlock(int x, int y) {
     /** Every port a host may serve: old cluster, restored cluster, agent. */
-    public static final List<Integer> HOST_PORTS = List.of(2379, 2380, 22379, 22380, 7443);
+    public static final List<Integer> HOST_PORTS = List.of(2379, 2380, 22379, 22380, 32379, 7443);
     private static final int CONNECT_TIMEOUT_MILLIS = 200;
 
     public String address(int hostNumber) {

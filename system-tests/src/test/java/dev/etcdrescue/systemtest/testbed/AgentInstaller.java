@@ -80,42 +80,44 @@ final class AgentInstaller {
 
     /**
      * The distribution tarball ({@code dist/target/etcd-rescue-<version>.tar.gz}) unpacked into the run dir,
-     * where hosts see it: what an operator copies to a host.
+     * where hosts see it, as {@code dist/etcd-rescue/} (without the version, so tests can name its scripts):
+     * what an operator copies to a host.
      */
     private Path copyDistribution() {
-        Path unpacked = runDir.resolve("dist/unpacked");
-        if (Files.isDirectory(unpacked)) {
-            return onlyDirIn(unpacked);
+        Path dist = runDir.resolve("dist/etcd-rescue");
+        if (Files.isDirectory(dist)) {
+            return dist;
         }
         Path tarball = DistributionTarball.find(projectRoot);
+        Path unpacking = runDir.resolve("dist/etcd-rescue.unpacking");
         try {
-            Files.createDirectories(unpacked);
-            Process tar = new ProcessBuilder("tar", "-xzf", tarball.toString(), "-C", unpacked.toString())
+            Files.createDirectories(unpacking);
+            Process tar = new ProcessBuilder("tar", "-xzf", tarball.toString(), "-C", unpacking.toString())
                     .redirectErrorStream(true).start();
             String output = new String(tar.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             if (!tar.waitFor(60, TimeUnit.SECONDS) || tar.exitValue() != 0) {
                 tar.destroyForcibly();
-                throw new IllegalStateException("cannot unpack " + tarball + " into " + unpacked + ": " + output);
+                throw new IllegalStateException("cannot unpack " + tarball + " into " + unpacking + ": " + output);
             }
+            Files.move(onlyDirIn(unpacking), dist);
+            Files.delete(unpacking);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot unpack " + tarball + " into " + unpacked, e);
+            throw new UncheckedIOException("cannot unpack " + tarball + " into " + dist, e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while unpacking " + tarball, e);
         }
-        return onlyDirIn(unpacked);
+        return dist;
     }
 
     /** The tarball unpacks into one dir, etcd-rescue-<version>/. */
-    private static Path onlyDirIn(Path dir) {
+    private static Path onlyDirIn(Path dir) throws IOException {
         try (Stream<Path> entries = Files.list(dir)) {
             List<Path> dirs = entries.filter(Files::isDirectory).toList();
             if (dirs.size() != 1) {
                 throw new IllegalStateException("expected one etcd-rescue-<version> dir in " + dir + ", found " + dirs);
             }
             return dirs.get(0);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
         }
     }
 

@@ -1,13 +1,23 @@
 package dev.etcdrescue.systemtest.testbed;
 
+import dev.etcdrescue.pki.CertificateAuthority;
+import dev.etcdrescue.pki.IssuedCertificate;
+import dev.etcdrescue.pki.Pem;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.stream.Collectors;
 
-/** The old cluster: Debian's etcd.service on every host, configured through /etc/default/etcd. */
-final class OldCluster {
+/**
+ * The old cluster: Debian's etcd.service on every host, configured through /etc/default/etcd.
+ * Plain http by default; {@link #startTls} runs it as production clusters do: https client and peer
+ * URLs with client- and peer-certificate auth, certificates of the given etcd CA in {@link #PKI_DIR}.
+ */
+public final class OldCluster {
+    /** Where the TLS old cluster's files are on every host: ca.pem, member.pem, member-key.pem (owned by etcd). */
+    public static final String PKI_DIR = "/etc/etcd/pki";
     static final int CLIENT_PORT = 2379;
     static final int PEER_PORT = 2380;
     /** Generous: 10 members, 5 systemds and JVMs share 2 cores; elections under load take a while. */
@@ -27,37 +37,86 @@ final class OldCluster {
         return "http://" + host.address() + ":" + PEER_PORT;
     }
 
+    /** {@code https://<address>:2379}: the TLS old member's client URL. */
+    public static String tlsClientUrl(TestHost host) {
+        return "https://" + host.address() + ":" + CLIENT_PORT;
+    }
+
     static String envFile(TestHost host, List<TestHost> members, String token) {
-        String initialCluster = members.stream().map(m -> m.name() + "=" + peerUrl(m))
+        return envFile(host, members, token, false);
+    }
+
+    private static String envFile(TestHost host, List<TestHost> members, String token, boolean tls) {
+        String initialCluster = members.stream().map(m -> m.name() + "=" + peerUrl(m, tls))
                 .collect(Collectors.joining(","));
+        String tlsSettings = !tls ? "" : "ETCD_CERT_FILE=" + PKI_DIR + "/member.pem\n"
+                + "ETCD_KEY_FILE=" + PKI_DIR + "/member-key.pem\n"
+                + "ETCD_TRUSTED_CA_FILE=" + PKI_DIR + "/ca.pem\n"
+                + "ETCD_CLIENT_CERT_AUTH=true\n"
+                + "ETCD_PEER_CERT_FILE=" + PKI_DIR + "/member.pem\n"
+                + "ETCD_PEER_KEY_FILE=" + PKI_DIR + "/member-key.pem\n"
+                + "ETCD_PEER_TRUSTED_CA_FILE=" + PKI_DIR + "/ca.pem\n"
+                + "ETCD_PEER_CLIENT_CERT_AUTH=true\n";
         // Timers above etcd's defaults: on 2 shared cores the defaults cause spurious elections.
         return "ETCD_NAME=" + host.name() + "\n"
                 + "ETCD_DATA_DIR=/var/lib/etcd/default\n"
-                + "ETCD_LISTEN_PEER_URLS=" + peerUrl(host) + "\n"
-                + "ETCD_LISTEN_CLIENT_URLS=" + clientUrl(host) + "\n"
-                + "ETCD_INITIAL_ADVERTISE_PEER_URLS=" + peerUrl(host) + "\n"
-                + "ETCD_ADVERTISE_CLIENT_URLS=" + clientUrl(host) + "\n"
+                + "ETCD_LISTEN_PEER_URLS=" + peerUrl(host, tls) + "\n"
+                + "ETCD_LISTEN_CLIENT_URLS=" + clientUrl(host, tls) + "\n"
+                + "ETCD_INITIAL_ADVERTISE_PEER_URLS=" + peerUrl(host, tls) + "\n"
+                + "ETCD_ADVERTISE_CLIENT_URLS=" + clientUrl(host, tls) + "\n"
                 + "ETCD_INITIAL_CLUSTER=" + initialCluster + "\n"
                 + "ETCD_INITIAL_CLUSTER_TOKEN=" + token + "\n"
                 + "ETCD_INITIAL_CLUSTER_STATE=new\n"
                 + "ETCD_HEARTBEAT_INTERVAL=250\n"
-                + "ETCD_ELECTION_TIMEOUT=2500\n";
+                + "ETCD_ELECTION_TIMEOUT=2500\n"
+                + tlsSettings;
+    }
+
+    private static String clientUrl(TestHost host, boolean tls) {
+        return tls ? tlsClientUrl(host) : clientUrl(host);
+    }
+
+    private static String peerUrl(TestHost host, boolean tls) {
+        return (tls ? "https" : "http") + "://" + host.address() + ":" + PEER_PORT;
     }
 
     static void start(List<TestHost> hosts, String token) {
+        start(hosts, token, false);
+    }
+
+    /**
+     * Like the plain old cluster, with TLS everywhere: each host gets a member certificate of {@code etcdCa}
+     * (SAN its address; also its client certificate towards peers) in {@link #PKI_DIR}, key 0600 owned by etcd.
+     */
+    public static void startTls(List<TestHost> hosts, String token, CertificateAuthority etcdCa) {
         for (TestHost host : hosts) {
-            host.writeFile("/etc/default/etcd", envFile(host, hosts, token));
+            IssuedCertificate member = etcdCa.issueEtcdMember(host.name(), List.of(host.address()), Duration.ofDays(1));
+            host.writeFile(PKI_DIR + "/ca.pem", Pem.toPem(etcdCa.certificate()));
+            host.writeFile(PKI_DIR + "/member.pem", Pem.toPem(member.certificate()));
+            host.writeFile(PKI_DIR + "/member-key.pem", Pem.toPem(member.privateKey()));
+            host.execOk(Duration.ofSeconds(30), "sh", "-c", "chown -R etcd:etcd " + PKI_DIR + " && chmod 0600 " + PKI_DIR + "/member-key.pem");
+        }
+        start(hosts, token, true);
+    }
+
+    private static void start(List<TestHost> hosts, String token, boolean tls) {
+        for (TestHost host : hosts) {
+            host.writeFile("/etc/default/etcd", envFile(host, hosts, token, tls));
         }
         // --no-block: Type=notify waits for quorum, so a blocking start of the first member would hang.
         for (TestHost host : hosts) {
             host.systemctl("start", "--no-block", "etcd").requireOk();
         }
-        String endpoints = hosts.stream().map(OldCluster::clientUrl).collect(Collectors.joining(","));
+        String endpoints = hosts.stream().map(h -> clientUrl(h, tls)).collect(Collectors.joining(","));
+        List<String> probe = new ArrayList<>(List.of("etcdctl", "--endpoints=" + endpoints, "--dial-timeout=2s", "--command-timeout=5s"));
+        if (tls) {
+            probe.addAll(List.of("--cacert=" + PKI_DIR + "/ca.pem", "--cert=" + PKI_DIR + "/member.pem", "--key=" + PKI_DIR + "/member-key.pem"));
+        }
+        probe.addAll(List.of("endpoint", "health"));
         Instant deadline = Instant.now().plus(HEALTHY_DEADLINE);
         ExecResult last;
         do {
-            last = hosts.get(0).exec(PROBE_TIMEOUT, "etcdctl", "--endpoints=" + endpoints,
-                    "--dial-timeout=2s", "--command-timeout=5s", "endpoint", "health");
+            last = hosts.get(0).exec(PROBE_TIMEOUT, probe.toArray(String[]::new));
             if (last.ok()) {
                 return;
             }
