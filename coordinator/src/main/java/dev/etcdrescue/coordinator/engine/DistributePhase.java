@@ -26,7 +26,9 @@ final class DistributePhase implements Phase {
     public void run(RecoveryRun run) throws Exception {
         var file = run.snapshot;
         Duration budget = MIN_TRANSFER_BUDGET.plusSeconds(file.size() / 10_000_000);
-        run.forEachHost(name(), (m, agent) -> {
+        run.forEachHost(name(), (m, agent) -> TransferRetry.<RecoveryRun.Done>policy(
+                why -> run.reporter.note(name(), "[" + m.hostName() + "] transfer interrupted, resuming from the agent's durable offset: " + why))
+                .get(() -> {
             TransferState state = agent.beginTransfer(BeginTransferRequest.newBuilder()
                     .setHeader(run.header(m))
                     .setTransferId(file.transferId())
@@ -54,7 +56,7 @@ final class DistributePhase implements Phase {
             run.transfers.put(m.hostName(), result);
             return RecoveryRun.Done.changed(how + "; sha256 verified; revision " + result.getSnapshotStatus().getRevision()
                     + ", " + result.getSnapshotStatus().getTotalKeys() + " keys; staged at " + result.getStagedPath());
-        });
+        }));
         Set<Long> revisions = run.transfers.values().stream().map(t -> t.getSnapshotStatus().getRevision()).collect(Collectors.toSet());
         if (revisions.size() != 1 || !revisions.contains(run.expectedRevision)) {
             throw new PhaseFailedException(name(), ExitCodes.FAILED, "the hosts' restore tools read revisions " + revisions
