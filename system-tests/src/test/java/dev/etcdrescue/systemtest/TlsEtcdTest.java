@@ -147,9 +147,14 @@ class TlsEtcdTest {
     }
 
     @AfterAll
-    void tearDown() {
+    void tearDown() throws Exception {
         if (testbed != null) {
             testbed.close();
+        }
+        if (work != null) {
+            try (var files = Files.walk(work)) {
+                files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
         }
     }
 

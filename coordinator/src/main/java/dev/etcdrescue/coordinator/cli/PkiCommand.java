@@ -379,18 +379,36 @@ public final class PkiCommand implements Runnable {
                 description = "How long the certificates are valid, ISO-8601 (default: ${DEFAULT-VALUE}).")
         Duration validity;
 
+        @Option(names = "--san", paramLabel = "NAME", description = "Another IP or DNS name for every member certificate "
+                + "(a load balancer's, say); repeat for more.")
+        List<String> extraSans = new ArrayList<>();
+
+        @Option(names = "--loopback-sans", negatable = true, defaultValue = "true", fallbackValue = "true",
+                description = "Add localhost, 127.0.0.1 and ::1 to every member certificate, as kubeadm does (default; "
+                        + "--no-loopback-sans to leave them out).")
+        boolean loopbackSans;
+
         @Option(names = "--force", description = "Move existing files aside to <file>.old-<timestamp> instead of refusing.")
         boolean force;
 
         @Override
         public Integer call() {
             requirePositive("--validity", validity);
+            for (String san : extraSans) {
+                if (!HostNames.isIpLiteral(san) && !HostNames.isDnsName(san)) {
+                    throw usage("--san '" + san + "' is neither an IP address nor a DNS name");
+                }
+            }
+            List<String> sans = new ArrayList<>(extraSans);
+            if (loopbackSans) {
+                sans.addAll(EtcdCertificateIssuer.LOOPBACK_SANS);
+            }
             if (clientCn.isBlank() || clientCn.chars().anyMatch(c -> c < 0x21 || c == 0x7f)) {
                 throw usage("--client-cn '" + clientCn + "' is not an etcd user name (no spaces or control characters)");
             }
             Inventory loaded = InventoryLoader.load(inventory);
             Path target = out != null ? out : caDir;
-            List<EtcdCertificateIssuer.MemberFiles> members = EtcdCertificateIssuer.memberFiles(loaded, target);
+            List<EtcdCertificateIssuer.MemberFiles> members = EtcdCertificateIssuer.memberFiles(loaded, target, sans);
             members.forEach(m -> Issue.requireDirName(m.host()));
             EtcdCertificateIssuer.ClientFiles client = EtcdCertificateIssuer.clientFiles(target, clientCn);
             CertificateAuthority ca = loadEtcdCa();

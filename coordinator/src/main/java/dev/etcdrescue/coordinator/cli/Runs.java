@@ -36,7 +36,7 @@ final class Runs {
     }
 
     static Recovery recovery(ClusterPlan plan) {
-        return new Recovery(AgentChannels.fromDir(plan.tlsDir()), new EtcdClients(Duration.ofSeconds(5)));
+        return new Recovery(AgentChannels.fromDir(plan.tlsDir()), new EtcdClients(Duration.ofSeconds(5), plan.etcdAccess()));
     }
 
     static String sha256(Path file) {

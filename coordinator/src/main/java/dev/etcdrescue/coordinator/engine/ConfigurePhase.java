@@ -20,10 +20,11 @@ final class ConfigurePhase implements Phase {
                     .setMember(MemberSpecs.of(run.plan, run.running(m)))
                     .setNewUnit(m.newUnit())
                     .setBaseUnit(m.oldUnit())
-                    .addAllExtra(MemberSpecs.extras(m))
+                    .addAllExtra(MemberSpecs.extras(m, run.snapshot == null ? 0 : run.snapshot.size()))
                     .build());
             String msg = "wrote " + r.getEnvFile() + " and " + r.getUnitFile()
                     + (run.fenced() ? " (clients fenced off: serving on " + run.running(m).clientUrls().get(0) + " until verify passes)" : "");
+            msg += MemberSpecs.quotaNote(m, run.snapshot == null ? 0 : run.snapshot.size()).map(n -> "; " + n).orElse("");
             if (r.getMovedAsideCount() > 0) {
                 msg += "; kept the previous files at " + r.getMovedAsideList().stream()
                         .map(MovedFile::getMovedTo).collect(Collectors.joining(", "));

@@ -16,14 +16,11 @@ final class Fence {
 
     static MemberPlan fenced(MemberPlan m, int port) {
         List<URI> client = List.of(withPort(m.clientUrls().get(0), port));
-        return new MemberPlan(m.hostName(), m.etcdName(), m.address(), m.agentHost(), m.agentPort(), m.peerUrls(), client,
-                m.listenPeerUrls(), client, m.dataDir(), m.walDir(), m.newUnit(), m.oldUnit(),
-                m.heartbeatIntervalMs(), m.electionTimeoutMs());
+        return m.withClientUrls(client);
     }
 
     static ClusterPlan fenced(ClusterPlan plan, int port) {
-        return new ClusterPlan(plan.name(), plan.token(), plan.snapshot(), plan.tlsDir(),
-                plan.members().stream().map(m -> fenced(m, port)).toList());
+        return plan.withMembers(plan.members().stream().map(m -> fenced(m, port)).toList());
     }
 
     static URI withPort(URI url, int port) {

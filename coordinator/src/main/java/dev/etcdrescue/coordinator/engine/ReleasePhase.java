@@ -39,7 +39,7 @@ final class ReleasePhase implements Phase {
             var agent = run.agents.get(m.hostName());
             try {
                 agent.configure(ConfigureRequest.newBuilder().setHeader(run.header(m)).setMember(MemberSpecs.of(run.plan, m))
-                        .setNewUnit(m.newUnit()).setBaseUnit(m.oldUnit()).addAllExtra(MemberSpecs.extras(m)).build());
+                        .setNewUnit(m.newUnit()).setBaseUnit(m.oldUnit()).addAllExtra(MemberSpecs.extras(m, run.snapshot == null ? 0 : run.snapshot.size())).build());
                 agent.stop(UnitRequest.newBuilder().setHeader(run.header(m)).setUnit(m.newUnit()).build());
                 agent.start(UnitRequest.newBuilder().setHeader(run.header(m)).setUnit(m.newUnit()).setNoBlock(true).build());
                 waitActive(run, m);
@@ -51,7 +51,7 @@ final class ReleasePhase implements Phase {
                 throw new PhaseFailedException(name(), ExitCodes.FAILED, "release stopped at " + m.hostName()
                         + "; the members before it serve their planned URLs, the rest are still fenced");
             }
-            ClusterPlan onlyThis = new ClusterPlan(run.plan.name(), run.plan.token(), run.plan.snapshot(), run.plan.tlsDir(), List.of(m));
+            ClusterPlan onlyThis = run.plan.withMembers(List.of(m));
             List<Check> health = verifier.verify(onlyThis, -1, Optional.empty(), run.options.verifyTimeout());
             Check healthy = health.get(0);
             if (!healthy.ok()) {

@@ -54,8 +54,15 @@ public final class EtcdCertificateIssuer {
         return caDir.resolve("ca-key.pem");
     }
 
-    /** What {@link #issue} writes for every member of the inventory, in inventory order. */
-    public static List<MemberFiles> memberFiles(Inventory inventory, Path outDir) {
+    /**
+     * Loopback names every member certificate gets by default, as kubeadm's do: local clients dial
+     * 127.0.0.1, and etcd checks a peer's certificate against the address its connection comes from,
+     * which is a loopback address when members share a host's loopback.
+     */
+    public static final List<String> LOOPBACK_SANS = List.of("localhost", "127.0.0.1", "::1");
+
+    /** What {@link #issue} writes for every member of the inventory, in inventory order, each with {@code extraSans}. */
+    public static List<MemberFiles> memberFiles(Inventory inventory, Path outDir, List<String> extraSans) {
         List<MemberFiles> files = new ArrayList<>();
         for (ClusterPlan cluster : inventory.clusters()) {
             for (MemberPlan m : cluster.members()) {
@@ -63,7 +70,9 @@ public final class EtcdCertificateIssuer {
                 MemberTls onHost = m.tls() != null ? m.tls() : new MemberTls(DEFAULT_HOST_DIR + "member.pem",
                         DEFAULT_HOST_DIR + "member-key.pem", DEFAULT_HOST_DIR + "ca.pem", DEFAULT_HOST_DIR + "member.pem",
                         DEFAULT_HOST_DIR + "member-key.pem", DEFAULT_HOST_DIR + "ca.pem");
-                files.add(new MemberFiles(m.hostName(), sans(m), dir.resolve("ca.pem"), dir.resolve("member.pem"),
+                List<String> sans = sans(m);
+                extraSans.stream().filter(san -> !sans.contains(san)).forEach(sans::add);
+                files.add(new MemberFiles(m.hostName(), sans, dir.resolve("ca.pem"), dir.resolve("member.pem"),
                         dir.resolve("member-key.pem"), onHost));
             }
         }

@@ -78,7 +78,8 @@ class PkiEtcdCommandTest {
         assertThat(Role.of(beta0)).contains(Role.ETCD_MEMBER);
         assertThat(SubjectNames.commonName(beta0)).contains("beta-0");
         assertThat(new ArrayList<>(beta0.getSubjectAlternativeNames())).containsExactly(
-                List.of(IP, "10.0.0.1"), List.of(IP, "127.0.0.1"), List.of(DNS, "beta-0"));
+                List.of(IP, "10.0.0.1"), List.of(IP, "127.0.0.1"), List.of(DNS, "localhost"), List.of(IP, "0:0:0:0:0:0:0:1"),
+                List.of(DNS, "beta-0"));
         assertThat(beta0.getExtendedKeyUsage()).containsExactlyInAnyOrder("1.3.6.1.5.5.7.3.1", "1.3.6.1.5.5.7.3.2");
         assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(caDir.resolve("members/beta-0/member-key.pem"))))
                 .isEqualTo("rw-------");
@@ -88,7 +89,7 @@ class PkiEtcdCommandTest {
         assertThat(Role.of(client)).contains(Role.ETCD_CLIENT);
 
         String printed = out.toString(StandardCharsets.UTF_8);
-        assertThat(printed).contains("beta-0 (SAN 10.0.0.1, 127.0.0.1):")
+        assertThat(printed).contains("beta-0 (SAN 10.0.0.1, 127.0.0.1, localhost, ::1):")
                 .contains(caDir.resolve("members/beta-0/member.pem") + " -> beta-0:/etc/etcd/pki/member.pem (etcd_cert_file, etcd_peer_cert_file)")
                 .contains(caDir.resolve("members/beta-0/member-key.pem") + " -> beta-0:/etc/etcd/pki/member-key.pem (etcd_key_file; mode 0600")
                 .contains("beta-0:/etc/etcd/pki/ca.pem (etcd_ca_file, etcd_peer_ca_file)")
@@ -122,7 +123,9 @@ class PkiEtcdCommandTest {
                 .isEqualTo(ExitCodes.USAGE);
         assertThat(err.toString()).contains("no etcd CA in").contains("pki init-etcd-ca");
         out.reset();
-        assertThat(Main.run("pki", "issue-etcd", "--ca-dir", caDir.toString(), "-i", inventory.toString())).isEqualTo(ExitCodes.OK);
-        assertThat(out.toString()).contains("beta-0:/etc/etcd/pki/member.pem").contains("set 'scheme: https'");
+        assertThat(Main.run("pki", "issue-etcd", "--ca-dir", caDir.toString(), "-i", inventory.toString(), "--no-loopback-sans",
+                "--san", "etcd.example.org")).isEqualTo(ExitCodes.OK);
+        assertThat(out.toString()).contains("beta-0 (SAN 10.0.0.1, etcd.example.org):").contains("beta-0:/etc/etcd/pki/member.pem")
+                .contains("set 'scheme: https'");
     }
 }

@@ -86,11 +86,13 @@ public final class OldCluster {
 
     /**
      * Like the plain old cluster, with TLS everywhere: each host gets a member certificate of {@code etcdCa}
-     * (SAN its address; also its client certificate towards peers) in {@link #PKI_DIR}, key 0600 owned by etcd.
+     * (SAN its address and 127.0.0.1; also its client certificate towards peers) in {@link #PKI_DIR}, key 0600 owned by etcd.
      */
     public static void startTls(List<TestHost> hosts, String token, CertificateAuthority etcdCa) {
         for (TestHost host : hosts) {
-            IssuedCertificate member = etcdCa.issueEtcdMember(host.name(), List.of(host.address()), Duration.ofDays(1));
+            // 127.0.0.1 too: testbed hosts share the loopback, so peer connections come from 127.0.0.1, and etcd
+            // checks a peer's certificate against the address the connection comes from.
+            IssuedCertificate member = etcdCa.issueEtcdMember(host.name(), List.of(host.address(), "127.0.0.1"), Duration.ofDays(1));
             host.writeFile(PKI_DIR + "/ca.pem", Pem.toPem(etcdCa.certificate()));
             host.writeFile(PKI_DIR + "/member.pem", Pem.toPem(member.certificate()));
             host.writeFile(PKI_DIR + "/member-key.pem", Pem.toPem(member.privateKey()));
