@@ -53,7 +53,11 @@ public final class AgentClient implements AutoCloseable {
     }
 
     public ClaimReply releaseClaim(OperationHeader header) {
-        return stub(rpcTimeout).releaseClaim(ReleaseClaimRequest.newBuilder().setHeader(header).build());
+        return releaseClaim(header, rpcTimeout);
+    }
+
+    public ClaimReply releaseClaim(OperationHeader header, Duration timeout) {
+        return stub(timeout).releaseClaim(ReleaseClaimRequest.newBuilder().setHeader(header).build());
     }
 
     public PreflightReport preflight(PreflightRequest request) {

@@ -7,6 +7,17 @@ import io.grpc.StatusRuntimeException;
 final class AgentErrors {
     private AgentErrors() {}
 
+    /** The deepest TLS or certificate message: "No subject alternative names matching IP address ..." says what is wrong. */
+    private static java.util.Optional<String> tlsCause(Throwable t) {
+        String found = null;
+        for (Throwable c = t; c != null && c.getCause() != c; c = c.getCause()) {
+            if ((c instanceof javax.net.ssl.SSLException || c instanceof java.security.cert.CertificateException) && c.getMessage() != null) {
+                found = c.getMessage();
+            }
+        }
+        return java.util.Optional.ofNullable(found);
+    }
+
     static String describe(Throwable t, String agent) {
         Throwable c = t;
         while (!(c instanceof StatusRuntimeException) && c.getCause() != null && c.getCause() != c) {
@@ -16,7 +27,10 @@ final class AgentErrors {
             return t.getMessage() == null ? t.toString() : t.getMessage();
         }
         Status s = sre.getStatus();
-        String detail = s.getDescription() == null ? "" : s.getDescription();
+        String detail = s.getDescription() == null ? "" : s.getDescription().lines().findFirst().orElse("");
+        if (s.getCode() == Status.Code.UNAVAILABLE) {
+            detail = tlsCause(sre).orElse(detail);
+        }
         return switch (s.getCode()) {
             case UNAVAILABLE -> "agent " + agent + " unreachable (" + detail
                     + "): is etcd-rescue-agent running there, does its certificate name this address, and is it from the fleet CA?";

@@ -269,14 +269,25 @@ public final class Recovery {
         }
     }
 
+    /** All hosts at once, each briefly: a frozen host must not hold up the answer (its claim expires by itself). */
     private static void releaseClaims(RecoveryRun run) {
+        List<java.util.concurrent.CompletableFuture<Void>> calls = new ArrayList<>();
         for (MemberPlan m : run.plan.members()) {
-            try {
-                run.agents.get(m.hostName()).releaseClaim(run.header(m));
-            } catch (RuntimeException e) {
-                log.info("could not release the claim on {} (it expires by itself): {}", m.hostName(), e.getMessage());
-            }
+            calls.add(java.util.concurrent.CompletableFuture.runAsync(() -> {
+                try {
+                    run.agents.get(m.hostName()).releaseClaim(run.header(m), Duration.ofSeconds(5));
+                } catch (RuntimeException e) {
+                    log.info("could not release the claim on {} (it expires by itself): {}", m.hostName(), e.getMessage());
+                }
+            }, run.executor));
         }
+        calls.forEach(c -> {
+            try {
+                c.join();
+            } catch (RuntimeException ignored) {
+                // logged above
+            }
+        });
     }
 
     private static void writeReport(RecoveryReport report, Path workDir) {

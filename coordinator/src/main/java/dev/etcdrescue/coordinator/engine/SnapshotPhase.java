@@ -43,7 +43,7 @@ final class SnapshotPhase implements Phase {
                 if (!run.options.allowNoHashTrailer()) {
                     throw new PhaseFailedException(name(), ExitCodes.PREFLIGHT_REFUSED, "snapshot " + file.path()
                             + " has no SHA-256 trailer, so its integrity cannot be checked (a raw member/snap/db, or not a snapshot). "
-                            + "If it is a db file copied from a member, pass --allow-no-hash-trailer");
+                            + "If it is a db file copied from a member, pass --allow-no-hash-trailer. Nothing was changed on any host");
                 }
             }
             case VALID -> { }
