@@ -47,7 +47,8 @@ class CompletionAndRolloutOptionsTest {
     @Test
     void recoverHelpDocumentsTheRolloutAndItsExitCodes() {
         assertThat(Main.run("recover", "--help")).isZero();
-        String help = out.toString(StandardCharsets.UTF_8);
+        // Help text wraps at the terminal width: compare it as one line.
+        String help = out.toString(StandardCharsets.UTF_8).replaceAll("\\s+", " ");
         assertThat(help).contains("--serial=N|P%").contains("--max-fail-percentage=P").contains("more than P% of the clusters failed")
                 .contains("first failed cluster in inventory order").contains("\"stoppedAfterBatch\"");
         assertThat(err.toString(StandardCharsets.UTF_8)).doesNotContain("WARN");
@@ -60,6 +61,7 @@ class CompletionAndRolloutOptionsTest {
                   vars:
                     tls_dir: %s
                     snapshot_file: %s
+                    cluster_token: c-restored
                   children:
                     c:
                       hosts:

@@ -71,6 +71,7 @@ class FleetStatusTest {
                   vars:
                     tls_dir: %s
                     snapshot_file: %s
+                    cluster_token: c-restored
                   children:
                     c:
                       hosts:
