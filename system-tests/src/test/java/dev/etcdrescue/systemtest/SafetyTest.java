@@ -185,4 +185,31 @@ class SafetyTest {
             assertThat(h.unitState("etcd_new")).as("the running cluster on %s is untouched", h.name()).isEqualTo("active");
         }
     }
+
+    /** What the attempts left aside is listed, kept until asked, then removed; the running cluster is untouched. */
+    @Test
+    @Order(3)
+    void cleanupListsWhatWasLeftAsideAndRemovesItOnlyWhenAsked() throws Exception {
+        Path inventory = work.resolve("b.yaml");
+        Cli.Result list = Cli.etcdRescue("cleanup", "-i", inventory.toString());
+        assertThat(list.exitCode()).as(list.all()).isZero();
+        assertThat(list.stdout()).contains("rolled-back").contains("/var/lib/etcd/b.etcd.rolled-back-").contains("Nothing was removed");
+        TestHost h = testbed.host(0);
+        List<Path> aside;
+        try (Stream<Path> s = Files.list(h.hostPath("/var/lib/etcd"))) {
+            aside = s.filter(p -> p.getFileName().toString().contains(".rolled-back-")).toList();
+        }
+        assertThat(aside).isNotEmpty().allSatisfy(p -> assertThat(p).exists());
+
+        Cli.Result refused = Cli.etcdRescue("cleanup", "-i", inventory.toString(), "--remove");
+        assertThat(refused.exitCode()).as("no terminal and no --yes").isEqualTo(2);
+        assertThat(aside).allSatisfy(p -> assertThat(p).exists());
+
+        Cli.Result removed = Cli.etcdRescue("cleanup", "-i", inventory.toString(), "--remove", "--yes");
+        assertThat(removed.exitCode()).as(removed.all()).isZero();
+        assertThat(aside).allSatisfy(p -> assertThat(p).doesNotExist());
+        assertThat(h.hostPath("/var/lib/etcd/new.etcd/member/snap/db")).exists();
+        assertThat(h.unitState("etcd_new")).isEqualTo("active");
+        assertThat(EtcdData.readAll(URI.create("http://" + h.address() + ":22379"), "/safe/")).isEqualTo(written);
+    }
 }

@@ -83,7 +83,8 @@ public final class AgentServer {
                 new RollbackRunner(journal, systemctl),
                 new PreflightChecker(hostTools, baseUnits, dataRoots, configWriter, moves, config.stagingDir(),
                         config.listenText()),
-                new PathRules(config.backupDirs(), "backup_dirs"));
+                new PathRules(config.backupDirs(), "backup_dirs"),
+                new dev.etcdrescue.agent.cleanup.Leftovers(config));
         Server server = NettyServerBuilder.forAddress(listen)
                 .sslContext(tls)
                 .addService(ServerInterceptors.intercept(service,

@@ -57,11 +57,14 @@ public final class RescueAgentService extends RescueAgentGrpc.RescueAgentImplBas
     private final UnitOperations units;
     private final RollbackRunner rollback;
     private final PreflightChecker preflight;
+    private final dev.etcdrescue.agent.cleanup.Leftovers leftovers;
     private final PathRules backupDirs;
 
     public RescueAgentService(String hostName, RpcRunner rpc, HostTools hostTools, TransferService transfers,
                               RestoreRunner restore, ConfigWriter configWriter, UnitOperations units,
-                              RollbackRunner rollback, PreflightChecker preflight, PathRules backupDirs) {
+                              RollbackRunner rollback, PreflightChecker preflight, PathRules backupDirs,
+                              dev.etcdrescue.agent.cleanup.Leftovers leftovers) {
+        this.leftovers = leftovers;
         this.hostName = hostName;
         this.rpc = rpc;
         this.hostTools = hostTools;
@@ -104,6 +107,20 @@ public final class RescueAgentService extends RescueAgentGrpc.RescueAgentImplBas
         // Read-only: the header is checked, but nothing is claimed, audited or moved, so a dry run
         // leaves the host (state_dir included) exactly as it was.
         rpc.inspect(request.hasHeader(), request.getHeader(), out, () -> preflight.check(request, status(true)));
+    }
+
+    /** Listing is read-only; removing needs the claim, so it never runs beside an operation. */
+    @Override
+    public void cleanup(dev.etcdrescue.proto.v1.CleanupRequest request, StreamObserver<dev.etcdrescue.proto.v1.CleanupReply> out) {
+        if (!request.getRemove()) {
+            rpc.inspect(request.hasHeader(), request.getHeader(), out,
+                    () -> dev.etcdrescue.proto.v1.CleanupReply.newBuilder().addAllLeftovers(leftovers.find()).build());
+            return;
+        }
+        rpc.mutate("Cleanup", request.hasHeader(), request.getHeader(), true, out, () -> {
+            var found = leftovers.find();
+            return dev.etcdrescue.proto.v1.CleanupReply.newBuilder().addAllLeftovers(found).addAllRemoved(leftovers.remove(found)).build();
+        });
     }
 
     @Override

@@ -93,6 +93,10 @@ public final class AgentClient implements AutoCloseable {
         return stub(rpcTimeout).cutOver(request);
     }
 
+    public CleanupReply cleanup(CleanupRequest request) {
+        return stub(Duration.ofMinutes(5)).cleanup(request);
+    }
+
     public RollbackResult rollback(RollbackRequest request) {
         return stub(Duration.ofMinutes(5)).rollback(request);
     }

@@ -12,7 +12,7 @@ import picocli.CommandLine.Command;
             "streams it to the agent on every host, restores, configures and starts the new members, verifies",
             "the new cluster and cuts over, with one command."
         },
-        subcommands = {RecoverCommand.class, PlanCommand.class, ResumeCommand.class, RollbackCommand.class, VerifyCommand.class,
+        subcommands = {RecoverCommand.class, PlanCommand.class, ResumeCommand.class, RollbackCommand.class, CleanupCommand.class, VerifyCommand.class,
             StatusCommand.class, SnapshotCommand.class, PkiCommand.class, CompletionCommand.class, CommandLine.HelpCommand.class})
 public final class EtcdRescueCommand implements Runnable {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;

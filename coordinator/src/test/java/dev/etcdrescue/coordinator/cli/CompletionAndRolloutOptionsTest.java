@@ -64,6 +64,8 @@ class CompletionAndRolloutOptionsTest {
                     cluster_token: c-restored
                   children:
                     c:
+                      vars:
+                        cluster_token: c-restored
                       hosts:
                         node-a:
                           address: 127.0.0.1

@@ -74,6 +74,8 @@ class FleetStatusTest {
                     cluster_token: c-restored
                   children:
                     c:
+                      vars:
+                        cluster_token: c-restored
                       hosts:
                         node-a:
                           address: 127.0.0.1
