@@ -88,6 +88,9 @@ abstract class RecoverEndToEndBase {
                 .contains("--initial-cluster=" + testbed.host(0).name() + "=http://" + testbed.host(0).address() + ":22380")
                 .contains("| ETCD_NAME=\"" + testbed.host(3).name() + "\"")
                 .contains("EnvironmentFile=/etc/default/etcd_new").contains("run:      systemctl disable etcd");
+        Cli.Result check = Cli.etcdRescue("recover", "-i", inventory.toString(), "--check");
+        assertThat(check.exitCode()).as(check.all()).isZero();
+        assertThat(check.stdout()).contains("PLAN cluster beta").contains("recover would proceed");
         for (TestHost h : testbed.hosts()) {
             assertThat(h.hostPath("/var/lib/etcd/new.etcd")).doesNotExist();
             assertThat(h.hostPath("/etc/default/etcd_new")).doesNotExist();

@@ -56,6 +56,7 @@ class RefusalsTest {
     private Path pki;
     private Path backup;
     private Map<String, String> written;
+    private Cli.Result whileQuorum;
 
     /**
      * The other disaster: every old host is lost. The old cluster lives on its own three hosts, a backup
@@ -66,15 +67,26 @@ class RefusalsTest {
     void oldHostsAllLostOnlyABackupRemains() throws Exception {
         work = Files.createTempDirectory("etcd-rescue-refusals-");
         backup = work.resolve("backup.db");
-        try (Testbed old = Testbed.create(3, Testbed.Options.defaults().withHostPrefix("old"))) {
-            old.startOldCluster("old-refusals");
-            written = EtcdData.load(URI.create(Testbed.oldClientUrl(old.host(0))), "/app/", KEYS, 3);
-            Cli.Result save = Cli.etcdRescue("snapshot", "save", "--endpoints", Testbed.oldClientUrl(old.host(0)), backup.toString());
-            assertThat(save.exitCode()).as(save.all()).isZero();
-        }
         testbed = Testbed.create(3, Testbed.Options.defaults().withHostPrefix("node"));
         pki = work.resolve("pki");
         testbed.installAgents(pki);
+        try (Testbed old = Testbed.create(3, Testbed.Options.defaults().withHostPrefix("old"))) {
+            old.startOldCluster("old-refusals");
+            written = EtcdData.load(URI.create(Testbed.oldClientUrl(old.host(0))), "/app/", KEYS, 3);
+            whileQuorum = Cli.etcdRescue("recover", "-i", Inventories.write(work, "quorum.yaml", Inventories.seedLike("gamma",
+                    testbed.hosts(), pki, Inventories.fromEndpoints(old.hosts()))).toString());
+            Cli.Result save = Cli.etcdRescue("snapshot", "save", "--endpoints", Testbed.oldClientUrl(old.host(0)), backup.toString());
+            assertThat(save.exitCode()).as(save.all()).isZero();
+        }
+    }
+
+    /** A restore beside a cluster that still has quorum would split it in two: refused, nothing touched. */
+    @Test
+    @Order(0)
+    void oldClusterWithQuorumIsRefusedBeforeAnyHostChanges() {
+        assertThat(whileQuorum.exitCode()).as(whileQuorum.all()).isEqualTo(3);
+        assertThat(whileQuorum.stdout()).contains("still sees a leader").contains("--force-with-leader");
+        assertNoHostChanged();
     }
 
     @AfterAll

@@ -67,6 +67,14 @@ public final class RecoverCommand implements Callable<Integer> {
             description = "Accept a snapshot without etcd's SHA-256 trailer (a raw member/snap/db copied from a dead member).")
     boolean allowNoHashTrailer;
 
+    @Option(names = "--allow-v2-loss",
+            description = "Restore even though the source member holds v2 keys: a v3 snapshot does not carry them, they are lost.")
+    boolean allowV2Loss;
+
+    @Option(names = "--check",
+            description = "Do nothing: print what would be done on every host (the same as 'etcd-rescue plan').")
+    boolean check;
+
     @Option(names = "--force-with-leader",
             description = "Restore even though an old member still sees a leader (its cluster may still have quorum).")
     boolean forceWithLeader;
@@ -113,11 +121,19 @@ public final class RecoverCommand implements Callable<Integer> {
     long verifyTimeoutSeconds;
 
     @Override
-    public Integer call() {
+    public Integer call() throws Exception {
         if (chunkSize < 1024 || chunkSize > (4 << 20)) {
             throw new UserException(ExitCodes.USAGE, "--chunk-size must be between 1024 and 4194304 bytes");
         }
         long bump = parseBump(bumpRevision);
+        if (check) {
+            PlanCommand plan = new PlanCommand();
+            plan.inv = inv;
+            plan.bumpRevision = bumpRevision;
+            plan.fencePort = fencePort;
+            plan.keepOld = keepOld;
+            return plan.call();
+        }
         if (fencePort < 0 || fencePort > 65535) {
             throw new UserException(ExitCodes.USAGE, "--fence-port must be 0 (no fence) or a port number");
         }
@@ -143,7 +159,7 @@ public final class RecoverCommand implements Callable<Integer> {
         FleetReport fleet = new Rollout(policy).run(clusters, (plan, clusterReporter) -> {
             Prepared p = prepared.get(plan.name());
             RecoveryOptions options = options(p.dir(), bump, keepOld, allowNoHashTrailer, forceWithLeader, fencePort, yes, chunkSize,
-                    startTimeoutSeconds, verifyTimeoutSeconds);
+                    startTimeoutSeconds, verifyTimeoutSeconds).withAllowV2Loss(allowV2Loss);
             Journal journal = Journal.create(p.dir(), new Journal.Header(p.operationId(), plan.name(),
                     inventory.source().toAbsolutePath().toString(), inventorySha, keepOld, allowNoHashTrailer, forceWithLeader,
                     chunkSize, bump, fencePort, yes));

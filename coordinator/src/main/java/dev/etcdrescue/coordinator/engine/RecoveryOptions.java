@@ -37,6 +37,11 @@ public record RecoveryOptions(
                 claimTtl, startTimeout, verifyTimeout, false);
     }
 
+    public RecoveryOptions withAllowV2Loss(boolean allow) {
+        return new RecoveryOptions(workDir, keepOld, allowNoHashTrailer, forceWithLeader, bumpRevision, fencePort, rollbackOnFailure,
+                chunkSize, claimTtl, startTimeout, verifyTimeout, allow);
+    }
+
     /** Bump where the restore tool supports it, by {@link #DEFAULT_BUMP}. */
     public static final long BUMP_AUTO = -1;
     /**
