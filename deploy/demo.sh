@@ -76,7 +76,7 @@ sources_newer_than() {
 }
 
 find_tarball() {
-  ls -t "$repo_root"/dist/target/etcd-rescue-*.tar.gz 2>/dev/null | head -n 1 || true
+  ls -t "$repo_root"/dist/target/etcd-rescue-*.tar.gz 2>/dev/null | sed -n 1p || true
 }
 
 # Why the build outputs cannot be used as they are (empty when they can).
@@ -304,7 +304,7 @@ if ! command -v etcd >/dev/null || ! command -v etcdctl >/dev/null; then
   run_logged "$logs/apt.log" sh -c 'apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y etcd-server etcd-client' \
     || fail "apt-get install etcd-server etcd-client failed (see $logs/apt.log)"
 fi
-note "$(etcd --version 2>/dev/null | head -n 1), $(ETCDCTL_API=3 etcdctl version 2>/dev/null | head -n 1)"
+note "$(etcd --version 2>/dev/null | sed -n 1p), $(ETCDCTL_API=3 etcdctl version 2>/dev/null | sed -n 1p)"
 
 # ---- 3. hosts ----
 
@@ -360,7 +360,7 @@ sed 's/^/           /' "$logs/pki-issue.log"
 
 mkdir -p "$work/dist"
 tar -xzf "$tarball" -C "$work/dist"
-dist=$(ls -d "$work"/dist/etcd-rescue-*/ | head -n 1)
+dist=$(ls -d "$work"/dist/etcd-rescue-*/ | sed -n 1p)
 dist=${dist%/}
 jobs_install=()
 for i in $(seq 0 $((host_count - 1))); do
@@ -456,7 +456,7 @@ survivor=$(host_name $survivor_index)
 survivor_url=$(old_client_url $survivor_index)
 leaderless=no
 for _ in $(seq 1 60); do
-  if etcdctl_at "$survivor_url" endpoint status -w fields 2>/dev/null | grep -q '^"Leader" : 0$'; then leaderless=yes; break; fi
+  if etcdctl_at "$survivor_url" endpoint status -w fields 2>/dev/null | grep '^"Leader" : 0$' >/dev/null; then leaderless=yes; break; fi
   sleep 0.5
 done
 [ $leaderless = yes ] || fail "$survivor still reports a leader 30 s after the others died"

@@ -12,8 +12,8 @@ dest="$repo_root/.tools/etcd-$version"
 machine_sources=/etc/apt/sources.list.d/debian.sources
 keyring=/usr/share/keyrings/debian-archive-keyring.gpg
 
-if [ -x "$dest/bin/etcdutl" ] && "$dest/bin/etcdutl" version 2>/dev/null | grep -q "etcdutl version: $version" \
-   && "$dest/bin/etcd" --version 2>/dev/null | grep -q "etcd Version: $version"; then
+if [ -x "$dest/bin/etcdutl" ] && "$dest/bin/etcdutl" version 2>/dev/null | grep "etcdutl version: $version" >/dev/null \
+   && "$dest/bin/etcd" --version 2>/dev/null | grep "etcd Version: $version" >/dev/null; then
   echo "etcd $version already in $dest"
   exit 0
 fi
@@ -62,5 +62,5 @@ done
 rm -rf "$dest.partial/root" "$dest"
 mv "$dest.partial" "$dest"
 rm -rf "$work"
-"$dest/bin/etcd" --version | head -n 1
-"$dest/bin/etcdutl" version | head -n 1
+"$dest/bin/etcd" --version | sed -n 1p
+"$dest/bin/etcdutl" version | sed -n 1p
