@@ -97,3 +97,15 @@ wait_for_load() {
     waited=$((waited + 30))
   done
 }
+
+# Every agent's /proc status and JVM command line into DIR/<host>.status (where the memory goes).
+save_agent_status() {
+  local dir=$1 i host pid
+  mkdir -p "$dir"
+  for i in $(seq 0 $((host_count - 1))); do
+    host=$(host_name "$i")
+    pid=$(in_host "$host" --timeout 10 -- systemctl show -p MainPID --value etcd-rescue-agent 2>/dev/null) || continue
+    { in_host "$host" --timeout 10 -- cat "/proc/$pid/status"; echo
+      in_host "$host" --timeout 10 -- cat "/proc/$pid/cmdline" | tr '\0' ' '; echo; } > "$dir/$host.status" 2>&1 || true
+  done
+}

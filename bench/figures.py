@@ -1,0 +1,104 @@
+"""Turns one bench run's measurements (environment from bench/run.sh) and etcd-rescue's JSON report
+into the printed figures, the result JSON (one line) and the chart's data file."""
+import json
+import os
+
+env = os.environ
+
+
+def num(name):
+    value = env.get(name, "")
+    return float(value) if value not in ("", "null") else None
+
+
+def ratio(a, b):
+    return round(a / b, 3) if a is not None and b else None
+
+
+def verdict(value, limit):
+    if value is None:
+        return "n/a"
+    return "met" if value <= limit else "NOT met"
+
+
+with open(env["BENCH_REPORT"]) as f:
+    report = json.load(f)
+phase_names = env["BENCH_PHASES"].split()
+rescue_phases = {p: round(ms / 1000.0, 3) for p, ms in report["phaseMillis"].items()}
+manual_phases = {}
+for item in env["BENCH_MANUAL_PHASES"].split():
+    name, value = item.split("=")
+    manual_phases[name] = float(value)
+manual_phases = {p: manual_phases[p] for p in phase_names if p in manual_phases}
+rescue_phases["other"] = round(float(env["BENCH_RTO"]) - sum(rescue_phases.values()), 3)
+manual_phases["other"] = round(float(env["BENCH_MANUAL"]) - sum(manual_phases.values()), 3)
+
+hosts = int(env["BENCH_HOSTS"])
+rto = num("BENCH_RTO")
+manual = num("BENCH_MANUAL")
+dist = rescue_phases.get("distribute")
+dist_baseline = num("BENCH_DIST_BASELINE")
+scp = num("BENCH_SCP")
+snapshot_bytes = int(report.get("snapshot", {}).get("size") or env["BENCH_SNAPSHOT_BYTES"])
+idle = num("BENCH_IDLE")
+peak = num("BENCH_PEAK")
+
+results = {
+    "preset": env["BENCH_PRESET"],
+    "keys": int(env["BENCH_KEYS"]),
+    "value_bytes": int(env["BENCH_VALUE_BYTES"]),
+    "snapshot_bytes": snapshot_bytes,
+    "load_s": num("BENCH_LOAD_S"),
+    "load_avg_start": num("BENCH_LOAD_START"),
+    "load_avg_end": num("BENCH_LOAD_END"),
+    "rto_s": rto,
+    "manual_s": manual,
+    "rto_ratio": ratio(rto, manual),
+    "dist_s": dist,
+    "dist_baseline_s": dist_baseline,
+    "dist_ratio": ratio(dist, dist_baseline),
+    "scp_s": scp,
+    "scp_na_reason": env.get("BENCH_SCP_REASON") or None,
+    "dist_vs_scp_ratio": ratio(dist, scp),
+    "coordinator_bytes_sent": snapshot_bytes * hosts,
+    "relay_s": None,
+    "relay_coordinator_bytes_sent": None,
+    "relay_egress_ratio": None,
+    "agent_idle_rss_mib": idle,
+    "agent_peak_rss_mib": peak,
+    "agent_hwm_end_of_recover_mib": num("BENCH_END_HWM"),
+    "rescue_phase_s": rescue_phases,
+    "manual_phase_s": manual_phases,
+}
+targets = [
+    ("RTO <= 0.6 x manual", results["rto_ratio"], 0.6),
+    ("distribution <= 0.75 x cp+sync+sha256sum", results["dist_ratio"], 0.75),
+    ("distribution no slower than scp", results["dist_vs_scp_ratio"], 1.0),
+    ("agent VmRSS idle <= 64 MiB", idle, 64),
+    ("agent VmHWM <= 128 MiB", peak, 128),
+]
+results["targets"] = {name: verdict(v, limit) for name, v, limit in targets}
+
+print()
+print(f"== bench {results['preset']}: {results['keys']} keys x {results['value_bytes']} B, snapshot {snapshot_bytes / 2**20:.1f} MiB, {hosts} hosts ==")
+print(f"RTO          etcd-rescue {rto:.1f} s   manual {manual:.1f} s   ratio {results['rto_ratio']}   (target <= 0.6: {results['targets']['RTO <= 0.6 x manual']})")
+print("  per phase  " + "  ".join(f"{p} {s:.1f}" for p, s in rescue_phases.items()))
+print("  manual     " + "  ".join(f"{p} {s:.1f}" for p, s in manual_phases.items()))
+scp_text = f"{scp:.2f} s" if scp is not None else f"n/a ({results['scp_na_reason']})"
+print(f"distribution etcd-rescue {dist:.2f} s   cp+sync+sha256sum {dist_baseline:.2f} s   ratio {results['dist_ratio']} (target <= 0.75: {results['targets']['distribution <= 0.75 x cp+sync+sha256sum']})")
+print(f"             scp x{hosts} parallel {scp_text}   ratio {results['dist_vs_scp_ratio']} (target <= 1: {results['targets']['distribution no slower than scp']})")
+print(f"             coordinator sent {snapshot_bytes * hosts / 2**20:.1f} MiB (direct: snapshot x {hosts}); relay: n/a (relay not implemented)")
+print(f"agent memory VmRSS idle {idle} MiB (target <= 64: {results['targets']['agent VmRSS idle <= 64 MiB']})   "
+      f"VmHWM after receiving {peak} MiB (target <= 128: {results['targets']['agent VmHWM <= 128 MiB']})   "
+      f"VmHWM at the end {results['agent_hwm_end_of_recover_mib']} MiB")
+
+with open(env["BENCH_PHASES_DAT"], "w") as f:
+    f.write("tool " + " ".join(phase_names) + "\n")
+    f.write("etcd-rescue " + " ".join(str(rescue_phases.get(p, 0)) for p in phase_names) + "\n")
+    f.write("manual " + " ".join(str(manual_phases.get(p, 0)) for p in phase_names) + "\n")
+with open(env["BENCH_RESULTS"], "w") as f:
+    json.dump(results, f, indent=2)
+    f.write("\n")
+line = json.dumps(results, separators=(",", ":"))
+with open(env["BENCH_RESULTS"].replace("results.json", "results.line"), "w") as f:
+    f.write(line + "\n")

@@ -1,0 +1,450 @@
+#!/usr/bin/env bash
+# Benchmarks etcd-rescue against the seed's manual procedure, on 5 local testbed hosts.
+#
+#   1. RTO: an old 5-member cluster loaded with N keys of 4 KiB random values, 4 members killed;
+#      `etcd-rescue recover -w json` timed to a verified cluster (per-phase times from the report's
+#      phaseMillis), and, in the same run on the same data, the seed's manual procedure scripted in
+#      bash (etcdctl snapshot save; cp to the 5 hosts; sync; sha256sum; 5 restores in parallel into
+#      /var/lib/etcd/manual.etcd; etcd_manual.service + /etc/default/etcd_manual on ports 24379/24380;
+#      start; wait for health; member list; hashkv).
+#   2. distribution: the distribute phase against cp to 5 dirs + sync + sha256sum, and 5 parallel
+#      scp -c aes128-gcm@openssh.com to a throwaway sshd on 127.0.0.1.
+#   3. agent memory: VmRSS idle, VmHWM when the snapshot is in (start of restore) and at the end.
+# Prints figures as it goes and ends with one JSON line. Targets are reported, not asserted.
+#
+# usage: bench/run.sh tiny|quick|full [--build] [--chart FILE] [--keep-work]
+#   tiny     4,096 keys (development)       quick  65,536 keys       full  262,144 keys
+#   --build      build first (mvn package of proto, pki, agent, coordinator, dist); default: build
+#                only when the distribution tarball or the coordinator's jars are missing
+#   --chart FILE the PNG of time per phase (default: docs/benchmark-phases.png of this tree)
+#   --keep-work  keep the run's big files (snapshots, generated data) for inspection
+# The run's record (results.json, phases.dat, logs) stays in /var/lib/etcd-rescue-bench/<run>/.
+# Needs what deploy/demo.sh needs (root, systemd, cgroup v1 name=systemd, Java 17, etcd), plus
+# gnuplot for the chart and openssh-server for the scp figure (each reported n/a when missing).
+# Exit codes: 0 measured; 1 a step failed; 2 bad arguments; 3 this machine cannot run it.
+set -euo pipefail
+
+script_dir=$(cd "$(dirname "$0")" && pwd)
+repo_root=$(cd "$script_dir/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$script_dir/lib.sh"
+testbed_sh=$repo_root/testbed/testbed.sh
+etcd_rescue=$repo_root/deploy/bin/etcd-rescue
+bench_root=/var/lib/etcd-rescue-bench
+host_count=5
+survivor_index=4
+cluster=etcd-bench
+agent_port=7443
+value_bytes=4096
+batch_keys=128       # etcd's default --max-txn-ops
+loaders=4
+heartbeat_ms=250     # as deploy/demo.sh: 5 members and JVMs on few cores
+election_ms=2500
+manual_client_port=24379
+manual_peer_port=24380
+# "other": the rest of the wall time (JVM start, inventory, TLS, the report), not in phaseMillis.
+phases=(preflight snapshot distribute restore configure start verify release cut-over other)
+
+usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
+preset=${1:-}
+case "$preset" in
+  tiny) keys=4096 ;;
+  quick) keys=65536 ;;
+  full) keys=262144 ;;
+  -h|--help) usage; exit 0 ;;
+  *) usage >&2; exit 2 ;;
+esac
+shift
+build=auto chart=$repo_root/docs/benchmark-phases.png keep_work=no
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --build) build=yes; shift ;;
+    --chart) chart=${2:?--chart needs a file}; shift 2 ;;
+    --keep-work) keep_work=yes; shift ;;
+    *) echo "bench: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+
+bench_t0=$(now)
+load_start=$(cut -d ' ' -f 1 /proc/loadavg)
+
+# ---- what the machine needs ----
+[ "$(id -u)" = 0 ] || { echo "bench: run as root (testbed hosts need namespaces and cgroups)" >&2; exit 3; }
+for tool in etcd etcdctl java python3 unshare nsenter base64 sha256sum; do
+  command -v "$tool" >/dev/null || { echo "bench: $tool is missing" >&2; exit 3; }
+done
+mkdir -p "$bench_root"
+# Per host: old data and WAL, staged snapshot, new.etcd, manual snapshot, manual.etcd, an scp copy
+# (about 8 x the snapshot); plus the generated data and 2 snapshots here; the snapshot is about
+# 1.1 x the values.
+need_bytes=$(( keys * value_bytes * 11 / 10 * (8 * host_count + 4) + 2 * 1024 * 1024 * 1024 ))
+free_bytes=$(df --output=avail -B1 "$bench_root" | tail -n 1 | tr -d ' ')
+if [ "$free_bytes" -lt "$need_bytes" ]; then
+  echo "bench: $preset needs about $((need_bytes / 1024 / 1024 / 1024)) GiB free under $bench_root, there are $((free_bytes / 1024 / 1024 / 1024)) GiB" >&2
+  exit 3
+fi
+address_prefix=$(pick_address_block) || { echo "bench: no free 127.X.Y.0/24 block" >&2; exit 3; }
+
+if [ "$build" = yes ] || ! ls "$repo_root"/dist/target/etcd-rescue-*.tar.gz >/dev/null 2>&1 \
+    || ! ls "$repo_root"/coordinator/target/lib/*.jar >/dev/null 2>&1; then
+  echo "bench: building (mvn -B -q -DskipTests package)"
+  mvn -B -q -f "$repo_root/pom.xml" -DskipTests package -pl proto,pki,agent,coordinator,dist \
+    || { echo "bench: the build failed" >&2; exit 1; }
+fi
+tarball=$(ls -t "$repo_root"/dist/target/etcd-rescue-*.tar.gz | head -n 1)
+
+# ---- the run's files; teardown on every exit ----
+run_id=$(date +%Y%m%d-%H%M%S)-$$
+work=$bench_root/$run_id
+logs=$work/logs
+mkdir -p "$logs" "$work/manual" "$work/data"
+echo "bench $preset: $keys keys x $value_bytes B on $host_count hosts ($address_prefix.1-$host_count); record in $work"
+echo "bench: load average at start $load_start; free under $bench_root: $((free_bytes / 1024 / 1024 / 1024)) GiB"
+
+rundir="" sshd_pid="" sampler_pid=""
+teardown() {
+  local rc=$?
+  trap - EXIT
+  trap '' INT TERM
+  set +e
+  [ -n "$sampler_pid" ] && kill "$sampler_pid" 2>/dev/null
+  [ -n "$sshd_pid" ] && kill "$sshd_pid" 2>/dev/null
+  local job
+  for job in $(jobs -p); do kill "$job" 2>/dev/null; done
+  wait 2>/dev/null
+  if [ -n "$rundir" ] && [ -d "$rundir" ]; then
+    note "tearing down the hosts of $rundir"
+    "$testbed_sh" rm "$rundir" >> "$logs/teardown.log" 2>&1 \
+      || { echo "bench: teardown failed; run: $testbed_sh rm $rundir" >&2; [ $rc = 0 ] && rc=1; }
+  fi
+  if [ "$keep_work" = no ]; then
+    rm -rf "$work/data" "$work/manual" "$work/dist" "$work/sshd" "$work/recover"/*/snapshot* 2>/dev/null
+  fi
+  [ $rc = 0 ] || echo "bench: FAILED (exit $rc); logs in $logs" >&2
+  exit $rc
+}
+trap teardown EXIT
+trap 'echo "bench: interrupted" >&2; exit 130' INT
+trap 'echo "bench: terminated" >&2; exit 143' TERM
+
+# ---- hosts, certificates, agents ----
+rundir=$("$testbed_sh" new-run --owner $$ 2>> "$logs/testbed.log") || fail "testbed.sh new-run failed"
+jobs_up=()
+for i in $(seq 0 $((host_count - 1))); do
+  jobs_up+=("$(host_name "$i")|'$testbed_sh' up '$rundir' '$(host_name "$i")' '$(address "$i")'")
+done
+run_parallel boot "${jobs_up[@]}"
+note "$host_count hosts booted"
+
+inventory=$work/inventory.yaml
+{
+  echo "all:"
+  echo "  vars:"
+  echo "    agent_port: $agent_port"
+  echo "    tls_dir: $work/pki"
+  echo "  children:"
+  echo "    $cluster:"
+  echo "      vars:"
+  echo "        cluster_token: $cluster-restored"
+  echo "        snapshot_endpoints:"
+  for i in $(seq 0 $((host_count - 1))); do echo "          - $(client_url "$i" 2379)"; done
+  echo "        old_unit: etcd"
+  echo "        new_unit: etcd_new"
+  echo "        data_dir: /var/lib/etcd/new.etcd"
+  echo "        peer_port: 22380"
+  echo "        client_port: 22379"
+  echo "        heartbeat_interval_ms: $heartbeat_ms"
+  echo "        election_timeout_ms: $election_ms"
+  echo "      hosts:"
+  for i in $(seq 0 $((host_count - 1))); do
+    echo "        $(host_name "$i"):"
+    echo "          address: $(address "$i")"
+  done
+} > "$inventory"
+"$etcd_rescue" pki init --dir "$work/pki" > "$logs/pki-init.log" 2>&1 || fail "pki init failed (see $logs/pki-init.log)"
+"$etcd_rescue" pki issue --dir "$work/pki" --inventory "$inventory" > "$logs/pki-issue.log" 2>&1 \
+  || fail "pki issue failed (see $logs/pki-issue.log)"
+mkdir -p "$work/dist"
+tar -xzf "$tarball" -C "$work/dist"
+dist=$(ls -d "$work"/dist/etcd-rescue-*/ | head -n 1)
+dist=${dist%/}
+jobs_install=()
+for i in $(seq 0 $((host_count - 1))); do
+  host=$(host_name "$i")
+  mkdir -p "$work/agents/$host"
+  sed -e "s/^host_name: [^ ]*/host_name: $host/" -e "s/^listen: [^ ]*/listen: $(address "$i"):$agent_port/" \
+    "$dist/deploy/examples/agent.yaml" > "$work/agents/$host/agent.yaml"
+  jobs_install+=("$host|'$testbed_sh' exec '$rundir' '$host' --timeout 150 -- '$dist/deploy/install-agent.sh' --config '$work/agents/$host/agent.yaml' --tls-dir '$work/pki/agents/$host'")
+done
+run_parallel install-agent "${jobs_install[@]}"
+note "agents installed from $(basename "$tarball")"
+
+# ---- the old cluster, loaded ----
+initial_cluster=""
+for i in $(seq 0 $((host_count - 1))); do
+  initial_cluster="$initial_cluster${initial_cluster:+,}$(host_name "$i")=http://$(address "$i"):2380"
+done
+for i in $(seq 0 $((host_count - 1))); do
+  host=$(host_name "$i")
+  cat > "$rundir/hosts/$host/default/etcd" <<EOF
+ETCD_NAME=$host
+ETCD_DATA_DIR=/var/lib/etcd/default
+ETCD_LISTEN_PEER_URLS=http://$(address "$i"):2380
+ETCD_LISTEN_CLIENT_URLS=$(client_url "$i" 2379)
+ETCD_INITIAL_ADVERTISE_PEER_URLS=http://$(address "$i"):2380
+ETCD_ADVERTISE_CLIENT_URLS=$(client_url "$i" 2379)
+ETCD_INITIAL_CLUSTER=$initial_cluster
+ETCD_INITIAL_CLUSTER_TOKEN=$cluster
+ETCD_INITIAL_CLUSTER_STATE=new
+ETCD_HEARTBEAT_INTERVAL=$heartbeat_ms
+ETCD_ELECTION_TIMEOUT=$election_ms
+EOF
+  in_host "$host" -- systemctl start --no-block etcd >> "$logs/old-cluster.log" 2>&1 || fail "start etcd on $host"
+done
+old_endpoints=$(endpoints_on_port 2379)
+healthy=no
+for _ in $(seq 1 180); do
+  if etcdctl_at "$old_endpoints" endpoint health >> "$logs/old-cluster.log" 2>&1; then healthy=yes; break; fi
+  sleep 0.5
+done
+[ $healthy = yes ] || fail "the old cluster did not become healthy in 90 s"
+
+# 3 random bytes are 4 base64 characters: each line is one 4 KiB random value.
+t=$(now)
+head -c $((keys * value_bytes / 4 * 3)) /dev/urandom | base64 -w "$value_bytes" \
+  | awk -v dir="$work/data" -v batch="$batch_keys" \
+      '{ f = sprintf("%s/batch-%06d", dir, int((NR - 1) / batch)); printf "put /bench/key-%08d %s\n", NR - 1, $0 > f; if (NR % batch == 0) close(f) }'
+note "generated $keys random values in $(seconds_since "$t") s"
+# etcdctl txn: up to 128 puts per call, $loaders calls at once, spread over the members.
+cat > "$work/load-batch.sh" <<'EOF'
+#!/bin/bash
+set -o pipefail
+n=${1##*-}; n=$((10#$n))
+IFS=, read -r -a eps <<< "$ENDPOINTS"
+out=$({ echo; cat "$1"; echo; echo; } | ETCDCTL_API=3 etcdctl --endpoints="${eps[n % ${#eps[@]}]}" --command-timeout=60s txn 2>&1) \
+  && [ "${out%%$'\n'*}" = SUCCESS ] || { echo "load-batch $1: $out" | head -n 3 >&2; exit 1; }
+EOF
+chmod +x "$work/load-batch.sh"
+t=$(now)
+ls "$work"/data/batch-* | ENDPOINTS=$old_endpoints xargs -P "$loaders" -n 1 "$work/load-batch.sh" \
+  || fail "loading failed"
+load_s=$(seconds_since "$t")
+count_at() { etcdctl_at "$1" get /bench/ --prefix --keys-only --limit=1 --consistency="${2:-l}" -w json | grep -o '"count":[0-9]*' | cut -d: -f2; }
+written=$(count_at "$old_endpoints")
+[ "$written" = "$keys" ] || fail "wrote $keys keys, the cluster counts ${written:-none}"
+note "loaded $keys keys in $load_s s ($(awk -v k="$keys" -v s="$load_s" 'BEGIN { printf "%.0f", k / s }') keys/s)"
+rm -rf "$work/data"
+
+survivor=$(host_name $survivor_index)
+survivor_url=$(client_url $survivor_index 2379)
+for _ in $(seq 1 120); do
+  [ "$(count_at "$survivor_url" s 2>/dev/null)" = "$keys" ] && break
+  sleep 0.5
+done
+
+# ---- agent memory, idle: installed, never called ----
+agent_idle_rss=$(agents_status_mib VmRSS "$work/agent-idle-rss.txt")
+save_agent_status "$logs/agent-status-idle"
+note "agent VmRSS idle: max $agent_idle_rss MiB ($(tr '\n' ' ' < "$work/agent-idle-rss.txt"))"
+
+# ---- the disaster ----
+for i in $(seq 0 $((host_count - 1))); do
+  [ "$i" = $survivor_index ] && continue
+  # Debian's unit has Restart=on-abnormal: without this drop-in systemd brings etcd back.
+  in_host "$(host_name "$i")" -- sh -c 'mkdir -p /run/systemd/system/etcd.service.d \
+    && printf "[Service]\nRestart=no\n" > /run/systemd/system/etcd.service.d/bench-no-restart.conf \
+    && systemctl daemon-reload && systemctl kill -s SIGKILL etcd' >> "$logs/disaster.log" 2>&1 \
+    || fail "killing etcd on $(host_name "$i")"
+done
+leaderless=no
+for _ in $(seq 1 60); do
+  if etcdctl_at "$survivor_url" endpoint status -w fields 2>/dev/null | grep -q '^"Leader" : 0$'; then leaderless=yes; break; fi
+  sleep 0.5
+done
+[ $leaderless = yes ] || fail "$survivor still reports a leader 30 s after the others died"
+note "4 members killed; $survivor has no leader"
+
+# ---- the manual procedure (the seed), scripted ----
+declare -A manual_s
+manual_phase() { manual_s[$1]=$(seconds_between "$2" "$(now)"); note "manual $1: ${manual_s[$1]} s"; }
+manual_token=$cluster-manual
+manual_cluster=""
+for i in $(seq 0 $((host_count - 1))); do
+  manual_cluster="$manual_cluster${manual_cluster:+,}$(host_name "$i")=http://$(address "$i"):$manual_peer_port"
+done
+manual_t0=$(now)
+
+t=$(now)
+etcdctl_at "$survivor_url" snapshot save "$work/manual/snapshot.db" > "$logs/manual-snapshot.log" 2>&1 \
+  || fail "etcdctl snapshot save (see $logs/manual-snapshot.log)"
+manual_phase snapshot "$t"
+snapshot_bytes=$(stat -c %s "$work/manual/snapshot.db")
+
+# The seed's scp, here cp to every host's /var/lib/etcd, then sync and sha256sum against the source:
+# also the distribution baseline.
+t=$(now)
+for i in $(seq 0 $((host_count - 1))); do cp "$work/manual/snapshot.db" "$(host_etcd_dir "$i")/manual-snapshot.db"; done
+sync
+sums=$(sha256sum "$work/manual/snapshot.db" "$(host_etcd_dir 0)/manual-snapshot.db" "$(host_etcd_dir 1)/manual-snapshot.db" \
+  "$(host_etcd_dir 2)/manual-snapshot.db" "$(host_etcd_dir 3)/manual-snapshot.db" "$(host_etcd_dir 4)/manual-snapshot.db")
+[ "$(echo "$sums" | awk '{ print $1 }' | sort -u | wc -l)" = 1 ] || fail "a copy differs: $sums"
+manual_phase distribute "$t"
+dist_baseline_s=${manual_s[distribute]}
+
+t=$(now)
+jobs_restore=()
+for i in $(seq 0 $((host_count - 1))); do
+  host=$(host_name "$i")
+  jobs_restore+=("$host|'$testbed_sh' exec '$rundir' '$host' --timeout 1800 -- sh -c 'cd /var/lib/etcd && ETCDCTL_API=3 etcdctl snapshot restore manual-snapshot.db --data-dir=/var/lib/etcd/manual.etcd --name=$host --initial-advertise-peer-urls=http://$(address "$i"):$manual_peer_port --initial-cluster=$manual_cluster --initial-cluster-token=$manual_token && chown -R etcd:etcd /var/lib/etcd/manual.etcd'")
+done
+run_parallel manual-restore "${jobs_restore[@]}"
+manual_phase restore "$t"
+
+t=$(now)
+jobs_configure=()
+for i in $(seq 0 $((host_count - 1))); do
+  host=$(host_name "$i")
+  cat > "$rundir/hosts/$host/default/etcd_manual" <<EOF
+ETCD_DATA_DIR=/var/lib/etcd/manual.etcd
+ETCD_LISTEN_PEER_URLS=http://$(address "$i"):$manual_peer_port
+ETCD_LISTEN_CLIENT_URLS=$(client_url "$i" $manual_client_port)
+ETCD_NAME=$host
+ETCD_ADVERTISE_CLIENT_URLS=$(client_url "$i" $manual_client_port)
+ETCD_INITIAL_CLUSTER_TOKEN=$manual_token
+ETCD_HEARTBEAT_INTERVAL=$heartbeat_ms
+ETCD_ELECTION_TIMEOUT=$election_ms
+EOF
+  jobs_configure+=("$host|'$testbed_sh' exec '$rundir' '$host' -- sh -c 'cp /lib/systemd/system/etcd.service /etc/systemd/system/etcd_manual.service && sed -i -e \"s#^EnvironmentFile=.*#EnvironmentFile=-/etc/default/etcd_manual#\" -e \"/^Alias=/d\" /etc/systemd/system/etcd_manual.service && systemctl daemon-reload'")
+done
+run_parallel manual-configure "${jobs_configure[@]}"
+manual_phase configure "$t"
+
+t=$(now)
+jobs_start=()
+for i in $(seq 0 $((host_count - 1))); do
+  jobs_start+=("$(host_name "$i")|'$testbed_sh' exec '$rundir' '$(host_name "$i")' -- systemctl start --no-block etcd_manual")
+done
+run_parallel manual-start "${jobs_start[@]}"
+manual_endpoints=$(endpoints_on_port $manual_client_port)
+healthy=no
+for _ in $(seq 1 1500); do
+  if etcdctl_at "$manual_endpoints" --command-timeout=2s endpoint health >> "$logs/manual-health.log" 2>&1; then healthy=yes; break; fi
+  sleep 0.2
+done
+[ $healthy = yes ] || fail "the manual cluster did not become healthy in 300 s"
+manual_phase start "$t"
+
+t=$(now)
+etcdctl_at "$manual_endpoints" member list -w table > "$logs/manual-members.txt" 2>&1 || fail "manual member list"
+[ "$(grep -c started "$logs/manual-members.txt")" = "$host_count" ] || fail "manual member list: $(cat "$logs/manual-members.txt")"
+etcdctl_at "$manual_endpoints" endpoint hashkv -w json > "$logs/manual-hashkv.json" 2>&1 || fail "manual hashkv"
+[ "$(grep -o '"hash":[0-9]*' "$logs/manual-hashkv.json" | sort -u | wc -l)" = 1 ] || fail "manual hashkv differ: $(cat "$logs/manual-hashkv.json")"
+manual_phase verify "$t"
+manual_total_s=$(seconds_between "$manual_t0" "$(now)")
+note "manual procedure: $manual_total_s s in all"
+manual_keys=$(count_at "$manual_endpoints")
+[ "$manual_keys" = "$keys" ] || fail "the manual cluster counts ${manual_keys:-no} keys, not $keys"
+
+# The manual cluster only served as the baseline: stopped (not timed) so recover runs on idle hosts.
+for i in $(seq 0 $((host_count - 1))); do
+  in_host "$(host_name "$i")" -- systemctl stop etcd_manual >> "$logs/manual-stop.log" 2>&1 || true
+  rm -rf "$(host_etcd_dir "$i")/manual.etcd"
+done
+
+# ---- scp baseline: 5 parallel scp to a throwaway sshd on 127.0.0.1 ----
+scp_s="" scp_reason=""
+if [ ! -x /usr/sbin/sshd ] || ! command -v scp >/dev/null; then
+  scp_reason="openssh-server or openssh-client is not installed"
+else
+  mkdir -p "$work/sshd" /run/sshd
+  ssh-keygen -q -t ed25519 -N '' -f "$work/sshd/host_key"
+  ssh-keygen -q -t ed25519 -N '' -f "$work/sshd/client_key"
+  cp "$work/sshd/client_key.pub" "$work/sshd/authorized_keys"
+  sshd_port=""
+  for _ in $(seq 1 20); do
+    candidate=$((20000 + RANDOM % 20000))
+    port_open 127.0.0.1 "$candidate" || { sshd_port=$candidate; break; }
+  done
+  cat > "$work/sshd/sshd_config" <<EOF
+ListenAddress 127.0.0.1
+Port $sshd_port
+HostKey $work/sshd/host_key
+AuthorizedKeysFile $work/sshd/authorized_keys
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+PidFile $work/sshd/sshd.pid
+# OpenSSH 9's scp speaks SFTP.
+Subsystem sftp internal-sftp
+EOF
+  /usr/sbin/sshd -D -e -f "$work/sshd/sshd_config" > "$logs/sshd.log" 2>&1 &
+  sshd_pid=$!
+  for _ in $(seq 1 50); do port_open 127.0.0.1 "$sshd_port" && break; sleep 0.1; done
+  scp_opts=(-q -c aes128-gcm@openssh.com -P "$sshd_port" -i "$work/sshd/client_key" -o StrictHostKeyChecking=no
+            -o UserKnownHostsFile=/dev/null -o BatchMode=yes)
+  t=$(now)
+  pids=()
+  for i in $(seq 0 $((host_count - 1))); do
+    scp "${scp_opts[@]}" "$work/manual/snapshot.db" "root@127.0.0.1:$(host_etcd_dir "$i")/scp-snapshot.db" >> "$logs/scp.log" 2>&1 &
+    pids+=($!)
+  done
+  scp_ok=yes
+  for p in "${pids[@]}"; do wait "$p" || scp_ok=no; done
+  if [ $scp_ok = yes ]; then
+    scp_s=$(seconds_since "$t")
+    note "5 parallel scp (aes128-gcm): $scp_s s"
+  else
+    scp_reason="scp to the local sshd failed (see $logs/scp.log)"
+  fi
+  kill "$sshd_pid" 2>/dev/null; wait "$sshd_pid" 2>/dev/null || true
+  sshd_pid=""
+  for i in $(seq 0 $((host_count - 1))); do rm -f "$(host_etcd_dir "$i")/scp-snapshot.db"; done
+fi
+[ -z "$scp_reason" ] || note "scp: n/a ($scp_reason)"
+
+# ---- etcd-rescue recover ----
+# VmHWM of every agent as soon as restore starts: the peak of receiving the snapshot.
+(
+  while ! grep -q 'PHASE \[restore\]' "$logs/recover-progress.log" 2>/dev/null; do sleep 0.1; done
+  agents_status_mib VmHWM "$work/agent-hwm-received.txt" > "$work/agent-hwm-received.max"
+) &
+sampler_pid=$!
+note "\$ etcd-rescue recover -i $inventory -w json"
+t=$(now)
+recover_rc=0
+"$etcd_rescue" recover -i "$inventory" --work-dir "$work/recover" -w json < /dev/null \
+  > "$work/report.json" 2> >(tee "$logs/recover-progress.log" | sed 's/^/    | /' >&2) || recover_rc=$?
+rto_s=$(seconds_since "$t")
+[ "$recover_rc" = 0 ] || fail "etcd-rescue recover exited $recover_rc (see $logs/recover-progress.log)"
+note "etcd-rescue recover: $rto_s s"
+wait "$sampler_pid" 2>/dev/null || true
+sampler_pid=""
+agent_peak_rss=$(cat "$work/agent-hwm-received.max" 2>/dev/null || echo "")
+agent_end_hwm=$(agents_status_mib VmHWM "$work/agent-hwm-end.txt")
+save_agent_status "$logs/agent-status-end"
+note "agent VmHWM after receiving the snapshot: max $agent_peak_rss MiB ($(tr '\n' ' ' < "$work/agent-hwm-received.txt"))"
+note "agent VmHWM at the end of recover: max $agent_end_hwm MiB"
+recovered_keys=$(count_at "$(endpoints_on_port 22379)")
+[ "$recovered_keys" = "$keys" ] || fail "the recovered cluster counts ${recovered_keys:-no} keys, not $keys"
+note "recovered cluster holds all $keys keys"
+
+# ---- figures, chart, JSON ----
+export BENCH_REPORT=$work/report.json BENCH_PRESET=$preset BENCH_KEYS=$keys BENCH_VALUE_BYTES=$value_bytes \
+  BENCH_RTO=$rto_s BENCH_MANUAL=$manual_total_s BENCH_DIST_BASELINE=$dist_baseline_s BENCH_SCP=$scp_s \
+  BENCH_SCP_REASON=$scp_reason BENCH_IDLE=$agent_idle_rss BENCH_PEAK=$agent_peak_rss BENCH_END_HWM=$agent_end_hwm \
+  BENCH_LOAD_S=$load_s BENCH_LOAD_START=$load_start BENCH_LOAD_END=$(cut -d ' ' -f 1 /proc/loadavg) \
+  BENCH_SNAPSHOT_BYTES=$snapshot_bytes BENCH_HOSTS=$host_count BENCH_PHASES="${phases[*]}" \
+  BENCH_MANUAL_PHASES="$(for p in "${!manual_s[@]}"; do echo "$p=${manual_s[$p]}"; done | tr '\n' ' ')" \
+  BENCH_PHASES_DAT=$work/phases.dat BENCH_RESULTS=$work/results.json
+python3 "$script_dir/figures.py"
+
+if command -v gnuplot >/dev/null; then
+  mkdir -p "$(dirname "$chart")"
+  gnuplot -e "datafile='$work/phases.dat'; outfile='$chart'; subtitle='preset $preset: $keys keys x 4 KiB, snapshot $((snapshot_bytes / 1024 / 1024)) MiB, 5 hosts; etcd-rescue ${rto_s%.*} s, manual ${manual_total_s%.*} s; load avg $load_start'" \
+    "$script_dir/phases.gp" 2>> "$logs/gnuplot.log" && cp "$chart" "$work/" && note "chart: $chart"
+else
+  note "chart: n/a (gnuplot is not installed: apt-get install -y gnuplot-nox)"
+fi
+cat "$work/results.line"
