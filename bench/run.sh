@@ -74,10 +74,10 @@ for tool in etcd etcdctl java python3 unshare nsenter base64 sha256sum; do
   command -v "$tool" >/dev/null || { echo "bench: $tool is missing" >&2; exit 3; }
 done
 mkdir -p "$bench_root"
-# Per host: old data and WAL, staged snapshot, new.etcd, manual snapshot, manual.etcd, an scp copy
-# (about 8 x the snapshot); plus the generated data and 2 snapshots here; the snapshot is about
-# 1.1 x the values.
-need_bytes=$(( keys * value_bytes * 11 / 10 * (8 * host_count + 4) + 2 * 1024 * 1024 * 1024 ))
+# At the peak a host holds about 6 snapshots (old data and WAL, manual snapshot and manual.etcd, then
+# an scp copy or the staged file and new.etcd); here: the generated data and 2 snapshots. A snapshot
+# is about 1.5 x the values (quick: 386 MiB for 256 MiB).
+need_bytes=$(( keys * value_bytes * 3 / 2 * (6 * host_count + 4) + 2 * 1024 * 1024 * 1024 ))
 free_bytes=$(df --output=avail -B1 "$bench_root" | tail -n 1 | tr -d ' ')
 if [ "$free_bytes" -lt "$need_bytes" ]; then
   echo "bench: $preset needs about $((need_bytes / 1024 / 1024 / 1024)) GiB free under $bench_root, there are $((free_bytes / 1024 / 1024 / 1024)) GiB" >&2
