@@ -54,6 +54,7 @@ public final class SnapshotTaker {
     }
 
     private SourceMember status(URI endpoint) {
+        refusedFast(endpoint);
         try (Client client = clients.forSurvivor(endpoint)) {
             StatusResponse s = client.getMaintenanceClient().statusMember(endpoint.toString())
                     .get(statusTimeout.toMillis(), TimeUnit.MILLISECONDS);

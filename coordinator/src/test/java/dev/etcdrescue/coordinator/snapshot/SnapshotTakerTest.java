@@ -40,6 +40,8 @@ class SnapshotTakerTest {
         URI dead = URI.create("http://127.0.0.1:1");
         SnapshotTaker.Probe probe = taker.probe(List.of(dead, etcd.clientUrl()));
         assertThat(probe.unreachable()).containsOnlyKeys(dead);
+        // A refused connection is reported as such, not after jetcd's retries ran into the timeout.
+        assertThat(probe.unreachable().get(dead)).contains("Connection refused").doesNotContain("no answer within");
         SourceMember best = probe.best().orElseThrow();
         assertThat(best.endpoint()).isEqualTo(etcd.clientUrl());
         assertThat(best.revision()).isGreaterThanOrEqualTo(51);
