@@ -1,7 +1,9 @@
 package dev.etcdrescue.coordinator.snapshot;
 
+import java.io.FilterOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -24,29 +26,87 @@ public record SnapshotFile(Path path, long size, String sha256, Trailer trailer)
     private static final int BOLT_PAGE_ALIGN = 512;
 
     public static SnapshotFile inspect(Path path) throws IOException {
-        long size = Files.size(path);
-        boolean mayHaveTrailer = size > TRAILER && size % BOLT_PAGE_ALIGN == TRAILER;
-        MessageDigest whole = newDigest();
-        MessageDigest content = newDigest();
-        byte[] trailer = new byte[TRAILER];
-        long contentEnd = mayHaveTrailer ? size - TRAILER : size;
+        Checker checker = new Checker();
         byte[] buf = new byte[1 << 20];
-        long pos = 0;
         try (InputStream in = Files.newInputStream(path)) {
             int n;
             while ((n = in.read(buf)) > 0) {
-                whole.update(buf, 0, n);
-                int contentPart = (int) Math.max(0, Math.min(n, contentEnd - pos));
-                content.update(buf, 0, contentPart);
-                for (int i = contentPart; i < n; i++) {
-                    trailer[(int) (pos + i - contentEnd)] = buf[i];
-                }
-                pos += n;
+                checker.update(buf, 0, n);
             }
         }
-        Trailer state = !mayHaveTrailer ? Trailer.ABSENT
-                : Arrays.equals(content.digest(), trailer) ? Trailer.VALID : Trailer.MISMATCH;
-        return new SnapshotFile(path, size, HexFormat.of().formatHex(whole.digest()), state);
+        return checker.result(path);
+    }
+
+    /**
+     * Writes a snapshot to {@code out} while checking it, so a file just received needs no second
+     * read: {@link #result(Path)} gives what {@link #inspect(Path)} would.
+     */
+    public static Checked checking(OutputStream out) {
+        return new Checked(out, new Checker());
+    }
+
+    /** An output stream that hashes what passes through it. */
+    public static final class Checked extends FilterOutputStream {
+        private final Checker checker;
+
+        private Checked(OutputStream out, Checker checker) {
+            super(out);
+            this.checker = checker;
+        }
+
+        @Override
+        public void write(int b) throws IOException {
+            write(new byte[] {(byte) b}, 0, 1);
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            out.write(b, off, len);
+            checker.update(b, off, len);
+        }
+
+        public SnapshotFile result(Path path) {
+            return checker.result(path);
+        }
+    }
+
+    /**
+     * Both digests in one pass. The trailer is only known to be one at the end (from the size), so the
+     * last 32 bytes seen are held back from the content digest until more bytes push them out.
+     */
+    private static final class Checker {
+        private final MessageDigest whole = newDigest();
+        private final MessageDigest content = newDigest();
+        private final byte[] tail = new byte[TRAILER];
+        private int tailLength;
+        private long size;
+
+        void update(byte[] b, int off, int len) {
+            whole.update(b, off, len);
+            size += len;
+            if (len >= TRAILER) {
+                content.update(tail, 0, tailLength);
+                content.update(b, off, len - TRAILER);
+                System.arraycopy(b, off + len - TRAILER, tail, 0, TRAILER);
+                tailLength = TRAILER;
+                return;
+            }
+            int overflow = tailLength + len - TRAILER;
+            if (overflow > 0) {
+                content.update(tail, 0, overflow);
+                System.arraycopy(tail, overflow, tail, 0, tailLength - overflow);
+                tailLength -= overflow;
+            }
+            System.arraycopy(b, off, tail, tailLength, len);
+            tailLength += len;
+        }
+
+        SnapshotFile result(Path path) {
+            boolean mayHaveTrailer = size > TRAILER && size % BOLT_PAGE_ALIGN == TRAILER;
+            Trailer state = !mayHaveTrailer ? Trailer.ABSENT
+                    : Arrays.equals(content.digest(), tail) ? Trailer.VALID : Trailer.MISMATCH;
+            return new SnapshotFile(path, size, HexFormat.of().formatHex(whole.digest()), state);
+        }
     }
 
     /** The id agents stage the file under: derived from the digest, so a resumed run finds its bytes. */

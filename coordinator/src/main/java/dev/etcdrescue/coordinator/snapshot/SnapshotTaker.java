@@ -5,7 +5,6 @@ import dev.etcdrescue.coordinator.cli.ExitCodes;
 import io.etcd.jetcd.Client;
 import io.etcd.jetcd.maintenance.StatusResponse;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -92,9 +91,15 @@ public final class SnapshotTaker {
         Path part = target.resolveSibling(target.getFileName() + ".part");
         log.info("taking snapshot from {} (revision {}, db {} bytes) into {}", source.endpoint(), source.revision(),
                 source.dbSize(), target);
+        SnapshotFile.Checked out;
         try (Client client = clients.forSurvivor(source.endpoint());
-             OutputStream out = Files.newOutputStream(part)) {
+             java.nio.channels.FileChannel channel = java.nio.channels.FileChannel.open(part,
+                     java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.TRUNCATE_EXISTING,
+                     java.nio.file.StandardOpenOption.WRITE)) {
+            out = SnapshotFile.checking(java.nio.channels.Channels.newOutputStream(channel));
             client.getMaintenanceClient().snapshot(out).get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            // Durable before the rename: the file is what every host will be restored from.
+            channel.force(true);
         } catch (TimeoutException e) {
             throw new UserException(ExitCodes.FAILED, "snapshot from " + source.endpoint() + " did not finish within "
                     + timeout.toSeconds() + "s; the partial file is " + part);
@@ -106,7 +111,7 @@ public final class SnapshotTaker {
                     + authHint(rootMessage(e)) + "; the partial file is " + part);
         }
         Files.move(part, target, StandardCopyOption.ATOMIC_MOVE);
-        return SnapshotFile.inspect(target);
+        return out.result(target);
     }
 
     /**

@@ -53,4 +53,30 @@ class SnapshotFileTest {
         assertThat(SnapshotFile.inspect(Files.write(dir.resolve("db"), db)).trailer()).isEqualTo(SnapshotFile.Trailer.ABSENT);
         assertThat(SnapshotFile.inspect(Files.write(dir.resolve("empty"), new byte[0])).trailer()).isEqualTo(SnapshotFile.Trailer.ABSENT);
     }
+
+    /** Checking while writing, in writes of any size (some shorter than the trailer), agrees with reading back. */
+    @Test
+    void checkingWhileWritingAgreesWithInspectingTheFile() throws Exception {
+        byte[] valid = snapshotBytes(40);
+        byte[] flipped = valid.clone();
+        flipped[valid.length - 40] ^= 0x10;
+        byte[] raw = java.util.Arrays.copyOf(valid, valid.length - 32);
+        Random sizes = new Random(7);
+        for (byte[] bytes : new byte[][] {valid, flipped, raw, new byte[5], new byte[0]}) {
+            for (int round = 0; round < 20; round++) {
+                Path f = dir.resolve("w-" + round);
+                SnapshotFile.Checked out = SnapshotFile.checking(Files.newOutputStream(f));
+                int pos = 0;
+                while (pos < bytes.length) {
+                    int n = Math.min(bytes.length - pos, round % 2 == 0 ? 1 + sizes.nextInt(40) : 1 + sizes.nextInt(9000));
+                    out.write(bytes, pos, n);
+                    pos += n;
+                }
+                out.close();
+                assertThat(out.result(f)).as("round %d of a %d-byte file", round, bytes.length).isEqualTo(SnapshotFile.inspect(f));
+            }
+        }
+        assertThat(SnapshotFile.inspect(Files.write(dir.resolve("v"), valid)).trailer()).isEqualTo(SnapshotFile.Trailer.VALID);
+        assertThat(SnapshotFile.inspect(Files.write(dir.resolve("f"), flipped)).trailer()).isEqualTo(SnapshotFile.Trailer.MISMATCH);
+    }
 }
