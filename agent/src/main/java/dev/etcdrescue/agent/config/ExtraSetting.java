@@ -20,6 +20,7 @@ public enum ExtraSetting {
     ETCD_AUTO_COMPACTION_MODE(matching(Pattern.compile("periodic|revision"), "periodic or revision")),
     ETCD_LISTEN_METRICS_URLS(ExtraSetting::urlList),
     ETCD_LOGGER(matching(Pattern.compile("zap|capnslog"), "zap or capnslog")),
+    ETCD_LOG_OUTPUTS(ExtraSetting::logOutputs),
     ETCD_LOG_LEVEL(matching(Pattern.compile("debug|info|warn|error|panic|fatal"), "debug, info, warn, error, panic or fatal")),
     ETCD_CERT_FILE(ExtraSetting::path),
     ETCD_KEY_FILE(ExtraSetting::path),
@@ -76,6 +77,22 @@ public enum ExtraSetting {
             Grammar.url(urls[i], field + "[" + i + "]");
         }
     }
+
+    /** etcd's --log-outputs: its stream names or files, comma-separated. */
+    private static void logOutputs(String value, String field) {
+        if (value == null || value.isEmpty()) {
+            throw AgentException.invalidArgument(field + " must be a comma-separated list of default, stdout, stderr,"
+                    + " systemd/journal or absolute file paths");
+        }
+        String[] outputs = value.split(",", -1);
+        for (int i = 0; i < outputs.length; i++) {
+            if (!STREAMS.matcher(outputs[i]).matches()) {
+                PathRules.parse(outputs[i], field + "[" + i + "]");
+            }
+        }
+    }
+
+    private static final Pattern STREAMS = Pattern.compile("default|stdout|stderr|systemd/journal");
 
     private static void path(String value, String field) {
         PathRules.parse(value, field);

@@ -161,6 +161,9 @@ public final class PreflightChecker {
                         + baseUnits.dirs() + ": install etcd's unit or name the right base unit"));
             } else {
                 report.setServiceUser(found.get().serviceUser());
+                BaseEnvReader.BaseEnv env = BaseEnvReader.read(found.get());
+                report.addAllBaseEnv(env.settings()).setBaseEnvFile(env.files());
+                findings.addAll(env.findings());
             }
             return found;
         });

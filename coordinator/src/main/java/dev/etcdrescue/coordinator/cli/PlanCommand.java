@@ -68,6 +68,7 @@ public final class PlanCommand implements Callable<Integer> {
                     : " (exists: moved aside to " + h.dataDirMovedAsideTo() + ")");
             file(out, "env file", h.envFile(), h.envFileContent(), h.currentEnvFileContent());
             file(out, "unit", h.unitFile(), h.unitFileContent(), h.currentUnitFileContent());
+            h.carriedOver().forEach(c -> out.printf("  carry-over: %s%n", c));
             out.printf("  ports:    %s%n", String.join(", ", h.ports()));
             h.systemctl().forEach(c -> out.printf("  run:      %s%n", c));
             h.findings().forEach(f -> out.printf("  %s%n", f));

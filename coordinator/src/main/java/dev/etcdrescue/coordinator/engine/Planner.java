@@ -13,10 +13,14 @@ import dev.etcdrescue.proto.v1.PreflightReport;
 import dev.etcdrescue.proto.v1.PreflightRequest;
 import dev.etcdrescue.proto.v1.RenderedPlan;
 import dev.etcdrescue.proto.v1.Severity;
+import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.Locale;
 
@@ -37,7 +41,8 @@ public final class Planner {
     public record HostPlan(String host, String agent, String etcdVersion, String restoreTool, List<String> restoreCommand,
                            String dataDir, String dataDirMovedAsideTo, String envFile, String envFileContent,
                            String currentEnvFileContent, String unitFile, String unitFileContent, String currentUnitFileContent,
-                           List<String> ports, List<String> systemctl, List<String> findings, boolean refused, String error) {}
+                           List<String> ports, List<String> systemctl, List<String> findings, List<String> carriedOver,
+                           boolean refused, String error) {}
 
     public record ClusterDryRun(String cluster, String source, String bump, String fence, List<HostPlan> hosts) {
         public boolean refused() {
@@ -46,12 +51,24 @@ public final class Planner {
     }
 
     public ClusterDryRun plan(ClusterPlan plan, RecoveryOptions options) {
-        String source = describeSource(plan);
+        Source source = describeSource(plan);
         String operation = "plan-" + Recovery.newOperationId();
+        Map<String, Map<String, String>> envs = new LinkedHashMap<>();
+        Map<String, String> files = new LinkedHashMap<>();
+        for (MemberPlan m : plan.members()) {
+            oldEnv(plan, m, operation).ifPresent(r -> {
+                Map<String, String> env = new LinkedHashMap<>();
+                r.getBaseEnvList().forEach(e -> env.put(e.getKey(), e.getValue()));
+                envs.put(m.hostName(), env);
+                files.put(m.hostName(), r.getBaseEnvFile());
+            });
+        }
+        Optional<MemberPlan> sourceHost = CarryOver.sourceHost(plan, source.endpoint(), envs);
         List<HostPlan> hosts = new ArrayList<>();
         boolean bumpPossible = true;
         for (MemberPlan m : plan.members()) {
-            HostPlan h = hostPlan(plan, m, options, operation);
+            CarryOver.Result carried = CarryOver.of(plan, m, CarryOver.envFor(m, envs, files, sourceHost), options.fencePort());
+            HostPlan h = hostPlan(plan, CarryOver.merged(m, carried.settings()), options, operation, carried);
             hosts.add(h);
             bumpPossible &= h.error() == null && h.restoreCommand().stream().anyMatch(a -> a.startsWith("--bump-revision"));
         }
@@ -62,20 +79,33 @@ public final class Planner {
                 : "refused: a restore tool lacks --bump-revision";
         String fence = options.fencePort() > 0 ? "new members serve clients only on port " + options.fencePort()
                 + " until verify passes, then move to their planned client URLs one at a time" : "none (--fence-port 0)";
-        return new ClusterDryRun(plan.name(), source, bump, fence, hosts);
+        return new ClusterDryRun(plan.name(), source.text(), bump, fence, hosts);
     }
 
-    private String describeSource(ClusterPlan plan) {
+    /** The snapshot source as the recovery would choose it; {@code endpoint} is null for a file or when none answers. */
+    private record Source(String text, URI endpoint) {}
+
+    private Source describeSource(ClusterPlan plan) {
         if (plan.snapshot() instanceof SnapshotSource.File f) {
-            return "file " + f.path();
+            return new Source("file " + f.path(), null);
         }
         var probe = new SnapshotTaker(etcd, Duration.ofSeconds(3)).probe(((SnapshotSource.Endpoints) plan.snapshot()).endpoints());
-        return probe.best().map(s -> String.format(Locale.ROOT, "%s (etcd %s, revision %d, db %d bytes%s)", s.endpoint(), s.version(),
-                s.revision(), s.dbSize(), s.seesLeader() ? ", STILL SEES A LEADER: recover would refuse" : ""))
-                .orElse("no old member answers at " + probe.unreachable().keySet() + ": recover would refuse");
+        return probe.best().map(s -> new Source(String.format(Locale.ROOT, "%s (etcd %s, revision %d, db %d bytes%s)", s.endpoint(),
+                        s.version(), s.revision(), s.dbSize(), s.seesLeader() ? ", STILL SEES A LEADER: recover would refuse" : ""),
+                        s.endpoint()))
+                .orElse(new Source("no old member answers at " + probe.unreachable().keySet() + ": recover would refuse", null));
     }
 
-    private HostPlan hostPlan(ClusterPlan plan, MemberPlan m, RecoveryOptions options, String operation) {
+    /** The old member's env file as the host's agent reads it; empty when the agent cannot be asked (hostPlan says why). */
+    private Optional<PreflightReport> oldEnv(ClusterPlan plan, MemberPlan m, String operation) {
+        try (AgentClient agent = channels.connect(new AgentEndpoint(m.hostName(), m.agentHost(), m.agentPort()))) {
+            return Optional.of(agent.preflight(request(plan, m, m, operation, 0)));
+        } catch (RuntimeException e) {
+            return Optional.empty();
+        }
+    }
+
+    private HostPlan hostPlan(ClusterPlan plan, MemberPlan m, RecoveryOptions options, String operation, CarryOver.Result carried) {
         AgentEndpoint endpoint = new AgentEndpoint(m.hostName(), m.agentHost(), m.agentPort());
         MemberPlan running = options.fencePort() > 0 ? Fence.fenced(m, options.fencePort()) : m;
         List<String> systemctl = new ArrayList<>(List.of("systemctl daemon-reload", "systemctl start --no-block " + m.newUnit()));
@@ -104,6 +134,10 @@ public final class Planner {
                         + ": " + f.getMessage());
                 refused |= f.getSeverity() == Severity.ERROR;
             }
+            for (String error : carried.errors()) {
+                findings.add("ERROR carry-over: " + error);
+                refused = true;
+            }
             Set<String> ports = new LinkedHashSet<>();
             for (PreflightReport each : List.of(r, planned)) {
                 for (var pc : each.getPortsList()) {
@@ -115,10 +149,10 @@ public final class Planner {
                     tool.getKind().name().toLowerCase(Locale.ROOT) + " " + tool.getVersion(), withBump.getPlan().getRestoreCommandList(),
                     p.getDataDir(), p.getDataDirMovedAsideTo(), p.getEnvFile(), p.getEnvFileContent(), p.getCurrentEnvFileContent(),
                     p.getUnitFile(), p.getUnitFileContent(), p.getCurrentUnitFileContent(), List.copyOf(ports), systemctl, findings,
-                    refused, null);
+                    carried.lines(), refused, null);
         } catch (RuntimeException e) {
             return new HostPlan(m.hostName(), endpoint.toString(), null, null, List.of(), m.dataDir(), "", "", "", "", "", "", "",
-                    List.of(), systemctl, List.of(), true, AgentErrors.describe(e, endpoint.toString()));
+                    List.of(), systemctl, List.of(), carried.lines(), true, AgentErrors.describe(e, endpoint.toString()));
         }
     }
 

@@ -16,8 +16,11 @@ import java.nio.file.Files;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.TreeMap;
 import java.util.stream.Collectors;
 
@@ -33,6 +36,9 @@ final class PreflightPhase implements Phase {
     private static final Duration LEADER_PROBE_PAUSE = Duration.ofSeconds(3);
 
     private final SnapshotTaker taker;
+    /** Each host's old env (its ETCD_* lines) and the file it came from, as its agent read them. */
+    private final Map<String, Map<String, String>> oldEnvs = new ConcurrentHashMap<>();
+    private final Map<String, String> oldEnvFiles = new ConcurrentHashMap<>();
 
     PreflightPhase(SnapshotTaker taker) {
         this.taker = taker;
@@ -50,6 +56,51 @@ final class PreflightPhase implements Phase {
         checkVersionsAgree(run);
         checkToolNotOlderThanSource(run);
         decideBump(run);
+        carryOver(run, sizeEstimate);
+    }
+
+    /**
+     * Carries the old members' settings over (each host's own env file, or the source host's for a host
+     * without one), merges them into the plan, and has every agent check the merged settings once more
+     * by rendering the env file configure will write. One line per host lists each decision.
+     */
+    private void carryOver(RecoveryRun run, long size) throws InterruptedException {
+        Optional<MemberPlan> sourceHost = run.source == null ? Optional.empty()
+                : CarryOver.sourceHost(run.plan, run.source.endpoint(), oldEnvs);
+        Map<String, CarryOver.Result> results = new LinkedHashMap<>();
+        Map<String, Map<String, String>> carried = new LinkedHashMap<>();
+        for (MemberPlan m : run.plan.members()) {
+            CarryOver.Result r = CarryOver.of(run.plan, m, CarryOver.envFor(m, oldEnvs, oldEnvFiles, sourceHost),
+                    run.options.fencePort());
+            results.put(m.hostName(), r);
+            carried.put(m.hostName(), r.settings());
+        }
+        run.applyCarried(carried);
+        run.forEachHost(name(), (m, agent) -> {
+            CarryOver.Result r = results.get(m.hostName());
+            String from = oldEnvFiles.getOrDefault(m.hostName(), "");
+            String lines = "carry-over" + (from.isEmpty() ? "" : " from " + from) + ": " + String.join("; ", r.lines());
+            if (!r.errors().isEmpty()) {
+                return new RecoveryRun.Done(Outcome.FAILED, String.join("; ", r.errors()) + " [" + lines + "]");
+            }
+            if (!r.settings().isEmpty()) {
+                PreflightReport checked = agent.preflight(PreflightRequest.newBuilder()
+                        .setHeader(run.header(m))
+                        .setMember(MemberSpecs.of(run.plan, run.running(m)))
+                        .setSnapshotSize(size)
+                        .setNewUnit(m.newUnit())
+                        .setBaseUnit(m.oldUnit())
+                        .addAllExtra(MemberSpecs.extras(m, size))
+                        .build());
+                List<String> refused = checked.getFindingsList().stream()
+                        .filter(f -> f.getSeverity() == Severity.ERROR).map(Finding::getMessage).toList();
+                if (!refused.isEmpty()) {
+                    return new RecoveryRun.Done(Outcome.FAILED, "the agent refuses the carried-over settings: "
+                            + String.join("; ", refused) + " [" + lines + "]");
+                }
+            }
+            return RecoveryRun.Done.ok(lines);
+        });
     }
 
     /** A restore tool older than the etcd that wrote the snapshot may misread it. */
@@ -166,6 +217,10 @@ final class PreflightPhase implements Phase {
                 .setBaseUnit(m.oldUnit())
                 .addAllExtra(MemberSpecs.extras(m))
                 .build());
+        Map<String, String> oldEnv = new LinkedHashMap<>();
+        report.getBaseEnvList().forEach(e -> oldEnv.put(e.getKey(), e.getValue()));
+        oldEnvs.put(m.hostName(), oldEnv);
+        oldEnvFiles.put(m.hostName(), report.getBaseEnvFile());
         List<String> problems = new ArrayList<>();
         List<String> notes = new ArrayList<>();
         for (Finding f : report.getFindingsList()) {

@@ -61,7 +61,7 @@ public final class Recovery {
         boolean resuming = !journal.donePhases().isEmpty();
         SnapshotTaker taker = new SnapshotTaker(etcd, Duration.ofSeconds(5));
         ClusterVerifier verifier = new ClusterVerifier(etcd);
-        List<Phase> phases = List.of(new PreflightPhase(taker), new SnapshotPhase(taker), new DistributePhase(),
+        List<Phase> phases = List.of(new PreflightPhase(taker), new SnapshotPhase(taker), new DistributePhase(channels),
                 new RestorePhase(), new ConfigurePhase(), new StartPhase(), new VerifyPhase(verifier),
                 new ReleasePhase(verifier), new CutOverPhase());
         Map<String, AgentClient> agents = new LinkedHashMap<>();
@@ -204,10 +204,11 @@ public final class Recovery {
                 + " for inspection. Undo with: etcd-rescue rollback " + dir + " --yes, or continue with: etcd-rescue resume " + dir;
     }
 
-    private static Map<String, Object> factsOf(RecoveryRun run, PhaseName phase) {
+    static Map<String, Object> factsOf(RecoveryRun run, PhaseName phase) {
         Map<String, Object> facts = new LinkedHashMap<>();
         if (phase == PhaseName.PREFLIGHT) {
             facts.put("bump", run.bump);
+            facts.put("carried", new LinkedHashMap<>(run.carried));
             if (run.source != null) {
                 SourceMember s = run.source;
                 facts.put("sourceEndpoint", s.endpoint().toString());
@@ -224,9 +225,10 @@ public final class Recovery {
     }
 
     @SuppressWarnings("unchecked")
-    private static void restoreFacts(RecoveryRun run, PhaseName phase, Map<String, Object> facts) {
+    static void restoreFacts(RecoveryRun run, PhaseName phase, Map<String, Object> facts) {
         if (phase == PhaseName.PREFLIGHT) {
             run.bump = ((Number) facts.getOrDefault("bump", 0)).longValue();
+            run.applyCarried((Map<String, Map<String, String>>) facts.getOrDefault("carried", Map.of()));
             if (facts.containsKey("sourceEndpoint")) {
                 run.source = new SourceMember(URI.create((String) facts.get("sourceEndpoint")), (String) facts.get("sourceVersion"),
                         ((Number) facts.get("sourceRevision")).longValue(), ((Number) facts.get("sourceRaftIndex")).longValue(),

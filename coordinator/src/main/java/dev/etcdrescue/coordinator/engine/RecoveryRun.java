@@ -38,7 +38,10 @@ public final class RecoveryRun {
         }
     }
 
-    final ClusterPlan plan;
+    /** The inventory's plan; after preflight with the settings carried over from the old env files merged in. */
+    volatile ClusterPlan plan;
+    /** The settings carried over from the old env files, by host: decided in preflight, journalled for resume. */
+    final Map<String, Map<String, String>> carried = new ConcurrentHashMap<>();
     final RecoveryOptions options;
     final String operationId;
     final Reporter reporter;
@@ -69,6 +72,13 @@ public final class RecoveryRun {
         this.agents = agents;
         this.etcd = etcd;
         this.executor = executor;
+    }
+
+    /** Merges the carried-over settings into the plan, so configure and release write them (the inventory wins). */
+    void applyCarried(Map<String, Map<String, String>> byHost) {
+        carried.putAll(byHost);
+        plan = plan.withMembers(plan.members().stream()
+                .map(m -> CarryOver.merged(m, byHost.getOrDefault(m.hostName(), Map.of()))).toList());
     }
 
     boolean fenced() {

@@ -21,12 +21,14 @@ import org.yaml.snakeyaml.nodes.SequenceNode;
  * applies to its {@code ETCD_*} extra, so a bad value is reported with its line before any host is touched.
  * Settings that would break a restored member are refused with the reason.
  */
-final class EtcdSettings {
+public final class EtcdSettings {
     private EtcdSettings() {}
 
     private static final Pattern WHOLE = Pattern.compile("[0-9]{1,18}");
     private static final Pattern GO_DURATION_OR_INT = Pattern.compile("[0-9]{1,9}|([0-9]{1,9}(\\.[0-9]{1,9})?(ns|us|ms|s|m|h)){1,4}");
     private static final Pattern CIPHER_SUITES = Pattern.compile("[A-Z0-9_]{1,64}(,[A-Z0-9_]{1,64}){0,31}");
+    private static final String LOG_OUTPUT = "(default|stdout|stderr|systemd/journal|/[A-Za-z0-9._/+@:-]{1,255})";
+    private static final Pattern LOG_OUTPUTS = Pattern.compile(LOG_OUTPUT + "(," + LOG_OUTPUT + "){0,15}");
     /** etcd's default ports: the old member on this host may hold them until the cut-over. */
     private static final Set<Integer> OLD_MEMBER_PORTS = Set.of(2379, 2380);
 
@@ -47,6 +49,8 @@ final class EtcdSettings {
         RULES.put("listen_metrics_urls", new Rule("ETCD_LISTEN_METRICS_URLS", null, "a list of http(s)://HOST:PORT URLs"));
         RULES.put("log_level", new Rule("ETCD_LOG_LEVEL", Pattern.compile("debug|info|warn|error|panic|fatal"),
                 "debug, info, warn, error, panic or fatal"));
+        RULES.put("log_outputs", new Rule("ETCD_LOG_OUTPUTS", LOG_OUTPUTS,
+                "a comma-separated list of default, stdout, stderr, systemd/journal or absolute file paths"));
         RULES.put("logger", new Rule("ETCD_LOGGER", Pattern.compile("zap|capnslog"), "zap or capnslog"));
         RULES.put("max_request_bytes", new Rule("ETCD_MAX_REQUEST_BYTES", WHOLE, "a whole number of bytes"));
         RULES.put("max_snapshots", new Rule("ETCD_MAX_SNAPSHOTS", WHOLE, "a whole number"));
@@ -85,6 +89,28 @@ final class EtcdSettings {
         REFUSED.put("peer_key_file", tls + "etcd_peer_key_file");
         REFUSED.put("peer_trusted_ca_file", tls + "etcd_peer_ca_file");
         REFUSED.put("peer_client_cert_auth", tls + "etcd_peer_ca_file (peer certificate auth is on whenever the URLs are https)");
+    }
+
+    /**
+     * The {@code ETCD_*} names of the settings etcd-rescue carries over from an old member's env file:
+     * exactly those {@code etcd_settings} accepts, in the same order.
+     */
+    public static List<String> carriedEnvNames() {
+        return RULES.values().stream().map(Rule::env).toList();
+    }
+
+    /**
+     * Checks a carried value against the grammar {@code etcd_settings} applies (and the agent applies
+     * again): empty when it fits, otherwise what the value must be. {@code ETCD_LISTEN_METRICS_URLS}
+     * has no single grammar (it is remapped per URL) and always passes here.
+     */
+    public static Optional<String> grammarProblem(String env, String value) {
+        Rule rule = RULES.values().stream().filter(r -> r.env().equals(env)).findFirst()
+                .orElseThrow(() -> new IllegalArgumentException(env + " is not carried over"));
+        if (rule.grammar() == null || rule.grammar().matcher(value).matches()) {
+            return Optional.empty();
+        }
+        return Optional.of(rule.what());
     }
 
     /** The names {@code etcd_settings} accepts, for messages and docs. */

@@ -57,4 +57,10 @@ public record MemberPlan(
         return new MemberPlan(hostName, etcdName, address, agentHost, agentPort, peerUrls, client, listenPeerUrls, client, dataDir,
                 walDir, newUnit, oldUnit, heartbeatIntervalMs, electionTimeoutMs, tls, etcdSettings);
     }
+
+    /** The same member with other carried-over settings (the inventory's merged with the old env file's). */
+    public MemberPlan withEtcdSettings(Map<String, String> settings) {
+        return new MemberPlan(hostName, etcdName, address, agentHost, agentPort, peerUrls, clientUrls, listenPeerUrls,
+                listenClientUrls, dataDir, walDir, newUnit, oldUnit, heartbeatIntervalMs, electionTimeoutMs, tls, settings);
+    }
 }
