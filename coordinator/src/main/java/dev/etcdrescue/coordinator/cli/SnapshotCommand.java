@@ -46,6 +46,7 @@ import picocli.CommandLine.Parameters;
             "",
             "Examples:",
             "  etcd-rescue snapshot save --endpoints http://10.0.0.5:2379,http://10.0.0.6:2379 /backup/etcd-$(date +%%F).db",
+            "  etcd-rescue snapshot save -i inventory.yaml --via-agent etcd-1 /backup/etcd-1-$(date +%%F).db",
             "  etcd-rescue snapshot status /backup/etcd-2024-05-01.db",
             "  etcd-rescue snapshot status /var/lib/etcd/member/snap/db -w json"
         })
@@ -64,6 +65,13 @@ public final class SnapshotCommand implements Runnable {
                 "renamed to FILE when complete. Then checks the file as 'snapshot status' does and prints its facts.",
                 "Never overwrites: an existing FILE is refused. A file that fails the checks is moved aside to",
                 "FILE.corrupt (the command fails), so FILE only ever names a good snapshot.",
+                "",
+                "With --via-agent HOST (and -i), the etcd-rescue agent on HOST takes the snapshot of its own member",
+                "(etcdctl snapshot save on that host) and streams it here over mTLS: for members whose client port",
+                "this machine cannot reach. The member's URL, TLS files (paths on HOST) and etcd user come from the",
+                "inventory (snapshot_endpoints, etcd_ca_file/etcd_cert_file/etcd_key_file, etcd_user with",
+                "etcd_password_file or $ETCD_RESCUE_ETCD_PASSWORD); the options below override them. The agent is",
+                "claimed for the download, so this waits for no recovery and no recovery runs beside it.",
                 ""
             },
             footer = {
@@ -72,17 +80,46 @@ public final class SnapshotCommand implements Runnable {
                 "  etcd-rescue snapshot save --endpoints http://127.0.0.1:2379 backup.db",
                 "  etcd-rescue snapshot save --endpoints http://10.0.0.5:2379,http://10.0.0.6:2379 \\",
                 "      /backup/etcd-$(date +%%F).db -w json",
+                "  etcd-rescue snapshot save -i inventory.yaml --via-agent etcd-1 /backup/etcd-1.db",
+                "  etcd-rescue snapshot save -i inventory.yaml --via-agent etcd-1 --endpoint https://127.0.0.1:2379 \\",
+                "      --etcd-ca-file /etc/etcd/pki/ca.pem --etcd-cert-file /etc/etcd/pki/backup.pem \\",
+                "      --etcd-key-file /etc/etcd/pki/backup-key.pem /backup/etcd-1.db",
                 "",
-                "Exit codes: 0 saved and checked, 1 no endpoint answered or the snapshot failed its checks,",
-                "2 bad input (FILE exists, bad URL, missing directory)."
+                "Exit codes: 0 saved and checked, 1 no endpoint answered, the agent or etcd refused, or the snapshot",
+                "failed its checks, 2 bad input (FILE exists, bad URL, missing directory, unknown host)."
             })
     static final class Save implements Callable<Integer> {
         @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
-        @Option(names = "--endpoints", required = true, split = ",", paramLabel = "URL",
+        @Option(names = "--endpoints", split = ",", paramLabel = "URL",
                 description = "Client URLs of the members, comma-separated (http://HOST:PORT); the one with the highest "
-                        + "revision is used.")
+                        + "revision is used. Or use --via-agent.")
         List<String> endpoints;
+
+        @Option(names = {"-i", "--inventory"}, paramLabel = "FILE",
+                description = "With --via-agent: the inventory that names the host, its agent and its etcd access.")
+        Path inventory;
+
+        @Option(names = "--via-agent", paramLabel = "HOST",
+                description = "Have the agent on this inventory host snapshot its own member and stream the file here.")
+        String viaAgent;
+
+        @Option(names = "--endpoint", paramLabel = "URL",
+                description = "With --via-agent: the member's client URL as seen on its host (default: the entry of "
+                        + "snapshot_endpoints on the host's address).")
+        String endpoint;
+
+        @Option(names = "--etcd-ca-file", paramLabel = "PATH",
+                description = "With --via-agent and https: the etcd CA, a path on the host (default: etcd_ca_file).")
+        String etcdCaFile;
+
+        @Option(names = "--etcd-cert-file", paramLabel = "PATH",
+                description = "With --via-agent and https: the client certificate, a path on the host (default: etcd_cert_file).")
+        String etcdCertFile;
+
+        @Option(names = "--etcd-key-file", paramLabel = "PATH",
+                description = "With --via-agent and https: its key, a path on the host (default: etcd_key_file).")
+        String etcdKeyFile;
 
         @Parameters(index = "0", paramLabel = "FILE", description = "Where to write the snapshot; must not exist.")
         Path file;
@@ -101,15 +138,28 @@ public final class SnapshotCommand implements Runnable {
 
         @Override
         public Integer call() throws IOException {
-            List<URI> urls = parseEndpoints(endpoints);
+            if ((endpoints == null) == (viaAgent == null)) {
+                throw usage("give either --endpoints (reach etcd from here) or --via-agent HOST with -i (through that host's agent)");
+            }
             if (timeoutSeconds <= 0 || dialTimeoutSeconds <= 0) {
                 throw usage("--timeout and --dial-timeout must be positive");
+            }
+            if (viaAgent == null && (inventory != null || endpoint != null || etcdCaFile != null || etcdCertFile != null
+                    || etcdKeyFile != null)) {
+                throw usage("-i, --endpoint and --etcd-*-file go with --via-agent; with --endpoints give client URLs only");
+            }
+            if (viaAgent != null && inventory == null) {
+                throw usage("--via-agent needs -i/--inventory: it names the host's agent and how to reach its etcd");
             }
             refuseExisting(file);
             Path dir = file.toAbsolutePath().getParent();
             if (dir == null || !Files.isDirectory(dir)) {
                 throw usage("directory " + dir + " of " + file + " does not exist");
             }
+            if (viaAgent != null) {
+                return viaAgent();
+            }
+            List<URI> urls = parseEndpoints(endpoints);
             Duration dial = Duration.ofSeconds(dialTimeoutSeconds);
             SnapshotTaker taker = new SnapshotTaker(new EtcdClients(dial), dial);
             SnapshotTaker.Probe probe = taker.probe(urls);
@@ -132,6 +182,31 @@ public final class SnapshotCommand implements Runnable {
             Map<String, Object> extra = new LinkedHashMap<>();
             extra.put("endpoint", source.endpoint().toString());
             extra.put("etcdVersion", source.version());
+            print(spec.commandLine().getOut(), writeOut, "saved", facts, extra);
+            return ExitCodes.OK;
+        }
+
+        private int viaAgent() throws IOException {
+            SnapshotViaAgent.Target target = SnapshotViaAgent.resolve(new SnapshotViaAgent.Request(inventory, viaAgent,
+                    endpoint, etcdCaFile, etcdCertFile, etcdKeyFile));
+            // Checked again right before writing: another job may have created FILE while the inventory loaded.
+            refuseExisting(file);
+            String from = target.access().getEndpoint() + " via the agent on " + viaAgent;
+            SnapshotFile taken = SnapshotViaAgent.save(target, file, Duration.ofSeconds(timeoutSeconds), System.console() != null);
+            Facts facts;
+            try {
+                facts = new Facts(taken, BoltSnapshot.read(file));
+            } catch (NotASnapshotException e) {
+                throw new UserException(ExitCodes.FAILED, "the snapshot from " + from + " is not intact ("
+                        + e.reason() + "); moved it aside to " + moveAside(file));
+            }
+            if (facts.file.trailer() != SnapshotFile.Trailer.VALID) {
+                throw new UserException(ExitCodes.FAILED, "the snapshot from " + from + " has a "
+                        + trailerWord(facts.file.trailer()) + " SHA-256 trailer; moved it aside to " + moveAside(file));
+            }
+            Map<String, Object> extra = new LinkedHashMap<>();
+            extra.put("endpoint", target.access().getEndpoint());
+            extra.put("viaAgent", viaAgent);
             print(spec.commandLine().getOut(), writeOut, "saved", facts, extra);
             return ExitCodes.OK;
         }
@@ -241,7 +316,9 @@ public final class SnapshotCommand implements Runnable {
             out.println(new ObjectMapper().disable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(doc));
         } else {
             row(out, fileLabel, file.path().toString());
-            if (extra.containsKey("endpoint")) {
+            if (extra.containsKey("viaAgent")) {
+                row(out, "from", extra.get("endpoint") + " (taken by the agent on " + extra.get("viaAgent") + ")");
+            } else if (extra.containsKey("endpoint")) {
                 row(out, "from", extra.get("endpoint") + " (etcd " + extra.get("etcdVersion") + ")");
             }
             row(out, "size", file.size() + " bytes");

@@ -1,0 +1,189 @@
+package dev.etcdrescue.coordinator.snapshot;
+
+import dev.etcdrescue.coordinator.UserException;
+import dev.etcdrescue.coordinator.cli.ExitCodes;
+import dev.etcdrescue.proto.v1.ClaimRequest;
+import dev.etcdrescue.proto.v1.DownloadSnapshotRequest;
+import dev.etcdrescue.proto.v1.LocalEtcdAccess;
+import dev.etcdrescue.proto.v1.OperationHeader;
+import dev.etcdrescue.proto.v1.ReleaseClaimRequest;
+import dev.etcdrescue.proto.v1.RescueAgentGrpc;
+import dev.etcdrescue.proto.v1.SnapshotChunk;
+import io.grpc.Context;
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.Iterator;
+import java.util.concurrent.TimeUnit;
+import java.util.function.LongConsumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A snapshot of one member taken by the agent on its host (DownloadSnapshot of the local member) and
+ * streamed here: under a claim of its own operation, into {@code FILE.part}, checked against the
+ * agent's SHA-256 and size, fsynced, then given its name without ever replacing an existing file.
+ */
+public final class AgentSnapshotDownload {
+    private static final Logger log = LoggerFactory.getLogger(AgentSnapshotDownload.class);
+    /** Claims are short: DownloadSnapshot checks the claim when it starts, and the claim is released right after. */
+    private static final Duration CLAIM_TTL = Duration.ofMinutes(2);
+    private static final Duration SHORT_CALL = Duration.ofSeconds(30);
+    private static final int CHUNK = 1 << 20;
+
+    private final ManagedChannel channel;
+    private final String agent;
+
+    /** @param agent how the agent is named in messages (host name and address) */
+    public AgentSnapshotDownload(ManagedChannel channel, String agent) {
+        this.channel = channel;
+        this.agent = agent;
+    }
+
+    /**
+     * Claims the agent, downloads into {@code target.part}, verifies, renames, releases the claim.
+     *
+     * @param progress told the bytes received so far after every chunk
+     * @throws UserException exit 2 when {@code target} exists, exit 1 when the agent or etcd refused or failed
+     */
+    public SnapshotFile save(OperationHeader header, LocalEtcdAccess access, Path target, Duration timeout,
+                             LongConsumer progress) throws IOException {
+        Path part = target.resolveSibling(target.getFileName() + ".part");
+        claim(header);
+        SnapshotFile file;
+        try {
+            file = download(header, access, part, timeout, progress);
+        } finally {
+            release(header);
+        }
+        publish(part, target);
+        return new SnapshotFile(target, file.size(), file.sha256(), file.trailer());
+    }
+
+    private void claim(OperationHeader header) {
+        try {
+            stub(SHORT_CALL).claim(ClaimRequest.newBuilder().setHeader(header).setTtlMs(CLAIM_TTL.toMillis()).build());
+        } catch (StatusRuntimeException e) {
+            throw new UserException(ExitCodes.FAILED, "cannot claim the agent " + agent + ": " + describe(e), e);
+        }
+    }
+
+    /** Never throws: the claim also expires by itself, and the snapshot's outcome matters more. */
+    private void release(OperationHeader header) {
+        try {
+            stub(SHORT_CALL).releaseClaim(ReleaseClaimRequest.newBuilder().setHeader(header).build());
+        } catch (StatusRuntimeException e) {
+            log.warn("releasing the claim on {} failed ({}); it expires within {}", agent, describe(e), CLAIM_TTL);
+        }
+    }
+
+    private SnapshotFile download(OperationHeader header, LocalEtcdAccess access, Path part, Duration timeout,
+                                  LongConsumer progress) throws IOException {
+        DownloadSnapshotRequest request = DownloadSnapshotRequest.newBuilder().setHeader(header).setChunkSize(CHUNK)
+                .setLocal(access).build();
+        // Cancelled when we stop reading early (a bad chunk, a local write error): the agent then stops
+        // sending and removes its temporary file instead of streaming into a call nobody reads.
+        try (Context.CancellableContext call = Context.current().withCancellation()) {
+            Context previous = call.attach();
+            try {
+                Iterator<SnapshotChunk> chunks = stub(timeout).downloadSnapshot(request);
+                // The first chunk comes once the agent's etcdctl is done: a refusal or etcd's failure arrives
+                // here, before FILE.part exists.
+                chunks.hasNext();
+                return receive(chunks, part, progress);
+            } catch (StatusRuntimeException e) {
+                boolean partial = Files.exists(part);
+                throw new UserException(ExitCodes.FAILED, "the agent " + agent + " could not take the snapshot of "
+                        + access.getEndpoint() + ": " + describe(e) + (partial ? "; the partial file is " + part : ""), e);
+            } finally {
+                call.detach(previous);
+            }
+        }
+    }
+
+    private SnapshotFile receive(Iterator<SnapshotChunk> chunks, Path part, LongConsumer progress) throws IOException {
+        try (FileChannel channel = FileChannel.open(part, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+                StandardOpenOption.WRITE)) {
+            SnapshotFile.Checked out = SnapshotFile.checking(Channels.newOutputStream(channel));
+            Received r = receive(chunks, out, progress);
+            out.flush();
+            SnapshotFile file = out.result(part);
+            SnapshotChunk last = r.last();
+            if (last == null) {
+                throw new UserException(ExitCodes.FAILED, "the agent " + agent + " ended the download without its last chunk"
+                        + " after " + r.bytes() + " bytes; the partial file is " + part);
+            }
+            if (last.getFinalSize() != file.size() || !last.getFinalSha256().equals(file.sha256())) {
+                throw new UserException(ExitCodes.FAILED, "the download from " + agent + " does not match what the agent sent: "
+                        + file.size() + " bytes, SHA-256 " + file.sha256() + " here, " + last.getFinalSize() + " bytes, SHA-256 "
+                        + last.getFinalSha256() + " there; the partial file is " + part);
+            }
+            // Durable before the rename: FILE only ever names a complete snapshot.
+            channel.force(true);
+            return file;
+        }
+    }
+
+    private record Received(SnapshotChunk last, long bytes) {}
+
+    private Received receive(Iterator<SnapshotChunk> chunks, OutputStream out, LongConsumer progress) throws IOException {
+        long received = 0;
+        while (chunks.hasNext()) {
+            SnapshotChunk chunk = chunks.next();
+            if (chunk.getOffset() != received) {
+                throw new UserException(ExitCodes.FAILED, "the agent " + agent + " sent a chunk at offset " + chunk.getOffset()
+                        + ", expected " + received);
+            }
+            chunk.getData().writeTo(out);
+            received += chunk.getData().size();
+            progress.accept(received);
+            if (chunk.getLast()) {
+                return new Received(chunk, received);
+            }
+        }
+        return new Received(null, received);
+    }
+
+    /**
+     * A hard link gives the file its name atomically and fails if the name is taken (a rename would
+     * replace it); then the .part name goes and the directory entry is made durable.
+     */
+    private static void publish(Path part, Path target) throws IOException {
+        try {
+            Files.createLink(target, part);
+        } catch (FileAlreadyExistsException e) {
+            throw new UserException(ExitCodes.USAGE, "refusing to overwrite " + target + ": it appeared while the snapshot"
+                    + " was taken; the snapshot is kept as " + part);
+        }
+        Files.delete(part);
+        Path dir = target.toAbsolutePath().getParent();
+        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+            d.force(true);
+        }
+    }
+
+    private RescueAgentGrpc.RescueAgentBlockingStub stub(Duration timeout) {
+        return RescueAgentGrpc.newBlockingStub(channel).withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    private String describe(StatusRuntimeException e) {
+        Status s = e.getStatus();
+        String detail = s.getDescription() == null ? "" : s.getDescription();
+        return switch (s.getCode()) {
+            case UNAVAILABLE -> "unreachable (" + detail + "): is etcd-rescue-agent running there, and is its"
+                    + " certificate from the fleet CA and for this address?";
+            case DEADLINE_EXCEEDED -> "no answer in time (" + detail + "): raise --timeout for a large database";
+            case UNIMPLEMENTED -> detail + " (upgrade the agent on that host)";
+            default -> s.getCode() + ": " + detail;
+        };
+    }
+}
