@@ -22,8 +22,22 @@ public record ProcessResult(List<String> argv, int exitCode, String stdout, Stri
     /** One sentence describing a failure, naming the command and its exit. */
     public String failureSummary() {
         String how = timedOut ? "timed out after " + took.toSeconds() + " s" : "exited with " + exitCode;
-        String tail = tail(5);
+        String tail = errorsFirst(tail(5));
         return String.join(" ", argv.subList(0, Math.min(3, argv.size()))) + " " + how
                 + (tail.isEmpty() ? "" : ": " + tail);
+    }
+
+    /**
+     * etcdctl and etcdutl log long JSON info lines before the one that matters ("Error: ... no space
+     * left on device"): that one goes first, so it is what a one-line report shows.
+     */
+    static String errorsFirst(String joinedTail) {
+        List<String> lines = Arrays.asList(joinedTail.split(" \\| "));
+        List<String> errors = lines.stream().filter(l -> l.regionMatches(true, 0, "error", 0, 5)).toList();
+        if (errors.isEmpty()) {
+            return joinedTail;
+        }
+        List<String> rest = lines.stream().filter(l -> !errors.contains(l)).toList();
+        return String.join(" | ", java.util.stream.Stream.concat(errors.stream(), rest.stream()).toList());
     }
 }

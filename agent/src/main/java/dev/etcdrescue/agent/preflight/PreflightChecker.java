@@ -114,6 +114,12 @@ public final class PreflightChecker {
                         + " has " + free + " bytes free; the restored member needs about "
                         + (request.getSnapshotSize() + DATA_DIR_OVERHEAD)));
             }
+            if (!Files.isDirectory(dir.getParent())) {
+                // RestoreMember refuses this too; said here so that no host is changed before it is fixed.
+                findings.add(finding(Severity.ERROR, "data-dir-parent-missing", "member.data_dir", "the parent directory "
+                        + dir.getParent() + " of " + dir + " does not exist: create it (owned by the service user) or choose"
+                        + " another data dir"));
+            }
             if (Files.exists(dir)) {
                 report.setDataDirExists(true);
                 String aside = attempt(() -> asideName(request, dir), "data-dir-unreadable", "member.data_dir", findings)

@@ -114,6 +114,19 @@ class PreflightPlanTest {
     }
 
     @Test
+    void aDataDirWhoseParentIsMissingIsAnErrorBeforeRestoreWouldRefuseIt() throws Exception {
+        Path orphan = agent.dataRoot.resolve("not-created").resolve("new.etcd");
+        PreflightReport report = agent.coordinator().preflight(preflight()
+                .setMember(member().toBuilder().setDataDir(orphan.toString())).build());
+
+        Finding f = finding(report, "data-dir-parent-missing");
+        assertThat(f.getSeverity()).isEqualTo(Severity.ERROR);
+        assertThat(f.getField()).isEqualTo("member.data_dir");
+        assertThat(f.getMessage()).startsWith("the parent directory " + orphan.getParent() + " of " + orphan + " does not exist");
+        assertThat(codes(agent.coordinator().preflight(preflight().build()))).doesNotContain("ERROR data-dir-parent-missing");
+    }
+
+    @Test
     void aUnitThatExistsWithOtherContentIsAnError() throws Exception {
         Path unitFile = agent.unitDir.resolve("etcd_new.service");
         Files.writeString(unitFile, "[Service]\nExecStart=/usr/bin/etcd --name live-member\n");

@@ -18,6 +18,15 @@ final class AgentErrors {
         return java.util.Optional.ofNullable(found);
     }
 
+    /**
+     * gRPC's words for a connection that was up and then went away: the certificate and address were
+     * fine, so the connection-time hint would send the operator the wrong way.
+     */
+    private static boolean lostMidCall(String detail) {
+        return detail.startsWith("Network closed") || detail.startsWith("Connection closed") || detail.contains("GOAWAY")
+                || detail.contains("RST_STREAM");
+    }
+
     static String describe(Throwable t, String agent) {
         Throwable c = t;
         while (!(c instanceof StatusRuntimeException) && c.getCause() != null && c.getCause() != c) {
@@ -30,6 +39,10 @@ final class AgentErrors {
         String detail = s.getDescription() == null ? "" : s.getDescription().lines().findFirst().orElse("");
         if (s.getCode() == Status.Code.UNAVAILABLE) {
             detail = tlsCause(sre).orElse(detail);
+        }
+        if (s.getCode() == Status.Code.UNAVAILABLE && lostMidCall(detail)) {
+            return "connection to agent " + agent + " lost during the call (" + detail + "): the agent may have restarted"
+                    + " (journalctl -u etcd-rescue-agent on that host); resume repeats the step safely";
         }
         return switch (s.getCode()) {
             case UNAVAILABLE -> "agent " + agent + " unreachable (" + detail

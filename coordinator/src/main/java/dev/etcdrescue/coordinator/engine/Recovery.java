@@ -198,10 +198,29 @@ public final class Recovery {
             }
             return "\nHosts were changed up to the " + phase.label() + " phase; every replaced file and dir was moved aside (see above), "
                     + "the old units were not touched. Undo with: etcd-rescue rollback " + dir + " --yes"
-                    + "\nor fix the cause and continue with: etcd-rescue resume " + dir;
+                    + "\nor fix the cause and continue with: etcd-rescue resume " + dir + claimsKept(run);
         }
-        return "\nThe new members keep running" + (run.fenced() ? " behind the fence (clients cannot reach them)" : "")
-                + " for inspection. Undo with: etcd-rescue rollback " + dir + " --yes, or continue with: etcd-rescue resume " + dir;
+        return "\nThe new members keep running" + whereMembersServe(run, phase)
+                + " for inspection. Undo with: etcd-rescue rollback " + dir + " --yes, or continue with: etcd-rescue resume " + dir
+                + claimsKept(run);
+    }
+
+    /** Kept so that no other operation changes a half-recovered host; resume and rollback take them over. */
+    private static String claimsKept(RecoveryRun run) {
+        return "\nThe agents stay claimed by this operation (other operations are refused) until resume or rollback takes over,"
+                + " or until the claims expire " + run.options.claimTtl().toSeconds() + " s after this command ends.";
+    }
+
+    /** After release has begun, some or all members already serve their planned client URLs. */
+    private static String whereMembersServe(RecoveryRun run, PhaseName phase) {
+        if (!run.fenced()) {
+            return "";
+        }
+        if (phase == PhaseName.RELEASE) {
+            return " (the released ones on their planned client URLs, the others behind the fence)";
+        }
+        return phase.ordinal() > PhaseName.RELEASE.ordinal() ? " on their planned client URLs"
+                : " behind the fence (clients cannot reach them)";
     }
 
     static Map<String, Object> factsOf(RecoveryRun run, PhaseName phase) {
