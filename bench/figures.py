@@ -34,6 +34,8 @@ rescue_phases["other"] = round(float(env["BENCH_RTO"]) - sum(rescue_phases.value
 manual_phases["other"] = round(float(env["BENCH_MANUAL"]) - sum(manual_phases.values()), 3)
 
 hosts = int(env["BENCH_HOSTS"])
+# The relay measurement (bench/DistributionProbe.java after recover): one JSON line, or nothing.
+relay = json.loads(env["BENCH_RELAY"]) if env.get("BENCH_RELAY") else {}
 rto = num("BENCH_RTO")
 manual = num("BENCH_MANUAL")
 dist = rescue_phases.get("distribute")
@@ -60,10 +62,11 @@ results = {
     "scp_s": scp,
     "scp_na_reason": env.get("BENCH_SCP_REASON") or None,
     "dist_vs_scp_ratio": ratio(dist, scp),
-    "coordinator_bytes_sent": snapshot_bytes * hosts,
-    "relay_s": None,
-    "relay_coordinator_bytes_sent": None,
-    "relay_egress_ratio": None,
+    # Counted by the coordinator (the chunk bytes it wrote to agent streams), from the report.
+    "coordinator_bytes_sent": report.get("snapshot", {}).get("coordinatorBytesSent"),
+    "relay_s": relay.get("seconds"),
+    "relay_coordinator_bytes_sent": relay.get("egress_bytes"),
+    "relay_egress_ratio": relay.get("egress_ratio"),
     "agent_idle_rss_mib": idle,
     "agent_peak_rss_mib": peak,
     "agent_hwm_end_of_recover_mib": num("BENCH_END_HWM"),
@@ -76,6 +79,7 @@ targets = [
     ("distribution no slower than scp", results["dist_vs_scp_ratio"], 1.0),
     ("agent VmRSS idle <= 64 MiB", idle, 64),
     ("agent VmHWM <= 128 MiB", peak, 128),
+    ("relay: coordinator egress <= 1.05 x snapshot", results["relay_egress_ratio"], 1.05),
 ]
 results["targets"] = {name: verdict(v, limit) for name, v, limit in targets}
 
@@ -87,7 +91,13 @@ print("  manual     " + "  ".join(f"{p} {s:.1f}" for p, s in manual_phases.items
 scp_text = f"{scp:.2f} s" if scp is not None else f"n/a ({results['scp_na_reason']})"
 print(f"distribution etcd-rescue {dist:.2f} s   cp+sync+sha256sum {dist_baseline:.2f} s   ratio {results['dist_ratio']} (target <= 0.75: {results['targets']['distribution <= 0.75 x cp+sync+sha256sum']})")
 print(f"             scp x{hosts} parallel {scp_text}   ratio {results['dist_vs_scp_ratio']} (target <= 1: {results['targets']['distribution no slower than scp']})")
-print(f"             coordinator sent {snapshot_bytes * hosts / 2**20:.1f} MiB (direct: snapshot x {hosts}); relay: n/a (relay not implemented)")
+sent = results["coordinator_bytes_sent"]
+print(f"             coordinator sent {sent / 2**20:.1f} MiB (direct)" if sent is not None else "             coordinator sent: n/a")
+if relay:
+    print(f"             relay to {hosts} hosts: {relay['seconds']:.1f} s, coordinator sent {relay['egress_bytes'] / 2**20:.1f} MiB"
+          f" ({relay['egress_ratio']:.2f} x the snapshot)")
+else:
+    print("             relay: n/a (see the run's logs/relay-probe.log)")
 print(f"agent memory VmRSS idle {idle} MiB (target <= 64: {results['targets']['agent VmRSS idle <= 64 MiB']})   "
       f"VmHWM after receiving {peak} MiB (target <= 128: {results['targets']['agent VmHWM <= 128 MiB']})   "
       f"VmHWM at the end {results['agent_hwm_end_of_recover_mib']} MiB")

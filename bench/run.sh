@@ -10,9 +10,14 @@
 #   2. distribution: the distribute phase against cp to 5 dirs + sync + sha256sum, and 5 parallel
 #      scp -c aes128-gcm@openssh.com to a throwaway sshd on 127.0.0.1.
 #   3. agent memory: VmRSS idle, VmHWM when the snapshot is in (start of restore) and at the end.
+#   4. relay: after recover, the same snapshot once more to the 5 agents with --distribution relay's code
+#      (bench/DistributionProbe.java): wall time and coordinator egress (relay_s, relay_egress_ratio).
+# `bench/run.sh scaling [ARGS]` runs bench/scaling.sh instead: a 256 MB snapshot to 3, 5, 7 and 15
+# agents (plain processes), direct and relay, wall time and coordinator egress for each.
 # Prints figures as it goes and ends with one JSON line. Targets are reported, not asserted.
 #
 # usage: bench/run.sh tiny|quick|full [--build] [--chart FILE] [--keep-work]
+#        bench/run.sh scaling [--size-mb 256] [--agents "3 5 7 15"] [--snapshot FILE] [--keep-work]
 #   tiny     4,096 keys (development)       quick  65,536 keys       full  262,144 keys
 #   --build      build first (mvn package of proto, pki, agent, coordinator, dist); default: build
 #                only when the distribution tarball or the coordinator's jars are missing
@@ -26,6 +31,7 @@ set -euo pipefail
 
 script_dir=$(cd "$(dirname "$0")" && pwd)
 repo_root=$(cd "$script_dir/.." && pwd)
+[ "${1:-}" = memory ] && { shift; exec "$script_dir/memory.sh" "$@"; }   # agent memory alone: bench/memory.sh --help
 # shellcheck source=bench/lib.sh
 . "$script_dir/lib.sh"
 testbed_sh=$repo_root/testbed/testbed.sh
@@ -51,6 +57,7 @@ case "$preset" in
   tiny) keys=4096 ;;
   quick) keys=65536 ;;
   full) keys=262144 ;;
+  scaling) shift; exec "$script_dir/scaling.sh" "$@" ;;
   -h|--help) usage; exit 0 ;;
   *) usage >&2; exit 2 ;;
 esac
@@ -430,6 +437,19 @@ recovered_keys=$(count_at "$(endpoints_on_port 22379)")
 [ "$recovered_keys" = "$keys" ] || fail "the recovered cluster counts ${recovered_keys:-no} keys, not $keys"
 note "recovered cluster holds all $keys keys"
 
+# ---- relay: the snapshot once more, coordinator -> first agent -> ... -> fifth ----
+relay_line=""
+relay_snapshot=$(ls "$work"/recover/*/snapshot*.db 2>/dev/null | head -n 1 || true)
+if [ -n "$relay_snapshot" ]; then
+  relay_targets=()
+  for i in $(seq 0 $((host_count - 1))); do relay_targets+=("$(host_name "$i")=$(address "$i"):$agent_port"); done
+  relay_line=$(java -cp "$repo_root/coordinator/target/lib/*" "$script_dir/DistributionProbe.java" "$work/pki" \
+    "$relay_snapshot" relay 1048576 "bench-relay-$$" "${relay_targets[@]}" 2> "$logs/relay-probe.log") || relay_line=""
+  [ -n "$relay_line" ] && note "relay to $host_count hosts: $relay_line" || note "relay: failed (see $logs/relay-probe.log)"
+else
+  note "relay: n/a (no snapshot file under $work/recover)"
+fi
+
 # ---- figures, chart, JSON ----
 export BENCH_REPORT=$work/report.json BENCH_PRESET=$preset BENCH_KEYS=$keys BENCH_VALUE_BYTES=$value_bytes \
   BENCH_RTO=$rto_s BENCH_MANUAL=$manual_total_s BENCH_DIST_BASELINE=$dist_baseline_s BENCH_SCP=$scp_s \
@@ -437,7 +457,7 @@ export BENCH_REPORT=$work/report.json BENCH_PRESET=$preset BENCH_KEYS=$keys BENC
   BENCH_LOAD_S=$load_s BENCH_LOAD_START=$load_start BENCH_LOAD_END=$(cut -d ' ' -f 1 /proc/loadavg) \
   BENCH_SNAPSHOT_BYTES=$snapshot_bytes BENCH_HOSTS=$host_count BENCH_PHASES="${phases[*]}" \
   BENCH_MANUAL_PHASES="$(for p in "${!manual_s[@]}"; do echo "$p=${manual_s[$p]}"; done | tr '\n' ' ')" \
-  BENCH_PHASES_DAT=$work/phases.dat BENCH_RESULTS=$work/results.json
+  BENCH_PHASES_DAT=$work/phases.dat BENCH_RESULTS=$work/results.json BENCH_RELAY=$relay_line
 python3 "$script_dir/figures.py"
 
 if command -v gnuplot >/dev/null; then

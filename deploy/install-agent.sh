@@ -111,11 +111,12 @@ systemctl enable "$unit_name" >/dev/null 2>&1 || die "systemctl enable $unit_nam
 # restart, not start: an agent already running must pick up the new jars and config.
 systemctl restart "$unit_name" || die "systemctl restart $unit_name failed: see journalctl -u $unit_name"
 
-# The JVM takes a few seconds: wait until it accepts connections on its listen address.
+# The JVM takes a few seconds (more on a busy host: the unit's JVM starts without C1, interpreting
+# until C2 compiles): wait until it accepts connections on its listen address.
 listen=$(sed -n 's/^listen:[[:space:]]*\([^[:space:]#]*\).*/\1/p' "$config_dir/agent.yaml" | tr -d "\"'")
 host=${listen%:*} port=${listen##*:}
 host=${host#[}; host=${host%]}
-for _ in $(seq 1 60); do
+for _ in $(seq 1 180); do
   if ! systemctl is-active --quiet "$unit_name"; then
     systemctl status --no-pager --lines=20 "$unit_name" >&2 || true
     die "$unit_name is not running (see above, or journalctl -u $unit_name)"
@@ -126,4 +127,4 @@ for _ in $(seq 1 60); do
   fi
   sleep 0.5
 done
-die "$unit_name is active but does not accept connections on '$listen' after 30 s: see journalctl -u $unit_name"
+die "$unit_name is active but does not accept connections on '$listen' after 90 s: see journalctl -u $unit_name"

@@ -19,6 +19,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
@@ -279,8 +280,251 @@ class FaultsTest {
         assertRecovered(t, resumed);
     }
 
+    /**
+     * Two agents held by failpoints at the two steps of the recovery that otherwise take milliseconds, and
+     * SIGKILLed there: host 1's after ConfigureMember renamed the env file into place and before it wrote
+     * the unit; host 2's after CutOver enabled the new unit and before it stopped and disabled the old one.
+     * Each kill fails the run with the host named; each file is then either absent or whole, and resume
+     * (with the failpoints removed) goes on from there.
+     */
     @Test
     @Order(5)
+    void anAgentSigkilledMidConfigureAndAnotherMidCutOverLeaveEveryFileOldOrWholeAndResumeCompletes() throws Exception {
+        Target t = Target.of("e", 26_000);
+        TestHost configuring = testbed.host(1);
+        TestHost cuttingOver = testbed.host(2);
+        clearStaging();
+        AgentFailpoints.writeDropIn(configuring, "configure.afterEnvFile=sleep(30s)");
+        AgentFailpoints.writeDropIn(cuttingOver, "cutover.afterEnableNew=sleep(30s)");
+        Set<TestHost> armed = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        armed.addAll(List.of(configuring, cuttingOver));
+        try {
+            AgentFailpoints.restart(configuring, cuttingOver);
+            // Only the agents running now hold the failpoints: the ones systemd restarts after the kills run without.
+            AgentFailpoints.forgetDropIn(configuring, cuttingOver);
+            Path envFile = configuring.hostPath("/etc/default/" + t.unit());
+            Background first = Background.start(Pattern.compile("^PHASE \\[configure\\]"), () -> {
+                await().atMost(SHORT).pollInterval(Duration.ofMillis(50)).until(() -> Files.exists(envFile));
+                AgentFailpoints.sigkillAgent(configuring);
+                armed.remove(configuring);
+            }, recover(t));
+            Cli.Result killedInConfigure = first.await();
+            System.out.printf("agent on %s SIGKILLed between env file and unit: configure failure line %d ms later%n",
+                    configuring.name(), first.millisFromActionTo(Pattern.compile("^failed:\\s+\\[" + configuring.name() + "\\]")));
+            assertThat(killedInConfigure.exitCode()).as(killedInConfigure.all()).isEqualTo(1);
+            assertThat(killedInConfigure.stdout()).contains("configure failed on 1 of 3 hosts").contains(configuring.name())
+                    .contains("etcd-rescue resume " + runDir(t));
+            assertThat(Files.readString(envFile)).as("the env file written before the kill is whole")
+                    .contains("ETCD_NAME=").contains("ETCD_INITIAL_CLUSTER=").endsWith("\n");
+            assertThat(configuring.hostPath("/etc/systemd/system/" + t.unit() + ".service")).as("the unit never begun").doesNotExist();
+            for (TestHost h : testbed.hosts()) {
+                assertNoTemporaryFiles(h);
+            }
+            AgentFailpoints.waitListening(configuring);
+
+            String oldEnabled = cuttingOver.systemctl("is-enabled", "etcd").stdout().strip();
+            Background second = Background.start(Pattern.compile("^PHASE \\[cut-over\\]"), () -> {
+                await().atMost(SHORT).pollInterval(Duration.ofMillis(100))
+                        .until(() -> "enabled".equals(cuttingOver.systemctl("is-enabled", t.unit()).stdout().strip()));
+                AgentFailpoints.sigkillAgent(cuttingOver);
+                armed.remove(cuttingOver);
+            }, "resume", runDir(t).toString());
+            Cli.Result killedInCutOver = second.await();
+            assertThat(killedInCutOver.exitCode()).as(killedInCutOver.all()).isEqualTo(1);
+            assertThat(killedInCutOver.stdout()).contains("restore: done in an earlier attempt")
+                    .contains("cut-over failed on 1 of 3 hosts").contains(cuttingOver.name()).contains("etcd-rescue resume");
+            assertThat(cuttingOver.systemctl("is-enabled", "etcd").stdout().strip()).as("old unit not yet touched")
+                    .isEqualTo(oldEnabled);
+            AgentFailpoints.waitListening(cuttingOver);
+
+            Cli.Result resumed = Cli.etcdRescue("resume", runDir(t).toString());
+            assertThat(resumed.exitCode()).as(resumed.all()).isZero();
+            for (TestHost h : testbed.hosts()) {
+                assertThat(h.unitState(t.unit())).as("%s on %s", t.unit(), h.name()).isEqualTo("active");
+                assertThat(h.systemctl("is-enabled", t.unit()).stdout().strip()).as("%s on %s", t.unit(), h.name()).isEqualTo("enabled");
+                assertThat(h.unitState("etcd")).as("old etcd on %s", h.name()).isNotIn("active", "activating");
+                assertThat(h.systemctl("is-enabled", "etcd").stdout().strip()).as("old etcd on %s", h.name()).isNotEqualTo("enabled");
+                assertNoTemporaryFiles(h);
+            }
+            assertRecovered(t, resumed);
+        } finally {
+            if (!armed.isEmpty()) {
+                AgentFailpoints.disarm(armed.toArray(TestHost[]::new));
+            }
+        }
+        assertOldMemberIntact(testbed.hosts());
+    }
+
+    /**
+     * The data root of one host fills while the coordinator drives the restore: a 160 MiB tmpfs under
+     * /var/lib/etcd, in the agent's mount namespace, passes preflight (snapshot + 128 MiB) and is then
+     * filled to 4 MiB free before the restore, which runs out of space writing the db.
+     */
+    @Test
+    @Order(6)
+    void aDataRootFilledBeforeTheRestoreIsACleanErrorNamingTheHostAndResumeCompletesOnceFreed() throws Exception {
+        Target t = new Target("fg", "etcd_g", "/var/lib/etcd/small/g.etcd", 27_379, 27_380, 37_379);
+        TestHost full = testbed.host(0);
+        clearStaging();
+        for (TestHost h : testbed.hosts()) {
+            Files.createDirectories(h.hostPath("/var/lib/etcd/small"));
+        }
+        String pid = AgentFailpoints.agentPid(full);
+        AgentFailpoints.inAgentMounts(full, pid, "mount", "-t", "tmpfs", "-o", "size=160m,mode=0755", "tmpfs", "/var/lib/etcd/small")
+                .requireOk();
+        try {
+            Background run = Background.start(Pattern.compile("^PHASE \\[snapshot\\]"),
+                    () -> AgentFailpoints.inAgentMounts(full, pid, "dd", "if=/dev/zero", "of=/var/lib/etcd/small/filler", "bs=1M",
+                            "count=156").requireOk(),
+                    recover(t, "--chunk-size", "16384"));
+            Cli.Result first = run.await();
+            assertThat(first.exitCode()).as(first.all()).isEqualTo(1);
+            assertThat(first.stdout()).contains("restore failed on 1 of 3 hosts").contains(full.name())
+                    .containsIgnoringCase("no space left");
+            String inAgent = AgentFailpoints.inAgentMounts(full, pid, "ls", "-a", "/var/lib/etcd/small").requireOk().stdout();
+            assertThat(inAgent).as("the data dir path on the full disk").doesNotContain("g.etcd\n").contains("g.etcd.etcd-rescue-");
+            for (TestHost h : testbed.hosts()) {
+                assertThat(h.hostPath("/etc/default/" + t.unit())).as("env file on %s", h.name()).doesNotExist();
+                assertThat(h.hostPath("/etc/systemd/system/" + t.unit() + ".service")).as("unit on %s", h.name()).doesNotExist();
+                assertNoTemporaryFiles(h);
+            }
+        } finally {
+            AgentFailpoints.inAgentMounts(full, pid, "sh", "-c", "umount /var/lib/etcd/small || umount -l /var/lib/etcd/small");
+        }
+        Cli.Result resumed = Cli.etcdRescue("resume", runDir(t).toString());
+        assertThat(resumed.stdout()).contains("distribute: done in an earlier attempt");
+        assertRecovered(t, resumed);
+        assertOldMemberIntact(testbed.hosts());
+    }
+
+    /**
+     * The restore tool of one host fails while the coordinator drives the restore: an etcdctl that writes
+     * a partial data dir, prints an I/O error and exits 3, bind-mounted over /usr/bin/etcdctl in that
+     * agent's mount namespace only (the real machine's /usr is shared by every host). The run ends
+     * naming the host and the tool's error; rollback then puts every host back.
+     */
+    @Test
+    @Order(7)
+    void aFailingRestoreToolIsACleanErrorNamingTheHostAndRollbackLeavesNothingBehind() throws Exception {
+        Target t = Target.of("h", 28_000);
+        TestHost broken = testbed.host(1);
+        clearStaging();
+        String tools = "/etc/etcd-rescue/fault-tools";
+        Path wrapper = broken.hostPath(tools + "/etcdctl");
+        Files.createDirectories(wrapper.getParent());
+        Files.writeString(wrapper, """
+                #!/bin/sh
+                datadir=; restore=; help=
+                for a in "$@"; do
+                  case "$a" in
+                    --data-dir=*) datadir="${a#--data-dir=}" ;;
+                    restore) restore=1 ;;
+                    -h|--help) help=1 ;;
+                  esac
+                done
+                if [ -n "$restore" ] && [ -n "$datadir" ] && [ -z "$help" ]; then
+                  mkdir -p "$datadir/member" && echo partial > "$datadir/member/partial"
+                  echo "Error: write $datadir/member/snap/db: input/output error" >&2
+                  exit 3
+                fi
+                exec %s/etcdctl.real "$@"
+                """.formatted(tools));
+        Files.setPosixFilePermissions(wrapper, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        broken.execOk(SHORT, "cp", "/usr/bin/etcdctl", tools + "/etcdctl.real");
+        String pid = AgentFailpoints.agentPid(broken);
+        AgentFailpoints.inAgentMounts(broken, pid, "mount", "--bind", tools + "/etcdctl", "/usr/bin/etcdctl").requireOk();
+        Cli.Result first;
+        try {
+            first = Cli.etcdRescue(recover(t));
+        } finally {
+            AgentFailpoints.inAgentMounts(broken, pid, "sh", "-c", "umount /usr/bin/etcdctl || umount -l /usr/bin/etcdctl");
+        }
+        assertThat(first.exitCode()).as(first.all()).isEqualTo(1);
+        assertThat(first.stdout()).contains("restore failed on 1 of 3 hosts").contains(broken.name())
+                .contains("input/output error").contains("etcd-rescue rollback " + runDir(t));
+        assertThat(broken.hostPath(t.dataDir())).as("no half-restored data dir where etcd would read it").doesNotExist();
+        try (Stream<Path> aside = Files.list(broken.hostPath("/var/lib/etcd"))) {
+            assertThat(aside.map(p -> p.getFileName().toString())).as("the partial output, kept aside")
+                    .anyMatch(n -> n.startsWith("h.etcd.etcd-rescue-") && n.endsWith(".failed"));
+        }
+
+        Cli.Result rolledBack = Cli.etcdRescue("rollback", runDir(t).toString(), "--yes");
+        assertThat(rolledBack.exitCode()).as(rolledBack.all()).isZero();
+        assertNothingHalfWritten(t, testbed.hosts());
+        assertOldMemberIntact(testbed.hosts());
+    }
+
+    private static void assertNoTemporaryFiles(TestHost h) throws IOException {
+        for (String dir : List.of("/etc/default", "/etc/systemd/system", "/var/lib/etcd")) {
+            try (Stream<Path> files = Files.list(h.hostPath(dir))) {
+                assertThat(files.map(p -> p.getFileName().toString())).as("temp or partial files in %s on %s", dir, h.name())
+                        .noneMatch(n -> n.contains(".tmp-") || n.endsWith(".part"));
+            }
+        }
+    }
+
+    /**
+     * One host silently unreachable mid-transfer: the coordinator reaches its agent through a relay on the
+     * host's own address that, once part of the upload went through, stops forwarding without closing
+     * anything (packets dropped, see {@link BlackholeProxy}). The coordinator must give up on timeouts, not
+     * hang. The agent,
+     * which never hears that the coordinator gave up, keeps the stale upload open; a resume while it does
+     * is refused naming it, and once the stale connection is reset (as the next segment after a
+     * partition resets it) resume completes from the durable offset.
+     */
+    @Test
+    @Order(8)
+    void aSilentlyUnreachableAgentFailsTheRunOnTimeoutsAndResumeCompletesOnceReachable() throws Exception {
+        Target t = Target.of("i", 29_000);
+        TestHost unreachable = testbed.host(2);
+        clearStaging();
+        int relayPort = 17_443;
+        String address = "          address: " + unreachable.address() + "\n";
+        Path inventory = Inventories.write(work, t.cluster() + "-relay.yaml", Files.readString(inventory(t))
+                .replace(address, address + "          agent_endpoint: " + unreachable.address() + ":" + relayPort + "\n"));
+        try (BlackholeProxy relay = BlackholeProxy.start(unreachable.address(), relayPort, unreachable.address(), 7443)) {
+            long[] silencedAt = new long[1];
+            // 64 KiB chunks: at the first progress line between 10 % and 59 % the agent holds an open upload
+            // with bytes in it (with 1 MiB chunks the first message may not even have arrived).
+            Background run = Background.start(Pattern.compile("\\.\\.\\. \\[" + unreachable.name() + "\\] \\d+/\\d+ bytes \\([1-5]\\d%\\)"),
+                    () -> {
+                        relay.silence();
+                        silencedAt[0] = System.nanoTime();
+                    },
+                    "recover", "-i", inventory.toString(), "--work-dir", work.resolve("runs-" + t.cluster()).toString(),
+                    "--fence-port", Integer.toString(t.fencePort()), "--chunk-size", "65536");
+            Cli.Result first = run.await();
+            assertThat(first.exitCode()).as(first.all()).isEqualTo(1);
+            assertThat(first.stdout()).contains("distribute failed on 1 of 3 hosts").contains(unreachable.name())
+                    .containsPattern("(did not answer in time|Keepalive failed|unreachable)");
+            long detected = run.millisFromActionTo(Pattern.compile("^failed:\\s+\\[" + unreachable.name() + "\\]"));
+            System.out.printf("silent relay to %s: host failure line after %d ms, run ended after %d ms%n", unreachable.name(),
+                    detected, run.millisFromActionToEnd());
+            assertThat(detected).as("the run must not hang on a silent host").isLessThan(Duration.ofMinutes(3).toMillis());
+            assertNothingHalfWritten(t, testbed.hosts());
+
+            relay.heal();
+            Cli.Result early = Cli.etcdRescue("resume", runDir(t).toString());
+            long sinceSilence = (System.nanoTime() - silencedAt[0]) / 1_000_000;
+            if (early.exitCode() == 0) {
+                System.out.printf("resume %d ms after the silence: the agent had already ended the stale upload%n", sinceSilence);
+                assertRecovered(t, early);
+            } else {
+                System.out.printf("resume %d ms after the silence refused: the stale upload is still open on the agent%n", sinceSilence);
+                assertThat(early.stdout()).contains(unreachable.name()).contains("is still open");
+                assertNothingHalfWritten(t, testbed.hosts());
+                relay.resetSilenced();
+                Thread.sleep(1000); // the agent's transport notices the reset and cancels the stream
+                Cli.Result resumed = Cli.etcdRescue("resume", runDir(t).toString());
+                assertThat(resumed.stdout()).containsPattern("\\[" + unreachable.name() + "\\].*resumed at \\d+");
+                assertRecovered(t, resumed);
+            }
+        }
+        assertOldMemberIntact(testbed.hosts());
+    }
+
+    @Test
+    @Order(9)
     void aHostThatIsDownIsRefusedInPreflightNamingIt() throws Exception {
         Target t = Target.of("d", 25_000);
         TestHost gone = testbed.host(2);

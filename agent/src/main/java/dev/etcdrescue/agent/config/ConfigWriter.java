@@ -1,6 +1,7 @@
 package dev.etcdrescue.agent.config;
 
 import dev.etcdrescue.agent.AgentException;
+import dev.etcdrescue.agent.failpoint.Failpoints;
 import dev.etcdrescue.agent.io.SafeFiles;
 import dev.etcdrescue.agent.journal.JournalEntry;
 import dev.etcdrescue.agent.journal.JournaledMoves;
@@ -37,13 +38,16 @@ public final class ConfigWriter {
     private final PathRules dataRoots;
     private final BaseUnits baseUnits;
     private final JournaledMoves moves;
+    private final Failpoints failpoints;
 
-    public ConfigWriter(Path envDir, Path unitDir, PathRules dataRoots, BaseUnits baseUnits, JournaledMoves moves) {
+    public ConfigWriter(Path envDir, Path unitDir, PathRules dataRoots, BaseUnits baseUnits, JournaledMoves moves,
+                        Failpoints failpoints) {
         this.envDir = envDir;
         this.unitDir = unitDir;
         this.dataRoots = dataRoots;
         this.baseUnits = baseUnits;
         this.moves = moves;
+        this.failpoints = failpoints;
     }
 
     public Path envFile(String unit) {
@@ -105,6 +109,7 @@ public final class ConfigWriter {
         requireDir(unitDir, "unit_dir");
         List<MovedFile> movedAside = new ArrayList<>();
         write(prepared.operationId(), prepared.envFile(), prepared.envText(), null).ifPresent(movedAside::add);
+        failpoints.hit(Failpoints.CONFIGURE_AFTER_ENV_FILE);
         write(prepared.operationId(), prepared.unitFile(), prepared.unitText(), prepared.newUnit())
                 .ifPresent(movedAside::add);
         return prepared.result(movedAside);

@@ -4,6 +4,7 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import dev.etcdrescue.agent.AgentException;
 import dev.etcdrescue.agent.config.BaseUnit;
 import dev.etcdrescue.agent.config.BaseUnits;
+import dev.etcdrescue.agent.failpoint.Failpoints;
 import dev.etcdrescue.agent.io.ProcessResult;
 import dev.etcdrescue.agent.io.ProcessRunner;
 import dev.etcdrescue.agent.io.SafeFiles;
@@ -50,9 +51,11 @@ public final class RestoreRunner {
     private final ProcessRunner runner;
     private final JournaledMoves moves;
     private final Duration timeout;
+    private final Failpoints failpoints;
 
     public RestoreRunner(PathRules dataRoots, StagingArea staging, RestoreTools tools, BaseUnits baseUnits,
-                         String ownerUnit, ProcessRunner runner, JournaledMoves moves, Duration timeout) {
+                         String ownerUnit, ProcessRunner runner, JournaledMoves moves, Duration timeout,
+                         Failpoints failpoints) {
         this.dataRoots = dataRoots;
         this.staging = staging;
         this.tools = tools;
@@ -61,6 +64,7 @@ public final class RestoreRunner {
         this.runner = runner;
         this.moves = moves;
         this.timeout = timeout;
+        this.failpoints = failpoints;
     }
 
     /**
@@ -112,6 +116,7 @@ public final class RestoreRunner {
         OperationJournal journal = moves.journal();
         journal.append(operationId, JournalEntry.restoreStarted(journal.now(), plan.dataDir().toString(), transferId, key));
 
+        failpoints.hit(Failpoints.RESTORE_BEFORE_TOOL);
         log.info("restoring {} into {} with {}", snapshot, plan.dataDir(), command.argv());
         ProcessResult result = runWithoutThrowing(command);
         logOutput(result);
@@ -121,6 +126,7 @@ public final class RestoreRunner {
             throw result.timedOut() || result.exitCode() < 0
                     ? AgentException.internal(message, null) : AgentException.failedPrecondition(message);
         }
+        failpoints.hit(Failpoints.RESTORE_AFTER_TOOL);
         DataDirOwner.handOver(plan.dataDir(), base.serviceUser(), base.serviceGroup());
         if (plan.walDir().isPresent()) {
             DataDirOwner.handOver(plan.walDir().get(), base.serviceUser(), base.serviceGroup());

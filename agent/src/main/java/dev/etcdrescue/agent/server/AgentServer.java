@@ -3,6 +3,7 @@ package dev.etcdrescue.agent.server;
 import dev.etcdrescue.agent.config.AgentConfig;
 import dev.etcdrescue.agent.config.BaseUnits;
 import dev.etcdrescue.agent.config.ConfigWriter;
+import dev.etcdrescue.agent.failpoint.Failpoints;
 import dev.etcdrescue.agent.io.ProcessRunner;
 import dev.etcdrescue.agent.journal.JournaledMoves;
 import dev.etcdrescue.agent.journal.OperationJournal;
@@ -14,6 +15,7 @@ import dev.etcdrescue.agent.restore.RestoreTools;
 import dev.etcdrescue.agent.spec.PathRules;
 import dev.etcdrescue.agent.systemd.Systemctl;
 import dev.etcdrescue.agent.systemd.UnitOperations;
+import dev.etcdrescue.agent.transfer.RelayDialer;
 import dev.etcdrescue.agent.transfer.SnapshotInspector;
 import dev.etcdrescue.agent.transfer.StagingArea;
 import dev.etcdrescue.agent.transfer.TransferService;
@@ -56,6 +58,14 @@ public final class AgentServer {
      */
     public static AgentServer start(AgentConfig config, InetSocketAddress listen, SslContext tls, Systemctl systemctl,
                                     ProcessRunner runner, Clock clock) throws IOException {
+        return start(config, listen, tls, systemctl, runner, clock, Failpoints.none());
+    }
+
+    /**
+     * @param failpoints the points armed by the agent's environment ({@link Failpoints#ENV}); none in production
+     */
+    public static AgentServer start(AgentConfig config, InetSocketAddress listen, SslContext tls, Systemctl systemctl,
+                                    ProcessRunner runner, Clock clock, Failpoints failpoints) throws IOException {
         Files.createDirectories(config.stateDir());
         ExecutorService blocking = blockingExecutor();
         StatusTracker status = new StatusTracker(clock);
@@ -71,25 +81,37 @@ public final class AgentServer {
         // A claim that outlived a restart: its operation continues in the phase its journal records.
         claims.current().ifPresent(claim -> phases.sync(claim.getOperationId()));
         AuditLog audit = new AuditLog(config.auditLog(), clock);
-        RpcRunner rpc = new RpcRunner(new HeaderValidator(config.hostName()), claims, audit, status, phases, blocking);
-        ConfigWriter configWriter = new ConfigWriter(config.envDir(), config.unitDir(), dataRoots, baseUnits, moves);
+        RpcRunner rpc = new RpcRunner(new HeaderValidator(config.hostName()), claims, audit, status, phases, blocking,
+                failpoints);
+        ConfigWriter configWriter = new ConfigWriter(config.envDir(), config.unitDir(), dataRoots, baseUnits, moves,
+                failpoints);
         HostTools hostTools = new HostTools(tools, clock);
         RescueAgentService service = new RescueAgentService(config.hostName(), rpc, hostTools,
-                new TransferService(staging, new SnapshotInspector(tools, runner, config.commandTimeout()), clock),
+                new TransferService(staging, new SnapshotInspector(tools, runner, config.commandTimeout()), clock,
+                        new RelayDialer(config.tls())),
                 new RestoreRunner(dataRoots, staging, tools, baseUnits, config.baseUnit(), runner, moves,
-                        config.restoreTimeout()),
+                        config.restoreTimeout(), failpoints),
                 configWriter,
-                new UnitOperations(systemctl, journal),
+                new UnitOperations(systemctl, journal, failpoints),
                 new RollbackRunner(journal, systemctl),
                 new PreflightChecker(hostTools, baseUnits, dataRoots, configWriter, moves, config.stagingDir(),
                         config.listenText()),
                 new PathRules(config.backupDirs(), "backup_dirs"),
-                new dev.etcdrescue.agent.cleanup.Leftovers(config));
+                new dev.etcdrescue.agent.cleanup.Leftovers(config),
+                dev.etcdrescue.agent.transfer.LocalSnapshotSender.from(config, runner));
         Server server = NettyServerBuilder.forAddress(listen)
                 .sslContext(tls)
                 .addService(ServerInterceptors.intercept(service,
                         new CoordinatorAuthInterceptor(config.tls().coordinatorCn(), audit)))
                 .permitKeepAliveTime(10, TimeUnit.SECONDS)
+                // A coordinator that vanished without a reset (its host down, packets dropped) would keep
+                // an upload open, and a resume refused, until the call's deadline; pings find it in ~40 s.
+                .keepAliveTime(30, TimeUnit.SECONDS)
+                .keepAliveTimeout(10, TimeUnit.SECONDS)
+                // The sender may run this far ahead of the disk and digest: with the default 1 MiB and
+                // 1 MiB chunks each chunk waited for the previous one's window update (stop and wait).
+                // It bounds what one upload buffers in the agent's direct memory.
+                .flowControlWindow(TransferService.FLOW_CONTROL_WINDOW_BYTES)
                 .build()
                 .start();
         return new AgentServer(server, blocking, status);

@@ -23,12 +23,16 @@ import org.slf4j.LoggerFactory;
 /**
  * TLS has already proven the client certificate comes from the fleet CA; this checks what it is
  * allowed to do: the coordinator role (and, if configured, the coordinator's CN) for every
- * RescueAgent method, except RelaySnapshot, which peers call with their agent certificates.
+ * RescueAgent method, except RelaySnapshot, which only peers call, with their agent certificates
+ * (OU=agent); the stream itself then needs a relay grant that the coordinator signed for the transfer
+ * (checked on its first message, see {@code transfer.RelayGrants}).
  * A refused call to a mutating method goes to the audit log like any other mutating call: an
  * attempt by the wrong identity is exactly what an operator wants to find there.
  */
 public final class CoordinatorAuthInterceptor implements ServerInterceptor {
     private static final Logger log = LoggerFactory.getLogger(CoordinatorAuthInterceptor.class);
+    /** The caller's verified certificate: BeginTransfer keeps the coordinator's to check relay grants against. */
+    public static final Context.Key<X509Certificate> PEER_CERTIFICATE = Context.key("etcd-rescue-peer-certificate");
     private static final String RELAY = RescueAgentGrpc.getRelaySnapshotMethod().getFullMethodName();
     private static final Set<String> READ_ONLY = Set.of(
             RescueAgentGrpc.getGetStatusMethod().getFullMethodName(),
@@ -54,6 +58,11 @@ public final class CoordinatorAuthInterceptor implements ServerInterceptor {
         }
         PeerIdentity peer = new PeerIdentity(SubjectNames.commonName(cert.get()).orElse("(no CN)"),
                 Role.of(cert.get()));
+        if (method.equals(RELAY) && peer.role().orElse(null) != Role.AGENT) {
+            return refuse(call, peer.commonName(), Status.PERMISSION_DENIED, "certificate " + peer.commonName() + " has role "
+                    + peer.role().map(Role::organizationalUnit).orElse("(none)") + "; only peer agents (OU=agent) holding"
+                    + " a coordinator's relay grant may call " + method + " (the coordinator uses UploadSnapshot)");
+        }
         if (method.startsWith(RescueAgentGrpc.SERVICE_NAME + "/") && !method.equals(RELAY)) {
             if (peer.role().orElse(null) != Role.COORDINATOR) {
                 return refuse(call, peer.commonName(), Status.PERMISSION_DENIED, "certificate " + peer.commonName() + " has role "
@@ -65,7 +74,7 @@ public final class CoordinatorAuthInterceptor implements ServerInterceptor {
                         + " is not the one this agent accepts (" + requiredCoordinatorCn.get() + "): see tls.coordinator_cn");
             }
         }
-        Context context = Context.current().withValue(PeerIdentity.KEY, peer);
+        Context context = Context.current().withValue(PeerIdentity.KEY, peer).withValue(PEER_CERTIFICATE, cert.get());
         return Contexts.interceptCall(context, call, headers, next);
     }
 

@@ -1,8 +1,8 @@
 package dev.etcdrescue.agent.server;
 
-import dev.etcdrescue.agent.AgentException;
 import dev.etcdrescue.agent.AgentVersion;
 import dev.etcdrescue.agent.config.ConfigWriter;
+import dev.etcdrescue.agent.failpoint.Failpoints;
 import dev.etcdrescue.agent.io.SafeFiles;
 import dev.etcdrescue.agent.journal.RollbackRunner;
 import dev.etcdrescue.agent.preflight.HostTools;
@@ -11,6 +11,7 @@ import dev.etcdrescue.agent.restore.RestoreRunner;
 import dev.etcdrescue.agent.systemd.UnitOperations;
 import dev.etcdrescue.agent.spec.PathRules;
 import dev.etcdrescue.agent.transfer.DownloadSender;
+import dev.etcdrescue.agent.transfer.LocalSnapshotSender;
 import dev.etcdrescue.agent.transfer.TransferService;
 import dev.etcdrescue.agent.transfer.UploadCallbacks;
 import dev.etcdrescue.agent.transfer.UploadReceiver;
@@ -59,12 +60,23 @@ public final class RescueAgentService extends RescueAgentGrpc.RescueAgentImplBas
     private final PreflightChecker preflight;
     private final dev.etcdrescue.agent.cleanup.Leftovers leftovers;
     private final PathRules backupDirs;
+    /** Null: this agent answers a snapshot of the local member with UNIMPLEMENTED. */
+    private final LocalSnapshotSender localSnapshots;
 
     public RescueAgentService(String hostName, RpcRunner rpc, HostTools hostTools, TransferService transfers,
                               RestoreRunner restore, ConfigWriter configWriter, UnitOperations units,
                               RollbackRunner rollback, PreflightChecker preflight, PathRules backupDirs,
                               dev.etcdrescue.agent.cleanup.Leftovers leftovers) {
+        this(hostName, rpc, hostTools, transfers, restore, configWriter, units, rollback, preflight, backupDirs, leftovers,
+                null);
+    }
+
+    public RescueAgentService(String hostName, RpcRunner rpc, HostTools hostTools, TransferService transfers,
+                              RestoreRunner restore, ConfigWriter configWriter, UnitOperations units,
+                              RollbackRunner rollback, PreflightChecker preflight, PathRules backupDirs,
+                              dev.etcdrescue.agent.cleanup.Leftovers leftovers, LocalSnapshotSender localSnapshots) {
         this.leftovers = leftovers;
+        this.localSnapshots = localSnapshots;
         this.hostName = hostName;
         this.rpc = rpc;
         this.hostTools = hostTools;
@@ -106,7 +118,10 @@ public final class RescueAgentService extends RescueAgentGrpc.RescueAgentImplBas
     public void preflight(PreflightRequest request, StreamObserver<PreflightReport> out) {
         // Read-only: the header is checked, but nothing is claimed, audited or moved, so a dry run
         // leaves the host (state_dir included) exactly as it was.
-        rpc.inspect(request.hasHeader(), request.getHeader(), out, () -> preflight.check(request, status(true)));
+        rpc.inspect(request.hasHeader(), request.getHeader(), out, () -> {
+            rpc.failpoints().hit(Failpoints.RPC + "Preflight");
+            return preflight.check(request, status(true));
+        });
     }
 
     /** Listing is read-only; removing needs the claim, so it never runs beside an operation. */
@@ -159,17 +174,15 @@ public final class RescueAgentService extends RescueAgentGrpc.RescueAgentImplBas
 
     @Override
     public void beginTransfer(BeginTransferRequest request, StreamObserver<TransferState> out) {
-        if (request.hasRelay()) {
-            out.onError(StatusMapper.toException(AgentException.unimplemented(
-                    "relay transfers are not supported by this agent: upload to every agent directly")));
-            return;
-        }
         String op = request.getHeader().getOperationId();
+        // Read here, on the call's own thread: the work below may run on another one.
+        Optional<java.security.cert.X509Certificate> caller =
+                Optional.ofNullable(CoordinatorAuthInterceptor.PEER_CERTIFICATE.get());
         rpc.mutate("BeginTransfer", request.hasHeader(), request.getHeader(), true, out, () -> {
             if (!Files.exists(transfers.staging().stagedFile(request.getTransferId()))) {
                 rpc.phases().require(op, "BeginTransfer", Phase.RECEIVING, false);
             }
-            TransferState state = transfers.begin(request, op);
+            TransferState state = transfers.begin(request, op, caller);
             if (state.getComplete()) {
                 rpc.phases().settle(op, null, Phase.RECEIVED, "BeginTransfer: " + state.getTransferId() + " is already staged");
             }
@@ -179,13 +192,29 @@ public final class RescueAgentService extends RescueAgentGrpc.RescueAgentImplBas
 
     @Override
     public StreamObserver<SnapshotChunk> uploadSnapshot(StreamObserver<TransferResult> out) {
+        return UploadReceiver.start(transfers, receiving("UploadSnapshot", false), out);
+    }
+
+    /** A peer agent forwarding a relay transfer; the interceptor let only OU=agent through, the receiver checks the grant. */
+    @Override
+    public StreamObserver<SnapshotChunk> relaySnapshot(StreamObserver<TransferResult> out) {
+        return UploadReceiver.startRelayed(transfers, receiving("RelaySnapshot", true), out);
+    }
+
+    /**
+     * @param relayed the header comes from a peer agent, which cannot know this host's name: this agent's
+     *                own is used (the grant, signed for this agent's address, already says it is meant here)
+     */
+    private UploadCallbacks receiving(String rpcName, boolean relayed) {
         String peer = PeerIdentity.currentCommonName();
-        return UploadReceiver.start(transfers, new UploadCallbacks() {
+        return new UploadCallbacks() {
             @Override
-            public void admit(OperationHeader header) {
-                rpc.headers().check(true, header);
-                rpc.claims().requireHeld(header);
-                rpc.phases().begin(header.getOperationId(), "UploadSnapshot", Phase.RECEIVING, Phase.RECEIVED, false);
+            public OperationHeader admit(OperationHeader header) {
+                OperationHeader effective = relayed ? header.toBuilder().setHostName(hostName).build() : header;
+                rpc.headers().check(true, effective);
+                rpc.claims().requireHeld(effective);
+                rpc.phases().begin(effective.getOperationId(), rpcName, Phase.RECEIVING, Phase.RECEIVED, false);
+                return effective;
             }
 
             @Override
@@ -196,30 +225,14 @@ public final class RescueAgentService extends RescueAgentGrpc.RescueAgentImplBas
             @Override
             public void finished(OperationHeader header, TransferResult result, Throwable failure) {
                 String outcome = failure == null ? "OK" : StatusMapper.describe(failure);
-                rpc.record(peer, "UploadSnapshot", header, outcome);
+                rpc.record(peer, rpcName, header, outcome);
                 if (failure == null) {
                     rpc.phases().succeeded(header.getOperationId(), Phase.RECEIVED,
-                            "UploadSnapshot verified " + result.getStagedPath());
+                            rpcName + " verified " + result.getStagedPath());
                 } else {
-                    rpc.phases().failed(header.getOperationId(), "UploadSnapshot failed: " + outcome);
+                    rpc.phases().failed(header.getOperationId(), rpcName + " failed: " + outcome);
                 }
             }
-        }, out);
-    }
-
-    @Override
-    public StreamObserver<SnapshotChunk> relaySnapshot(StreamObserver<TransferResult> out) {
-        out.onError(StatusMapper.toException(AgentException.unimplemented(
-                "RelaySnapshot is not supported by this agent: upload to every agent directly")));
-        return new StreamObserver<>() {
-            @Override
-            public void onNext(SnapshotChunk value) { }
-
-            @Override
-            public void onError(Throwable t) { }
-
-            @Override
-            public void onCompleted() { }
         };
     }
 
@@ -229,6 +242,13 @@ public final class RescueAgentService extends RescueAgentGrpc.RescueAgentImplBas
         try {
             rpc.headers().check(request.hasHeader(), request.getHeader());
             rpc.claims().requireHeld(request.getHeader());
+            if (request.getPath().isEmpty() && request.hasLocal() && localSnapshots != null) {
+                String what = "DownloadSnapshot local " + request.getLocal().getEndpoint();
+                localSnapshots.start(request, out,
+                        failure -> rpc.record(peer, what, request.getHeader(), LocalSnapshotSender.outcome(failure)));
+                rpc.record(peer, what, request.getHeader(), "STARTED");
+                return;
+            }
             DownloadSender.start(request, backupDirs, out);
             rpc.record(peer, "DownloadSnapshot " + request.getPath(), request.getHeader(), "STARTED");
         } catch (RuntimeException refused) {

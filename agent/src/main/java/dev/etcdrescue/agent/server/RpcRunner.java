@@ -1,5 +1,6 @@
 package dev.etcdrescue.agent.server;
 
+import dev.etcdrescue.agent.failpoint.Failpoints;
 import dev.etcdrescue.proto.v1.OperationHeader;
 import io.grpc.Context;
 import io.grpc.stub.ServerCallStreamObserver;
@@ -28,6 +29,7 @@ public final class RpcRunner {
     private final StatusTracker status;
     private final PhaseMachine phases;
     private final ExecutorService blocking;
+    private final Failpoints failpoints;
     /**
      * Claimed mutations run one at a time: they move and write the same paths, and the coordinator
      * sends them in order anyway; a concurrent duplicate (a retry racing its original) waits here.
@@ -35,13 +37,14 @@ public final class RpcRunner {
     private final Object mutationLock = new Object();
 
     public RpcRunner(HeaderValidator headers, ClaimManager claims, AuditLog audit, StatusTracker status,
-                     PhaseMachine phases, ExecutorService blocking) {
+                     PhaseMachine phases, ExecutorService blocking, Failpoints failpoints) {
         this.headers = headers;
         this.claims = claims;
         this.audit = audit;
         this.status = status;
         this.phases = phases;
         this.blocking = blocking;
+        this.failpoints = failpoints;
     }
 
     /** A read-only RPC: no header, no audit. */
@@ -68,13 +71,18 @@ public final class RpcRunner {
             out.onError(StatusMapper.toException(refused));
             return;
         }
+        // The failpoint is passed before the mutation lock: a paused call holds a worker, not the agent.
         Work<T> serialized = needsClaim ? () -> {
+            failpoints.hit(Failpoints.RPC + rpc);
             synchronized (mutationLock) {
                 claims.requireHeld(header);
                 phases.sync(header.getOperationId());
                 return work.run();
             }
-        } : work;
+        } : () -> {
+            failpoints.hit(Failpoints.RPC + rpc);
+            return work.run();
+        };
         submit(out, serialized, new Outcome() {
             @Override
             public void succeeded() {
@@ -122,6 +130,10 @@ public final class RpcRunner {
 
     public PhaseMachine phases() {
         return phases;
+    }
+
+    public Failpoints failpoints() {
+        return failpoints;
     }
 
     private interface Outcome {

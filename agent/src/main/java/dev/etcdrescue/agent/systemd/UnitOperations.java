@@ -1,6 +1,7 @@
 package dev.etcdrescue.agent.systemd;
 
 import dev.etcdrescue.agent.AgentException;
+import dev.etcdrescue.agent.failpoint.Failpoints;
 import dev.etcdrescue.agent.journal.JournalEntry;
 import dev.etcdrescue.agent.journal.JournalEntry.Kind;
 import dev.etcdrescue.agent.journal.OperationJournal;
@@ -23,10 +24,12 @@ public final class UnitOperations {
 
     private final Systemctl systemctl;
     private final OperationJournal journal;
+    private final Failpoints failpoints;
 
-    public UnitOperations(Systemctl systemctl, OperationJournal journal) {
+    public UnitOperations(Systemctl systemctl, OperationJournal journal, Failpoints failpoints) {
         this.systemctl = systemctl;
         this.journal = journal;
+        this.failpoints = failpoints;
     }
 
     public UnitState inspect(String unit) {
@@ -84,12 +87,14 @@ public final class UnitOperations {
             systemctl.enable(newUnit);
             changed = true;
         }
+        failpoints.hit(Failpoints.CUTOVER_AFTER_ENABLE_NEW);
         UnitState old = systemctl.show(oldUnit);
         if (old.getExists() && Systemctl.isActive(old)) {
             journal.append(op, JournalEntry.unit(journal.now(), Kind.UNIT_STOPPED, oldUnit));
             systemctl.stop(oldUnit);
             changed = true;
         }
+        failpoints.hit(Failpoints.CUTOVER_AFTER_STOP_OLD);
         if (old.getExists() && Systemctl.isEnabled(old)) {
             journal.append(op, JournalEntry.unit(journal.now(), Kind.UNIT_DISABLED, oldUnit));
             systemctl.disable(oldUnit);

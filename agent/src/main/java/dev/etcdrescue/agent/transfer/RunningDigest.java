@@ -35,6 +35,23 @@ public final class RunningDigest {
         position += length;
     }
 
+    /** The same as {@link #update(byte[], int, int)} for a buffer (a received chunk, without copying it to an array first). */
+    public void update(java.nio.ByteBuffer bytes) {
+        int length = bytes.remaining();
+        if (trailerStart >= 0 && prefix == null && position <= trailerStart && position + length >= trailerStart) {
+            int head = (int) (trailerStart - position);
+            java.nio.ByteBuffer first = bytes.duplicate();
+            first.limit(first.position() + head);
+            digest.update(first);
+            prefix = copy(digest);
+            bytes.position(bytes.position() + head);
+            digest.update(bytes);
+        } else {
+            digest.update(bytes);
+        }
+        position += length;
+    }
+
     public long position() {
         return position;
     }

@@ -14,8 +14,11 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.util.HashSet;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.Set;
@@ -30,6 +33,8 @@ public final class TransferService {
     private static final Logger log = LoggerFactory.getLogger(TransferService.class);
     /** Free space kept beyond the snapshot itself, so staging never fills the disk to the brim. */
     static final long FREE_SPACE_MARGIN = 64L << 20;
+    /** HTTP/2 window of each upload or relay stream: a few chunks in flight, a bounded buffer in the agent. */
+    public static final int FLOW_CONTROL_WINDOW_BYTES = 8 << 20;
 
     private final StagingArea staging;
     private final SnapshotInspector inspector;
@@ -38,11 +43,56 @@ public final class TransferService {
             .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
     /** Transfer ids with an open upload stream: their .part must not be moved or measured meanwhile. */
     private final Set<String> receiving = new HashSet<>();
+    private final RelayGrants relays;
+    private final Optional<RelayDialer> dialer;
+    /**
+     * What complete() found, by transfer id, with the staged file's size and modification time: a
+     * BeginTransfer after a relay (the coordinator collecting the chain's results) then answers at
+     * once instead of hashing and inspecting the file again.
+     */
+    private final Map<String, Completed> completed = new ConcurrentHashMap<>();
 
+    private record Completed(TransferResult result, long size, long modifiedMillis) {}
+
+    /** Without a dialer: relay grants are checked, but this agent cannot forward (tests of one agent). */
     public TransferService(StagingArea staging, SnapshotInspector inspector, Clock clock) {
+        this(staging, inspector, clock, null);
+    }
+
+    /** @param dialer opens the channel to a relay chain's next hop with this agent's certificate */
+    public TransferService(StagingArea staging, SnapshotInspector inspector, Clock clock, RelayDialer dialer) {
         this.staging = staging;
         this.inspector = inspector;
         this.clock = clock;
+        this.relays = new RelayGrants(clock);
+        this.dialer = Optional.ofNullable(dialer);
+    }
+
+    public RelayGrants relays() {
+        return relays;
+    }
+
+    Optional<RelayDialer> dialer() {
+        return dialer;
+    }
+
+    /**
+     * BeginTransfer with a relay grant: the grant is checked against {@code caller} (the coordinator's
+     * certificate from the TLS session) before anything is announced.
+     */
+    public synchronized TransferState begin(BeginTransferRequest request, String operationId,
+                                            Optional<X509Certificate> caller) throws IOException {
+        String id = Grammar.identifier(request.getTransferId(), "transfer_id");
+        if (request.hasRelay()) {
+            X509Certificate coordinator = caller.orElseThrow(() -> AgentException.permissionDenied(
+                    "a relay grant needs the coordinator's certificate from the TLS session"));
+            relays.announce(id, operationId, request.getRelay(), coordinator);
+        } else {
+            // The latest announcement decides: after a failed relay the coordinator sends directly to every
+            // host, and an upload to this one must then not be forwarded along the old chain.
+            relays.forget(id);
+        }
+        return begin(request, operationId);
     }
 
     public StagingArea staging() {
@@ -121,6 +171,8 @@ public final class TransferService {
         SafeFiles.moveNoReplace(part, staged);
         try {
             TransferResult result = describe(transferId, staged, actual, digest.prefixDigest());
+            completed.put(transferId, new Completed(result, result.getSize(),
+                    Files.getLastModifiedTime(staged).toMillis()));
             log.info("transfer {} complete: {} bytes, sha256 {}, revision {}, trailer {}", transferId,
                     result.getSize(), actual, result.getSnapshotStatus().getRevision(), result.getHasHashTrailer());
             return result;
@@ -131,6 +183,13 @@ public final class TransferService {
     }
 
     private TransferState alreadyStaged(String id, String sha, Path staged) throws IOException {
+        Completed known = completed.get(id);
+        if (known != null && known.size() == Files.size(staged)
+                && known.modifiedMillis() == Files.getLastModifiedTime(staged).toMillis()
+                && (sha.isEmpty() || sha.equals(known.result().getSha256()))) {
+            return TransferState.newBuilder().setTransferId(id).setDurableOffset(known.size()).setComplete(true)
+                    .setSha256(known.result().getSha256()).setResult(known.result()).build();
+        }
         String existing = SnapshotInspector.sha256(staged);
         if (sha.isEmpty() || !sha.equals(existing)) {
             throw AgentException.alreadyExists("transfer " + id + " is already staged at " + staged

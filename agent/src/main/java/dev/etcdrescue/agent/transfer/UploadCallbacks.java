@@ -5,8 +5,11 @@ import dev.etcdrescue.proto.v1.TransferResult;
 
 /** How an upload stream reaches the server's checks, status and audit without depending on them. */
 public interface UploadCallbacks {
-    /** Checks the header and the claim; throws {@link dev.etcdrescue.agent.AgentException} to refuse. */
-    void admit(OperationHeader header);
+    /**
+     * Checks the header and the claim; throws {@link dev.etcdrescue.agent.AgentException} to refuse.
+     * Returns the header the stream goes on with (a relay's carries no host name: this agent's is filled in).
+     */
+    OperationHeader admit(OperationHeader header);
 
     void progress(OperationHeader header, long received, long expected);
 

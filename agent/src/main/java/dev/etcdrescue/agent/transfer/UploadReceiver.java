@@ -4,8 +4,12 @@ import dev.etcdrescue.agent.AgentException;
 import dev.etcdrescue.agent.server.StatusMapper;
 import dev.etcdrescue.agent.spec.Grammar;
 import dev.etcdrescue.proto.v1.OperationHeader;
+import dev.etcdrescue.proto.v1.RelayGrant;
 import dev.etcdrescue.proto.v1.SnapshotChunk;
 import dev.etcdrescue.proto.v1.TransferResult;
+import io.grpc.Context;
+import io.grpc.Deadline;
+import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
@@ -16,6 +20,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Locale;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -24,15 +30,32 @@ import org.slf4j.LoggerFactory;
  * one is on disk, so a fast client cannot fill the agent's memory. Chunks must continue exactly at
  * the durable offset. A cancelled stream keeps its .part for a resume; the response is completed
  * exactly once.
+ *
+ * <p>Relay: when BeginTransfer announced this transfer with a grant that names next hops, every chunk
+ * written here is also sent on to the next hop (RelaySnapshot), and the next chunk is asked from the
+ * sender only once that hop is ready too. The response then waits for the next hop's own: when the
+ * rest of the chain failed, this agent still keeps (and reports) its verified file, and answers
+ * ABORTED with the failed hop named in the {@code etcd-rescue-relay-failed-hop} trailer. A stream that
+ * arrived by RelaySnapshot must present the upstream agent's grant in its first message.
  */
 public final class UploadReceiver implements StreamObserver<SnapshotChunk> {
     private static final Logger log = LoggerFactory.getLogger(UploadReceiver.class);
     /** Bytes written between fsyncs: bounds what a crash can lose without syncing every chunk. */
     static final long SYNC_EVERY_BYTES = 64L << 20;
+    /**
+     * Chunks a relaying agent may queue for its next hop beyond gRPC's readiness (which turns false as
+     * soon as one chunk waits): enough to keep the next hop busy across thread hand-offs, and a bound
+     * on what queues in this agent's direct memory (with 1 MiB chunks, 4 MiB).
+     */
+    static final int RELAY_CHUNKS_AHEAD = 4;
 
     private final TransferService transfers;
     private final UploadCallbacks callbacks;
     private final ServerCallStreamObserver<TransferResult> response;
+    /** True for a RelaySnapshot stream (from a peer agent), false for UploadSnapshot (from the coordinator). */
+    private final boolean relayed;
+    /** The caller's deadline, which the next hop's stream inherits. */
+    private final Deadline deadline;
 
     private OperationHeader header;
     private String transferId;
@@ -41,18 +64,39 @@ public final class UploadReceiver implements StreamObserver<SnapshotChunk> {
     private RunningDigest digest;
     private long unsyncedBytes;
     private boolean done;
+    private RelayForwarder forwarder;
+    private RelayGrant ownGrant;
+    private boolean forwardedFirst;
+    /** A request for the next chunk held back until the next hop can take more. */
+    private boolean awaitingNextHop;
+    /** Chunks sent on since the next hop last reported ready (its queue drained). */
+    private int forwardedSinceReady;
 
     private UploadReceiver(TransferService transfers, UploadCallbacks callbacks,
-                           ServerCallStreamObserver<TransferResult> response) {
+                           ServerCallStreamObserver<TransferResult> response, boolean relayed) {
         this.transfers = transfers;
         this.callbacks = callbacks;
         this.response = response;
+        this.relayed = relayed;
+        this.deadline = Context.current().getDeadline();
     }
 
+    /** UploadSnapshot: chunks from the coordinator. */
     public static StreamObserver<SnapshotChunk> start(TransferService transfers, UploadCallbacks callbacks,
                                                       StreamObserver<TransferResult> responseObserver) {
+        return start(transfers, callbacks, responseObserver, false);
+    }
+
+    /** RelaySnapshot: chunks from the previous agent of a relay chain, which must present its grant. */
+    public static StreamObserver<SnapshotChunk> startRelayed(TransferService transfers, UploadCallbacks callbacks,
+                                                             StreamObserver<TransferResult> responseObserver) {
+        return start(transfers, callbacks, responseObserver, true);
+    }
+
+    private static StreamObserver<SnapshotChunk> start(TransferService transfers, UploadCallbacks callbacks,
+                                                       StreamObserver<TransferResult> responseObserver, boolean relayed) {
         var response = (ServerCallStreamObserver<TransferResult>) responseObserver;
-        UploadReceiver receiver = new UploadReceiver(transfers, callbacks, response);
+        UploadReceiver receiver = new UploadReceiver(transfers, callbacks, response, relayed);
         response.disableAutoRequest();
         response.setOnCancelHandler(receiver::cancelled);
         response.request(1);
@@ -69,10 +113,13 @@ public final class UploadReceiver implements StreamObserver<SnapshotChunk> {
                 open(chunk);
             }
             write(chunk);
+            forward(chunk);
             if (chunk.getLast()) {
                 finish(chunk);
-            } else {
+            } else if (forwarder == null || forwarder.ready() || forwardedSinceReady < RELAY_CHUNKS_AHEAD) {
                 response.request(1);
+            } else {
+                awaitingNextHop = true;
             }
         } catch (Throwable failure) {
             fail(failure);
@@ -86,9 +133,19 @@ public final class UploadReceiver implements StreamObserver<SnapshotChunk> {
                     transferId, position(), t.getMessage());
             closeKeepingPart();
             done = true;
+            cancelForwarder("the upstream of this relay broke off: " + t.getMessage());
             if (header != null) {
                 callbacks.finished(header, null, t);
             }
+        }
+    }
+
+    /** The next hop's stream became ready (or failed): a held-back request may go out now. */
+    private synchronized void nextHopReady() {
+        forwardedSinceReady = 0;
+        if (awaitingNextHop && !done) {
+            awaitingNextHop = false;
+            response.request(1);
         }
     }
 
@@ -108,8 +165,18 @@ public final class UploadReceiver implements StreamObserver<SnapshotChunk> {
         if (!first.hasHeader()) {
             throw AgentException.invalidArgument("the first chunk of an upload must carry the operation header");
         }
-        callbacks.admit(first.getHeader());
-        header = first.getHeader();
+        if (relayed) {
+            if (!first.hasRelay()) {
+                throw AgentException.permissionDenied("RelaySnapshot needs the upstream agent's relay grant in its first"
+                        + " message: refused");
+            }
+            transfers.relays().checkUpstream(first.getRelay(), first.getHeader().getOperationId());
+            if (!first.getRelay().getTransferId().equals(first.getTransferId())) {
+                throw AgentException.permissionDenied("the relay grant is for transfer " + first.getRelay().getTransferId()
+                        + ", the chunks for transfer " + first.getTransferId() + ": refused");
+            }
+        }
+        header = callbacks.admit(first.getHeader());
         String id = Grammar.identifier(first.getTransferId(), "transfer_id");
         if (!transfers.startReceiving(id)) {
             throw AgentException.failedPrecondition("another upload of transfer " + id + " is already open");
@@ -128,7 +195,46 @@ public final class UploadReceiver implements StreamObserver<SnapshotChunk> {
         // Resuming: the digest must cover the bytes already on disk too.
         SnapshotInspector.feed(part, existing, digest);
         channel.position(existing);
-        log.info("receiving transfer {} for operation {} from offset {}", transferId, header.getOperationId(), existing);
+        log.info("receiving transfer {} for operation {} from offset {}{}", transferId, header.getOperationId(), existing,
+                relayed ? " (relayed by a peer agent)" : "");
+        openForwarder();
+    }
+
+    private void openForwarder() throws IOException {
+        Optional<RelayGrant> grant = transfers.relays().own(transferId)
+                .filter(g -> g.getOperationId().equals(header.getOperationId()) && g.getNextHopsCount() > 0);
+        if (grant.isEmpty()) {
+            return;
+        }
+        RelayDialer dialer = transfers.dialer().orElseThrow(() -> AgentException.unimplemented(
+                "this agent has no client TLS for relaying: upload to every agent directly"));
+        ownGrant = grant.get();
+        String hop = ownGrant.getNextHops(0);
+        Deadline until = Deadline.after(Math.max(1, ownGrant.getValidUntilUnixMs() - System.currentTimeMillis()),
+                TimeUnit.MILLISECONDS);
+        forwarder = RelayForwarder.open(hop, dialer.dial(hop), deadline == null ? until : deadline.minimum(until),
+                this::nextHopReady);
+        log.info("transfer {}: relaying every chunk on to {}", transferId, hop);
+    }
+
+    private void forward(SnapshotChunk chunk) {
+        if (forwarder == null || !forwarder.alive()) {
+            return;
+        }
+        SnapshotChunk.Builder next = chunk.toBuilder().clearHeader().clearRelay();
+        if (!forwardedFirst) {
+            // The next agent fills in its own host name: this one does not know it, the signed grant names its address.
+            next.setHeader(header.toBuilder().clearHostName()).setRelay(ownGrant);
+            forwardedFirst = true;
+        }
+        forwarder.send(next.build());
+        forwardedSinceReady = forwarder.ready() ? 0 : forwardedSinceReady + 1;
+    }
+
+    private void cancelForwarder(String why) {
+        if (forwarder != null) {
+            forwarder.cancel(why);
+        }
     }
 
     private void write(SnapshotChunk chunk) throws IOException {
@@ -149,12 +255,14 @@ public final class UploadReceiver implements StreamObserver<SnapshotChunk> {
         if (length == 0) {
             return;
         }
-        ByteBuffer data = chunk.getData().asReadOnlyByteBuffer();
-        while (data.hasRemaining()) {
-            channel.write(data);
+        // No copy of the chunk: the same bytes go to the file, the digest and the next hop.
+        for (ByteBuffer data : chunk.getData().asReadOnlyByteBufferList()) {
+            ByteBuffer forDigest = data.duplicate();
+            while (data.hasRemaining()) {
+                channel.write(data);
+            }
+            digest.update(forDigest);
         }
-        byte[] bytes = chunk.getData().toByteArray();
-        digest.update(bytes, 0, bytes.length);
         unsyncedBytes += length;
         if (unsyncedBytes >= SYNC_EVERY_BYTES) {
             channel.force(false);
@@ -186,13 +294,38 @@ public final class UploadReceiver implements StreamObserver<SnapshotChunk> {
         }
         done = true;
         callbacks.finished(header, result, null);
-        response.onNext(result);
-        response.onCompleted();
+        if (forwarder == null) {
+            response.onNext(result);
+            response.onCompleted();
+            return;
+        }
+        forwarder.finish();
+        forwarder.result().whenComplete((downstream, failure) -> answerAfterNextHop(result, failure));
+    }
+
+    /** This agent's file is in; the answer waits for the rest of the chain, and names the hop that failed. */
+    private synchronized void answerAfterNextHop(TransferResult result, Throwable failure) {
+        if (response.isCancelled()) {
+            return;
+        }
+        if (failure == null) {
+            response.onNext(result);
+            response.onCompleted();
+            return;
+        }
+        String hop = forwarder.failedHop(failure);
+        log.warn("transfer {}: verified here, but the relay failed at {}: {}", transferId, hop, failure.getMessage());
+        Metadata trailers = new Metadata();
+        trailers.put(RelayForwarder.FAILED_HOP, hop);
+        response.onError(Status.ABORTED.withDescription("this agent holds the verified file " + result.getStagedPath()
+                + ", but relaying it failed at " + hop + ": " + Status.fromThrowable(failure).getCode() + " "
+                + Status.fromThrowable(failure).getDescription()).asRuntimeException(trailers));
     }
 
     private void fail(Throwable failure) {
         closeKeepingPart();
         done = true;
+        cancelForwarder("the relaying agent failed: " + failure.getMessage());
         if (header != null) {
             callbacks.finished(header, null, failure);
         }

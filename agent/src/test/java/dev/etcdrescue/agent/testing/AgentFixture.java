@@ -40,6 +40,7 @@ public final class AgentFixture implements AutoCloseable {
     public final Path unitDir;
     public final Path stateDir;
     public final Path backupDir;
+    public final String hostName;
     public final TestCerts certs;
     public final FakeSystemctl systemctl = new FakeSystemctl().withUnit("etcd", true, true);
     public final AgentConfig config;
@@ -58,7 +59,17 @@ public final class AgentFixture implements AutoCloseable {
 
     /** @param toolDirs the YAML list of tool dirs */
     public AgentFixture(Path root, String tlsExtra, String toolDirs) throws Exception {
+        this(root, tlsExtra, toolDirs, HOST, null);
+    }
+
+    /** Another host of the same fleet as {@code sameFleet} (same CA and coordinator), e.g. for relays. */
+    public AgentFixture(Path root, String hostName, TestCerts sameFleet) throws Exception {
+        this(root, "", "[/usr/local/bin, /usr/bin]", hostName, sameFleet);
+    }
+
+    private AgentFixture(Path root, String tlsExtra, String toolDirs, String hostName, TestCerts sameFleet) throws Exception {
         this.root = root;
+        this.hostName = hostName;
         dataRoot = Files.createDirectories(root.resolve("var/lib/etcd"));
         envDir = Files.createDirectories(root.resolve("etc/default"));
         unitDir = Files.createDirectories(root.resolve("etc/systemd/system"));
@@ -67,7 +78,7 @@ public final class AgentFixture implements AutoCloseable {
         Path baseUnits = Files.createDirectories(root.resolve("lib/systemd/system"));
         Files.writeString(baseUnits.resolve("etcd.service"), Files.readString(DEBIAN_UNIT)
                 .replace("User=etcd", "User=" + System.getProperty("user.name")));
-        certs = new TestCerts(root.resolve("tls"), HOST);
+        certs = new TestCerts(root.resolve("tls"), hostName, sameFleet);
         Path configFile = root.resolve("agent.yaml");
         Files.writeString(configFile, """
                 host_name: %s
@@ -87,7 +98,7 @@ public final class AgentFixture implements AutoCloseable {
                 max_claim_ttl: PT10M
                 restore_timeout: PT1M
                 command_timeout: PT30S
-                """.formatted(HOST, certs.dir.resolve("ca.pem"), certs.dir.resolve("agent.pem"),
+                """.formatted(hostName, certs.dir.resolve("ca.pem"), certs.dir.resolve("agent.pem"),
                 certs.dir.resolve("agent-key.pem"), tlsExtra, stateDir, dataRoot, envDir, unitDir, unitDir, baseUnits,
                 toolDirs, backupDir));
         config = AgentConfigLoader.load(configFile);
@@ -135,15 +146,25 @@ public final class AgentFixture implements AutoCloseable {
         return OperationHeader.newBuilder().setClusterName(CLUSTER).setOperationId(operationId).setHostName(HOST).build();
     }
 
+    /** The header of {@code operationId} for this fixture's host. */
+    public OperationHeader headerFor(String operationId) {
+        return header(operationId).toBuilder().setHostName(hostName).build();
+    }
+
+    /** host:port of this agent, as a relay grant names it. */
+    public String endpoint() {
+        return "127.0.0.1:" + server.port();
+    }
+
     public void claim(String operationId) throws IOException {
-        coordinator().claim(ClaimRequest.newBuilder().setHeader(header(operationId)).setTtlMs(60_000).build());
+        coordinator().claim(ClaimRequest.newBuilder().setHeader(headerFor(operationId)).setTtlMs(60_000).build());
     }
 
     /** Announces and uploads {@code bytes} as transfer {@code transferId} of {@code operationId}. */
     public TransferResult stage(String operationId, String transferId, byte[] bytes, String sha256) throws Exception {
-        coordinator().beginTransfer(BeginTransferRequest.newBuilder().setHeader(header(operationId))
+        coordinator().beginTransfer(BeginTransferRequest.newBuilder().setHeader(headerFor(operationId))
                 .setTransferId(transferId).setSha256(sha256).setTotalSize(bytes.length).build());
-        return Uploads.upload(coordinatorAsync(), header(operationId), transferId, bytes, 0, UnaryOperator.identity());
+        return Uploads.upload(coordinatorAsync(), headerFor(operationId), transferId, bytes, 0, UnaryOperator.identity());
     }
 
     /** The operation's journal, one JSON line per entry. */

@@ -21,8 +21,21 @@ public final class Uploads {
     /** Sends bytes[from..] in CHUNK pieces, the last one marked; returns the agent's result or throws its status. */
     public static TransferResult upload(RescueAgentGrpc.RescueAgentStub stub, OperationHeader header, String transferId,
                                         byte[] bytes, long from, UnaryOperator<SnapshotChunk> tamper) throws Exception {
+        return send(stub::uploadSnapshot, header, transferId, bytes, from, tamper);
+    }
+
+    /** The same over RelaySnapshot, as a peer agent forwards; {@code tamper} adds the grant to the first chunk. */
+    public static TransferResult relay(RescueAgentGrpc.RescueAgentStub stub, OperationHeader header, String transferId,
+                                       byte[] bytes, UnaryOperator<SnapshotChunk> tamper) throws Exception {
+        return send(stub::relaySnapshot, header, transferId, bytes, 0, tamper);
+    }
+
+    private static TransferResult send(java.util.function.Function<io.grpc.stub.StreamObserver<TransferResult>,
+                                               io.grpc.stub.StreamObserver<SnapshotChunk>> call,
+                                       OperationHeader header, String transferId, byte[] bytes, long from,
+                                       UnaryOperator<SnapshotChunk> tamper) throws Exception {
         CompletableFuture<TransferResult> result = new CompletableFuture<>();
-        var requests = stub.uploadSnapshot(observer(result));
+        var requests = call.apply(observer(result));
         int index = 0;
         for (long offset = from; offset < bytes.length || index == 0; offset += CHUNK, index++) {
             int length = (int) Math.min(CHUNK, bytes.length - offset);

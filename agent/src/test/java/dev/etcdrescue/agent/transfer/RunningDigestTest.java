@@ -41,4 +41,20 @@ class RunningDigestTest {
         Path tampered = Files.write(dir.resolve("t.db"), file);
         assertThat(SnapshotInspector.hasHashTrailer(tampered, Optional.empty())).isFalse();
     }
+
+    @Test
+    void aBufferUpdateGivesTheSameDigestsAsAnArrayUpdateAcrossTheTrailerBoundary() {
+        byte[] bytes = new byte[3 * 512 + RunningDigest.TRAILER_BYTES];
+        new Random(7).nextBytes(bytes);
+        RunningDigest arrays = new RunningDigest(bytes.length);
+        RunningDigest buffers = new RunningDigest(bytes.length);
+        for (int at = 0; at < bytes.length; at += 100) {
+            int n = Math.min(100, bytes.length - at);
+            arrays.update(bytes, at, n);
+            buffers.update(java.nio.ByteBuffer.wrap(bytes, at, n).asReadOnlyBuffer());
+        }
+        assertThat(buffers.hex()).isEqualTo(arrays.hex());
+        assertThat(buffers.position()).isEqualTo(bytes.length);
+        assertThat(buffers.prefixDigest().orElseThrow()).isEqualTo(arrays.prefixDigest().orElseThrow());
+    }
 }

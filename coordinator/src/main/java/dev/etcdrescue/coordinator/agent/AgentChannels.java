@@ -2,13 +2,20 @@ package dev.etcdrescue.coordinator.agent;
 
 import dev.etcdrescue.coordinator.UserException;
 import dev.etcdrescue.coordinator.cli.ExitCodes;
+import com.google.protobuf.ByteString;
+import dev.etcdrescue.pki.Pem;
+import dev.etcdrescue.pki.RelayGrantSignature;
 import dev.etcdrescue.pki.TlsContexts;
+import dev.etcdrescue.proto.v1.RelayGrant;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.NettyChannelBuilder;
 import io.netty.handler.ssl.SslContext;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.PrivateKey;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -18,9 +25,12 @@ import java.util.concurrent.TimeUnit;
 public final class AgentChannels {
     private static final int MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
     private final SslContext sslContext;
+    /** The coordinator's TLS key, which also signs relay grants (the agents check them against its certificate). */
+    private final PrivateKey key;
 
-    private AgentChannels(SslContext sslContext) {
+    private AgentChannels(SslContext sslContext, PrivateKey key) {
         this.sslContext = sslContext;
+        this.key = key;
     }
 
     /** Loads ca.pem, coordinator.pem and coordinator-key.pem from {@code tlsDir}. */
@@ -35,10 +45,18 @@ public final class AgentChannels {
             }
         }
         try {
-            return new AgentChannels(TlsContexts.grpcClient(cert, key, ca));
+            return new AgentChannels(TlsContexts.grpcClient(cert, key, ca), Pem.readPrivateKey(key));
         } catch (Exception e) {
             throw new UserException(ExitCodes.USAGE, "cannot load the coordinator's TLS files from " + tlsDir + ": " + e.getMessage(), e);
         }
+    }
+
+    /** A grant, signed with the coordinator's key, for the agent whose next hops are {@code nextHops}. */
+    public RelayGrant grant(String transferId, String operationId, List<String> nextHops, Instant validUntil) {
+        byte[] payload = RelayGrantSignature.payload(transferId, operationId, nextHops, validUntil.toEpochMilli());
+        return RelayGrant.newBuilder().setTransferId(transferId).setOperationId(operationId).addAllNextHops(nextHops)
+                .setValidUntilUnixMs(validUntil.toEpochMilli())
+                .setSignature(ByteString.copyFrom(RelayGrantSignature.sign(key, payload))).build();
     }
 
     public AgentClient connect(AgentEndpoint endpoint) {

@@ -3,15 +3,15 @@ package dev.etcdrescue.coordinator.agent;
 import com.google.protobuf.ByteString;
 import dev.etcdrescue.proto.v1.*;
 import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
+import io.grpc.Status;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.time.Duration;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -22,6 +22,9 @@ import java.util.function.LongConsumer;
  * for short calls, and a budget derived from the work for transfers and restores.
  */
 public final class AgentClient implements AutoCloseable {
+    /** The trailer in which a relaying agent names the hop (host:port) where its chain failed. */
+    private static final Metadata.Key<String> RELAY_FAILED_HOP =
+            Metadata.Key.of("etcd-rescue-relay-failed-hop", Metadata.ASCII_STRING_MARSHALLER);
     private final AgentEndpoint endpoint;
     private final ManagedChannel channel;
     private final Duration rpcTimeout;
@@ -107,27 +110,37 @@ public final class AgentClient implements AutoCloseable {
      */
     public TransferResult upload(OperationHeader header, String transferId, Path file, long fromOffset,
                                  int chunkSize, LongConsumer progress, Duration timeout) throws InterruptedException {
-        CompletableFuture<TransferResult> done = new CompletableFuture<>();
-        FileChannel in;
-        long size;
-        try {
-            in = FileChannel.open(file, StandardOpenOption.READ);
-            size = in.size();
+        try (ChunkSource source = new ChunkSource(file, chunkSize, 1)) {
+            return upload(header, transferId, source, fromOffset, progress, timeout);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        try (in) {
-            ChunkPump pump = new ChunkPump(header, transferId, in, size, fromOffset, chunkSize, progress, done);
-            RescueAgentGrpc.newStub(channel).withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS).uploadSnapshot(pump);
+    }
+
+    /**
+     * The same from a {@link ChunkSource} that other streams may share (read once, sent to all). When
+     * this agent heads a relay chain (its BeginTransfer carried a grant), the answer comes once the
+     * whole chain has the file; a failure further down is ABORTED naming the hop, see {@link #relayFailedHop}.
+     */
+    public TransferResult upload(OperationHeader header, String transferId, ChunkSource source, long fromOffset,
+                                 LongConsumer progress, Duration timeout) throws InterruptedException {
+        CompletableFuture<TransferResult> done = new CompletableFuture<>();
+        ChunkPump pump = new ChunkPump(header, transferId, source, fromOffset, progress, done);
+        RescueAgentGrpc.newStub(channel).withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS).uploadSnapshot(pump);
+        try {
             return done.get();
         } catch (ExecutionException e) {
             if (e.getCause() instanceof RuntimeException re) {
                 throw re;
             }
             throw new IllegalStateException(e.getCause());
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
         }
+    }
+
+    /** The relay hop an agent named as failed in the error's trailers, if it is a relay failure. */
+    public static Optional<String> relayFailedHop(Throwable failure) {
+        Metadata trailers = Status.trailersFromThrowable(failure);
+        return Optional.ofNullable(trailers == null ? null : trailers.get(RELAY_FAILED_HOP));
     }
 
     @Override
@@ -140,29 +153,34 @@ public final class AgentClient implements AutoCloseable {
         }
     }
 
-    /** Reads the next chunk whenever the transport is ready; the first chunk carries the header. */
+    /**
+     * Takes the next chunk whenever the transport is ready; the first chunk carries the header. gRPC
+     * stops being ready as soon as one chunk waits to go out, so up to {@link #CHUNKS_AHEAD} are queued
+     * beyond that: the stream stays busy across thread hand-offs on a loaded machine, and what one stream
+     * holds in memory stays bounded.
+     */
     private static final class ChunkPump implements ClientResponseObserver<SnapshotChunk, TransferResult> {
+        private static final int CHUNKS_AHEAD = 4;
         private final OperationHeader header;
         private final String transferId;
-        private final FileChannel in;
+        private final ChunkSource source;
         private final long size;
-        private final int chunkSize;
         private final LongConsumer progress;
         private final CompletableFuture<TransferResult> done;
         private ClientCallStreamObserver<SnapshotChunk> requests;
         private long offset;
         private boolean first = true;
         private boolean finished;
+        private int ahead;
         private TransferResult result;
 
-        ChunkPump(OperationHeader header, String transferId, FileChannel in, long size, long offset, int chunkSize,
-                  LongConsumer progress, CompletableFuture<TransferResult> done) {
+        ChunkPump(OperationHeader header, String transferId, ChunkSource source, long offset, LongConsumer progress,
+                  CompletableFuture<TransferResult> done) {
             this.header = header;
             this.transferId = transferId;
-            this.in = in;
-            this.size = size;
+            this.source = source;
+            this.size = source.size();
             this.offset = offset;
-            this.chunkSize = chunkSize;
             this.progress = progress;
             this.done = done;
         }
@@ -175,18 +193,18 @@ public final class AgentClient implements AutoCloseable {
 
         private synchronized void pump() {
             try {
-                while (!finished && requests.isReady()) {
-                    int n = (int) Math.min(chunkSize, size - offset);
-                    ByteBuffer buf = ByteBuffer.allocate(n);
-                    while (buf.hasRemaining()) {
-                        if (in.read(buf, offset + buf.position()) < 0) {
-                            throw new IOException("snapshot file shrank while being sent");
-                        }
+                while (!finished) {
+                    if (requests.isReady()) {
+                        ahead = 0;
+                    } else if (ahead >= CHUNKS_AHEAD) {
+                        break;
                     }
-                    buf.flip();
+                    ahead++;
+                    ByteString data = source.chunk(offset);
+                    int n = data.size();
                     boolean last = offset + n == size;
                     SnapshotChunk.Builder chunk = SnapshotChunk.newBuilder()
-                            .setTransferId(transferId).setOffset(offset).setData(ByteString.copyFrom(buf)).setLast(last);
+                            .setTransferId(transferId).setOffset(offset).setData(data).setLast(last);
                     if (first) {
                         chunk.setHeader(header);
                         first = false;

@@ -1,6 +1,7 @@
 package dev.etcdrescue.coordinator.cli;
 
 import dev.etcdrescue.coordinator.UserException;
+import dev.etcdrescue.coordinator.agent.SnapshotDistribution;
 import dev.etcdrescue.coordinator.engine.Journal;
 import dev.etcdrescue.coordinator.engine.Recovery;
 import dev.etcdrescue.coordinator.engine.RecoveryOptions;
@@ -112,6 +113,13 @@ public final class RecoverCommand implements Callable<Integer> {
             description = "Transfer chunk size (default ${DEFAULT-VALUE}; at most 4 MiB).")
     int chunkSize;
 
+    @Option(names = "--distribution", defaultValue = "direct", paramLabel = "direct|relay",
+            description = "How the snapshot reaches the agents: direct (one stream from the coordinator to each agent, "
+                    + "all at once) or relay (the coordinator sends once to the first agent, each agent forwards to the "
+                    + "next over mTLS with a grant the coordinator signs; hosts a failed relay missed get it directly). "
+                    + "Default ${DEFAULT-VALUE}.")
+    String distribution;
+
     @Option(names = "--start-timeout", defaultValue = "120", paramLabel = "SECONDS",
             description = "How long the new members get to become active (default ${DEFAULT-VALUE}).")
     long startTimeoutSeconds;
@@ -126,6 +134,12 @@ public final class RecoverCommand implements Callable<Integer> {
             throw new UserException(ExitCodes.USAGE, "--chunk-size must be between 1024 and 4194304 bytes");
         }
         long bump = parseBump(bumpRevision);
+        SnapshotDistribution.Mode mode;
+        try {
+            mode = SnapshotDistribution.Mode.parse(distribution);
+        } catch (IllegalArgumentException e) {
+            throw new UserException(ExitCodes.USAGE, "--distribution: " + e.getMessage());
+        }
         if (check) {
             PlanCommand plan = new PlanCommand();
             plan.inv = inv;
@@ -159,7 +173,7 @@ public final class RecoverCommand implements Callable<Integer> {
         FleetReport fleet = new Rollout(policy).run(clusters, (plan, clusterReporter) -> {
             Prepared p = prepared.get(plan.name());
             RecoveryOptions options = options(p.dir(), bump, keepOld, allowNoHashTrailer, forceWithLeader, fencePort, yes, chunkSize,
-                    startTimeoutSeconds, verifyTimeoutSeconds).withAllowV2Loss(allowV2Loss);
+                    startTimeoutSeconds, verifyTimeoutSeconds).withAllowV2Loss(allowV2Loss).withDistribution(mode);
             Journal journal = Journal.create(p.dir(), new Journal.Header(p.operationId(), plan.name(),
                     inventory.source().toAbsolutePath().toString(), inventorySha, keepOld, allowNoHashTrailer, forceWithLeader,
                     chunkSize, bump, fencePort, yes));

@@ -1,21 +1,33 @@
 package dev.etcdrescue.coordinator.engine;
 
+import dev.etcdrescue.coordinator.agent.AgentChannels;
+import dev.etcdrescue.coordinator.agent.SnapshotDistribution;
 import dev.etcdrescue.coordinator.cli.ExitCodes;
-import dev.etcdrescue.proto.v1.BeginTransferRequest;
+import dev.etcdrescue.coordinator.inventory.MemberPlan;
 import dev.etcdrescue.proto.v1.TransferResult;
-import dev.etcdrescue.proto.v1.TransferState;
 import java.time.Duration;
+import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Collectors;
 
 /**
- * Streams the snapshot to every agent at once. Each agent verifies the announced SHA-256 before it
- * keeps the file; the run goes on only when every host reports the same digest and revision.
+ * Gets the snapshot to every agent ({@link SnapshotDistribution}): directly, one stream per agent at
+ * once, or by relay, where the coordinator sends once and the agents forward along a chain; hosts a
+ * failed relay missed then get the file directly. Each agent verifies the announced SHA-256 before it
+ * keeps the file; the run goes on only when every host reports the same digest and revision. Records
+ * how many bytes the coordinator sent ({@code coordinatorBytesSent} in the report's snapshot facts).
  */
 final class DistributePhase implements Phase {
     /** Generous floor so that a slow host under load is not cut off; large files get 10 MB/s worth. */
     private static final Duration MIN_TRANSFER_BUDGET = Duration.ofMinutes(2);
+
+    private final AgentChannels channels;
+
+    DistributePhase(AgentChannels channels) {
+        this.channels = channels;
+    }
 
     @Override
     public PhaseName name() {
@@ -26,41 +38,46 @@ final class DistributePhase implements Phase {
     public void run(RecoveryRun run) throws Exception {
         var file = run.snapshot;
         Duration budget = MIN_TRANSFER_BUDGET.plusSeconds(file.size() / 10_000_000);
-        run.forEachHost(name(), (m, agent) -> TransferRetry.<RecoveryRun.Done>policy(
-                why -> run.reporter.note(name(), "[" + m.hostName() + "] transfer interrupted, resuming from the agent's durable offset: " + why))
-                .get(() -> {
-            TransferState state = agent.beginTransfer(BeginTransferRequest.newBuilder()
-                    .setHeader(run.header(m))
-                    .setTransferId(file.transferId())
-                    .setTotalSize(file.size())
-                    .setSha256(file.sha256())
-                    .setSource(String.valueOf(run.snapshotFacts.get("origin")))
-                    .build());
-            TransferResult result;
-            String how;
-            if (state.getComplete()) {
-                result = state.getResult();
-                how = "already held the verified file (resumed run)";
-            } else {
-                long t0 = System.nanoTime();
-                result = agent.upload(run.header(m), file.transferId(), file.path(), state.getDurableOffset(),
-                        run.options.chunkSize(), b -> run.reporter.transferProgress(m.hostName(), b, file.size()), budget);
-                double secs = Math.max(1e-3, (System.nanoTime() - t0) / 1e9);
-                how = String.format(Locale.ROOT, "received %d bytes%s in %.1fs (%.0f MiB/s)", file.size() - state.getDurableOffset(),
-                        state.getDurableOffset() > 0 ? " (resumed at " + state.getDurableOffset() + ")" : "", secs,
-                        (file.size() - state.getDurableOffset()) / secs / (1 << 20));
+        SnapshotDistribution.Mode mode = run.options.distribution();
+        SnapshotDistribution distribution = new SnapshotDistribution(channels, file.path(), file.size(), file.sha256(),
+                file.transferId(), String.valueOf(run.snapshotFacts.get("origin")), run.options.chunkSize(), budget,
+                run.plan.members().size(), (host, note) -> run.reporter.note(name(), host.equals("-") ? note : "[" + host + "] " + note))
+                .withProgress((host, sent, total) -> run.reporter.transferProgress(host, sent, total));
+        try {
+            Optional<String> relayFailure = Optional.empty();
+            if (mode == SnapshotDistribution.Mode.RELAY) {
+                List<SnapshotDistribution.Target> targets = run.plan.members().stream().map(m -> target(run, m)).toList();
+                relayFailure = distribution.relay(targets, run.executor);
             }
-            if (!result.getSha256().equals(file.sha256())) {
-                return new RecoveryRun.Done(Outcome.FAILED, "agent reports sha256 " + result.getSha256() + ", expected " + file.sha256());
-            }
-            run.transfers.put(m.hostName(), result);
-            return RecoveryRun.Done.changed(how + "; sha256 verified; revision " + result.getSnapshotStatus().getRevision()
-                    + ", " + result.getSnapshotStatus().getTotalKeys() + " keys; staged at " + result.getStagedPath());
-        }));
+            run.forEachHost(name(), (m, agent) -> TransferRetry.<RecoveryRun.Done>policy(
+                    why -> run.reporter.note(name(), "[" + m.hostName() + "] transfer interrupted, resuming from the agent's durable offset: " + why))
+                    .get(() -> {
+                        SnapshotDistribution.Delivered delivered = distribution.deliver(target(run, m));
+                        TransferResult result = delivered.result();
+                        if (!result.getSha256().equals(file.sha256())) {
+                            return new RecoveryRun.Done(Outcome.FAILED, "agent reports sha256 " + result.getSha256() + ", expected " + file.sha256());
+                        }
+                        run.transfers.put(m.hostName(), result);
+                        return RecoveryRun.Done.changed(delivered.how() + "; sha256 verified; revision " + result.getSnapshotStatus().getRevision()
+                                + ", " + result.getSnapshotStatus().getTotalKeys() + " keys; staged at " + result.getStagedPath());
+                    }));
+            long sent = distribution.egressBytes();
+            run.snapshotFacts.put("distribution", mode.name().toLowerCase(Locale.ROOT));
+            run.snapshotFacts.put("coordinatorBytesSent", sent);
+            relayFailure.ifPresent(f -> run.snapshotFacts.put("relayFailure", f));
+            run.reporter.note(name(), String.format(Locale.ROOT, "%s: the coordinator sent %d bytes (%.2f x the snapshot)",
+                    mode.name().toLowerCase(Locale.ROOT), sent, sent / (double) Math.max(1, file.size())));
+        } finally {
+            distribution.close();
+        }
         Set<Long> revisions = run.transfers.values().stream().map(t -> t.getSnapshotStatus().getRevision()).collect(Collectors.toSet());
         if (revisions.size() != 1 || !revisions.contains(run.expectedRevision)) {
             throw new PhaseFailedException(name(), ExitCodes.FAILED, "the hosts' restore tools read revisions " + revisions
                     + " from the snapshot, the coordinator read " + run.expectedRevision + ": the tools disagree on the file");
         }
+    }
+
+    private static SnapshotDistribution.Target target(RecoveryRun run, MemberPlan m) {
+        return new SnapshotDistribution.Target(m.hostName(), run.agents.get(m.hostName()), run.header(m));
     }
 }

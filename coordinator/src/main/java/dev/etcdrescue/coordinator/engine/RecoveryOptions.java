@@ -1,5 +1,6 @@
 package dev.etcdrescue.coordinator.engine;
 
+import dev.etcdrescue.coordinator.agent.SnapshotDistribution;
 import java.nio.file.Path;
 import java.time.Duration;
 
@@ -15,6 +16,7 @@ import java.time.Duration;
  * @param startTimeout how long the new members get to become active together
  * @param verifyTimeout how long verify waits for every member to be healthy
  * @param allowV2Loss restore even though the source member holds v2 keys, which a v3 snapshot does not carry
+ * @param distribution how the snapshot reaches the agents: one stream each (direct) or along a chain (relay)
  */
 public record RecoveryOptions(
         Path workDir,
@@ -28,7 +30,15 @@ public record RecoveryOptions(
         Duration claimTtl,
         Duration startTimeout,
         Duration verifyTimeout,
-        boolean allowV2Loss) {
+        boolean allowV2Loss,
+        SnapshotDistribution.Mode distribution) {
+
+    public RecoveryOptions(Path workDir, boolean keepOld, boolean allowNoHashTrailer, boolean forceWithLeader, long bumpRevision,
+                           int fencePort, boolean rollbackOnFailure, int chunkSize, Duration claimTtl, Duration startTimeout,
+                           Duration verifyTimeout, boolean allowV2Loss) {
+        this(workDir, keepOld, allowNoHashTrailer, forceWithLeader, bumpRevision, fencePort, rollbackOnFailure, chunkSize,
+                claimTtl, startTimeout, verifyTimeout, allowV2Loss, SnapshotDistribution.Mode.DIRECT);
+    }
 
     public RecoveryOptions(Path workDir, boolean keepOld, boolean allowNoHashTrailer, boolean forceWithLeader, long bumpRevision,
                            int fencePort, boolean rollbackOnFailure, int chunkSize, Duration claimTtl, Duration startTimeout,
@@ -39,7 +49,12 @@ public record RecoveryOptions(
 
     public RecoveryOptions withAllowV2Loss(boolean allow) {
         return new RecoveryOptions(workDir, keepOld, allowNoHashTrailer, forceWithLeader, bumpRevision, fencePort, rollbackOnFailure,
-                chunkSize, claimTtl, startTimeout, verifyTimeout, allow);
+                chunkSize, claimTtl, startTimeout, verifyTimeout, allow, distribution);
+    }
+
+    public RecoveryOptions withDistribution(SnapshotDistribution.Mode mode) {
+        return new RecoveryOptions(workDir, keepOld, allowNoHashTrailer, forceWithLeader, bumpRevision, fencePort, rollbackOnFailure,
+                chunkSize, claimTtl, startTimeout, verifyTimeout, allowV2Loss, mode);
     }
 
     /** Bump where the restore tool supports it, by {@link #DEFAULT_BUMP}. */
@@ -54,6 +69,6 @@ public record RecoveryOptions(
 
     public static RecoveryOptions defaults(Path workDir) {
         return new RecoveryOptions(workDir, false, false, false, BUMP_AUTO, DEFAULT_FENCE_PORT, false, 1 << 20,
-                Duration.ofMinutes(2), Duration.ofMinutes(2), Duration.ofMinutes(2), false);
+                Duration.ofMinutes(2), Duration.ofMinutes(2), Duration.ofMinutes(2), false, SnapshotDistribution.Mode.DIRECT);
     }
 }

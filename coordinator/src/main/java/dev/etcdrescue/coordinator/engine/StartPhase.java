@@ -16,7 +16,8 @@ import java.util.Map;
  * first host would wait for the others forever.
  */
 final class StartPhase implements Phase {
-    private static final Duration POLL = Duration.ofMillis(500);
+    /** An InspectUnit round costs a few milliseconds; a coarse poll only adds to the RTO. */
+    private static final Duration POLL = Duration.ofMillis(100);
 
     @Override
     public PhaseName name() {

@@ -12,7 +12,9 @@ import java.util.function.Consumer;
  * The one place that decides which transfer failures are worth another attempt: an agent that
  * restarted or a connection that broke (UNAVAILABLE). Another attempt starts with BeginTransfer,
  * which returns the agent's durable offset, so nothing already verified is sent again. A refused
- * digest, a bad request or a full disk is never retried: repeating it cannot help.
+ * digest, a bad request or a full disk is never retried: repeating it cannot help. One refusal is
+ * transient too: after a failed relay, an agent whose upstream broke off may still be closing its
+ * stream for a moment (FAILED_PRECONDITION "... is still open"), and the direct fallback must wait for it.
  */
 final class TransferRetry {
     private TransferRetry() {}
@@ -22,7 +24,13 @@ final class TransferRetry {
         while (c != null && !(c instanceof StatusRuntimeException)) {
             c = c.getCause();
         }
-        return c instanceof StatusRuntimeException sre && sre.getStatus().getCode() == Status.Code.UNAVAILABLE;
+        if (!(c instanceof StatusRuntimeException sre)) {
+            return false;
+        }
+        Status status = sre.getStatus();
+        return status.getCode() == Status.Code.UNAVAILABLE
+                || status.getCode() == Status.Code.FAILED_PRECONDITION && status.getDescription() != null
+                        && status.getDescription().contains("is still open");
     }
 
     /** Up to 5 attempts over about half a minute: long enough for systemd to restart an agent (RestartSec=2s plus JVM start). */

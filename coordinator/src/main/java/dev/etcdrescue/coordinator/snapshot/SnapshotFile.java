@@ -71,18 +71,16 @@ public record SnapshotFile(Path path, long size, String sha256, Trailer trailer)
     }
 
     /**
-     * Both digests in one pass. The trailer is only known to be one at the end (from the size), so the
+     * Both digests from one pass. The trailer is only known to be one at the end (from the size), so the
      * last 32 bytes seen are held back from the content digest until more bytes push them out.
      */
     private static final class Checker {
-        private final MessageDigest whole = newDigest();
         private final MessageDigest content = newDigest();
         private final byte[] tail = new byte[TRAILER];
         private int tailLength;
         private long size;
 
         void update(byte[] b, int off, int len) {
-            whole.update(b, off, len);
             size += len;
             if (len >= TRAILER) {
                 content.update(tail, 0, tailLength);
@@ -101,11 +99,22 @@ public record SnapshotFile(Path path, long size, String sha256, Trailer trailer)
             tailLength += len;
         }
 
+        /** The whole-file digest is the content digest continued with the held-back bytes: one SHA-256 pass, not two. */
         SnapshotFile result(Path path) {
+            MessageDigest whole = copy(content);
+            whole.update(tail, 0, tailLength);
             boolean mayHaveTrailer = size > TRAILER && size % BOLT_PAGE_ALIGN == TRAILER;
             Trailer state = !mayHaveTrailer ? Trailer.ABSENT
-                    : Arrays.equals(content.digest(), tail) ? Trailer.VALID : Trailer.MISMATCH;
+                    : Arrays.equals(copy(content).digest(), tail) ? Trailer.VALID : Trailer.MISMATCH;
             return new SnapshotFile(path, size, HexFormat.of().formatHex(whole.digest()), state);
+        }
+
+        private static MessageDigest copy(MessageDigest digest) {
+            try {
+                return (MessageDigest) digest.clone();
+            } catch (CloneNotSupportedException e) {
+                throw new IllegalStateException("the JVM's SHA-256 cannot be cloned", e);
+            }
         }
     }
 

@@ -22,6 +22,14 @@ class TransferRetryTest {
     }
 
     @Test
+    void anUploadStillClosingAfterAFailedRelayIsWaitedFor() {
+        assertThat(TransferRetry.retryable(Status.FAILED_PRECONDITION.withDescription("an upload of transfer t is still open:"
+                + " wait for it to end (or be cancelled) before announcing the transfer again").asRuntimeException())).isTrue();
+        assertThat(TransferRetry.retryable(Status.FAILED_PRECONDITION.withDescription("transfer t was not announced")
+                .asRuntimeException())).isFalse();
+    }
+
+    @Test
     void retriesUnavailableThenSucceedsAndReportsEachRetry() {
         AtomicInteger calls = new AtomicInteger();
         List<String> notes = new ArrayList<>();

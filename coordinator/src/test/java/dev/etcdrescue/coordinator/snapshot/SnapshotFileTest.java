@@ -74,6 +74,7 @@ class SnapshotFileTest {
                 }
                 out.close();
                 assertThat(out.result(f)).as("round %d of a %d-byte file", round, bytes.length).isEqualTo(SnapshotFile.inspect(f));
+                assertThat(out.result(f).sha256()).isEqualTo(HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes)));
             }
         }
         assertThat(SnapshotFile.inspect(Files.write(dir.resolve("v"), valid)).trailer()).isEqualTo(SnapshotFile.Trailer.VALID);

@@ -74,4 +74,15 @@ class ClusterVerifierTest {
         assertThat(checks.get(0).ok()).isFalse();
         assertThat(checks.get(0).detail()).contains("host-0").contains("127.0.0.1:1");
     }
+
+    @Test
+    void healthAloneAnswersForARunningMemberAndNamesADeadOne() throws Exception {
+        ClusterVerifier v = new ClusterVerifier(new EtcdClients(Duration.ofSeconds(1)));
+        Check running = v.health(plan("other-name", etcd.clientUrl()), Duration.ofSeconds(20));
+        assertThat(running.ok()).as(running.detail()).isTrue();
+        assertThat(running.name()).isEqualTo("every member healthy");
+        Check dead = v.health(plan("solo", URI.create("http://127.0.0.1:1")), Duration.ofSeconds(1));
+        assertThat(dead.ok()).isFalse();
+        assertThat(dead.detail()).contains("host-0").contains("127.0.0.1:1");
+    }
 }

@@ -1,0 +1,77 @@
+package dev.etcdrescue.agent.transfer;
+
+import dev.etcdrescue.agent.AgentException;
+import dev.etcdrescue.pki.RelayGrantSignature;
+import dev.etcdrescue.proto.v1.RelayGrant;
+import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The relay grants announced to this agent. BeginTransfer brings this agent's own grant (its next
+ * hops), signed by the coordinator that called; RelaySnapshot brings the upstream agent's grant, which
+ * must be signed by that same coordinator, be for the same transfer and operation, be still valid, and
+ * name this agent as its next hop (its hops after the first equal this agent's own). Kept in memory
+ * only: after a restart the coordinator announces again, or sends directly.
+ */
+public final class RelayGrants {
+    private record Announced(X509Certificate coordinator, RelayGrant grant) {}
+
+    private final Map<String, Announced> byTransfer = new ConcurrentHashMap<>();
+    private final Clock clock;
+
+    public RelayGrants(Clock clock) {
+        this.clock = clock;
+    }
+
+    /** BeginTransfer with a grant: checks it against the calling coordinator's certificate and keeps both. */
+    public void announce(String transferId, String operationId, RelayGrant grant, X509Certificate coordinator) {
+        check(grant, transferId, operationId, coordinator, "the coordinator's own");
+        byTransfer.put(transferId, new Announced(coordinator, grant));
+    }
+
+    public void forget(String transferId) {
+        byTransfer.remove(transferId);
+    }
+
+    /** This agent's grant for {@code transferId}, when the coordinator announced a relay. */
+    public Optional<RelayGrant> own(String transferId) {
+        return Optional.ofNullable(byTransfer.get(transferId)).map(Announced::grant);
+    }
+
+    /** The first message of RelaySnapshot: whether the sending agent may deliver this transfer here. */
+    public void checkUpstream(RelayGrant presented, String operationId) {
+        Announced announced = byTransfer.get(presented.getTransferId());
+        if (announced == null) {
+            throw AgentException.permissionDenied("transfer " + presented.getTransferId()
+                    + " was not announced to this agent as a relay transfer (BeginTransfer with a grant): refused");
+        }
+        check(presented, presented.getTransferId(), operationId, announced.coordinator(), "the upstream agent's");
+        var hops = presented.getNextHopsList();
+        if (hops.isEmpty() || !hops.subList(1, hops.size()).equals(announced.grant().getNextHopsList())) {
+            throw AgentException.permissionDenied("the upstream agent's grant names " + hops
+                    + " as its next hops, which do not lead to this agent (whose own next hops are "
+                    + announced.grant().getNextHopsList() + "): refused");
+        }
+    }
+
+    private void check(RelayGrant grant, String transferId, String operationId, X509Certificate coordinator, String whose) {
+        if (!grant.getTransferId().equals(transferId) || !grant.getOperationId().equals(operationId)) {
+            throw AgentException.permissionDenied(whose + " relay grant is for transfer " + grant.getTransferId()
+                    + " of operation " + grant.getOperationId() + ", not transfer " + transferId + " of operation "
+                    + operationId + ": refused");
+        }
+        if (grant.getValidUntilUnixMs() <= clock.millis()) {
+            throw AgentException.permissionDenied(whose + " relay grant expired at " + grant.getValidUntilUnixMs()
+                    + " (unix ms): refused");
+        }
+        byte[] payload = RelayGrantSignature.payload(grant.getTransferId(), grant.getOperationId(),
+                grant.getNextHopsList(), grant.getValidUntilUnixMs());
+        if (!RelayGrantSignature.verify(coordinator, payload, grant.getSignature().toByteArray())) {
+            throw AgentException.permissionDenied(whose + " relay grant is not signed by the coordinator "
+                    + coordinator.getSubjectX500Principal().getName() + " that announced the transfer: refused");
+        }
+    }
+}

@@ -1,0 +1,74 @@
+package dev.etcdrescue.pki;
+
+import java.io.ByteArrayOutputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.security.PrivateKey;
+import java.security.Signature;
+import java.security.cert.X509Certificate;
+import java.util.List;
+
+/**
+ * The signature of a relay grant (etcdrescue.v1.RelayGrant): the coordinator signs, with its own TLS
+ * key, the permission for one agent to forward one transfer to the next agents of a chain; the agents
+ * check it against the coordinator certificate that announced the transfer to them. The signed bytes
+ * are a fixed, length-prefixed encoding of the fields (not the protobuf encoding, which is not
+ * canonical), behind a label so that this signature can never be mistaken for any other.
+ */
+public final class RelayGrantSignature {
+    public static final String ALGORITHM = "SHA256withECDSA";
+    private static final String LABEL = "etcd-rescue relay grant v1";
+
+    private RelayGrantSignature() {}
+
+    /** The bytes that are signed. */
+    public static byte[] payload(String transferId, String operationId, List<String> nextHops, long validUntilUnixMs) {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (DataOutputStream out = new DataOutputStream(bytes)) {
+            field(out, LABEL);
+            field(out, transferId);
+            field(out, operationId);
+            out.writeInt(nextHops.size());
+            for (String hop : nextHops) {
+                field(out, hop);
+            }
+            out.writeLong(validUntilUnixMs);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return bytes.toByteArray();
+    }
+
+    public static byte[] sign(PrivateKey key, byte[] payload) {
+        try {
+            Signature signature = Signature.getInstance(ALGORITHM);
+            signature.initSign(key);
+            signature.update(payload);
+            return signature.sign();
+        } catch (GeneralSecurityException e) {
+            throw new IllegalArgumentException("cannot sign a relay grant with a " + key.getAlgorithm() + " key ("
+                    + ALGORITHM + " needs the fleet's EC key): " + e.getMessage(), e);
+        }
+    }
+
+    /** False for any signature that does not verify, including one that is not even well formed. */
+    public static boolean verify(X509Certificate signer, byte[] payload, byte[] signatureBytes) {
+        try {
+            Signature signature = Signature.getInstance(ALGORITHM);
+            signature.initVerify(signer.getPublicKey());
+            signature.update(payload);
+            return signature.verify(signatureBytes);
+        } catch (GeneralSecurityException | RuntimeException e) {
+            return false;
+        }
+    }
+
+    private static void field(DataOutputStream out, String value) throws IOException {
+        byte[] utf8 = value.getBytes(StandardCharsets.UTF_8);
+        out.writeInt(utf8.length);
+        out.write(utf8);
+    }
+}
