@@ -1,5 +1,6 @@
 package dev.etcdrescue.systemtest;
 
+import dev.etcdrescue.systemtest.testbed.OldCluster;
 import dev.etcdrescue.systemtest.testbed.TestHost;
 import dev.etcdrescue.systemtest.testbed.Testbed;
 import java.io.IOException;
@@ -20,11 +21,22 @@ final class Inventories {
         y.append("        peer_port: 22380\n        client_port: 22379\n");
         // Ten etcd members, five systemds and JVMs share two cores: etcd's default timers cause spurious elections.
         y.append("        heartbeat_interval_ms: 250\n        election_timeout_ms: 2500\n");
-        y.append("      hosts:\n");
+        return y.append(hosts(hosts)).toString();
+    }
+
+    /** The cluster's {@code hosts:} block: each host with its address. */
+    static String hosts(List<TestHost> hosts) {
+        StringBuilder y = new StringBuilder("      hosts:\n");
         for (TestHost h : hosts) {
             y.append("        ").append(h.name()).append(":\n          address: ").append(h.address()).append('\n');
         }
         return y.toString();
+    }
+
+    /** The old members' https client URLs as snapshot endpoints, then the hosts: the tail of a TLS cluster's inventory. */
+    static String tlsEndpointsAndHosts(List<TestHost> hosts) {
+        return "        snapshot_endpoints:\n" + hosts.stream().map(h -> "          - " + OldCluster.tlsClientUrl(h) + "\n")
+                .collect(Collectors.joining()) + hosts(hosts);
     }
 
     static String fromEndpoints(List<TestHost> oldMembers) {

@@ -107,16 +107,8 @@ class SnapshotThroughAgentTest {
                         etcd_client_ca: etcd-pki/client/ca.pem
                         etcd_client_cert: etcd-pki/client/client.pem
                         etcd_client_key: etcd-pki/client/client-key.pem
-                        snapshot_endpoints:
                 """);
-        for (TestHost h : testbed.hosts()) {
-            y.append("          - ").append(OldCluster.tlsClientUrl(h)).append('\n');
-        }
-        y.append("      hosts:\n");
-        for (TestHost h : testbed.hosts()) {
-            y.append("        ").append(h.name()).append(":\n          address: ").append(h.address()).append('\n');
-        }
-        return y.toString();
+        return y.append(Inventories.tlsEndpointsAndHosts(testbed.hosts())).toString();
     }
 
     @AfterAll
@@ -124,11 +116,7 @@ class SnapshotThroughAgentTest {
         if (testbed != null) {
             testbed.close();
         }
-        if (work != null) {
-            try (var files = Files.walk(work)) {
-                files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-            }
-        }
+        Trees.delete(work);
     }
 
     @Test

@@ -134,16 +134,8 @@ class TlsEtcdTest {
                         etcd_settings:
                           snapshot_count: 5000
                           log_level: info
-                        snapshot_endpoints:
                 """);
-        for (TestHost h : testbed.hosts()) {
-            y.append("          - ").append(OldCluster.tlsClientUrl(h)).append('\n');
-        }
-        y.append("      hosts:\n");
-        for (TestHost h : testbed.hosts()) {
-            y.append("        ").append(h.name()).append(":\n          address: ").append(h.address()).append('\n');
-        }
-        return y.toString();
+        return y.append(Inventories.tlsEndpointsAndHosts(testbed.hosts())).toString();
     }
 
     @AfterAll
@@ -151,11 +143,7 @@ class TlsEtcdTest {
         if (testbed != null) {
             testbed.close();
         }
-        if (work != null) {
-            try (var files = Files.walk(work)) {
-                files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-            }
-        }
+        Trees.delete(work);
     }
 
     @Test

@@ -32,4 +32,14 @@ final class Trees {
     }
 
     private Trees() {}
+
+    /** Deletes a test's work tree, deepest first; null (setup failed before it was made) is nothing to do. */
+    static void delete(Path root) throws java.io.IOException {
+        if (root == null || !java.nio.file.Files.exists(root)) {
+            return;
+        }
+        try (var files = java.nio.file.Files.walk(root)) {
+            files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        }
+    }
 }
