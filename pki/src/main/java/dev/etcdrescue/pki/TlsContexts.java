@@ -6,22 +6,30 @@ import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.security.PrivateKey;
 import java.security.cert.X509Certificate;
 import java.util.List;
+import java.util.Optional;
 import javax.net.ssl.SSLException;
 
 /**
  * TLS contexts for the three connections of the fleet, all from PEM files (keys as PKCS#8):
  * agent server (client certificate required), coordinator to agent, and coordinator to etcd.
  * All three use {@link GrpcSslContexts} because each is HTTP/2 gRPC over Netty and needs ALPN {@code h2}.
+ * The fleet's files are read with the JDK alone ({@link JdkPem}): the agent runs without BouncyCastle.
+ * A key in another form than PKCS#8 is left to Netty's reader (which needs BouncyCastle for those forms).
  */
 public final class TlsContexts {
     private TlsContexts() {}
 
     /** An agent's server: presents {@code cert}, requires a client certificate signed by {@code ca}. */
     public static SslContext grpcServer(Path cert, Path key, Path ca) throws SSLException {
-        return GrpcSslContexts.forServer(cert.toFile(), key.toFile())
-                .trustManager(ca.toFile())
+        Optional<PrivateKey> pkcs8 = pkcs8Key(key);
+        SslContextBuilder builder = pkcs8.isPresent()
+                ? SslContextBuilder.forServer(pkcs8.get(), certificates(cert))
+                : SslContextBuilder.forServer(cert.toFile(), key.toFile());
+        return GrpcSslContexts.configure(builder)
+                .trustManager(certificates(ca))
                 .clientAuth(ClientAuth.REQUIRE)
                 .build();
     }
@@ -39,10 +47,30 @@ public final class TlsContexts {
      * {@code ca}. gRPC verifies the server's certificate against the address dialled.
      */
     public static SslContext grpcClient(Path cert, Path key, Path ca) throws SSLException {
-        return GrpcSslContexts.forClient()
-                .keyManager(cert.toFile(), key.toFile())
-                .trustManager(ca.toFile())
-                .build();
+        SslContextBuilder builder = GrpcSslContexts.forClient().trustManager(certificates(ca));
+        Optional<PrivateKey> pkcs8 = pkcs8Key(key);
+        if (pkcs8.isPresent()) {
+            builder.keyManager(pkcs8.get(), certificates(cert));
+        } else {
+            builder.keyManager(cert.toFile(), key.toFile());
+        }
+        return builder.build();
+    }
+
+    private static X509Certificate[] certificates(Path pem) throws SSLException {
+        try {
+            return JdkPem.certificates(pem).toArray(X509Certificate[]::new);
+        } catch (IOException e) {
+            throw new SSLException(e.getMessage(), e);
+        }
+    }
+
+    private static Optional<PrivateKey> pkcs8Key(Path pem) throws SSLException {
+        try {
+            return JdkPem.pkcs8Key(pem);
+        } catch (IOException e) {
+            throw new SSLException(e.getMessage(), e);
+        }
     }
 
     /** In-memory variant of {@link #grpcClient(Path, Path, Path)}; a null identity presents no certificate. */
