@@ -90,6 +90,14 @@ rm -rf "$prefix/lib/agent.old"
 mv "$prefix/lib/agent.new" "$prefix/lib/agent"
 rm -rf "$prefix/lib/agent.old"
 install -m 0755 "$launcher" "$prefix/bin/etcd-rescue-agent"
+# The JIT directives the launcher passes to the JVM (C1 for all but SHA-256: see the file).
+directives=""
+for candidate in "$from/lib/jvm/compiler-directives.json" "$from/deploy/jvm/compiler-directives.json"; do
+  if [ -f "$candidate" ]; then directives=$candidate; break; fi
+done
+[ -n "$directives" ] || die "no compiler-directives.json in $from/lib/jvm (distribution) nor $from/deploy/jvm (source tree)"
+mkdir -p "$prefix/lib/jvm"
+install -m 0644 "$directives" "$prefix/lib/jvm/compiler-directives.json"
 
 unit_tmp=$(mktemp)
 trap 'rm -f "$unit_tmp"' EXIT

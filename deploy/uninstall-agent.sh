@@ -33,9 +33,14 @@ rm -f "$unit_path"
 systemctl daemon-reload
 rm -f "$prefix/bin/etcd-rescue-agent"
 rm -rf "$prefix/lib/agent"
+# The JIT directives serve the coordinator too when it was unpacked into the same prefix.
+if [ ! -d "$prefix/lib/coordinator" ]; then
+  rm -f "$prefix/lib/jvm/compiler-directives.json"
+  rmdir "$prefix/lib/jvm" 2>/dev/null || true
+fi
 # The prefix may also hold the coordinator: remove only dirs left empty.
 rmdir "$prefix/lib" "$prefix/bin" "$prefix" 2>/dev/null || true
-say "removed $unit_name and $prefix/{bin/etcd-rescue-agent,lib/agent}"
+say "removed $unit_name and $prefix/{bin/etcd-rescue-agent,lib/agent,lib/jvm}"
 
 # Removes DIR's content and then DIR (which may be a mount point that cannot go itself).
 remove_tree() {

@@ -79,6 +79,30 @@ class DeployUnitsTest {
         }
     }
 
+    /**
+     * The agent runs with the JIT directives install-agent.sh put next to its jars, and the JVM accepts
+     * them: a file it cannot parse would keep the agent from starting at all (the negative control).
+     */
+    @Test
+    void theAgentRunsWithTheCompilerDirectives() {
+        String directives = "/opt/etcd-rescue/lib/jvm/compiler-directives.json";
+        assertThat(host.hostPath(directives)).as("installed by install-agent.sh").isRegularFile();
+        String pid = host.systemctl("show", "-p", "MainPID", "--value", "etcd-rescue-agent").stdout().strip();
+        assertThat(pid).as("the agent's main pid").matches("[1-9][0-9]*");
+        String cmdline = host.exec(VERIFY_TIMEOUT, "cat", "/proc/" + pid + "/cmdline").stdout().replace('\0', ' ');
+        assertThat(cmdline).contains("-XX:CompilerDirectivesFile=" + directives, "-XX:+UnlockDiagnosticVMOptions");
+
+        ExecResult accepted = host.exec(VERIFY_TIMEOUT, "java", "-XX:+UnlockDiagnosticVMOptions",
+                "-XX:CompilerDirectivesFile=" + directives, "-version");
+        assertThat(accepted.exitCode()).as(accepted.describe()).isZero();
+        assertThat(accepted.stdout()).as(accepted.describe()).contains("compiler directives added");
+
+        host.writeFile("/opt/units-check/broken-directives.json", host.readFile(directives).replace("match:", "mtch:"));
+        ExecResult refused = host.exec(VERIFY_TIMEOUT, "java", "-XX:+UnlockDiagnosticVMOptions",
+                "-XX:CompilerDirectivesFile=/opt/units-check/broken-directives.json", "-version");
+        assertThat(refused.exitCode()).as(refused.describe()).isNotZero();
+    }
+
     private static List<Path> unitFilesInDeploy() throws IOException {
         try (Stream<Path> files = Files.walk(Cli.projectRoot().resolve("deploy"))) {
             return files.filter(f -> f.toString().matches(".*\\.(service|socket|timer|target|path|mount)$")).sorted()

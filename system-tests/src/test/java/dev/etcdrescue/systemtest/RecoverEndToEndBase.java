@@ -84,7 +84,7 @@ abstract class RecoverEndToEndBase {
     void planShowsEveryChangeAndChangesNothing() throws Exception {
         Cli.Result plan = Cli.etcdRescue("plan", "-i", inventory.toString());
         assertThat(plan.exitCode()).as(plan.all()).isZero();
-        assertThat(plan.stdout()).contains("recover would proceed").contains("snapshot restore <snapshot>")
+        assertThat(plan.stdout()).contains("recover would proceed").contains("snapshot restore <snapshot>").contains("--skip-hash-check")
                 .contains("--initial-cluster=" + testbed.host(0).name() + "=http://" + testbed.host(0).address() + ":22380")
                 .contains("| ETCD_NAME=\"" + testbed.host(3).name() + "\"")
                 .contains("EnvironmentFile=/etc/default/etcd_new").contains("run:      systemctl disable etcd");
@@ -116,7 +116,8 @@ abstract class RecoverEndToEndBase {
                 restores.add(n.get("message").asText());
             }
         });
-        assertThat(restores).hasSize(5).allSatisfy(m -> assertThat(m).contains("with " + restoreTool + " "));
+        assertThat(restores).hasSize(5).allSatisfy(m -> assertThat(m).contains("with " + restoreTool + " ")
+                .contains("--skip-hash-check: the file's SHA-256 was verified on arrival"));
 
         for (TestHost h : testbed.hosts()) {
             Map<String, String> back = EtcdData.readAll(newClientUrl(h), "/registry/e2e/");

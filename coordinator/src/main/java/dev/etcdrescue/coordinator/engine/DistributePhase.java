@@ -4,6 +4,7 @@ import dev.etcdrescue.coordinator.agent.AgentChannels;
 import dev.etcdrescue.coordinator.agent.SnapshotDistribution;
 import dev.etcdrescue.coordinator.cli.ExitCodes;
 import dev.etcdrescue.coordinator.inventory.MemberPlan;
+import dev.etcdrescue.coordinator.snapshot.SnapshotFile;
 import dev.etcdrescue.proto.v1.TransferResult;
 import java.time.Duration;
 import java.util.List;
@@ -56,6 +57,11 @@ final class DistributePhase implements Phase {
                         TransferResult result = delivered.result();
                         if (!result.getSha256().equals(file.sha256())) {
                             return new RecoveryRun.Done(Outcome.FAILED, "agent reports sha256 " + result.getSha256() + ", expected " + file.sha256());
+                        }
+                        // The restore relies on these checks instead of the tool's own (RestorePhase.skipHashCheck).
+                        if (result.getHasHashTrailer() != (file.trailer() == SnapshotFile.Trailer.VALID)) {
+                            return new RecoveryRun.Done(Outcome.FAILED, "agent found " + (result.getHasHashTrailer() ? "a valid" : "no valid")
+                                    + " SHA-256 trailer, the coordinator " + file.trailer().name().toLowerCase(Locale.ROOT) + ": they disagree on the file");
                         }
                         run.transfers.put(m.hostName(), result);
                         return RecoveryRun.Done.changed(delivered.how() + "; sha256 verified; revision " + result.getSnapshotStatus().getRevision()

@@ -7,6 +7,7 @@ import dev.etcdrescue.coordinator.inventory.ClusterPlan;
 import dev.etcdrescue.coordinator.inventory.MemberPlan;
 import dev.etcdrescue.coordinator.inventory.SnapshotSource;
 import dev.etcdrescue.coordinator.snapshot.EtcdClients;
+import dev.etcdrescue.coordinator.snapshot.SnapshotFile;
 import dev.etcdrescue.coordinator.snapshot.SnapshotTaker;
 import dev.etcdrescue.proto.v1.Finding;
 import dev.etcdrescue.proto.v1.PreflightReport;
@@ -161,6 +162,8 @@ public final class Planner {
                 .setHeader(dev.etcdrescue.proto.v1.OperationHeader.newBuilder().setClusterName(plan.name())
                         .setOperationId(operation).setHostName(m.hostName()))
                 .setMember(MemberSpecs.of(plan, running)).setNewUnit(m.newUnit()).setBaseUnit(m.oldUnit())
-                .addAllExtra(MemberSpecs.extras(m)).setBumpRevision(bump).build();
+                .addAllExtra(MemberSpecs.extras(m)).setBumpRevision(bump)
+                // As RestorePhase: every snapshot that gets past the snapshot phase is restored without the tool's hash pass.
+                .setSkipHashCheck(RestorePhase.skipHashCheck(SnapshotFile.Trailer.VALID)).build();
     }
 }

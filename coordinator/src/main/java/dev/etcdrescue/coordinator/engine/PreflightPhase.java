@@ -216,6 +216,8 @@ final class PreflightPhase implements Phase {
                 .setNewUnit(m.newUnit())
                 .setBaseUnit(m.oldUnit())
                 .addAllExtra(MemberSpecs.extras(m))
+                // The restore will pass --skip-hash-check (RestorePhase.skipHashCheck): a tool without it is refused here.
+                .setSkipHashCheck(true)
                 .build());
         Map<String, String> oldEnv = new LinkedHashMap<>();
         report.getBaseEnvList().forEach(e -> oldEnv.put(e.getKey(), e.getValue()));

@@ -13,11 +13,25 @@ final class RestorePhase implements Phase {
         return PhaseName.RESTORE;
     }
 
+    /**
+     * The restore tool's own pass over the snapshot is redundant here, and it costs a full read and hash of
+     * the file on every host at once (docs/decisions/0009): the coordinator checked the SHA-256 trailer while
+     * receiving the snapshot (a file whose trailer does not match never gets past the snapshot phase), and
+     * distribute goes on only when every agent found the whole file's SHA-256 equal to the coordinator's. A
+     * file without a trailer (a raw db, --allow-no-hash-trailer) cannot be checked by the tool at all.
+     */
+    static boolean skipHashCheck(SnapshotFile.Trailer trailer) {
+        return switch (trailer) {
+            case VALID, ABSENT -> true;
+            case MISMATCH -> false;
+        };
+    }
+
     @Override
     public void run(RecoveryRun run) throws Exception {
         // bbolt rewrites the whole keyspace; 5 MB/s is a pessimistic floor on a loaded disk.
         Duration budget = Duration.ofMinutes(5).plusSeconds(run.snapshot.size() / 5_000_000);
-        boolean skipHash = run.snapshot.trailer() == SnapshotFile.Trailer.ABSENT;
+        boolean skipHash = skipHashCheck(run.snapshot.trailer());
         run.forEachHost(name(), (m, agent) -> {
             RestoreResult r = agent.restore(RestoreRequest.newBuilder()
                     .setHeader(run.header(m))
@@ -31,6 +45,9 @@ final class RestorePhase implements Phase {
             String msg = String.format(Locale.ROOT, "restored %s into %s with %s %s in %.1fs, owner %s", m.etcdName(),
                     r.getDataDir(), r.getTool().getKind().name().toLowerCase(Locale.ROOT), r.getTool().getVersion(),
                     r.getDurationMs() / 1000.0, r.getOwner());
+            if (skipHash) {
+                msg += "; --skip-hash-check: the file's SHA-256 was verified on arrival";
+            }
             if (run.bump > 0) {
                 msg += "; revisions bumped by " + run.bump + " (compacted below)";
             }
