@@ -109,3 +109,8 @@ save_agent_status() {
       in_host "$host" --timeout 10 -- cat "/proc/$pid/cmdline" | tr '\0' ' '; echo; } > "$dir/$host.status" 2>&1 || true
   done
 }
+
+# The JVM options deploy/bin/etcd-rescue passes, for the probes that run the coordinator's code directly.
+coordinator_jvm_opts() {
+  echo "-XX:+UnlockDiagnosticVMOptions -XX:-DisplayVMOutput -XX:CompilerDirectivesFile=$repo_root/deploy/jvm/compiler-directives.json"
+}

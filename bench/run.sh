@@ -443,7 +443,7 @@ relay_snapshot=$(ls "$work"/recover/*/snapshot*.db 2>/dev/null | head -n 1 || tr
 if [ -n "$relay_snapshot" ]; then
   relay_targets=()
   for i in $(seq 0 $((host_count - 1))); do relay_targets+=("$(host_name "$i")=$(address "$i"):$agent_port"); done
-  relay_line=$(java -cp "$repo_root/coordinator/target/lib/*" "$script_dir/DistributionProbe.java" "$work/pki" \
+  relay_line=$(java $(coordinator_jvm_opts) -cp "$repo_root/coordinator/target/lib/*" "$script_dir/DistributionProbe.java" "$work/pki" \
     "$relay_snapshot" relay 1048576 "bench-relay-$$" "${relay_targets[@]}" 2> "$logs/relay-probe.log") || relay_line=""
   [ -n "$relay_line" ] && note "relay to $host_count hosts: $relay_line" || note "relay: failed (see $logs/relay-probe.log)"
 else

@@ -140,7 +140,7 @@ note "$host_count agents serving (JAVA_OPTS: $agent_java_opts)"
 probe() {
   local mode=$1 n=$2 i targets=()
   for i in $(seq 0 $((n - 1))); do targets+=("$(host_name "$i")=$(address "$i"):$agent_port"); done
-  java -cp "$repo_root/coordinator/target/lib/*" "$script_dir/DistributionProbe.java" "$work/pki" "$snapshot" "$mode" \
+  java $(coordinator_jvm_opts) -cp "$repo_root/coordinator/target/lib/*" "$script_dir/DistributionProbe.java" "$work/pki" "$snapshot" "$mode" \
     "$chunk" "scaling-$mode-$n-$$" "${targets[@]}" 2>> "$logs/probe-$mode-$n.log"
 }
 baseline() {

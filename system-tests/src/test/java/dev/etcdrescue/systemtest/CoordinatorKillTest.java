@@ -92,7 +92,8 @@ class CoordinatorKillTest {
     void theCoordinatorKilledInsideAPhaseLeavesNothingHalfDoneAndTheNextResumeGoesOn(String phase) throws Exception {
         long t0 = System.nanoTime();
         String[] args = run == null
-                ? new String[] {"recover", "-i", inventory.toString(), "--work-dir", runs.toString(), "--chunk-size", "1024"}
+                ? new String[] {"recover", "-i", inventory.toString(), "--work-dir", runs.toString(), "--chunk-size", "1024",
+                        "--fence", "always"}
                 : new String[] {"resume", run.toString()};
         String output = killWhenJournalStarts(phase, args);
         long killedAfter = (System.nanoTime() - t0) / 1_000_000;

@@ -97,7 +97,7 @@ class FaultsTest {
 
     private String[] recover(Target t, String... extra) throws IOException {
         List<String> args = new ArrayList<>(List.of("recover", "-i", inventory(t).toString(), "--work-dir",
-                work.resolve("runs-" + t.cluster()).toString(), "--fence-port", Integer.toString(t.fencePort())));
+                work.resolve("runs-" + t.cluster()).toString(), "--fence-port", Integer.toString(t.fencePort()), "--fence", "always"));
         args.addAll(List.of(extra));
         return args.toArray(String[]::new);
     }
@@ -492,7 +492,7 @@ class FaultsTest {
                         silencedAt[0] = System.nanoTime();
                     },
                     "recover", "-i", inventory.toString(), "--work-dir", work.resolve("runs-" + t.cluster()).toString(),
-                    "--fence-port", Integer.toString(t.fencePort()), "--chunk-size", "65536");
+                    "--fence-port", Integer.toString(t.fencePort()), "--fence", "always", "--chunk-size", "65536");
             Cli.Result first = run.await();
             assertThat(first.exitCode()).as(first.all()).isEqualTo(1);
             assertThat(first.stdout()).contains("distribute failed on 1 of 3 hosts").contains(unreachable.name())

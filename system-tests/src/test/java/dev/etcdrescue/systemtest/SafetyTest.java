@@ -168,7 +168,7 @@ class SafetyTest {
         Cli.Result r;
         try {
             r = Cli.etcdRescue("recover", "-i", inventory.toString(), "--work-dir", work.resolve("runs-b").toString(),
-                    "--fence-port", "33379", "--yes");
+                    "--fence-port", "33379", "--fence", "always", "--yes");
         } finally {
             failing.execOk(SHORT, "chattr", "-i", "/etc/default");
         }

@@ -32,6 +32,9 @@ public final class PlanCommand implements Callable<Integer> {
     @Option(names = "--fence-port", defaultValue = "32379", paramLabel = "PORT", description = "As for recover.")
     int fencePort;
 
+    @Option(names = "--fence", defaultValue = "auto", paramLabel = "auto|always", description = "As for recover.")
+    String fence;
+
     @Option(names = "--keep-old", description = "As for recover.")
     boolean keepOld;
 
@@ -41,7 +44,7 @@ public final class PlanCommand implements Callable<Integer> {
         List<Planner.ClusterDryRun> runs = new ArrayList<>();
         for (ClusterPlan plan : inv.load().clusters()) {
             RecoveryOptions options = RecoverCommand.options(Path.of("."), bump, keepOld, false, false, fencePort, false,
-                    1 << 20, 120, 120);
+                    1 << 20, 120, 120).withFence(RecoverCommand.fenceMode(fence));
             runs.add(new Planner(AgentChannels.fromDir(plan.tlsDir()),
                     new dev.etcdrescue.coordinator.snapshot.EtcdClients(Duration.ofSeconds(3))).plan(plan, options));
         }

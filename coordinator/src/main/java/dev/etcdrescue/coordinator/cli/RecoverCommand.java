@@ -32,10 +32,11 @@ import picocli.CommandLine.Option;
             "  distribute  stream it to every agent; each verifies SHA-256 and fsyncs before keeping it",
             "  restore     etcdutl (or etcdctl) snapshot restore with the full initial cluster",
             "  configure   new env file and unit (copied from the old unit); replaced files are moved aside",
+            "              (fenced: new members serve clients only on --fence-port until verify passes)",
             "  start       daemon-reload, start the new unit on all hosts together, wait until active",
-            "  configure   (new members serve clients only on --fence-port until verify passes)",
             "  verify      member list equals the plan, health, one leader, no alarm, revision, hashkv",
-            "  release     each member moves to its planned client URLs, one at a time; member list checked again",
+            "  release     (fenced) members move to their planned client URLs, as many at once as keep a quorum,",
+            "              the leader last after handing leadership over; member list checked again",
             "  cut-over    enable the new unit, stop and disable the old one (skipped with --keep-old)"},
         footer = {"", "Examples:",
             "  etcd-rescue recover -i inventory.yaml",
@@ -86,9 +87,15 @@ public final class RecoverCommand implements Callable<Integer> {
     String bumpRevision;
 
     @Option(names = "--fence-port", defaultValue = "32379", paramLabel = "PORT",
-            description = "Restored members serve clients only on this port of their own address until verify passes, "
-                    + "then move to their planned client URLs one at a time (default ${DEFAULT-VALUE}; 0: no fence).")
+            description = "When fenced, restored members serve clients only on this port of their own address until verify "
+                    + "passes, then move to their planned client URLs (default ${DEFAULT-VALUE}; 0: never fence).")
     int fencePort;
+
+    @Option(names = "--fence", defaultValue = "auto", paramLabel = "auto|always",
+            description = "auto (default): fence only where clients of the old cluster could reach the new members, that is "
+                    + "when a planned client port is one the old cluster served (a restore in place) or the old ports are unknown; "
+                    + "new ports, as in a side-by-side restore, need no fence and save every member a restart. always: fence anyway.")
+    String fence;
 
     @Option(names = "--serial", defaultValue = "1", paramLabel = "N|P%",
             description = "How many clusters recover at once (Ansible's serial): a number, or a percentage of the selected "
@@ -145,12 +152,14 @@ public final class RecoverCommand implements Callable<Integer> {
             plan.inv = inv;
             plan.bumpRevision = bumpRevision;
             plan.fencePort = fencePort;
+            plan.fence = fence;
             plan.keepOld = keepOld;
             return plan.call();
         }
         if (fencePort < 0 || fencePort > 65535) {
             throw new UserException(ExitCodes.USAGE, "--fence-port must be 0 (no fence) or a port number");
         }
+        RecoveryOptions.FenceMode fenceMode = fenceMode(fence);
         Inventory inventory = inv.load();
         List<ClusterPlan> clusters = inventory.clusters();
         if (clusters.isEmpty()) {
@@ -173,10 +182,10 @@ public final class RecoverCommand implements Callable<Integer> {
         FleetReport fleet = new Rollout(policy).run(clusters, (plan, clusterReporter) -> {
             Prepared p = prepared.get(plan.name());
             RecoveryOptions options = options(p.dir(), bump, keepOld, allowNoHashTrailer, forceWithLeader, fencePort, yes, chunkSize,
-                    startTimeoutSeconds, verifyTimeoutSeconds).withAllowV2Loss(allowV2Loss).withDistribution(mode);
+                    startTimeoutSeconds, verifyTimeoutSeconds).withAllowV2Loss(allowV2Loss).withDistribution(mode).withFence(fenceMode);
             Journal journal = Journal.create(p.dir(), new Journal.Header(p.operationId(), plan.name(),
                     inventory.source().toAbsolutePath().toString(), inventorySha, keepOld, allowNoHashTrailer, forceWithLeader,
-                    chunkSize, bump, fencePort, yes));
+                    chunkSize, bump, fencePort, yes, fenceMode.name().toLowerCase(java.util.Locale.ROOT)));
             return p.recovery().run(plan, options, journal, clusterReporter);
         }, reporter);
         if (clusters.size() == 1 && fleet.clusters().size() == 1 && fleet.clusters().get(0).workDir() == null) {
@@ -214,6 +223,14 @@ public final class RecoverCommand implements Callable<Integer> {
                                    int fencePort, boolean yes, int chunkSize, long startTimeoutSeconds, long verifyTimeoutSeconds) {
         return new RecoveryOptions(dir, keepOld, allowNoHashTrailer, forceWithLeader, bump, fencePort, yes, chunkSize,
                 Duration.ofMinutes(2), Duration.ofSeconds(startTimeoutSeconds), Duration.ofSeconds(verifyTimeoutSeconds));
+    }
+
+    static RecoveryOptions.FenceMode fenceMode(String value) {
+        try {
+            return RecoveryOptions.FenceMode.parse(value);
+        } catch (IllegalArgumentException e) {
+            throw new UserException(ExitCodes.USAGE, "--fence: " + e.getMessage());
+        }
     }
 
     static long parseBump(String value) {

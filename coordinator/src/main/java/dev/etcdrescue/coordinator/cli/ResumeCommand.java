@@ -38,7 +38,9 @@ public final class ResumeCommand implements Callable<Integer> {
         Journal.Header h = journal.header();
         ClusterPlan plan = Runs.planOf(journal, dir);
         RecoveryOptions options = RecoverCommand.options(dir, h.bumpRevision(), h.keepOld(), h.allowNoHashTrailer(),
-                h.forceWithLeader(), h.fencePort(), h.rollbackOnFailure(), h.chunkSize(), startTimeoutSeconds, verifyTimeoutSeconds);
+                h.forceWithLeader(), h.fencePort(), h.rollbackOnFailure(), h.chunkSize(), startTimeoutSeconds, verifyTimeoutSeconds)
+                // Journals from before the fence mode fenced whenever --fence-port asked.
+                .withFence(h.fence() == null ? RecoveryOptions.FenceMode.ALWAYS : RecoverCommand.fenceMode(h.fence()));
         RecoveryReport report = Runs.recovery(plan).run(plan, options, journal, Runs.reporter(writeOut));
         return report.exitCode();
     }

@@ -35,7 +35,7 @@ public final class Journal {
     /** What a resume needs to rebuild the run: the inventory (checked unchanged by its digest) and the options. */
     public record Header(String operationId, String cluster, String inventory, String inventorySha256,
                          boolean keepOld, boolean allowNoHashTrailer, boolean forceWithLeader, int chunkSize,
-                         long bumpRevision, int fencePort, boolean rollbackOnFailure) {}
+                         long bumpRevision, int fencePort, boolean rollbackOnFailure, String fence) {}
 
     private Journal(Path file, Header header) {
         this.file = file;

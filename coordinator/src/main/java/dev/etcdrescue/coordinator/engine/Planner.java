@@ -65,11 +65,14 @@ public final class Planner {
             });
         }
         Optional<MemberPlan> sourceHost = CarryOver.sourceHost(plan, source.endpoint(), envs);
+        Fence.Decision fence = Fence.decide(plan, options, envs.values(),
+                plan.snapshot() instanceof SnapshotSource.Endpoints e ? e.endpoints() : List.of());
+        int fencePort = fence.fenced() ? options.fencePort() : 0;
         List<HostPlan> hosts = new ArrayList<>();
         boolean bumpPossible = true;
         for (MemberPlan m : plan.members()) {
-            CarryOver.Result carried = CarryOver.of(plan, m, CarryOver.envFor(m, envs, files, sourceHost), options.fencePort());
-            HostPlan h = hostPlan(plan, CarryOver.merged(m, carried.settings()), options, operation, carried);
+            CarryOver.Result carried = CarryOver.of(plan, m, CarryOver.envFor(m, envs, files, sourceHost), fencePort);
+            HostPlan h = hostPlan(plan, CarryOver.merged(m, carried.settings()), options, fencePort, operation, carried);
             hosts.add(h);
             bumpPossible &= h.error() == null && h.restoreCommand().stream().anyMatch(a -> a.startsWith("--bump-revision"));
         }
@@ -78,9 +81,7 @@ public final class Planner {
                         + " with --mark-compacted"
                 : options.bumpRevision() == RecoveryOptions.BUMP_AUTO ? "none: a restore tool lacks --bump-revision"
                 : "refused: a restore tool lacks --bump-revision";
-        String fence = options.fencePort() > 0 ? "new members serve clients only on port " + options.fencePort()
-                + " until verify passes, then move to their planned client URLs one at a time" : "none (--fence-port 0)";
-        return new ClusterDryRun(plan.name(), source.text(), bump, fence, hosts);
+        return new ClusterDryRun(plan.name(), source.text(), bump, fence.why(), hosts);
     }
 
     /** The snapshot source as the recovery would choose it; {@code endpoint} is null for a file or when none answers. */
@@ -106,11 +107,12 @@ public final class Planner {
         }
     }
 
-    private HostPlan hostPlan(ClusterPlan plan, MemberPlan m, RecoveryOptions options, String operation, CarryOver.Result carried) {
+    private HostPlan hostPlan(ClusterPlan plan, MemberPlan m, RecoveryOptions options, int fencePort, String operation,
+                              CarryOver.Result carried) {
         AgentEndpoint endpoint = new AgentEndpoint(m.hostName(), m.agentHost(), m.agentPort());
-        MemberPlan running = options.fencePort() > 0 ? Fence.fenced(m, options.fencePort()) : m;
+        MemberPlan running = fencePort > 0 ? Fence.fenced(m, fencePort) : m;
         List<String> systemctl = new ArrayList<>(List.of("systemctl daemon-reload", "systemctl start --no-block " + m.newUnit()));
-        if (options.fencePort() > 0) {
+        if (fencePort > 0) {
             systemctl.add("after verify: env file rewritten with client URL " + m.clientUrls().get(0) + ", systemctl stop/start " + m.newUnit());
         }
         if (!options.keepOld()) {

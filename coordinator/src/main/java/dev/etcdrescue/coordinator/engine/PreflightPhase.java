@@ -56,6 +56,7 @@ final class PreflightPhase implements Phase {
         checkVersionsAgree(run);
         checkToolNotOlderThanSource(run);
         decideBump(run);
+        decideFence(run);
         carryOver(run, sizeEstimate);
     }
 
@@ -71,7 +72,7 @@ final class PreflightPhase implements Phase {
         Map<String, Map<String, String>> carried = new LinkedHashMap<>();
         for (MemberPlan m : run.plan.members()) {
             CarryOver.Result r = CarryOver.of(run.plan, m, CarryOver.envFor(m, oldEnvs, oldEnvFiles, sourceHost),
-                    run.options.fencePort());
+                    run.fencePort);
             results.put(m.hostName(), r);
             carried.put(m.hostName(), r.settings());
         }
@@ -101,6 +102,15 @@ final class PreflightPhase implements Phase {
             }
             return RecoveryRun.Done.ok(lines);
         });
+    }
+
+    /** Fences the new members only where clients of the old cluster could reach them (Fence.decide). */
+    private void decideFence(RecoveryRun run) {
+        List<java.net.URI> oldEndpoints = run.plan.snapshot() instanceof SnapshotSource.Endpoints e ? e.endpoints() : List.of();
+        Fence.Decision d = Fence.decide(run.plan, run.options, oldEnvs.values(), oldEndpoints);
+        run.fencePort = d.fenced() ? run.options.fencePort() : 0;
+        run.preflightFacts.put("fencePort", run.fencePort);
+        run.reporter.note(name(), "fence: " + d.why());
     }
 
     /** A restore tool older than the etcd that wrote the snapshot may misread it. */

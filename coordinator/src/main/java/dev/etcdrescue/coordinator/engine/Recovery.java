@@ -227,6 +227,7 @@ public final class Recovery {
         Map<String, Object> facts = new LinkedHashMap<>();
         if (phase == PhaseName.PREFLIGHT) {
             facts.put("bump", run.bump);
+            facts.put("fencePort", run.fencePort);
             facts.put("carried", new LinkedHashMap<>(run.carried));
             if (run.source != null) {
                 SourceMember s = run.source;
@@ -247,6 +248,8 @@ public final class Recovery {
     static void restoreFacts(RecoveryRun run, PhaseName phase, Map<String, Object> facts) {
         if (phase == PhaseName.PREFLIGHT) {
             run.bump = ((Number) facts.getOrDefault("bump", 0)).longValue();
+            // Journals written before the fence was decided in preflight fenced whenever the option asked.
+            run.fencePort = ((Number) facts.getOrDefault("fencePort", run.options.fencePort())).intValue();
             run.applyCarried((Map<String, Map<String, String>>) facts.getOrDefault("carried", Map.of()));
             if (facts.containsKey("sourceEndpoint")) {
                 run.source = new SourceMember(URI.create((String) facts.get("sourceEndpoint")), (String) facts.get("sourceVersion"),

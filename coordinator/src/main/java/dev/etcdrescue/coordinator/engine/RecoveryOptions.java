@@ -17,6 +17,7 @@ import java.time.Duration;
  * @param verifyTimeout how long verify waits for every member to be healthy
  * @param allowV2Loss restore even though the source member holds v2 keys, which a v3 snapshot does not carry
  * @param distribution how the snapshot reaches the agents: one stream each (direct) or along a chain (relay)
+ * @param fence when to fence (with {@code fencePort} > 0): always, or only where clients could reach the new members
  */
 public record RecoveryOptions(
         Path workDir,
@@ -31,13 +32,29 @@ public record RecoveryOptions(
         Duration startTimeout,
         Duration verifyTimeout,
         boolean allowV2Loss,
-        SnapshotDistribution.Mode distribution) {
+        SnapshotDistribution.Mode distribution,
+        FenceMode fence) {
+
+    /** When restored members serve clients behind the fence port until verify passes. */
+    public enum FenceMode {
+        /** Only when a planned client port is one the old cluster served, or the old ports are unknown ({@link Fence#decide}). */
+        AUTO,
+        ALWAYS;
+
+        public static FenceMode parse(String text) {
+            try {
+                return valueOf(text.toUpperCase(java.util.Locale.ROOT));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("fence must be auto or always, not " + text);
+            }
+        }
+    }
 
     public RecoveryOptions(Path workDir, boolean keepOld, boolean allowNoHashTrailer, boolean forceWithLeader, long bumpRevision,
                            int fencePort, boolean rollbackOnFailure, int chunkSize, Duration claimTtl, Duration startTimeout,
                            Duration verifyTimeout, boolean allowV2Loss) {
         this(workDir, keepOld, allowNoHashTrailer, forceWithLeader, bumpRevision, fencePort, rollbackOnFailure, chunkSize,
-                claimTtl, startTimeout, verifyTimeout, allowV2Loss, SnapshotDistribution.Mode.DIRECT);
+                claimTtl, startTimeout, verifyTimeout, allowV2Loss, SnapshotDistribution.Mode.DIRECT, FenceMode.AUTO);
     }
 
     public RecoveryOptions(Path workDir, boolean keepOld, boolean allowNoHashTrailer, boolean forceWithLeader, long bumpRevision,
@@ -49,12 +66,17 @@ public record RecoveryOptions(
 
     public RecoveryOptions withAllowV2Loss(boolean allow) {
         return new RecoveryOptions(workDir, keepOld, allowNoHashTrailer, forceWithLeader, bumpRevision, fencePort, rollbackOnFailure,
-                chunkSize, claimTtl, startTimeout, verifyTimeout, allow, distribution);
+                chunkSize, claimTtl, startTimeout, verifyTimeout, allow, distribution, fence);
     }
 
     public RecoveryOptions withDistribution(SnapshotDistribution.Mode mode) {
         return new RecoveryOptions(workDir, keepOld, allowNoHashTrailer, forceWithLeader, bumpRevision, fencePort, rollbackOnFailure,
-                chunkSize, claimTtl, startTimeout, verifyTimeout, allowV2Loss, mode);
+                chunkSize, claimTtl, startTimeout, verifyTimeout, allowV2Loss, mode, fence);
+    }
+
+    public RecoveryOptions withFence(FenceMode mode) {
+        return new RecoveryOptions(workDir, keepOld, allowNoHashTrailer, forceWithLeader, bumpRevision, fencePort, rollbackOnFailure,
+                chunkSize, claimTtl, startTimeout, verifyTimeout, allowV2Loss, distribution, mode);
     }
 
     /** Bump where the restore tool supports it, by {@link #DEFAULT_BUMP}. */
@@ -69,6 +91,7 @@ public record RecoveryOptions(
 
     public static RecoveryOptions defaults(Path workDir) {
         return new RecoveryOptions(workDir, false, false, false, BUMP_AUTO, DEFAULT_FENCE_PORT, false, 1 << 20,
-                Duration.ofMinutes(2), Duration.ofMinutes(2), Duration.ofMinutes(2), false, SnapshotDistribution.Mode.DIRECT);
+                Duration.ofMinutes(2), Duration.ofMinutes(2), Duration.ofMinutes(2), false, SnapshotDistribution.Mode.DIRECT,
+                FenceMode.AUTO);
     }
 }

@@ -60,6 +60,11 @@ public final class RecoveryRun {
     long expectedRevision;
     /** What the restore adds to every revision (0: none); decided in preflight from the hosts' tools. */
     long bump;
+    /**
+     * The port members serve clients on until release, 0 for no fence: the option's until preflight decides
+     * from the old client ports ({@link Fence#decide}); journalled, so a resumed run fences as the first did.
+     */
+    volatile int fencePort;
     final Journal journal;
 
     RecoveryRun(ClusterPlan plan, RecoveryOptions options, String operationId, Reporter reporter,
@@ -72,6 +77,7 @@ public final class RecoveryRun {
         this.agents = agents;
         this.etcd = etcd;
         this.executor = executor;
+        this.fencePort = options.fencePort();
     }
 
     /** Merges the carried-over settings into the plan, so configure and release write them (the inventory wins). */
@@ -82,17 +88,17 @@ public final class RecoveryRun {
     }
 
     boolean fenced() {
-        return options.fencePort() > 0;
+        return fencePort > 0;
     }
 
     /** The member as it runs until released: behind the fence when fencing. */
     MemberPlan running(MemberPlan m) {
-        return fenced() ? Fence.fenced(m, options.fencePort()) : m;
+        return fenced() ? Fence.fenced(m, fencePort) : m;
     }
 
     /** The plan verify checks before release: the fenced client URLs when fencing. */
     ClusterPlan verifyPlan() {
-        return fenced() ? Fence.fenced(plan, options.fencePort()) : plan;
+        return fenced() ? Fence.fenced(plan, fencePort) : plan;
     }
 
     /** The revision every restored member must report. */

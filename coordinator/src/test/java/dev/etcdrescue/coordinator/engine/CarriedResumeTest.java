@@ -35,13 +35,14 @@ class CarriedResumeTest {
                 """)).clusters().get(0);
         Path work = dir.resolve("run");
         Journal journal = Journal.create(work, new Journal.Header("op-1", "beta", "inventory.yaml", "x", false, false, false,
-                1 << 20, 0, 32379, false));
+                1 << 20, 0, 32379, false, "auto"));
         RecoveryRun first = new RecoveryRun(plan, RecoveryOptions.defaults(work), "op-1", null, Map.of(), null, null, journal);
         Map<String, String> carried = new LinkedHashMap<>();
         carried.put("ETCD_QUOTA_BACKEND_BYTES", "8589934592");
         carried.put("ETCD_LISTEN_METRICS_URLS", "http://10.0.0.1:22381");
         carried.put("ETCD_SNAPSHOT_COUNT", "50000");
         first.applyCarried(Map.of("beta-0", carried, "beta-1", Map.of()));
+        first.fencePort = 0;
         journal.phaseDone(PhaseName.PREFLIGHT, Recovery.factsOf(first, PhaseName.PREFLIGHT));
 
         Journal reopened = Journal.open(work);
@@ -53,5 +54,6 @@ class CarriedResumeTest {
         assertThat(resumed.plan.members().get(0).etcdSettings()).containsExactly(Map.entry("ETCD_SNAPSHOT_COUNT", "10000"),
                 Map.entry("ETCD_QUOTA_BACKEND_BYTES", "8589934592"), Map.entry("ETCD_LISTEN_METRICS_URLS", "http://10.0.0.1:22381"));
         assertThat(resumed.plan.members().get(1).etcdSettings()).containsExactly(Map.entry("ETCD_SNAPSHOT_COUNT", "10000"));
+        assertThat(resumed.fenced()).as("preflight decided against the fence; the resumed run must not fence either").isFalse();
     }
 }
