@@ -34,7 +34,7 @@ final class ChunkedFileSender {
     private final int chunkSize;
     /** Called exactly once: with null when the last chunk went out, else with the failure or cancellation. */
     private final Consumer<Throwable> finished;
-    private final RunningDigest digest = new RunningDigest(0);
+    private final RunningDigest digest = new RunningDigest();
     private Path file;
     private InputStream in;
     private long size;

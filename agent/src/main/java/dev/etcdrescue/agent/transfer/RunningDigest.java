@@ -1,55 +1,52 @@
 package dev.etcdrescue.agent.transfer;
 
+import java.nio.ByteBuffer;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.Optional;
 
 /**
- * SHA-256 of a file as its bytes go by. When the final size is known up front it also keeps the
- * digest of everything but the last 32 bytes, which is what etcd's snapshot hash trailer must equal,
- * so the trailer check needs no second pass over the file.
+ * SHA-256 of a file as its bytes go by, and at the same time the digest of everything but its last 32
+ * bytes, which is what etcd's snapshot hash trailer must equal: one pass, whether or not the final size
+ * is known up front (a snapshot streamed while it is taken is not). The last 32 bytes seen are held back
+ * from the running digest until more bytes push them out; the whole file's digest is that digest
+ * continued with them.
  */
 public final class RunningDigest {
     public static final int TRAILER_BYTES = 32;
 
-    private final MessageDigest digest = newSha256();
-    private final long trailerStart;
-    private MessageDigest prefix;
+    private final MessageDigest content = newSha256();
+    private final byte[] tail = new byte[TRAILER_BYTES];
+    private int tailLength;
     private long position;
 
-    /** @param expectedSize the final size, or 0 when unknown */
-    public RunningDigest(long expectedSize) {
-        this.trailerStart = expectedSize >= TRAILER_BYTES ? expectedSize - TRAILER_BYTES : -1;
-    }
-
     public void update(byte[] bytes, int offset, int length) {
-        if (trailerStart >= 0 && prefix == null && position <= trailerStart && position + length >= trailerStart) {
-            int head = (int) (trailerStart - position);
-            digest.update(bytes, offset, head);
-            prefix = copy(digest);
-            digest.update(bytes, offset + head, length - head);
-        } else {
-            digest.update(bytes, offset, length);
-        }
-        position += length;
+        update(ByteBuffer.wrap(bytes, offset, length));
     }
 
-    /** The same as {@link #update(byte[], int, int)} for a buffer (a received chunk, without copying it to an array first). */
-    public void update(java.nio.ByteBuffer bytes) {
+    /** Reads {@code bytes} to its limit (a received chunk, without copying it to an array first). */
+    public void update(ByteBuffer bytes) {
         int length = bytes.remaining();
-        if (trailerStart >= 0 && prefix == null && position <= trailerStart && position + length >= trailerStart) {
-            int head = (int) (trailerStart - position);
-            java.nio.ByteBuffer first = bytes.duplicate();
-            first.limit(first.position() + head);
-            digest.update(first);
-            prefix = copy(digest);
-            bytes.position(bytes.position() + head);
-            digest.update(bytes);
-        } else {
-            digest.update(bytes);
-        }
         position += length;
+        if (length >= TRAILER_BYTES) {
+            content.update(tail, 0, tailLength);
+            ByteBuffer head = bytes.duplicate();
+            head.limit(head.position() + length - TRAILER_BYTES);
+            content.update(head);
+            bytes.position(bytes.position() + length - TRAILER_BYTES);
+            bytes.get(tail, 0, TRAILER_BYTES);
+            tailLength = TRAILER_BYTES;
+            return;
+        }
+        int overflow = tailLength + length - TRAILER_BYTES;
+        if (overflow > 0) {
+            content.update(tail, 0, overflow);
+            System.arraycopy(tail, overflow, tail, 0, tailLength - overflow);
+            tailLength -= overflow;
+        }
+        bytes.get(tail, tailLength, length);
+        tailLength += length;
     }
 
     public long position() {
@@ -57,12 +54,14 @@ public final class RunningDigest {
     }
 
     public String hex() {
-        return HexFormat.of().formatHex(copy(digest).digest());
+        MessageDigest whole = copy(content);
+        whole.update(tail, 0, tailLength);
+        return HexFormat.of().formatHex(whole.digest());
     }
 
-    /** SHA-256 of all bytes before the last 32, when the size was known in advance. */
+    /** SHA-256 of all bytes before the last 32 (empty for a file shorter than that). */
     public Optional<byte[]> prefixDigest() {
-        return Optional.ofNullable(prefix).map(p -> copy(p).digest());
+        return position < TRAILER_BYTES ? Optional.empty() : Optional.of(copy(content).digest());
     }
 
     public static MessageDigest newSha256() {

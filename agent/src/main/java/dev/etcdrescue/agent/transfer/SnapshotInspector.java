@@ -88,7 +88,7 @@ public final class SnapshotInspector {
 
     /** SHA-256 (hex) of a whole file. */
     public static String sha256(Path file) throws IOException {
-        RunningDigest digest = new RunningDigest(0);
+        RunningDigest digest = new RunningDigest();
         feed(file, Files.size(file), digest);
         return digest.hex();
     }

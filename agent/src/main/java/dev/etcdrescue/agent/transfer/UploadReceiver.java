@@ -191,7 +191,7 @@ public final class UploadReceiver implements StreamObserver<SnapshotChunk> {
         Path part = transfers.staging().partFile(transferId);
         channel = FileChannel.open(part, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
         long existing = channel.size();
-        digest = new RunningDigest(announcement.totalSize());
+        digest = new RunningDigest();
         // Resuming: the digest must cover the bytes already on disk too.
         SnapshotInspector.feed(part, existing, digest);
         channel.position(existing);

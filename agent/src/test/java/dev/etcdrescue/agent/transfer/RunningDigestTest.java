@@ -17,7 +17,7 @@ class RunningDigestTest {
     Path dir;
 
     @Test
-    void theTrailerIsFoundWithAndWithoutAKnownSize() throws Exception {
+    void theTrailerIsFoundWithoutKnowingTheSizeUpFront() throws Exception {
         byte[] body = new byte[4096];
         new Random(1).nextBytes(body);
         byte[] trailer = MessageDigest.getInstance("SHA-256").digest(body);
@@ -25,7 +25,7 @@ class RunningDigestTest {
         System.arraycopy(trailer, 0, file, body.length, 32);
         Path path = Files.write(dir.resolve("s.db"), file);
 
-        RunningDigest known = new RunningDigest(file.length);
+        RunningDigest known = new RunningDigest();
         for (int i = 0; i < file.length; i += 1000) {
             known.update(file, i, Math.min(1000, file.length - i));
         }
@@ -43,11 +43,11 @@ class RunningDigestTest {
     }
 
     @Test
-    void aBufferUpdateGivesTheSameDigestsAsAnArrayUpdateAcrossTheTrailerBoundary() {
+    void aBufferUpdateGivesTheSameDigestsAsAnArrayUpdateAcrossTheTrailerBoundary() throws Exception {
         byte[] bytes = new byte[3 * 512 + RunningDigest.TRAILER_BYTES];
         new Random(7).nextBytes(bytes);
-        RunningDigest arrays = new RunningDigest(bytes.length);
-        RunningDigest buffers = new RunningDigest(bytes.length);
+        RunningDigest arrays = new RunningDigest();
+        RunningDigest buffers = new RunningDigest();
         for (int at = 0; at < bytes.length; at += 100) {
             int n = Math.min(100, bytes.length - at);
             arrays.update(bytes, at, n);
@@ -56,5 +56,29 @@ class RunningDigestTest {
         assertThat(buffers.hex()).isEqualTo(arrays.hex());
         assertThat(buffers.position()).isEqualTo(bytes.length);
         assertThat(buffers.prefixDigest().orElseThrow()).isEqualTo(arrays.prefixDigest().orElseThrow());
+        assertThat(buffers.prefixDigest().orElseThrow()).isEqualTo(sha256(Arrays.copyOf(bytes, bytes.length - 32)));
+    }
+
+    /** Pieces shorter than the trailer, at every split, as a slow stream may deliver them. */
+    @Test
+    void tinyPiecesHoldBackExactlyTheLast32Bytes() throws Exception {
+        byte[] bytes = new byte[200];
+        new Random(3).nextBytes(bytes);
+        for (int piece = 1; piece <= 40; piece++) {
+            RunningDigest d = new RunningDigest();
+            for (int at = 0; at < bytes.length; at += piece) {
+                d.update(bytes, at, Math.min(piece, bytes.length - at));
+            }
+            assertThat(d.hex()).as("pieces of %d", piece).isEqualTo(HexFormat.of().formatHex(sha256(bytes)));
+            assertThat(d.prefixDigest().orElseThrow()).as("pieces of %d", piece).isEqualTo(sha256(Arrays.copyOf(bytes, 168)));
+        }
+        RunningDigest shorter = new RunningDigest();
+        shorter.update(bytes, 0, 31);
+        assertThat(shorter.prefixDigest()).isEmpty();
+        assertThat(shorter.hex()).isEqualTo(HexFormat.of().formatHex(sha256(Arrays.copyOf(bytes, 31))));
+    }
+
+    private static byte[] sha256(byte[] bytes) throws Exception {
+        return MessageDigest.getInstance("SHA-256").digest(bytes);
     }
 }

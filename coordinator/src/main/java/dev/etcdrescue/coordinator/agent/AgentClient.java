@@ -164,7 +164,6 @@ public final class AgentClient implements AutoCloseable {
         private final OperationHeader header;
         private final String transferId;
         private final ChunkSource source;
-        private final long size;
         private final LongConsumer progress;
         private final CompletableFuture<TransferResult> done;
         private ClientCallStreamObserver<SnapshotChunk> requests;
@@ -179,7 +178,6 @@ public final class AgentClient implements AutoCloseable {
             this.header = header;
             this.transferId = transferId;
             this.source = source;
-            this.size = source.size();
             this.offset = offset;
             this.progress = progress;
             this.done = done;
@@ -199,10 +197,23 @@ public final class AgentClient implements AutoCloseable {
                     } else if (ahead >= CHUNKS_AHEAD) {
                         break;
                     }
+                    if (source.failure().isPresent()) {
+                        finished = true;
+                        String why = source.failure().get();
+                        requests.cancel(why, null);
+                        done.completeExceptionally(Status.CANCELLED.withDescription(why).asRuntimeException());
+                        return;
+                    }
+                    if (!source.ready(offset)) {
+                        // A snapshot still streaming in: come back when more of it is written.
+                        source.whenReady(this::pump);
+                        break;
+                    }
                     ahead++;
                     ByteString data = source.chunk(offset);
                     int n = data.size();
-                    boolean last = offset + n == size;
+                    long size = source.size();
+                    boolean last = size >= 0 && offset + n == size;
                     SnapshotChunk.Builder chunk = SnapshotChunk.newBuilder()
                             .setTransferId(transferId).setOffset(offset).setData(data).setLast(last);
                     if (first) {
@@ -211,6 +222,8 @@ public final class AgentClient implements AutoCloseable {
                     }
                     if (last) {
                         chunk.setFinalSize(size);
+                        // A live transfer was announced without a digest: the agent checks the file against this one.
+                        source.finalSha256().ifPresent(chunk::setFinalSha256);
                     }
                     requests.onNext(chunk.build());
                     offset += n;

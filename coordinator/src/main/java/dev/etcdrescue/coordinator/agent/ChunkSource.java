@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -16,7 +17,8 @@ import java.util.concurrent.atomic.LongAdder;
  * the same bytes (one ByteString, never copied) go to every stream that asks for that offset. Streams
  * run at different speeds, so a chunk stays cached until every stream has taken it, but never more
  * than {@link #MAX_CACHED} chunks: past that, a slow stream reads its chunk again (from the page cache).
- * Counts the chunk bytes handed out, which is what the coordinator sends to agents.
+ * Counts the chunk bytes handed out, which is what the coordinator sends to agents. The file may still be
+ * growing ({@link GrowingFile}): a chunk is then handed out once all its bytes are written.
  */
 public final class ChunkSource implements AutoCloseable {
     static final int MAX_CACHED = 16;
@@ -29,17 +31,50 @@ public final class ChunkSource implements AutoCloseable {
     private final int readers;
     private final Map<Long, Cached> cache = new HashMap<>();
     private final LongAdder sent = new LongAdder();
+    /** For a file still being written (a snapshot streaming in), else null. */
+    private final GrowingFile growing;
 
     /** @param readers how many streams will read every chunk (1 for a single upload or a relay) */
     public ChunkSource(Path file, int chunkSize, int readers) throws IOException {
-        this.in = FileChannel.open(file, StandardOpenOption.READ);
-        this.size = in.size();
-        this.chunkSize = chunkSize;
-        this.readers = readers;
+        this(file, chunkSize, readers, null);
     }
 
+    /** A file that {@code growing} says is still being written: chunks are handed out as its bytes arrive. */
+    public ChunkSource(Path file, int chunkSize, int readers, GrowingFile growing) throws IOException {
+        this.in = FileChannel.open(file, StandardOpenOption.READ);
+        this.size = growing == null ? in.size() : -1;
+        this.chunkSize = chunkSize;
+        this.readers = readers;
+        this.growing = growing;
+    }
+
+    /** The file's size, or -1 while a growing file is not finished. */
     public long size() {
-        return size;
+        return growing == null ? size : growing.finalSize();
+    }
+
+    /** Whether the chunk at {@code offset} can be handed out now (always, for a finished file). */
+    public boolean ready(long offset) {
+        return growing == null || growing.readable(offset, chunkSize);
+    }
+
+    /** Calls {@code reader} back when a growing file has more bytes (or is finished, or failed). */
+    public void whenReady(Runnable reader) {
+        if (growing == null) {
+            reader.run();
+        } else {
+            growing.whenGrown(reader);
+        }
+    }
+
+    /** The whole file's SHA-256 when a growing file is finished (the agents verify it from the last chunk). */
+    public Optional<String> finalSha256() {
+        return growing == null ? Optional.empty() : growing.sha256();
+    }
+
+    /** Why a growing file will never be finished, if so. */
+    public Optional<String> failure() {
+        return growing == null ? Optional.empty() : growing.failure();
     }
 
     /** The chunk that starts at {@code offset}: {@code min(chunkSize, size - offset)} bytes. */
@@ -67,7 +102,8 @@ public final class ChunkSource implements AutoCloseable {
     }
 
     private ByteString read(long offset) throws IOException {
-        int n = (int) Math.min(chunkSize, size - offset);
+        long end = size() >= 0 ? size() : growing.written();
+        int n = (int) Math.min(chunkSize, end - offset);
         byte[] bytes = new byte[n];
         ByteBuffer buffer = ByteBuffer.wrap(bytes);
         while (buffer.hasRemaining()) {

@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ExecutionException;
 import java.util.stream.Collectors;
 
 /**
@@ -35,13 +36,18 @@ final class DistributePhase implements Phase {
         return PhaseName.DISTRIBUTE;
     }
 
+    /** How long one upload may take: the floor, plus 10 MB/s worth of the file. */
+    static Duration budget(long size) {
+        return MIN_TRANSFER_BUDGET.plusSeconds(size / 10_000_000);
+    }
+
     @Override
     public void run(RecoveryRun run) throws Exception {
         var file = run.snapshot;
-        Duration budget = MIN_TRANSFER_BUDGET.plusSeconds(file.size() / 10_000_000);
+        Duration budget = budget(file.size());
         SnapshotDistribution.Mode mode = run.options.distribution();
         SnapshotDistribution distribution = new SnapshotDistribution(channels, file.path(), file.size(), file.sha256(),
-                file.transferId(), String.valueOf(run.snapshotFacts.get("origin")), run.options.chunkSize(), budget,
+                run.transferId, String.valueOf(run.snapshotFacts.get("origin")), run.options.chunkSize(), budget,
                 run.plan.members().size(), (host, note) -> run.reporter.note(name(), host.equals("-") ? note : "[" + host + "] " + note))
                 .withProgress((host, sent, total) -> run.reporter.transferProgress(host, sent, total));
         try {
@@ -50,24 +56,19 @@ final class DistributePhase implements Phase {
                 List<SnapshotDistribution.Target> targets = run.plan.members().stream().map(m -> target(run, m)).toList();
                 relayFailure = distribution.relay(targets, run.executor);
             }
-            run.forEachHost(name(), (m, agent) -> TransferRetry.<RecoveryRun.Done>policy(
-                    why -> run.reporter.note(name(), "[" + m.hostName() + "] transfer interrupted, resuming from the agent's durable offset: " + why))
-                    .get(() -> {
-                        SnapshotDistribution.Delivered delivered = distribution.deliver(target(run, m));
-                        TransferResult result = delivered.result();
-                        if (!result.getSha256().equals(file.sha256())) {
-                            return new RecoveryRun.Done(Outcome.FAILED, "agent reports sha256 " + result.getSha256() + ", expected " + file.sha256());
-                        }
-                        // The restore relies on these checks instead of the tool's own (RestorePhase.skipHashCheck).
-                        if (result.getHasHashTrailer() != (file.trailer() == SnapshotFile.Trailer.VALID)) {
-                            return new RecoveryRun.Done(Outcome.FAILED, "agent found " + (result.getHasHashTrailer() ? "a valid" : "no valid")
-                                    + " SHA-256 trailer, the coordinator " + file.trailer().name().toLowerCase(Locale.ROOT) + ": they disagree on the file");
-                        }
-                        run.transfers.put(m.hostName(), result);
-                        return RecoveryRun.Done.changed(delivered.how() + "; sha256 verified; revision " + result.getSnapshotStatus().getRevision()
-                                + ", " + result.getSnapshotStatus().getTotalKeys() + " keys; staged at " + result.getStagedPath());
-                    }));
-            long sent = distribution.egressBytes();
+            run.forEachHost(name(), (m, agent) -> {
+                Optional<RecoveryRun.Done> streamed = streamed(run, m, file);
+                if (streamed.isPresent()) {
+                    return streamed.get();
+                }
+                return TransferRetry.<RecoveryRun.Done>policy(
+                        why -> run.reporter.note(name(), "[" + m.hostName() + "] transfer interrupted, resuming from the agent's durable offset: " + why))
+                        .get(() -> {
+                            SnapshotDistribution.Delivered delivered = distribution.deliver(target(run, m));
+                            return accept(run, m, file, delivered.result(), delivered.how());
+                        });
+            });
+            long sent = distribution.egressBytes() + (run.live == null ? 0 : run.live.egressBytes());
             run.snapshotFacts.put("distribution", mode.name().toLowerCase(Locale.ROOT));
             run.snapshotFacts.put("coordinatorBytesSent", sent);
             relayFailure.ifPresent(f -> run.snapshotFacts.put("relayFailure", f));
@@ -83,7 +84,48 @@ final class DistributePhase implements Phase {
         }
     }
 
-    private static SnapshotDistribution.Target target(RecoveryRun run, MemberPlan m) {
+    /**
+     * The host's upload that started while the snapshot was taken, once it has ended: its result when it
+     * verified the file, else empty (with a note) and the host gets the finished file the usual way.
+     */
+    private Optional<RecoveryRun.Done> streamed(RecoveryRun run, MemberPlan m, SnapshotFile file) throws InterruptedException {
+        var upload = run.liveUploads.get(m.hostName());
+        if (upload == null) {
+            return Optional.empty();
+        }
+        long t0 = System.nanoTime();
+        try {
+            TransferResult result = upload.get();
+            double secs = Math.max(1e-3, (System.nanoTime() - t0) / 1e9);
+            RecoveryRun.Done done = accept(run, m, file, result, String.format(Locale.ROOT,
+                    "received %d bytes while the snapshot was taken, the last of them %.1fs after it", result.getSize(), secs));
+            if (done.outcome() != Outcome.FAILED) {
+                return Optional.of(done);
+            }
+            run.reporter.note(name(), "[" + m.hostName() + "] " + done.message() + "; sending the checked file again");
+        } catch (ExecutionException e) {
+            run.reporter.note(name(), "[" + m.hostName() + "] streaming the snapshot while it was taken failed ("
+                    + AgentErrors.describe(e.getCause(), run.agents.get(m.hostName()).endpoint().toString()) + "); sending the checked file");
+        }
+        return Optional.empty();
+    }
+
+    /** What the host holds must be the coordinator's file, byte for byte and in the trailer's verdict. */
+    private static RecoveryRun.Done accept(RecoveryRun run, MemberPlan m, SnapshotFile file, TransferResult result, String how) {
+        if (!result.getSha256().equals(file.sha256())) {
+            return new RecoveryRun.Done(Outcome.FAILED, "agent reports sha256 " + result.getSha256() + ", expected " + file.sha256());
+        }
+        // The restore relies on these checks instead of the tool's own (RestorePhase.skipHashCheck).
+        if (result.getHasHashTrailer() != (file.trailer() == SnapshotFile.Trailer.VALID)) {
+            return new RecoveryRun.Done(Outcome.FAILED, "agent found " + (result.getHasHashTrailer() ? "a valid" : "no valid")
+                    + " SHA-256 trailer, the coordinator " + file.trailer().name().toLowerCase(Locale.ROOT) + ": they disagree on the file");
+        }
+        run.transfers.put(m.hostName(), result);
+        return RecoveryRun.Done.changed(how + "; sha256 verified; revision " + result.getSnapshotStatus().getRevision()
+                + ", " + result.getSnapshotStatus().getTotalKeys() + " keys; staged at " + result.getStagedPath());
+    }
+
+    static SnapshotDistribution.Target target(RecoveryRun run, MemberPlan m) {
         return new SnapshotDistribution.Target(m.hostName(), run.agents.get(m.hostName()), run.header(m));
     }
 }

@@ -126,6 +126,9 @@ public final class Recovery {
             message = "internal error: " + e + " (a bug; the log has the stack trace); resume with: etcd-rescue resume " + options.workDir();
         } finally {
             renewer.shutdownNow();
+            if (run.live != null) {
+                run.live.close();
+            }
         }
         try {
             RecoveryReport report = new RecoveryReport(plan.name(), operationId, exit == ExitCodes.OK, exit, message,
@@ -240,6 +243,7 @@ public final class Recovery {
         } else if (phase == PhaseName.SNAPSHOT) {
             facts.put("snapshot", new LinkedHashMap<>(run.snapshotFacts));
             facts.put("snapshotTrailer", run.snapshot.trailer().name());
+            facts.put("transferId", run.transferId);
         }
         return facts;
     }
@@ -262,6 +266,7 @@ public final class Recovery {
             run.snapshot = new SnapshotFile(Path.of((String) snap.get("path")), ((Number) snap.get("size")).longValue(),
                     (String) snap.get("sha256"), SnapshotFile.Trailer.valueOf((String) facts.get("snapshotTrailer")));
             run.expectedRevision = ((Number) snap.get("revision")).longValue();
+            run.transferId = (String) facts.getOrDefault("transferId", run.snapshot.transferId());
         }
     }
 

@@ -55,6 +55,11 @@ public final class RecoveryRun {
     final Map<String, TransferResult> transfers = new ConcurrentHashMap<>();
     final Map<String, dev.etcdrescue.proto.v1.ToolInfo> tools = new ConcurrentHashMap<>();
     SnapshotFile snapshot;
+    /** The id agents stage the snapshot under: its digest's, or a live transfer's when streamed while taken. */
+    String transferId;
+    /** Uploads started while the snapshot was being taken, by host; distribute waits for them. Empty otherwise. */
+    final Map<String, java.util.concurrent.CompletableFuture<TransferResult>> liveUploads = new ConcurrentHashMap<>();
+    dev.etcdrescue.coordinator.agent.LiveDistribution live;
     SourceMember source;
     /** The snapshot's revision, as the coordinator read it from the file. */
     long expectedRevision;

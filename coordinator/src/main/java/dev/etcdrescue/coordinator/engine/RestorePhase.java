@@ -35,7 +35,7 @@ final class RestorePhase implements Phase {
         run.forEachHost(name(), (m, agent) -> {
             RestoreResult r = agent.restore(RestoreRequest.newBuilder()
                     .setHeader(run.header(m))
-                    .setTransferId(run.snapshot.transferId())
+                    .setTransferId(run.transferId)
                     .setMember(MemberSpecs.of(run.plan, m))
                     .setSkipHashCheck(skipHash)
                     .setBumpRevision(run.bump)

@@ -1,5 +1,8 @@
 package dev.etcdrescue.coordinator.engine;
 
+import dev.etcdrescue.coordinator.agent.GrowingFile;
+import dev.etcdrescue.coordinator.agent.LiveDistribution;
+import dev.etcdrescue.coordinator.agent.SnapshotDistribution;
 import dev.etcdrescue.coordinator.cli.ExitCodes;
 import dev.etcdrescue.coordinator.inventory.SnapshotSource;
 import dev.etcdrescue.coordinator.snapshot.SnapshotFile;
@@ -9,7 +12,11 @@ import dev.etcdrescue.coordinator.snapshot.bolt.NotASnapshotException;
 import dev.etcdrescue.coordinator.snapshot.bolt.SnapshotInfo;
 import java.time.Duration;
 
-/** Takes the snapshot from the chosen survivor, or checks the given file; either way the trailer is checked here. */
+/**
+ * Takes the snapshot from the chosen survivor, or checks the given file; either way the trailer is checked here.
+ * With direct distribution the snapshot of a member is streamed on to every agent while it is taken
+ * (LiveDistribution): distribute then only waits for those uploads to end.
+ */
 final class SnapshotPhase implements Phase {
     private final SnapshotTaker taker;
 
@@ -27,14 +34,74 @@ final class SnapshotPhase implements Phase {
         long t0 = System.nanoTime();
         SnapshotFile file;
         String origin;
+        GrowingFile growing = null;
         if (run.plan.snapshot() instanceof SnapshotSource.File f) {
             file = SnapshotFile.inspect(f.path());
             origin = "file " + f.path();
         } else {
             java.nio.file.Files.createDirectories(run.options.workDir());
-            file = taker.take(run.source, run.options.workDir().resolve("snapshot.db"), Duration.ofMinutes(30));
             origin = "member " + run.source.endpoint() + " at revision " + run.source.revision();
+            boolean stream = run.options.distribution() == SnapshotDistribution.Mode.DIRECT;
+            growing = stream ? new GrowingFile() : null;
+            GrowingFile live = growing;
+            try {
+                file = taker.take(run.source, run.options.workDir().resolve("snapshot.db"), Duration.ofMinutes(30),
+                        part -> {
+                            if (live != null) {
+                                startStreaming(run, part, live, origin);
+                            }
+                        },
+                        bytes -> {
+                            if (live != null) {
+                                live.wrote(bytes);
+                            }
+                        });
+            } catch (RuntimeException | java.io.IOException e) {
+                stopStreaming(run, growing, "taking the snapshot failed");
+                throw e;
+            }
         }
+        try {
+            check(run, file, origin, t0);
+        } catch (RuntimeException | java.io.IOException e) {
+            stopStreaming(run, growing, "the snapshot failed its checks: " + e.getMessage());
+            throw e;
+        }
+        run.transferId = run.live != null ? run.live.transferId() : file.transferId();
+        if (growing != null) {
+            // Checked: the agents may get the last chunk, with the size and digest they verify the file against.
+            growing.complete(file.size(), file.sha256());
+        }
+    }
+
+    /**
+     * Starts one upload per host from the file the snapshot is being written to (LiveDistribution), under a
+     * transfer id of this attempt's own: an attempt killed half way leaves a partial file no later one reuses.
+     */
+    private void startStreaming(RecoveryRun run, java.nio.file.Path part, GrowingFile growing, String origin) {
+        try {
+            String id = "live-" + run.operationId + "-" + java.util.HexFormat.of().toHexDigits(
+                    java.util.concurrent.ThreadLocalRandom.current().nextInt());
+            run.live = new LiveDistribution(part, growing, id, origin, run.options.chunkSize(),
+                    DistributePhase.budget(run.source.dbSize()), run.plan.members().size(), run.source.dbSize());
+            run.liveUploads.putAll(run.live.start(run.plan.members().stream().map(m -> DistributePhase.target(run, m)).toList(),
+                    (host, sent, total) -> run.reporter.transferProgress(host, sent, total)));
+            run.reporter.note(name(), "streaming the snapshot to " + run.plan.members().size() + " hosts while it is taken"
+                    + " (transfer " + id + "); each keeps it only once the coordinator has checked it");
+        } catch (java.io.IOException e) {
+            run.reporter.note(name(), "cannot stream the snapshot while it is taken (" + e.getMessage() + "); distribute sends it after");
+        }
+    }
+
+    /** No agent may keep a snapshot that was not taken whole or failed its checks: their streams end without a last chunk. */
+    private static void stopStreaming(RecoveryRun run, GrowingFile growing, String why) {
+        if (growing != null) {
+            growing.fail(why);
+        }
+        run.liveUploads.clear();
+    }
+
+    private void check(RecoveryRun run, SnapshotFile file, String origin, long t0) throws java.io.IOException {
         switch (file.trailer()) {
             case MISMATCH -> throw new PhaseFailedException(name(), ExitCodes.PREFLIGHT_REFUSED, "snapshot " + file.path()
                     + " is corrupt: its SHA-256 trailer does not match its content. Nothing was changed on any host; "

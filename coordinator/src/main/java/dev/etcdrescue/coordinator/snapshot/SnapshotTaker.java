@@ -4,6 +4,7 @@ import dev.etcdrescue.coordinator.UserException;
 import dev.etcdrescue.coordinator.cli.ExitCodes;
 import io.etcd.jetcd.Client;
 import io.etcd.jetcd.maintenance.StatusResponse;
+import java.io.FilterOutputStream;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Files;
@@ -17,6 +18,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
+import java.util.function.LongConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -88,6 +91,15 @@ public final class SnapshotTaker {
 
     /** Streams the member's snapshot into {@code target} (written as .part, then renamed). */
     public SnapshotFile take(SourceMember source, Path target, Duration timeout) throws IOException {
+        return take(source, target, timeout, part -> { }, bytes -> { });
+    }
+
+    /**
+     * The same, telling {@code opened} the .part file's path before the first byte arrives and {@code wrote}
+     * each write once its bytes are in that file: readers may stream the snapshot on while it is taken.
+     */
+    public SnapshotFile take(SourceMember source, Path target, Duration timeout, Consumer<Path> opened, LongConsumer wrote)
+            throws IOException {
         Path part = target.resolveSibling(target.getFileName() + ".part");
         log.info("taking snapshot from {} (revision {}, db {} bytes) into {}", source.endpoint(), source.revision(),
                 source.dbSize(), target);
@@ -96,7 +108,14 @@ public final class SnapshotTaker {
              java.nio.channels.FileChannel channel = java.nio.channels.FileChannel.open(part,
                      java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.TRUNCATE_EXISTING,
                      java.nio.file.StandardOpenOption.WRITE)) {
-            out = SnapshotFile.checking(java.nio.channels.Channels.newOutputStream(channel));
+            opened.accept(part);
+            out = SnapshotFile.checking(new FilterOutputStream(java.nio.channels.Channels.newOutputStream(channel)) {
+                @Override
+                public void write(byte[] b, int off, int len) throws IOException {
+                    out.write(b, off, len);
+                    wrote.accept(len);
+                }
+            });
             client.getMaintenanceClient().snapshot(out).get(timeout.toMillis(), TimeUnit.MILLISECONDS);
             // Durable before the rename: the file is what every host will be restored from.
             channel.force(true);

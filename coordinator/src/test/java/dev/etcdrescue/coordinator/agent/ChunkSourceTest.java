@@ -45,4 +45,53 @@ class ChunkSourceTest {
             assertThat(source.bytesSent()).isEqualTo(101 * 16);
         }
     }
+
+    /** A snapshot still streaming in: a chunk goes out only once all its bytes are written, the last only once checked. */
+    @Test
+    void aGrowingFileHandsOutWholeChunksAndItsEndOnlyOnceComplete() throws Exception {
+        Path file = tmp.resolve("growing.db");
+        byte[] bytes = new byte[10_000];
+        new Random(2).nextBytes(bytes);
+        Files.write(file, new byte[0]);
+        try (GrowingFile growing = new GrowingFile(); ChunkSource source = new ChunkSource(file, 4096, 1, growing)) {
+            assertThat(source.size()).isEqualTo(-1);
+            assertThat(source.ready(0)).isFalse();
+            java.util.concurrent.CountDownLatch woken = new java.util.concurrent.CountDownLatch(1);
+            source.whenReady(woken::countDown);
+
+            Files.write(file, java.util.Arrays.copyOf(bytes, 5000));
+            growing.wrote(5000);
+            assertThat(woken.await(5, java.util.concurrent.TimeUnit.SECONDS)).as("the waiting reader is called back").isTrue();
+            assertThat(source.ready(0)).isTrue();
+            assertThat(source.chunk(0).toByteArray()).isEqualTo(java.util.Arrays.copyOf(bytes, 4096));
+            assertThat(source.ready(4096)).as("904 of its 4096 bytes are written").isFalse();
+
+            Files.write(file, bytes);
+            growing.wrote(5000);
+            assertThat(source.ready(8192)).as("1808 bytes, and the file may still grow").isFalse();
+            growing.complete(10_000, "ab".repeat(32));
+            assertThat(source.size()).isEqualTo(10_000);
+            assertThat(source.ready(8192)).isTrue();
+            assertThat(source.chunk(8192).toByteArray()).isEqualTo(java.util.Arrays.copyOfRange(bytes, 8192, 10_000));
+            assertThat(source.finalSha256()).hasValue("ab".repeat(32));
+            assertThat(source.failure()).isEmpty();
+        }
+    }
+
+    @Test
+    void aFailedGrowingFileLetsItsReadersGiveUpButNeverFinish() throws Exception {
+        Path file = Files.write(tmp.resolve("failed.db"), new byte[0]);
+        try (GrowingFile growing = new GrowingFile(); ChunkSource source = new ChunkSource(file, 4096, 1, growing)) {
+            java.util.concurrent.CountDownLatch woken = new java.util.concurrent.CountDownLatch(1);
+            source.whenReady(woken::countDown);
+            growing.fail("the snapshot failed its checks");
+            assertThat(woken.await(5, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+            assertThat(source.failure()).hasValue("the snapshot failed its checks");
+            assertThat(source.size()).as("never finished: no reader may send a last chunk").isEqualTo(-1);
+            assertThat(source.finalSha256()).isEmpty();
+            growing.complete(0, "ab".repeat(32));
+            assertThat(source.failure()).as("a late completion does not undo the failure").isPresent();
+            assertThat(source.size()).isEqualTo(-1);
+        }
+    }
 }
