@@ -7,11 +7,13 @@
 #      bash (etcdctl snapshot save; cp to the 5 hosts; sync; sha256sum; 5 restores in parallel into
 #      /var/lib/etcd/manual.etcd; etcd_manual.service + /etc/default/etcd_manual on ports 24379/24380;
 #      start; wait for health; member list; hashkv).
-#   2. distribution: the distribute phase against cp to 5 dirs + sync + sha256sum, and 5 parallel
+#   2. distribution: after recover, its snapshot file sent once more to the 5 agents (direct, the
+#      coordinator's SnapshotDistribution in bench/DistributionProbe.java; recover itself streams the
+#      snapshot on while taking it) against cp to 5 dirs + sync + sha256sum, and 5 parallel
 #      scp -c aes128-gcm@openssh.com to a throwaway sshd on 127.0.0.1.
 #   3. agent memory: VmRSS idle, VmHWM when the snapshot is in (start of restore) and at the end.
-#   4. relay: after recover, the same snapshot once more to the 5 agents with --distribution relay's code
-#      (bench/DistributionProbe.java): wall time and coordinator egress (relay_s, relay_egress_ratio).
+#   4. relay: then the same file by relay (--distribution relay's code): wall time and coordinator
+#      egress (relay_s, relay_egress_ratio).
 # `bench/run.sh scaling [ARGS]` runs bench/scaling.sh instead: a 256 MB snapshot to 3, 5, 7 and 15
 # agents (plain processes), direct and relay, wall time and coordinator egress for each.
 # Prints figures as it goes and ends with one JSON line. Targets are reported, not asserted.
@@ -437,17 +439,22 @@ recovered_keys=$(count_at "$(endpoints_on_port 22379)")
 [ "$recovered_keys" = "$keys" ] || fail "the recovered cluster counts ${recovered_keys:-no} keys, not $keys"
 note "recovered cluster holds all $keys keys"
 
-# ---- relay: the snapshot once more, coordinator -> first agent -> ... -> fifth ----
-relay_line=""
-relay_snapshot=$(ls "$work"/recover/*/snapshot*.db 2>/dev/null | head -n 1 || true)
-if [ -n "$relay_snapshot" ]; then
-  relay_targets=()
-  for i in $(seq 0 $((host_count - 1))); do relay_targets+=("$(host_name "$i")=$(address "$i"):$agent_port"); done
-  relay_line=$(java $(coordinator_jvm_opts) -cp "$repo_root/coordinator/target/lib/*" "$script_dir/DistributionProbe.java" "$work/pki" \
-    "$relay_snapshot" relay 1048576 "bench-relay-$$" "${relay_targets[@]}" 2> "$logs/relay-probe.log") || relay_line=""
-  [ -n "$relay_line" ] && note "relay to $host_count hosts: $relay_line" || note "relay: failed (see $logs/relay-probe.log)"
+# ---- distribution alone, direct then relay: the recovery's snapshot file to the 5 agents once more ----
+# recover streams the snapshot on while it is taken, so its distribute phase is only the tail of the
+# transfer: the distribution figure is this separate send of the finished file (SnapshotDistribution).
+direct_line="" relay_line=""
+probe_snapshot=$(ls "$work"/recover/*/snapshot*.db 2>/dev/null | head -n 1 || true)
+if [ -n "$probe_snapshot" ]; then
+  probe_targets=()
+  for i in $(seq 0 $((host_count - 1))); do probe_targets+=("$(host_name "$i")=$(address "$i"):$agent_port"); done
+  for mode in direct relay; do
+    line=$(java $(coordinator_jvm_opts) -cp "$repo_root/coordinator/target/lib/*" "$script_dir/DistributionProbe.java" "$work/pki" \
+      "$probe_snapshot" "$mode" 1048576 "bench-$mode-$$" "${probe_targets[@]}" 2> "$logs/$mode-probe.log") || line=""
+    [ -n "$line" ] && note "$mode to $host_count hosts: $line" || note "$mode: failed (see $logs/$mode-probe.log)"
+    [ "$mode" = direct ] && direct_line=$line || relay_line=$line
+  done
 else
-  note "relay: n/a (no snapshot file under $work/recover)"
+  note "distribution probes: n/a (no snapshot file under $work/recover)"
 fi
 
 # ---- figures, chart, JSON ----
@@ -457,7 +464,7 @@ export BENCH_REPORT=$work/report.json BENCH_PRESET=$preset BENCH_KEYS=$keys BENC
   BENCH_LOAD_S=$load_s BENCH_LOAD_START=$load_start BENCH_LOAD_END=$(cut -d ' ' -f 1 /proc/loadavg) \
   BENCH_SNAPSHOT_BYTES=$snapshot_bytes BENCH_HOSTS=$host_count BENCH_PHASES="${phases[*]}" \
   BENCH_MANUAL_PHASES="$(for p in "${!manual_s[@]}"; do echo "$p=${manual_s[$p]}"; done | tr '\n' ' ')" \
-  BENCH_PHASES_DAT=$work/phases.dat BENCH_RESULTS=$work/results.json BENCH_RELAY=$relay_line
+  BENCH_PHASES_DAT=$work/phases.dat BENCH_RESULTS=$work/results.json BENCH_RELAY=$relay_line BENCH_DIRECT=$direct_line
 python3 "$script_dir/figures.py"
 
 if command -v gnuplot >/dev/null; then
