@@ -57,6 +57,9 @@ abstract class RecoverEndToEndBase {
         testbed = Testbed.create(5, Testbed.Options.defaults().withEtcd(version));
         work = Files.createTempDirectory("etcd-rescue-e2e-");
         pki = work.resolve("pki");
+        // One host refuses its first BeginTransfer: the stream started while the snapshot is taken fails
+        // there, and distribute must send that host the checked file instead.
+        AgentFailpoints.writeDropIn(testbed.host(1), "rpc.BeginTransfer=1*error(the test refuses the first transfer)");
         testbed.installAgents(pki);
         testbed.startOldCluster("old-" + version.name().toLowerCase());
         written = EtcdData.load(URI.create(Testbed.oldClientUrl(testbed.host(0))), "/registry/e2e/", KEYS, 7);
@@ -117,6 +120,17 @@ abstract class RecoverEndToEndBase {
                 restores.add(n.get("message").asText());
             }
         });
+        Map<String, String> distributed = new LinkedHashMap<>();
+        report.get("results").forEach(n -> {
+            if (n.get("phase").asText().equals("DISTRIBUTE") && !n.get("host").asText().equals("-")) {
+                distributed.put(n.get("host").asText(), n.get("message").asText());
+            }
+        });
+        String refusing = testbed.host(1).name();
+        assertThat(distributed).hasSize(5).allSatisfy((host, m) -> assertThat(m).contains("sha256 verified")
+                .contains(host.equals(refusing) ? "received " : "while the snapshot was taken"));
+        assertThat(distributed.get(refusing)).doesNotContain("while the snapshot was taken");
+        assertThat(r.stderr()).contains("[" + refusing + "] streaming the snapshot while it was taken failed");
         assertThat(restores).hasSize(5).allSatisfy(m -> assertThat(m).contains("with " + restoreTool + " ")
                 .contains("--skip-hash-check: the file's SHA-256 was verified on arrival"));
 

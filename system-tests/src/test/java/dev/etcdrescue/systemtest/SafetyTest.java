@@ -72,7 +72,9 @@ class SafetyTest {
                 Inventories.fromEndpoints(testbed.hosts())));
         Path runs = work.resolve("runs-a");
         Cli.killWhen(Pattern.compile("\\.\\.\\. \\[safe-\\d\\] \\d+/\\d+ bytes \\((25|50|75)%\\)"),
-                "recover", "-i", inventory.toString(), "--work-dir", runs.toString(), "--chunk-size", "1024");
+                "recover", "-i", inventory.toString(), "--work-dir", runs.toString(), "--chunk-size", "1024",
+                // The staged transfer: killed mid-way, it resumes from what each agent holds (a streamed one starts over).
+                "--distribution", "direct");
         Path run;
         try (Stream<Path> dirs = Files.list(runs)) {
             run = dirs.findFirst().orElseThrow();

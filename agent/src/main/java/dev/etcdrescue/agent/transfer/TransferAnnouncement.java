@@ -14,4 +14,15 @@ public record TransferAnnouncement(
     public boolean sameFileAs(TransferAnnouncement other) {
         return totalSize == other.totalSize && sha256.equals(other.sha256);
     }
+
+    /**
+     * True when this announcement is the digest of the file a live transfer under the same id was streaming
+     * ({@code earlier} announced neither size nor digest): the coordinator names a live transfer after one
+     * snapshot, so its .part is a prefix of this file and can be continued; the digest checked at the end
+     * catches any other case.
+     */
+    public boolean completes(TransferAnnouncement earlier) {
+        return earlier.sha256.isEmpty() && earlier.totalSize == 0 && !sha256.isEmpty() && totalSize > 0
+                && transferId.equals(earlier.transferId);
+    }
 }

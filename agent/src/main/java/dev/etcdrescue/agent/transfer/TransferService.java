@@ -121,8 +121,10 @@ public final class TransferService {
                 request.getSource(), operationId);
         Path part = staging.partFile(id);
         Optional<TransferAnnouncement> previous = announcement(id);
-        if (Files.exists(part) && (previous.isEmpty() || !previous.get().sameFileAs(announced) || sha.isEmpty())) {
+        boolean continues = previous.isPresent() && (previous.get().sameFileAs(announced) || announced.completes(previous.get()));
+        if (Files.exists(part) && (!continues || sha.isEmpty())) {
             // A live stream (no digest) cannot be resumed: its bytes may differ on the second attempt.
+            // Once the digest is announced for the same id, what it received is continued (TransferAnnouncement.completes).
             Path aside = SafeFiles.moveAside(part, ".stale-" + clock.millis());
             log.info("transfer {}: the partial file does not belong to this announcement; moved it to {}", id, aside);
         }

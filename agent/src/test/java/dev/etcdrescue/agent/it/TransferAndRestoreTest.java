@@ -127,6 +127,34 @@ class TransferAndRestoreTest {
         assertThat(again.getResult().getHasHashTrailer()).isTrue();
     }
 
+    /**
+     * A live stream (no size, no digest) broken off by a coordinator that died after its snapshot was checked:
+     * the same transfer announced with the digest continues from what the agent holds; announced live again
+     * (a snapshot taken anew), it starts over, the partial file moved aside.
+     */
+    @Test
+    void anInterruptedLiveStreamContinuesOnceItsDigestIsAnnouncedAndStartsOverWhenLiveAgain() throws Exception {
+        begin("snap-live-cut", "", 0);
+        Uploads.uploadThenCancel(agent.coordinatorAsync(), header(OP), "snap-live-cut", snapshot.bytes(), 4);
+        TransferState relive = await().atMost(Duration.ofSeconds(10)).ignoreExceptions().until(
+                () -> begin("snap-live-cut", "", 0), s -> s.getDurableOffset() == 0);
+        assertThat(relive.getComplete()).isFalse();
+        try (Stream<Path> files = Files.list(agent.config.stagingDir())) {
+            assertThat(files.map(p -> p.getFileName().toString())).as("live again: the partial file is moved aside, not continued")
+                    .anyMatch(n -> n.startsWith("snap-live-cut.part.stale-"));
+        }
+
+        Uploads.uploadThenCancel(agent.coordinatorAsync(), header(OP), "snap-live-cut", snapshot.bytes(), 4);
+        TransferState resumed = await().atMost(Duration.ofSeconds(10)).ignoreExceptions().until(
+                () -> begin("snap-live-cut", snapshot.sha256(), snapshot.bytes().length), s -> s.getDurableOffset() > 0);
+        assertThat(resumed.getDurableOffset()).isLessThanOrEqualTo(4L * Uploads.CHUNK);
+        TransferResult result = Uploads.upload(agent.coordinatorAsync(), header(OP), "snap-live-cut", snapshot.bytes(),
+                resumed.getDurableOffset(), UnaryOperator.identity());
+        assertThat(result.getSha256()).isEqualTo(snapshot.sha256());
+        assertThat(result.getHasHashTrailer()).isTrue();
+        assertThat(Path.of(result.getStagedPath())).hasBinaryContent(snapshot.bytes());
+    }
+
     @Test
     void aChunkCorruptedInFlightIsDataLossAndNothingOutsideStagingChanges() throws Exception {
         TransferResult control = transfer("snap-control");

@@ -39,13 +39,19 @@ import java.util.concurrent.Future;
  */
 public final class SnapshotDistribution {
     public enum Mode {
-        DIRECT, RELAY;
+        /**
+         * Direct streams that start while the snapshot of a member is still being taken ({@link LiveDistribution});
+         * for a snapshot file, the same as {@link #DIRECT}.
+         */
+        STREAMED,
+        DIRECT,
+        RELAY;
 
         public static Mode parse(String text) {
             try {
                 return valueOf(text.toUpperCase(Locale.ROOT));
             } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException("distribution must be direct or relay, not " + text);
+                throw new IllegalArgumentException("distribution must be streamed, direct or relay, not " + text);
             }
         }
     }

@@ -120,11 +120,13 @@ public final class RecoverCommand implements Callable<Integer> {
             description = "Transfer chunk size (default ${DEFAULT-VALUE}; at most 4 MiB).")
     int chunkSize;
 
-    @Option(names = "--distribution", defaultValue = "direct", paramLabel = "direct|relay",
-            description = "How the snapshot reaches the agents: direct (one stream from the coordinator to each agent, "
-                    + "all at once) or relay (the coordinator sends once to the first agent, each agent forwards to the "
-                    + "next over mTLS with a grant the coordinator signs; hosts a failed relay missed get it directly). "
-                    + "Default ${DEFAULT-VALUE}.")
+    @Option(names = "--distribution", defaultValue = "streamed", paramLabel = "streamed|direct|relay",
+            description = "How the snapshot reaches the agents: streamed (one stream from the coordinator to each agent, "
+                    + "all at once, started while the snapshot is being taken; a run killed before the snapshot is checked "
+                    + "takes it again and sends it whole), direct (the same streams once the snapshot is complete and checked; a broken "
+                    + "transfer resumes from what each agent holds) or relay (the coordinator sends once to the first agent, "
+                    + "each agent forwards to the next over mTLS with a grant the coordinator signs; hosts a failed relay "
+                    + "missed get it directly). Default ${DEFAULT-VALUE}.")
     String distribution;
 
     @Option(names = "--start-timeout", defaultValue = "120", paramLabel = "SECONDS",

@@ -16,7 +16,8 @@ import java.time.Duration;
  * @param startTimeout how long the new members get to become active together
  * @param verifyTimeout how long verify waits for every member to be healthy
  * @param allowV2Loss restore even though the source member holds v2 keys, which a v3 snapshot does not carry
- * @param distribution how the snapshot reaches the agents: one stream each (direct) or along a chain (relay)
+ * @param distribution how the snapshot reaches the agents: one stream each, started while the snapshot is taken
+ *     (streamed) or once it is complete (direct), or along a chain (relay)
  * @param fence when to fence (with {@code fencePort} > 0): always, or only where clients could reach the new members
  */
 public record RecoveryOptions(
@@ -54,7 +55,7 @@ public record RecoveryOptions(
                            int fencePort, boolean rollbackOnFailure, int chunkSize, Duration claimTtl, Duration startTimeout,
                            Duration verifyTimeout, boolean allowV2Loss) {
         this(workDir, keepOld, allowNoHashTrailer, forceWithLeader, bumpRevision, fencePort, rollbackOnFailure, chunkSize,
-                claimTtl, startTimeout, verifyTimeout, allowV2Loss, SnapshotDistribution.Mode.DIRECT, FenceMode.AUTO);
+                claimTtl, startTimeout, verifyTimeout, allowV2Loss, SnapshotDistribution.Mode.STREAMED, FenceMode.AUTO);
     }
 
     public RecoveryOptions(Path workDir, boolean keepOld, boolean allowNoHashTrailer, boolean forceWithLeader, long bumpRevision,
@@ -91,7 +92,7 @@ public record RecoveryOptions(
 
     public static RecoveryOptions defaults(Path workDir) {
         return new RecoveryOptions(workDir, false, false, false, BUMP_AUTO, DEFAULT_FENCE_PORT, false, 1 << 20,
-                Duration.ofMinutes(2), Duration.ofMinutes(2), Duration.ofMinutes(2), false, SnapshotDistribution.Mode.DIRECT,
+                Duration.ofMinutes(2), Duration.ofMinutes(2), Duration.ofMinutes(2), false, SnapshotDistribution.Mode.STREAMED,
                 FenceMode.AUTO);
     }
 }

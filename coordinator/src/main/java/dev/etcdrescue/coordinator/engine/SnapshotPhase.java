@@ -14,8 +14,8 @@ import java.time.Duration;
 
 /**
  * Takes the snapshot from the chosen survivor, or checks the given file; either way the trailer is checked here.
- * With direct distribution the snapshot of a member is streamed on to every agent while it is taken
- * (LiveDistribution): distribute then only waits for those uploads to end.
+ * With streamed distribution (the default) the snapshot of a member goes on to every agent while it is
+ * taken (LiveDistribution): distribute then only waits for those uploads to end.
  */
 final class SnapshotPhase implements Phase {
     private final SnapshotTaker taker;
@@ -41,7 +41,7 @@ final class SnapshotPhase implements Phase {
         } else {
             java.nio.file.Files.createDirectories(run.options.workDir());
             origin = "member " + run.source.endpoint() + " at revision " + run.source.revision();
-            boolean stream = run.options.distribution() == SnapshotDistribution.Mode.DIRECT;
+            boolean stream = run.options.distribution() == SnapshotDistribution.Mode.STREAMED;
             growing = stream ? new GrowingFile() : null;
             GrowingFile live = growing;
             try {
