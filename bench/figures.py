@@ -52,6 +52,7 @@ peak = num("BENCH_PEAK")
 
 results = {
     "preset": env["BENCH_PRESET"],
+    "distribution": env.get("BENCH_DISTRIBUTION", "streamed"),
     "keys": int(env["BENCH_KEYS"]),
     "value_bytes": int(env["BENCH_VALUE_BYTES"]),
     "snapshot_bytes": snapshot_bytes,

@@ -18,13 +18,14 @@
 # agents (plain processes), direct and relay, wall time and coordinator egress for each.
 # Prints figures as it goes and ends with one JSON line. Targets are reported, not asserted.
 #
-# usage: bench/run.sh tiny|quick|full [--build] [--chart FILE] [--keep-work]
+# usage: bench/run.sh tiny|quick|full [--build] [--chart FILE] [--keep-work] [--distribution MODE]
 #        bench/run.sh scaling [--size-mb 256] [--agents "3 5 7 15"] [--snapshot FILE] [--keep-work]
 #   tiny     4,096 keys (development)       quick  65,536 keys       full  262,144 keys
 #   --build      build first (mvn package of proto, pki, agent, coordinator, dist); default: build
 #                only when the distribution tarball or the coordinator's jars are missing
 #   --chart FILE the PNG of time per phase (default: docs/benchmark-phases.png of this tree)
 #   --keep-work  keep the run's big files (snapshots, generated data) for inspection
+#   --distribution MODE  recover's --distribution: streamed (its default), direct or relay
 # The run's record (results.json, phases.dat, logs) stays in /var/lib/etcd-rescue-bench/<run>/.
 # Needs what deploy/demo.sh needs (root, systemd, cgroup v1 name=systemd, Java 17, etcd), plus
 # gnuplot for the chart and openssh-server for the scp figure (each reported n/a when missing).
@@ -64,12 +65,13 @@ case "$preset" in
   *) usage >&2; exit 2 ;;
 esac
 shift
-build=auto chart=$repo_root/docs/benchmark-phases.png keep_work=no
+build=auto chart=$repo_root/docs/benchmark-phases.png keep_work=no distribution=streamed
 while [ $# -gt 0 ]; do
   case "$1" in
     --build) build=yes; shift ;;
     --chart) chart=${2:?--chart needs a file}; shift 2 ;;
     --keep-work) keep_work=yes; shift ;;
+    --distribution) distribution=${2:?--distribution needs streamed, direct or relay}; shift 2 ;;
     *) echo "bench: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -420,10 +422,10 @@ fi
   agents_status_mib VmHWM "$work/agent-hwm-received.txt" > "$work/agent-hwm-received.max"
 ) &
 sampler_pid=$!
-note "\$ etcd-rescue recover -i $inventory -w json"
+note "\$ etcd-rescue recover -i $inventory -w json --distribution $distribution"
 t=$(now)
 recover_rc=0
-"$etcd_rescue" recover -i "$inventory" --work-dir "$work/recover" -w json < /dev/null \
+"$etcd_rescue" recover -i "$inventory" --work-dir "$work/recover" -w json --distribution "$distribution" < /dev/null \
   > "$work/report.json" 2> >(tee "$logs/recover-progress.log" | sed 's/^/    | /' >&2) || recover_rc=$?
 rto_s=$(seconds_since "$t")
 [ "$recover_rc" = 0 ] || fail "etcd-rescue recover exited $recover_rc (see $logs/recover-progress.log)"
@@ -458,7 +460,7 @@ else
 fi
 
 # ---- figures, chart, JSON ----
-export BENCH_REPORT=$work/report.json BENCH_PRESET=$preset BENCH_KEYS=$keys BENCH_VALUE_BYTES=$value_bytes \
+export BENCH_REPORT=$work/report.json BENCH_PRESET=$preset BENCH_DISTRIBUTION=$distribution BENCH_KEYS=$keys BENCH_VALUE_BYTES=$value_bytes \
   BENCH_RTO=$rto_s BENCH_MANUAL=$manual_total_s BENCH_DIST_BASELINE=$dist_baseline_s BENCH_SCP=$scp_s \
   BENCH_SCP_REASON=$scp_reason BENCH_IDLE=$agent_idle_rss BENCH_PEAK=$agent_peak_rss BENCH_END_HWM=$agent_end_hwm \
   BENCH_LOAD_S=$load_s BENCH_LOAD_START=$load_start BENCH_LOAD_END=$(cut -d ' ' -f 1 /proc/loadavg) \
