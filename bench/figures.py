@@ -97,7 +97,7 @@ print(f"RTO          etcd-rescue {rto:.1f} s   manual {manual:.1f} s   ratio {re
 print("  per phase  " + "  ".join(f"{p} {s:.1f}" for p, s in rescue_phases.items()))
 print("  manual     " + "  ".join(f"{p} {s:.1f}" for p, s in manual_phases.items()))
 scp_text = f"{scp:.2f} s" if scp is not None else f"n/a ({results['scp_na_reason']})"
-print(f"  snapshot + distribute  etcd-rescue {snapshot_and_distribute:.1f} s (streamed while taken)   manual {manual_snapshot_and_distribute:.1f} s")
+print(f"  snapshot + distribute  etcd-rescue {snapshot_and_distribute:.1f} s (--distribution {results['distribution']})   manual {manual_snapshot_and_distribute:.1f} s")
 dist_text = f"{dist:.2f} s" if dist is not None else "n/a (see the run's logs/direct-probe.log)"
 print(f"distribution etcd-rescue {dist_text} (the finished file, direct)   cp+sync+sha256sum {dist_baseline:.2f} s   ratio {results['dist_ratio']} (target <= 0.75: {results['targets']['distribution <= 0.75 x cp+sync+sha256sum']})")
 print(f"             scp x{hosts} parallel {scp_text}   ratio {results['dist_vs_scp_ratio']} (target <= 1: {results['targets']['distribution no slower than scp']})")
