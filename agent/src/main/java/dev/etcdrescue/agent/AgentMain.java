@@ -13,60 +13,34 @@ import io.netty.handler.ssl.SslContext;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
-/**
- * {@code etcd-rescue-agent}: serves RescueAgent on this etcd host until SIGTERM. Its one option is parsed by
- * hand: a command-line library would stay loaded (classes, ~1 MiB) for the agent's whole life.
- */
-public final class AgentMain {
+/** {@code etcd-rescue-agent}: serves RescueAgent on this etcd host until SIGTERM. */
+@Command(name = "etcd-rescue-agent", mixinStandardHelpOptions = true, versionProvider = AgentMain.Version.class,
+        description = "Serves the etcd-rescue agent (gRPC over mutual TLS) on this etcd host.")
+public final class AgentMain implements Callable<Integer> {
     static final int EXIT_CONFIG = 2;
     static final int EXIT_STARTUP = 1;
-    static final Path DEFAULT_CONFIG = Path.of("/etc/etcd-rescue/agent.yaml");
-    private static final String USAGE = """
-            Usage: etcd-rescue-agent [-hV] [--config=FILE]
-            Serves the etcd-rescue agent (gRPC over mutual TLS) on this etcd host.
-                  --config=FILE   Agent config (default: %s).
-              -h, --help          Show this help message and exit.
-              -V, --version       Print version information and exit.
-            """.formatted(DEFAULT_CONFIG);
     /** How long running calls (e.g. a restore) get to finish after SIGTERM. */
     private static final Duration SHUTDOWN_DEADLINE = Duration.ofSeconds(30);
     private static final Logger log = LoggerFactory.getLogger(AgentMain.class);
 
-    private final Path config;
-
-    private AgentMain(Path config) {
-        this.config = config;
-    }
+    @Option(names = "--config", paramLabel = "FILE", description = "Agent config (default: ${DEFAULT-VALUE}).",
+            defaultValue = "/etc/etcd-rescue/agent.yaml")
+    Path config;
 
     public static void main(String[] args) {
-        Path config = DEFAULT_CONFIG;
-        for (int i = 0; i < args.length; i++) {
-            String arg = args[i];
-            if (arg.equals("-h") || arg.equals("--help")) {
-                System.out.print(USAGE);
-                System.exit(0);
-            } else if (arg.equals("-V") || arg.equals("--version")) {
-                System.out.println("etcd-rescue-agent " + AgentVersion.get());
-                System.exit(0);
-            } else if (arg.startsWith("--config=") && arg.length() > "--config=".length()) {
-                config = Path.of(arg.substring("--config=".length()));
-            } else if (arg.equals("--config") && i + 1 < args.length) {
-                config = Path.of(args[++i]);
-            } else {
-                System.err.println(arg.startsWith("--config") ? "Missing required parameter for option '--config' (FILE)"
-                        : "Unknown option: '" + arg + "'");
-                System.err.print(USAGE);
-                System.exit(EXIT_CONFIG);
-            }
-        }
-        System.exit(new AgentMain(config).run());
+        System.exit(new CommandLine(new AgentMain()).execute(args));
     }
 
-    private int run() {
+    @Override
+    public Integer call() {
         AgentConfig agentConfig;
         try {
             agentConfig = AgentConfigLoader.load(config);
@@ -116,5 +90,12 @@ public final class AgentMain {
         }
         log.info("etcd-rescue-agent stopped");
         return 0;
+    }
+
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            return new String[] {"etcd-rescue-agent " + AgentVersion.get()};
+        }
     }
 }
