@@ -471,7 +471,7 @@ python3 "$script_dir/figures.py"
 
 if command -v gnuplot >/dev/null; then
   mkdir -p "$(dirname "$chart")"
-  gnuplot -e "datafile='$work/phases.dat'; outfile='$chart'; subtitle='preset $preset: $keys keys x 4 KiB, snapshot $((snapshot_bytes / 1024 / 1024)) MiB, 5 hosts; etcd-rescue ${rto_s%.*} s, manual ${manual_total_s%.*} s; load avg $load_start'" \
+  gnuplot -e "datafile='$work/phases.dat'; outfile='$chart'; subtitle='preset $preset: $keys keys x 4 KiB, snapshot $((snapshot_bytes / 1024 / 1024)) MiB, 5 hosts; etcd-rescue $(printf %.1f "$rto_s") s, manual $(printf %.1f "$manual_total_s") s; --distribution $distribution; load avg $load_start'" \
     "$script_dir/phases.gp" 2>> "$logs/gnuplot.log" && cp "$chart" "$work/" && note "chart: $chart"
 else
   note "chart: n/a (gnuplot is not installed: apt-get install -y gnuplot-nox)"
