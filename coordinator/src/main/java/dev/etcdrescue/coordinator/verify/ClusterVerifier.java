@@ -18,6 +18,10 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -26,6 +30,8 @@ import java.util.concurrent.TimeUnit;
  */
 public final class ClusterVerifier {
     private static final Duration CALL = Duration.ofSeconds(5);
+    /** hashkv scans a member's whole keyspace: seconds per GiB on a busy host, so far longer than a plain call. */
+    private static final Duration HASH_CALL = Duration.ofMinutes(2);
     /** Between rounds of the health wait: a member that just started answers within tens of milliseconds. */
     private static final Duration RETRY = Duration.ofMillis(100);
     private final EtcdClients clients;
@@ -189,33 +195,49 @@ public final class ClusterVerifier {
                 off.isEmpty() ? "every member at revision " + expected : "expected " + expected + ": " + off);
     }
 
+    /**
+     * hashkv of every member and of the source, all asked at once: each is a scan of that member's whole
+     * keyspace (seconds at a GiB), and one after the other they added up to most of verify.
+     */
     private Check hashes(ClusterPlan plan, long revision, Optional<URI> source) {
-        Map<String, Integer> hashes = new LinkedHashMap<>();
+        ExecutorService pool = Executors.newFixedThreadPool(plan.members().size() + 1);
         try {
+            Map<String, CompletableFuture<Integer>> asked = new LinkedHashMap<>();
             for (MemberPlan m : plan.members()) {
-                hashes.put(m.hostName(), hashKv(clients.forMember(m.clientUrls().get(0)), m.clientUrls().get(0), revision));
+                URI url = m.clientUrls().get(0);
+                asked.put(m.hostName(), CompletableFuture.supplyAsync(() -> hashKv(clients.forMember(url), url, revision), pool));
             }
-        } catch (Exception e) {
-            return new Check("hashkv equal", false, "hashkv failed: " + root(e));
-        }
-        Set<Integer> distinct = new TreeSet<>(hashes.values());
-        if (distinct.size() != 1) {
-            return new Check("hashkv equal", false, "members differ at revision " + revision + ": " + hashes);
-        }
-        int hash = distinct.iterator().next();
-        if (source.isEmpty()) {
-            return new Check("hashkv equal", true, "all members " + Integer.toUnsignedString(hash, 16) + " at revision " + revision);
-        }
-        try {
-            int old = hashKv(clients.forSurvivor(source.get()), source.get(), revision);
-            boolean same = old == hash;
-            return new Check("hashkv equal", same, same
-                    ? "all members and the source " + source.get() + " " + Integer.toUnsignedString(hash, 16) + " at revision " + revision
-                    : "restored " + Integer.toUnsignedString(hash, 16) + " but source " + source.get() + " has "
-                    + Integer.toUnsignedString(old, 16) + " at revision " + revision);
-        } catch (Exception e) {
-            return new Check("hashkv equal", true, "all members " + Integer.toUnsignedString(hash, 16)
-                    + " at revision " + revision + " (source no longer reachable: " + root(e) + ")");
+            Optional<CompletableFuture<Integer>> fromSource = source.map(url ->
+                    CompletableFuture.supplyAsync(() -> hashKv(clients.forSurvivor(url), url, revision), pool));
+            Map<String, Integer> hashes = new LinkedHashMap<>();
+            try {
+                for (var e : asked.entrySet()) {
+                    hashes.put(e.getKey(), e.getValue().join());
+                }
+            } catch (Exception e) {
+                return new Check("hashkv equal", false, "hashkv failed: " + root(e));
+            }
+            Set<Integer> distinct = new TreeSet<>(hashes.values());
+            if (distinct.size() != 1) {
+                return new Check("hashkv equal", false, "members differ at revision " + revision + ": " + hashes);
+            }
+            int hash = distinct.iterator().next();
+            if (fromSource.isEmpty()) {
+                return new Check("hashkv equal", true, "all members " + Integer.toUnsignedString(hash, 16) + " at revision " + revision);
+            }
+            try {
+                int old = fromSource.get().join();
+                boolean same = old == hash;
+                return new Check("hashkv equal", same, same
+                        ? "all members and the source " + source.get() + " " + Integer.toUnsignedString(hash, 16) + " at revision " + revision
+                        : "restored " + Integer.toUnsignedString(hash, 16) + " but source " + source.get() + " has "
+                        + Integer.toUnsignedString(old, 16) + " at revision " + revision);
+            } catch (Exception e) {
+                return new Check("hashkv equal", true, "all members " + Integer.toUnsignedString(hash, 16)
+                        + " at revision " + revision + " (source no longer reachable: " + root(e) + ")");
+            }
+        } finally {
+            pool.shutdownNow();
         }
     }
 
@@ -233,9 +255,14 @@ public final class ClusterVerifier {
         }
     }
 
-    private static int hashKv(Client client, URI url, long revision) throws Exception {
+    private static int hashKv(Client client, URI url, long revision) {
         try (Client c = client) {
-            return c.getMaintenanceClient().hashKV(url.toString(), revision).get(CALL.toMillis(), TimeUnit.MILLISECONDS).getHash();
+            return c.getMaintenanceClient().hashKV(url.toString(), revision).get(HASH_CALL.toMillis(), TimeUnit.MILLISECONDS).getHash();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new CompletionException(e);
+        } catch (Exception e) {
+            throw new CompletionException(e);
         }
     }
 
