@@ -42,7 +42,7 @@ final class ReleasePhase implements Phase {
     @Override
     public void run(RecoveryRun run) throws Exception {
         if (!run.fenced()) {
-            run.recordCluster(name(), Outcome.SKIPPED, "no fence (--fence-port 0): members served their planned client URLs from the start", Duration.ZERO);
+            run.recordCluster(name(), Outcome.SKIPPED, "no fence (see preflight's fence line): members served their planned client URLs from the start", Duration.ZERO);
             return;
         }
         Leadership leadership = new Leadership(run.etcd, run.plan);
