@@ -1,12 +1,12 @@
 package dev.etcdrescue.coordinator.engine;
 
 import dev.etcdrescue.coordinator.cli.ExitCodes;
+import dev.etcdrescue.coordinator.inventory.ClusterPlan;
 import dev.etcdrescue.coordinator.inventory.MemberPlan;
 import dev.etcdrescue.coordinator.report.RecoveryReport.Check;
 import dev.etcdrescue.coordinator.verify.ClusterVerifier;
 import dev.etcdrescue.proto.v1.ConfigureRequest;
 import dev.etcdrescue.proto.v1.UnitRequest;
-import dev.etcdrescue.coordinator.inventory.ClusterPlan;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
