@@ -114,3 +114,25 @@ save_agent_status() {
 coordinator_jvm_opts() {
   echo "-XX:+UnlockDiagnosticVMOptions -XX:-DisplayVMOutput -XX:CompilerDirectivesFile=$repo_root/deploy/jvm/compiler-directives.json"
 }
+
+# Drops the clean page-cache pages of every file under the given dirs (after a sync): the testbed's
+# hosts share one page cache, so files another step made would otherwise crowd the next one's.
+evict_page_cache() {
+  sync
+  python3 - "$@" <<'PY'
+import os, sys
+for top in sys.argv[1:]:
+    for root, _, files in os.walk(top):
+        for name in files:
+            path = os.path.join(root, name)
+            try:
+                if os.path.isfile(path) and not os.path.islink(path):
+                    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+                    try:
+                        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+                    finally:
+                        os.close(fd)
+            except OSError:
+                pass
+PY
+}

@@ -124,6 +124,11 @@ teardown() {
   for job in $(jobs -p); do kill "$job" 2>/dev/null; done
   wait 2>/dev/null
   if [ -n "$rundir" ] && [ -d "$rundir" ]; then
+    local i
+    for i in $(seq 0 $((host_count - 1))); do
+      in_host "$(host_name "$i")" -- journalctl --no-pager -o short-precise -u etcd -u etcd_new -u etcd_manual \
+        -u etcd-rescue-agent > "$logs/journal-$(host_name "$i").log" 2>&1
+    done
     note "tearing down the hosts of $rundir"
     "$testbed_sh" rm "$rundir" >> "$logs/teardown.log" 2>&1 \
       || { echo "bench: teardown failed; run: $testbed_sh rm $rundir" >&2; [ $rc = 0 ] && rc=1; }
@@ -415,6 +420,13 @@ EOF
 fi
 [ -z "$scp_reason" ] || note "scp: n/a ($scp_reason)"
 
+# The manual path's copies go before recover runs: the 5 hosts share one page cache here, and those
+# files, written and read again, sit on the kernel's active list, so recover's own new files would be
+# evicted first (at full size: 9.6 GB, verify's hashkv then read from disk). Each path then runs with
+# the same cache: the old cluster's data and nothing of the other path.
+for i in $(seq 0 $((host_count - 1))); do rm -f "$(host_etcd_dir "$i")/manual-snapshot.db"; done
+[ "$keep_work" = yes ] || rm -f "$work/manual/snapshot.db"
+
 # ---- etcd-rescue recover ----
 # VmHWM of every agent as soon as restore starts: the peak of receiving the snapshot.
 (
@@ -449,7 +461,13 @@ probe_snapshot=$(ls "$work"/recover/*/snapshot*.db 2>/dev/null | head -n 1 || tr
 if [ -n "$probe_snapshot" ]; then
   probe_targets=()
   for i in $(seq 0 $((host_count - 1))); do probe_targets+=("$(host_name "$i")=$(address "$i"):$agent_port"); done
+  # The recovered cluster has been counted: stopped, and its files (and each probe's) out of the page
+  # cache, so that each send starts as cp did, with the old cluster's data and nothing of another step.
+  for i in $(seq 0 $((host_count - 1))); do
+    in_host "$(host_name "$i")" -- systemctl stop etcd_new >> "$logs/new-stop.log" 2>&1 || true
+  done
   for mode in direct relay; do
+    evict_page_cache "$rundir"/hosts/*/etcd-data "$rundir"/hosts/*/agent-state
     line=$(java $(coordinator_jvm_opts) -cp "$repo_root/coordinator/target/lib/*" "$script_dir/DistributionProbe.java" "$work/pki" \
       "$probe_snapshot" "$mode" 1048576 "bench-$mode-$$" "${probe_targets[@]}" 2> "$logs/$mode-probe.log") || line=""
     [ -n "$line" ] && note "$mode to $host_count hosts: $line" || note "$mode: failed (see $logs/$mode-probe.log)"
