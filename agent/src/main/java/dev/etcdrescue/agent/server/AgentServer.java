@@ -86,9 +86,9 @@ public final class AgentServer {
         ConfigWriter configWriter = new ConfigWriter(config.envDir(), config.unitDir(), dataRoots, baseUnits, moves,
                 failpoints);
         HostTools hostTools = new HostTools(tools, clock);
-        RescueAgentService service = new RescueAgentService(config.hostName(), rpc, hostTools,
-                new TransferService(staging, new SnapshotInspector(tools, runner, config.commandTimeout()), clock,
-                        new RelayDialer(config.tls())),
+        TransferService transfers = new TransferService(staging,
+                new SnapshotInspector(tools, runner, config.commandTimeout()), clock, new RelayDialer(config.tls()));
+        RescueAgentService service = new RescueAgentService(config.hostName(), rpc, hostTools, transfers,
                 new RestoreRunner(dataRoots, staging, tools, baseUnits, config.baseUnit(), runner, moves,
                         config.restoreTimeout(), failpoints),
                 configWriter,
@@ -101,7 +101,7 @@ public final class AgentServer {
                 dev.etcdrescue.agent.transfer.LocalSnapshotSender.from(config, runner));
         Server server = NettyServerBuilder.forAddress(listen)
                 .sslContext(tls)
-                .addService(ServerInterceptors.intercept(service,
+                .addService(ServerInterceptors.intercept(transfers.chunks().bind(service.bindService()),
                         new CoordinatorAuthInterceptor(config.tls().coordinatorCn(), audit)))
                 .permitKeepAliveTime(10, TimeUnit.SECONDS)
                 // A coordinator that vanished without a reset (its host down, packets dropped) would keep

@@ -45,6 +45,7 @@ public final class TransferService {
     private final Set<String> receiving = new HashSet<>();
     private final RelayGrants relays;
     private final Optional<RelayDialer> dialer;
+    private final ZeroCopyChunks chunks = new ZeroCopyChunks();
     /**
      * What complete() found, by transfer id, with the staged file's size and modification time: a
      * BeginTransfer after a relay (the coordinator collecting the chain's results) then answers at
@@ -66,6 +67,11 @@ public final class TransferService {
         this.clock = clock;
         this.relays = new RelayGrants(clock);
         this.dialer = Optional.ofNullable(dialer);
+    }
+
+    /** How UploadSnapshot and RelaySnapshot receive chunks; the server binds them through it. */
+    public ZeroCopyChunks chunks() {
+        return chunks;
     }
 
     public RelayGrants relays() {

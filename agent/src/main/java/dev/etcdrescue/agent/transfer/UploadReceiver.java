@@ -1,5 +1,6 @@
 package dev.etcdrescue.agent.transfer;
 
+import com.google.protobuf.ByteString;
 import dev.etcdrescue.agent.AgentException;
 import dev.etcdrescue.agent.server.StatusMapper;
 import dev.etcdrescue.agent.spec.Grammar;
@@ -19,6 +20,7 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
@@ -221,7 +223,13 @@ public final class UploadReceiver implements StreamObserver<SnapshotChunk> {
         if (forwarder == null || !forwarder.alive()) {
             return;
         }
-        SnapshotChunk.Builder next = chunk.toBuilder().clearHeader().clearRelay();
+        // A copy of the data: the views are released when onNext returns (ZeroCopyChunks), and the
+        // next hop's call can hold a message until its stream is ready.
+        ByteString data = ByteString.EMPTY;
+        for (ByteBuffer part : transfers.chunks().data(chunk)) {
+            data = data.concat(ByteString.copyFrom(part));
+        }
+        SnapshotChunk.Builder next = chunk.toBuilder().clearHeader().clearRelay().setData(data);
         if (!forwardedFirst) {
             // The next agent fills in its own host name: this one does not know it, the signed grant names its address.
             next.setHeader(header.toBuilder().clearHostName()).setRelay(ownGrant);
@@ -247,7 +255,11 @@ public final class UploadReceiver implements StreamObserver<SnapshotChunk> {
             throw AgentException.invalidArgument("chunk at offset " + chunk.getOffset() + ", expected " + expected
                     + ": chunks must be contiguous from the durable offset BeginTransfer returned");
         }
-        int length = chunk.getData().size();
+        List<ByteBuffer> payload = transfers.chunks().data(chunk);
+        long length = 0;
+        for (ByteBuffer part : payload) {
+            length += part.remaining();
+        }
         if (announcement.totalSize() > 0 && expected + length > announcement.totalSize()) {
             throw AgentException.invalidArgument("chunk ends at " + (expected + length)
                     + ", beyond the announced size " + announcement.totalSize());
@@ -255,8 +267,8 @@ public final class UploadReceiver implements StreamObserver<SnapshotChunk> {
         if (length == 0) {
             return;
         }
-        // No copy of the chunk: the same bytes go to the file, the digest and the next hop.
-        for (ByteBuffer data : chunk.getData().asReadOnlyByteBufferList()) {
+        // No copy of the chunk: the same bytes go to the file and the digest.
+        for (ByteBuffer data : payload) {
             ByteBuffer forDigest = data.duplicate();
             while (data.hasRemaining()) {
                 channel.write(data);
