@@ -2,31 +2,32 @@ package dev.etcdrescue.agent.preflight;
 
 import dev.etcdrescue.agent.restore.DetectedTool;
 import dev.etcdrescue.agent.restore.RestoreTools;
-import java.time.Clock;
-import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 
 /**
- * The etcd version and restore tool of this host, detected by running the binaries and cached
- * briefly: GetStatus may be polled, and each detection spawns a few processes.
+ * The etcd version and restore tool of this host, detected by running the binaries and kept until
+ * a binary in the tool dirs is added, removed or replaced. Each detection spawns four or five
+ * processes; GetStatus and Preflight each asked for one, three per host in a recovery's preflight,
+ * which made up most of its second on two cores (docs/benchmarks.md, session 4).
  */
 public final class HostTools {
-    private static final Duration CACHE_FOR = Duration.ofSeconds(30);
-
     private final RestoreTools tools;
-    private final Clock clock;
     private Snapshot cached;
+    private List<String> cachedFor;
 
-    public record Snapshot(Optional<String> etcdVersion, Optional<DetectedTool> restoreTool, long takenAtMs) {}
+    public record Snapshot(Optional<String> etcdVersion, Optional<DetectedTool> restoreTool) {}
 
-    public HostTools(RestoreTools tools, Clock clock) {
+    public HostTools(RestoreTools tools) {
         this.tools = tools;
-        this.clock = clock;
     }
 
-    public synchronized Snapshot get(boolean fresh) {
-        if (fresh || cached == null || clock.millis() - cached.takenAtMs() > CACHE_FOR.toMillis()) {
-            cached = new Snapshot(tools.etcdVersion(), tools.detect(), clock.millis());
+    /** Stat calls only, unless a binary changed since the last detection (an upgrade mid-incident). */
+    public synchronized Snapshot get() {
+        List<String> now = tools.fingerprint();
+        if (cached == null || !now.equals(cachedFor)) {
+            cached = new Snapshot(tools.etcdVersion(), tools.detect());
+            cachedFor = now;
         }
         return cached;
     }

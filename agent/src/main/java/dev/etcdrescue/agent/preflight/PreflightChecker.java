@@ -77,7 +77,7 @@ public final class PreflightChecker {
     public PreflightReport check(PreflightRequest request, AgentStatus status) {
         List<Finding> findings = new ArrayList<>();
         PreflightReport.Builder report = PreflightReport.newBuilder().setStatus(status);
-        HostTools.Snapshot tools = hostTools.get(true);
+        HostTools.Snapshot tools = hostTools.get();
         if (tools.restoreTool().isEmpty()) {
             findings.add(finding(Severity.ERROR, "restore-tool-missing", "tool_dirs",
                     "neither etcdutl nor etcdctl is installed in the agent's tool_dirs: install etcd's client tools"));

@@ -3,14 +3,17 @@ package dev.etcdrescue.agent.restore;
 import dev.etcdrescue.agent.io.ProcessResult;
 import dev.etcdrescue.agent.io.ProcessRunner;
 import dev.etcdrescue.proto.v1.RestoreTool;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 
 /**
  * Finds etcdutl (preferred: it owns offline restore since 3.5) or else etcdctl in the configured
@@ -46,6 +49,21 @@ public final class RestoreTools {
     public Optional<Path> find(String binary) {
         return toolDirs.stream().map(dir -> dir.resolve(binary))
                 .filter(p -> Files.isRegularFile(p) && Files.isExecutable(p)).findFirst();
+    }
+
+    /**
+     * What detect and etcdVersion depend on: each binary's path, size, modification time and inode,
+     * or its absence. A package upgrade replaces the file, so any of them changes.
+     */
+    public List<String> fingerprint() {
+        return Stream.of("etcd", "etcdutl", "etcdctl").map(name -> find(name).map(path -> {
+            try {
+                BasicFileAttributes a = Files.readAttributes(path, BasicFileAttributes.class);
+                return path + " " + a.size() + " " + a.lastModifiedTime().toMillis() + " " + a.fileKey();
+            } catch (IOException e) {
+                return path + " unreadable";
+            }
+        }).orElse(name + " absent")).toList();
     }
 
     public List<Path> toolDirs() {

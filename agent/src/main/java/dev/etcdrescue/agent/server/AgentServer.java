@@ -85,7 +85,7 @@ public final class AgentServer {
                 failpoints);
         ConfigWriter configWriter = new ConfigWriter(config.envDir(), config.unitDir(), dataRoots, baseUnits, moves,
                 failpoints);
-        HostTools hostTools = new HostTools(tools, clock);
+        HostTools hostTools = new HostTools(tools);
         TransferService transfers = new TransferService(staging,
                 new SnapshotInspector(tools, runner, config.commandTimeout()), clock, new RelayDialer(config.tls()));
         RescueAgentService service = new RescueAgentService(config.hostName(), rpc, hostTools, transfers,

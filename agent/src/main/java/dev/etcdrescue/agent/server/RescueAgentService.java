@@ -93,13 +93,13 @@ public final class RescueAgentService extends RescueAgentGrpc.RescueAgentImplBas
 
     @Override
     public void getStatus(GetStatusRequest request, StreamObserver<AgentStatus> out) {
-        rpc.read(out, () -> status(false));
+        rpc.read(out, () -> status());
     }
 
     @Override
     public void watchStatus(GetStatusRequest request, StreamObserver<AgentStatus> responseObserver) {
         var out = (ServerCallStreamObserver<AgentStatus>) responseObserver;
-        AgentStatus first = status(false);
+        AgentStatus first = status();
         Consumer<AgentStatus> listener = change -> {
             synchronized (out) {
                 if (!out.isCancelled()) {
@@ -120,7 +120,7 @@ public final class RescueAgentService extends RescueAgentGrpc.RescueAgentImplBas
         // leaves the host (state_dir included) exactly as it was.
         rpc.inspect(request.hasHeader(), request.getHeader(), out, () -> {
             rpc.failpoints().hit(Failpoints.RPC + "Preflight");
-            return preflight.check(request, status(true));
+            return preflight.check(request, status());
         });
     }
 
@@ -330,8 +330,8 @@ public final class RescueAgentService extends RescueAgentGrpc.RescueAgentImplBas
 
     // --- status ---------------------------------------------------------------------------------
 
-    private AgentStatus status(boolean freshTools) {
-        HostTools.Snapshot tools = hostTools.get(freshTools);
+    private AgentStatus status() {
+        HostTools.Snapshot tools = hostTools.get();
         AgentStatus.Builder status = rpc.status().snapshot().toBuilder()
                 .setHostName(hostName)
                 .setAgentVersion(AgentVersion.get())
