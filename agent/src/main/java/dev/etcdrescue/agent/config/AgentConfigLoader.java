@@ -1,9 +1,6 @@
 package dev.etcdrescue.agent.config;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
@@ -21,7 +18,8 @@ import java.util.regex.Pattern;
 /**
  * Reads agent.yaml into an {@link AgentConfig}. The tree is walked by hand rather than bound, so that
  * every error names the exact key, unknown keys are listed next to the allowed ones, and nothing is
- * silently defaulted except the documented optional keys.
+ * silently defaulted except the documented optional keys. {@link YamlTree} reads the file without
+ * Jackson databind, which the agent then loads only when an RPC needs it (memory).
  */
 public final class AgentConfigLoader {
     private static final Set<String> TOP_KEYS = new TreeSet<>(List.of(
@@ -45,9 +43,9 @@ public final class AgentConfigLoader {
     }
 
     private AgentConfig read() throws ConfigException {
-        JsonNode root;
+        YamlNode root;
         try {
-            root = new ObjectMapper(new YAMLFactory()).readTree(Files.readString(file));
+            root = YamlTree.read(Files.readString(file));
         } catch (JsonProcessingException e) {
             throw new ConfigException(file, "", "not valid YAML: " + e.getOriginalMessage());
         } catch (IOException e) {
@@ -79,8 +77,8 @@ public final class AgentConfigLoader {
                 systemctl, restoreTimeout, commandTimeout);
     }
 
-    private TlsConfig tls(JsonNode root) throws ConfigException {
-        JsonNode tls = root.get("tls");
+    private TlsConfig tls(YamlNode root) throws ConfigException {
+        YamlNode tls = root.get("tls");
         if (tls == null || !tls.isObject()) {
             throw new ConfigException(file, "tls", "required: a mapping with the keys " + TLS_KEYS);
         }
@@ -92,7 +90,7 @@ public final class AgentConfigLoader {
                 coordinatorCn);
     }
 
-    private void rejectUnknown(JsonNode node, Set<String> allowed, String prefix) throws ConfigException {
+    private void rejectUnknown(YamlNode node, Set<String> allowed, String prefix) throws ConfigException {
         for (Iterator<String> names = node.fieldNames(); names.hasNext(); ) {
             String name = names.next();
             if (!allowed.contains(name)) {
@@ -101,12 +99,12 @@ public final class AgentConfigLoader {
         }
     }
 
-    private String requiredText(JsonNode node, String key) throws ConfigException {
+    private String requiredText(YamlNode node, String key) throws ConfigException {
         return requiredText(node, key, "");
     }
 
-    private String requiredText(JsonNode node, String key, String prefix) throws ConfigException {
-        JsonNode value = node.get(key);
+    private String requiredText(YamlNode node, String key, String prefix) throws ConfigException {
+        YamlNode value = node.get(key);
         if (value == null || value.isNull()) {
             throw new ConfigException(file, prefix + key, "required");
         }
@@ -116,11 +114,11 @@ public final class AgentConfigLoader {
         return value.asText().strip();
     }
 
-    private String matching(JsonNode node, String key, Pattern grammar, String what) throws ConfigException {
+    private String matching(YamlNode node, String key, Pattern grammar, String what) throws ConfigException {
         return matching(node, key, grammar, what, "");
     }
 
-    private String matching(JsonNode node, String key, Pattern grammar, String what, String prefix)
+    private String matching(YamlNode node, String key, Pattern grammar, String what, String prefix)
             throws ConfigException {
         String text = requiredText(node, key, prefix);
         if (!grammar.matcher(text).matches()) {
@@ -142,11 +140,11 @@ public final class AgentConfigLoader {
         return new InetSocketAddress(host, port);
     }
 
-    private Path path(JsonNode node, String key) throws ConfigException {
+    private Path path(YamlNode node, String key) throws ConfigException {
         return pathAt(node, key, "");
     }
 
-    private Path pathAt(JsonNode node, String key, String prefix) throws ConfigException {
+    private Path pathAt(YamlNode node, String key, String prefix) throws ConfigException {
         return checkedPath(requiredText(node, key, prefix), prefix + key);
     }
 
@@ -167,8 +165,8 @@ public final class AgentConfigLoader {
         return path.normalize();
     }
 
-    private List<Path> paths(JsonNode root, String key, boolean required) throws ConfigException {
-        JsonNode value = root.get(key);
+    private List<Path> paths(YamlNode root, String key, boolean required) throws ConfigException {
+        YamlNode value = root.get(key);
         if (value == null || value.isNull()) {
             if (required) {
                 throw new ConfigException(file, key, "required: a list of absolute paths");
@@ -180,7 +178,7 @@ public final class AgentConfigLoader {
         }
         List<Path> result = new ArrayList<>();
         for (int i = 0; i < value.size(); i++) {
-            JsonNode item = value.get(i);
+            YamlNode item = value.get(i);
             if (!item.isTextual()) {
                 throw new ConfigException(file, key + "[" + i + "]", "must be a path string");
             }
@@ -189,7 +187,7 @@ public final class AgentConfigLoader {
         return List.copyOf(result);
     }
 
-    private Duration duration(JsonNode root, String key, Duration fallback) throws ConfigException {
+    private Duration duration(YamlNode root, String key, Duration fallback) throws ConfigException {
         if (!root.has(key)) {
             return fallback;
         }

@@ -1,7 +1,6 @@
 package dev.etcdrescue.agent.journal;
 
-import com.fasterxml.jackson.databind.DeserializationFeature;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.etcdrescue.agent.io.Json;
 import dev.etcdrescue.agent.spec.Grammar;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -23,8 +22,6 @@ import java.util.List;
 public final class OperationJournal {
     private final Path dir;
     private final Clock clock;
-    private final ObjectMapper json = new ObjectMapper()
-            .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
 
     public OperationJournal(Path dir, Clock clock) {
         this.dir = dir;
@@ -39,7 +36,7 @@ public final class OperationJournal {
         Grammar.identifier(operationId, "operation_id");
         try {
             Files.createDirectories(dir);
-            byte[] line = (json.writeValueAsString(entry) + "\n").getBytes(StandardCharsets.UTF_8);
+            byte[] line = (Json.lenient().writeValueAsString(entry) + "\n").getBytes(StandardCharsets.UTF_8);
             try (FileChannel channel = FileChannel.open(file(operationId), StandardOpenOption.CREATE,
                     StandardOpenOption.WRITE, StandardOpenOption.APPEND)) {
                 ByteBuffer buffer = ByteBuffer.wrap(line);
@@ -65,7 +62,7 @@ public final class OperationJournal {
                     continue;
                 }
                 try {
-                    entries.add(json.readValue(line, JournalEntry.class));
+                    entries.add(Json.lenient().readValue(line, JournalEntry.class));
                 } catch (IOException torn) {
                     // A torn last line from a crash mid-append: the action after it never ran.
                     break;

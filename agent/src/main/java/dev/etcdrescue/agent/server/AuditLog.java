@@ -1,7 +1,7 @@
 package dev.etcdrescue.agent.server;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.etcdrescue.agent.io.Json;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
@@ -20,7 +20,6 @@ import java.time.Instant;
 public final class AuditLog {
     private final Path file;
     private final Clock clock;
-    private final ObjectMapper json = new ObjectMapper();
 
     public AuditLog(Path file, Clock clock) {
         this.file = file;
@@ -28,7 +27,7 @@ public final class AuditLog {
     }
 
     public synchronized void record(String peer, String rpc, String clusterName, String operationId, String result) {
-        ObjectNode line = json.createObjectNode()
+        ObjectNode line = Json.strict().createObjectNode()
                 .put("time", Instant.ofEpochMilli(clock.millis()).toString())
                 .put("peer", peer)
                 .put("rpc", rpc)
@@ -39,7 +38,7 @@ public final class AuditLog {
             Files.createDirectories(file.getParent());
             try (FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                     StandardOpenOption.APPEND)) {
-                ByteBuffer bytes = ByteBuffer.wrap((json.writeValueAsString(line) + "\n").getBytes(StandardCharsets.UTF_8));
+                ByteBuffer bytes = ByteBuffer.wrap((Json.strict().writeValueAsString(line) + "\n").getBytes(StandardCharsets.UTF_8));
                 while (bytes.hasRemaining()) {
                     channel.write(bytes);
                 }

@@ -1,8 +1,8 @@
 package dev.etcdrescue.agent.server;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.etcdrescue.agent.AgentException;
+import dev.etcdrescue.agent.io.Json;
 import dev.etcdrescue.agent.io.SafeFiles;
 import dev.etcdrescue.proto.v1.ClaimInfo;
 import dev.etcdrescue.proto.v1.OperationHeader;
@@ -23,7 +23,6 @@ public final class ClaimManager {
     private final Path file;
     private final Clock clock;
     private final Duration maxTtl;
-    private final ObjectMapper json = new ObjectMapper();
     private Claim current;
 
     record Claim(@JsonProperty("cluster_name") String clusterName,
@@ -123,7 +122,7 @@ public final class ClaimManager {
     private ClaimInfo store(Claim claim) {
         try {
             Files.createDirectories(file.getParent());
-            SafeFiles.writeAtomically(file, json.writeValueAsString(claim), "rw-------");
+            SafeFiles.writeAtomically(file, Json.strict().writeValueAsString(claim), "rw-------");
         } catch (IOException e) {
             throw new UncheckedIOException("cannot persist the claim in " + file, e);
         }
@@ -136,7 +135,7 @@ public final class ClaimManager {
             return null;
         }
         try {
-            return json.readValue(file.toFile(), Claim.class);
+            return Json.strict().readValue(file.toFile(), Claim.class);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read the claim file " + file + " (" + e.getMessage()
                     + "); move it aside if it is damaged", e);

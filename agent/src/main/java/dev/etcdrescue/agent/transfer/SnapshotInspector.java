@@ -1,8 +1,8 @@
 package dev.etcdrescue.agent.transfer;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.etcdrescue.agent.AgentException;
+import dev.etcdrescue.agent.io.Json;
 import dev.etcdrescue.agent.io.ProcessResult;
 import dev.etcdrescue.agent.io.ProcessRunner;
 import dev.etcdrescue.agent.restore.RestoreTools;
@@ -26,7 +26,6 @@ public final class SnapshotInspector {
     private final RestoreTools tools;
     private final ProcessRunner runner;
     private final Duration timeout;
-    private final ObjectMapper json = new ObjectMapper();
 
     public SnapshotInspector(RestoreTools tools, ProcessRunner runner, Duration timeout) {
         this.tools = tools;
@@ -47,7 +46,7 @@ public final class SnapshotInspector {
                     + result.failureSummary());
         }
         try {
-            JsonNode node = json.readTree(firstJsonLine(result.stdout()));
+            JsonNode node = Json.strict().readTree(firstJsonLine(result.stdout()));
             return SnapshotStatus.newBuilder()
                     .setHash(String.format("%08x", node.path("hash").asLong()))
                     .setRevision(node.path("revision").asLong())

@@ -1,8 +1,7 @@
 package dev.etcdrescue.agent.transfer;
 
-import com.fasterxml.jackson.databind.DeserializationFeature;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.etcdrescue.agent.AgentException;
+import dev.etcdrescue.agent.io.Json;
 import dev.etcdrescue.agent.io.SafeFiles;
 import dev.etcdrescue.agent.spec.Grammar;
 import dev.etcdrescue.proto.v1.BeginTransferRequest;
@@ -39,8 +38,6 @@ public final class TransferService {
     private final StagingArea staging;
     private final SnapshotInspector inspector;
     private final Clock clock;
-    private final ObjectMapper json = new ObjectMapper()
-            .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
     /** Transfer ids with an open upload stream: their .part must not be moved or measured meanwhile. */
     private final Set<String> receiving = new HashSet<>();
     private final RelayGrants relays;
@@ -141,7 +138,7 @@ public final class TransferService {
             durable = 0;
         }
         requireSpace(request.getTotalSize() > 0 ? request.getTotalSize() - durable : 0);
-        SafeFiles.writeAtomically(staging.announcementFile(id), json.writeValueAsString(announced), "rw-------");
+        SafeFiles.writeAtomically(staging.announcementFile(id), Json.lenient().writeValueAsString(announced), "rw-------");
         log.info("transfer {} announced by {} from {}: {} bytes, sha256 {}, resuming at {}", id, operationId,
                 request.getSource(), request.getTotalSize(), sha.isEmpty() ? "(in the last chunk)" : sha, durable);
         return TransferState.newBuilder().setTransferId(id).setDurableOffset(durable).setSha256(sha).build();
@@ -161,7 +158,7 @@ public final class TransferService {
         if (!Files.exists(file)) {
             return Optional.empty();
         }
-        return Optional.of(json.readValue(file.toFile(), TransferAnnouncement.class));
+        return Optional.of(Json.lenient().readValue(file.toFile(), TransferAnnouncement.class));
     }
 
     /** Checks a fully received .part, renames it to .db and inspects it; moves it aside when corrupt. */

@@ -42,6 +42,68 @@ class AgentConfigLoaderTest {
         assertThat(config.maxClaimTtl()).isEqualTo(Duration.ofMinutes(10));
         assertThat(config.baseUnit()).isEqualTo("etcd");
         assertThat(config.systemctl()).isEqualTo(Path.of("/usr/bin/systemctl"));
+        assertThat(config.listenText()).isEqualTo("192.168.149.60:7443");
+        assertThat(config.tls().ca()).isEqualTo(Path.of("/etc/etcd-rescue/tls/ca.pem"));
+        assertThat(config.tls().cert()).isEqualTo(Path.of("/etc/etcd-rescue/tls/agent.pem"));
+        assertThat(config.tls().key()).isEqualTo(Path.of("/etc/etcd-rescue/tls/agent-key.pem"));
+        assertThat(config.allowedDataRoots()).containsExactly(Path.of("/var/lib/etcd"));
+        assertThat(config.envDir()).isEqualTo(Path.of("/etc/default"));
+        assertThat(config.unitDir()).isEqualTo(Path.of("/etc/systemd/system"));
+        assertThat(config.baseUnitDirs()).containsExactly(Path.of("/etc/systemd/system"), Path.of("/lib/systemd/system"));
+        assertThat(config.toolDirs()).containsExactly(Path.of("/usr/local/bin"), Path.of("/usr/bin"));
+        assertThat(config.backupDirs()).containsExactly(Path.of("/var/backups/etcd"));
+        assertThat(config.restoreTimeout()).isEqualTo(Duration.ofMinutes(10));
+        assertThat(config.commandTimeout()).isEqualTo(Duration.ofMinutes(2));
+    }
+
+    @Test
+    void optionalKeysAndScalarsOfOtherTypesReadAsBefore() throws Exception {
+        AgentConfig config = AgentConfigLoader.load(write(DOCUMENTED.replace("host_name: lv-etcd-research-beta-0", "host_name: 12345")
+                .replace("backup_dirs: [/var/backups/etcd]", "backup_dirs:")
+                + "base_unit: etcd-main.service\nsystemctl: /bin/systemctl\nrestore_timeout: PT1H\ncommand_timeout: PT30S\n"));
+
+        assertThat(config.hostName()).isEqualTo("12345");
+        assertThat(config.backupDirs()).isEmpty();
+        assertThat(config.baseUnit()).isEqualTo("etcd-main");
+        assertThat(config.systemctl()).isEqualTo(Path.of("/bin/systemctl"));
+        assertThat(config.restoreTimeout()).isEqualTo(Duration.ofHours(1));
+        assertThat(config.commandTimeout()).isEqualTo(Duration.ofSeconds(30));
+    }
+
+    @Test
+    void wrongShapesAreNamedByField() throws Exception {
+        Path notAMapping = write("- host_name\n");
+        assertThatThrownBy(() -> AgentConfigLoader.load(notAMapping))
+                .hasMessage("agent config " + notAMapping + ": must be a YAML mapping of the keys [allowed_data_roots, "
+                        + "backup_dirs, base_unit, base_unit_dirs, command_timeout, env_dir, host_name, listen, max_claim_ttl, "
+                        + "restore_timeout, state_dir, systemctl, tls, tool_dirs, unit_dir]");
+        assertThatThrownBy(() -> AgentConfigLoader.load(write("")))
+                .hasMessageContaining(": must be a YAML mapping of the keys");
+        assertThatThrownBy(() -> AgentConfigLoader.load(write(DOCUMENTED.replace("[/usr/local/bin, /usr/bin]", "[/usr/bin, 5]"))))
+                .hasMessageContaining("field tool_dirs[1]: must be a path string");
+        assertThatThrownBy(() -> AgentConfigLoader.load(write(DOCUMENTED.replace("[/usr/local/bin, /usr/bin]", "[]"))))
+                .hasMessageContaining("field tool_dirs: must be a non-empty list of absolute paths");
+        assertThatThrownBy(() -> AgentConfigLoader.load(write(DOCUMENTED.replace("[/usr/local/bin, /usr/bin]", "/usr/bin"))))
+                .hasMessageContaining("field tool_dirs: must be a non-empty list of absolute paths");
+        assertThatThrownBy(() -> AgentConfigLoader.load(write(DOCUMENTED.replace("listen: 192.168.149.60:7443", "listen: {a: b}"))))
+                .hasMessageContaining("field listen: must be a non-empty string");
+        assertThatThrownBy(() -> AgentConfigLoader.load(write(DOCUMENTED.replace("listen: 192.168.149.60:7443", "listen: ''"))))
+                .hasMessageContaining("field listen: must be a non-empty string");
+        assertThatThrownBy(() -> AgentConfigLoader.load(write(DOCUMENTED + "base_unit:\n")))
+                .hasMessageContaining("field base_unit: required");
+        assertThatThrownBy(() -> AgentConfigLoader.load(write(DOCUMENTED.replace("env_dir: /etc/default", "env_dir: ~"))))
+                .hasMessageContaining("field env_dir: required");
+        assertThatThrownBy(() -> AgentConfigLoader.load(write(DOCUMENTED.replace("tls:\n", "tls: /etc/tls\nx:\n"))))
+                .hasMessageContaining("field x: unknown key");
+        assertThatThrownBy(() -> AgentConfigLoader.load(write(DOCUMENTED.replace("coordinator_cn: etcd-rescue-coordinator",
+                "coordinator_cn: [a]"))))
+                .hasMessageContaining("field tls.coordinator_cn: must be a non-empty string");
+        assertThatThrownBy(() -> AgentConfigLoader.load(write(DOCUMENTED.replace("  cert: /etc/etcd-rescue/tls/agent.pem\n", ""))))
+                .hasMessageContaining("field tls.cert: required");
+        assertThatThrownBy(() -> AgentConfigLoader.load(write("host_name: x\nlisten: 127.0.0.1:1\ntls: /etc/tls\n")))
+                .hasMessageContaining("field tls: required: a mapping with the keys [ca, cert, coordinator_cn, key]");
+        assertThatThrownBy(() -> AgentConfigLoader.load(write(DOCUMENTED.replace("PT10M", "PT0S"))))
+                .hasMessageContaining("field max_claim_ttl: must be positive, got 'PT0S'");
     }
 
     @Test
