@@ -3,7 +3,7 @@ package dev.etcdrescue.agent.transfer;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import com.google.protobuf.ByteString;
+import dev.etcdrescue.agent.testing.Uploads;
 import dev.etcdrescue.proto.v1.OperationHeader;
 import dev.etcdrescue.proto.v1.RescueAgentGrpc;
 import dev.etcdrescue.proto.v1.SnapshotChunk;
@@ -11,6 +11,7 @@ import dev.etcdrescue.proto.v1.TransferResult;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
 import io.grpc.ServerInterceptors;
+import io.grpc.StatusRuntimeException;
 import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.StreamObserver;
@@ -21,15 +22,15 @@ import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Random;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /** The marshaller over a real Netty transport on 127.0.0.1: the bytes arrive intact, as views, and are let go. */
 class ZeroCopyChunksTest {
-    private static final int CHUNK = 256 << 10;
+    private static final int CHUNK = Uploads.CHUNK;
 
     private final ZeroCopyChunks chunks = new ZeroCopyChunks();
     private final List<Boolean> direct = new ArrayList<>();
@@ -68,7 +69,7 @@ class ZeroCopyChunksTest {
         start();
         failAtChunk.set(3);
 
-        assertThatThrownBy(() -> upload(random(10 * CHUNK))).isInstanceOf(java.util.concurrent.ExecutionException.class);
+        assertThatThrownBy(() -> upload(random(10 * CHUNK))).isInstanceOf(StatusRuntimeException.class);
 
         assertThat(chunks.heldCount()).isZero();
     }
@@ -87,33 +88,8 @@ class ZeroCopyChunksTest {
     }
 
     private TransferResult upload(byte[] file) throws Exception {
-        CompletableFuture<TransferResult> done = new CompletableFuture<>();
-        StreamObserver<SnapshotChunk> out = RescueAgentGrpc.newStub(channel).uploadSnapshot(new StreamObserver<>() {
-            @Override
-            public void onNext(TransferResult value) {
-                done.complete(value);
-            }
-
-            @Override
-            public void onError(Throwable t) {
-                done.completeExceptionally(t);
-            }
-
-            @Override
-            public void onCompleted() {
-                done.completeExceptionally(new IllegalStateException("completed without a result"));
-            }
-        });
-        for (int at = 0; at < file.length; at += CHUNK) {
-            SnapshotChunk.Builder chunk = SnapshotChunk.newBuilder().setTransferId("t-1").setOffset(at)
-                    .setData(ByteString.copyFrom(file, at, Math.min(CHUNK, file.length - at)));
-            if (at == 0) {
-                chunk.setHeader(OperationHeader.newBuilder().setOperationId("op-7"));
-            }
-            out.onNext(chunk.build());
-        }
-        out.onCompleted();
-        return done.get(30, TimeUnit.SECONDS);
+        return Uploads.upload(RescueAgentGrpc.newStub(channel), OperationHeader.newBuilder().setOperationId("op-7").build(),
+                "t-1", file, 0, UnaryOperator.identity());
     }
 
     /** Digests each chunk's data through the marshaller's views, as UploadReceiver does. */
