@@ -50,7 +50,7 @@ for tool in java python3 sha256sum; do
   command -v "$tool" >/dev/null || { echo "bench memory: $tool is missing" >&2; exit 3; }
 done
 ls "$repo_root"/agent/target/lib/*.jar >/dev/null 2>&1 && ls "$repo_root"/coordinator/target/lib/*.jar >/dev/null 2>&1 \
-  || { echo "bench memory: build first: mvn -B -DskipTests package -pl proto,pki,agent,coordinator" >&2; exit 3; }
+  || { echo "bench memory: build first: mvn -B -DskipTests package -pl proto,snapshot-format,pki,agent,coordinator" >&2; exit 3; }
 
 # The unit's Environment= lines, exactly: JAVA_OPTS and anything else (MALLOC_ARENA_MAX).
 unit_env=()

@@ -99,7 +99,7 @@ address_prefix=$(pick_address_block) || { echo "bench: no free 127.X.Y.0/24 bloc
 if [ "$build" = yes ] || ! ls "$repo_root"/dist/target/etcd-rescue-*.tar.gz >/dev/null 2>&1 \
     || ! ls "$repo_root"/coordinator/target/lib/*.jar >/dev/null 2>&1; then
   echo "bench: building (mvn -B -q -DskipTests package)"
-  mvn -B -q -f "$repo_root/pom.xml" -DskipTests package -pl proto,pki,agent,coordinator,dist \
+  mvn -B -q -f "$repo_root/pom.xml" -DskipTests package -pl proto,snapshot-format,pki,agent,coordinator,dist \
     || { echo "bench: the build failed" >&2; exit 1; }
 fi
 tarball=$(ls -t "$repo_root"/dist/target/etcd-rescue-*.tar.gz | head -n 1)

@@ -44,7 +44,7 @@ for tool in java etcd etcdctl python3; do
   command -v "$tool" >/dev/null || { echo "scaling: $tool is missing" >&2; exit 3; }
 done
 ls "$repo_root"/coordinator/target/lib/*.jar >/dev/null 2>&1 && ls "$repo_root"/agent/target/lib/*.jar >/dev/null 2>&1 \
-  || { echo "scaling: build first (mvn -B -DskipTests package -pl proto,pki,agent,coordinator)" >&2; exit 3; }
+  || { echo "scaling: build first (mvn -B -DskipTests package -pl proto,snapshot-format,pki,agent,coordinator)" >&2; exit 3; }
 mkdir -p "$bench_root"
 free_bytes=$(df --output=avail -B1 "$bench_root" | tail -n 1 | tr -d ' ')
 need_bytes=$(( (size_mb << 20) * (host_count + 3) ))

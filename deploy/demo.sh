@@ -68,8 +68,8 @@ fail() {
 
 sources_newer_than() {
   local reference=$1
-  find "$repo_root/pom.xml" "$repo_root"/{proto,pki,agent,coordinator,dist}/pom.xml \
-    "$repo_root"/{proto,pki,agent,coordinator}/src/main "$repo_root/dist/src" \
+  find "$repo_root/pom.xml" "$repo_root"/{proto,snapshot-format,pki,agent,coordinator,dist}/pom.xml \
+    "$repo_root"/{proto,snapshot-format,pki,agent,coordinator}/src/main "$repo_root/dist/src" \
     "$repo_root/deploy/bin" "$repo_root/deploy/systemd" "$repo_root/deploy/install-agent.sh" \
     "$repo_root/deploy/uninstall-agent.sh" \
     -newer "$reference" -type f -print -quit 2>/dev/null

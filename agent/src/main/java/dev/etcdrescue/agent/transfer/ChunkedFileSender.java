@@ -6,6 +6,7 @@ import dev.etcdrescue.agent.server.StatusMapper;
 import dev.etcdrescue.proto.v1.DownloadSnapshotRequest;
 import dev.etcdrescue.proto.v1.OperationHeader;
 import dev.etcdrescue.proto.v1.SnapshotChunk;
+import dev.etcdrescue.snapshotformat.SnapshotDigest;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
@@ -34,7 +35,7 @@ final class ChunkedFileSender {
     private final int chunkSize;
     /** Called exactly once: with null when the last chunk went out, else with the failure or cancellation. */
     private final Consumer<Throwable> finished;
-    private final RunningDigest digest = new RunningDigest();
+    private final SnapshotDigest digest = new SnapshotDigest();
     private Path file;
     private InputStream in;
     private long size;

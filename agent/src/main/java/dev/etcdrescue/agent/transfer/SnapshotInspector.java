@@ -7,21 +7,18 @@ import dev.etcdrescue.agent.io.ProcessResult;
 import dev.etcdrescue.agent.io.ProcessRunner;
 import dev.etcdrescue.agent.restore.RestoreTools;
 import dev.etcdrescue.proto.v1.SnapshotStatus;
+import dev.etcdrescue.snapshotformat.SnapshotDigest;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
-import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
-/** Reads what etcd's own tools say about a staged file, and whether it carries the SHA-256 trailer. */
+/** Reads what etcd's own tools say about a staged file, and hashes staged files. */
 public final class SnapshotInspector {
     private final RestoreTools tools;
     private final ProcessRunner runner;
@@ -60,40 +57,15 @@ public final class SnapshotInspector {
         }
     }
 
-    /**
-     * True when the file ends with etcd's 32-byte SHA-256 of everything before it. Such files exist
-     * exactly when size % 512 == 32 (bolt pages are 512-byte aligned); a raw member/snap/db has none.
-     */
-    public static boolean hasHashTrailer(Path file, Optional<byte[]> knownPrefixDigest) throws IOException {
-        long size = Files.size(file);
-        if (size < RunningDigest.TRAILER_BYTES || size % 512 != RunningDigest.TRAILER_BYTES) {
-            return false;
-        }
-        byte[] trailer = new byte[RunningDigest.TRAILER_BYTES];
-        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
-            ByteBuffer buffer = ByteBuffer.wrap(trailer);
-            long at = size - RunningDigest.TRAILER_BYTES;
-            while (buffer.hasRemaining()) {
-                int n = channel.read(buffer, at + buffer.position());
-                if (n < 0) {
-                    return false;
-                }
-            }
-        }
-        byte[] prefix = knownPrefixDigest.isPresent() ? knownPrefixDigest.get()
-                : digestOfPrefix(file, size - RunningDigest.TRAILER_BYTES);
-        return Arrays.equals(prefix, trailer);
-    }
-
-    /** SHA-256 (hex) of a whole file. */
-    public static String sha256(Path file) throws IOException {
-        RunningDigest digest = new RunningDigest();
+    /** SHA-256 of a whole file, with etcd's trailer verdict on it. */
+    public static SnapshotDigest digest(Path file) throws IOException {
+        SnapshotDigest digest = new SnapshotDigest();
         feed(file, Files.size(file), digest);
-        return digest.hex();
+        return digest;
     }
 
     /** Feeds the first {@code length} bytes of {@code file} into {@code digest}. */
-    public static void feed(Path file, long length, RunningDigest digest) throws IOException {
+    public static void feed(Path file, long length, SnapshotDigest digest) throws IOException {
         byte[] buffer = new byte[1 << 20];
         try (InputStream in = Files.newInputStream(file)) {
             long left = length;
@@ -106,23 +78,6 @@ public final class SnapshotInspector {
                 left -= n;
             }
         }
-    }
-
-    private static byte[] digestOfPrefix(Path file, long length) throws IOException {
-        MessageDigest digest = RunningDigest.newSha256();
-        byte[] buffer = new byte[1 << 20];
-        try (InputStream in = Files.newInputStream(file)) {
-            long left = length;
-            while (left > 0) {
-                int n = in.read(buffer, 0, (int) Math.min(buffer.length, left));
-                if (n < 0) {
-                    break;
-                }
-                digest.update(buffer, 0, n);
-                left -= n;
-            }
-        }
-        return digest.digest();
     }
 
     private static String firstJsonLine(String stdout) {

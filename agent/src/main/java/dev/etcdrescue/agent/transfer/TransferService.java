@@ -8,6 +8,7 @@ import dev.etcdrescue.proto.v1.BeginTransferRequest;
 import dev.etcdrescue.proto.v1.SnapshotStatus;
 import dev.etcdrescue.proto.v1.TransferResult;
 import dev.etcdrescue.proto.v1.TransferState;
+import dev.etcdrescue.snapshotformat.SnapshotDigest;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
@@ -162,7 +163,7 @@ public final class TransferService {
     }
 
     /** Checks a fully received .part, renames it to .db and inspects it; moves it aside when corrupt. */
-    public TransferResult complete(String transferId, String expectedSha, RunningDigest digest) throws IOException {
+    public TransferResult complete(String transferId, String expectedSha, SnapshotDigest digest) throws IOException {
         Path part = staging.partFile(transferId);
         String actual = digest.hex();
         if (!actual.equals(expectedSha)) {
@@ -175,7 +176,7 @@ public final class TransferService {
         Path staged = staging.stagedFile(transferId);
         SafeFiles.moveNoReplace(part, staged);
         try {
-            TransferResult result = describe(transferId, staged, actual, digest.prefixDigest());
+            TransferResult result = describe(transferId, staged, digest);
             completed.put(transferId, new Completed(result, result.getSize(),
                     Files.getLastModifiedTime(staged).toMillis()));
             log.info("transfer {} complete: {} bytes, sha256 {}, revision {}, trailer {}", transferId,
@@ -195,26 +196,26 @@ public final class TransferService {
             return TransferState.newBuilder().setTransferId(id).setDurableOffset(known.size()).setComplete(true)
                     .setSha256(known.result().getSha256()).setResult(known.result()).build();
         }
-        String existing = SnapshotInspector.sha256(staged);
+        SnapshotDigest digest = SnapshotInspector.digest(staged);
+        String existing = digest.hex();
         if (sha.isEmpty() || !sha.equals(existing)) {
             throw AgentException.alreadyExists("transfer " + id + " is already staged at " + staged
                     + " with sha256 " + existing + (sha.isEmpty() ? "" : ", not " + sha)
                     + ": choose a new transfer id");
         }
-        TransferResult result = describe(id, staged, existing, Optional.empty());
+        TransferResult result = describe(id, staged, digest);
         return TransferState.newBuilder().setTransferId(id).setDurableOffset(result.getSize()).setComplete(true)
                 .setSha256(existing).setResult(result).build();
     }
 
-    private TransferResult describe(String id, Path staged, String sha, Optional<byte[]> prefixDigest)
-            throws IOException {
+    private TransferResult describe(String id, Path staged, SnapshotDigest digest) throws IOException {
         SnapshotStatus status = inspector.status(staged);
         return TransferResult.newBuilder()
                 .setTransferId(id)
                 .setSize(Files.size(staged))
-                .setSha256(sha)
+                .setSha256(digest.hex())
                 .setStagedPath(staged.toString())
-                .setHasHashTrailer(SnapshotInspector.hasHashTrailer(staged, prefixDigest))
+                .setHasHashTrailer(digest.trailer() == SnapshotDigest.Trailer.VALID)
                 .setSnapshotStatus(status)
                 .build();
     }

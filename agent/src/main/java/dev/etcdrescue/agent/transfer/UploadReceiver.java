@@ -8,6 +8,7 @@ import dev.etcdrescue.proto.v1.OperationHeader;
 import dev.etcdrescue.proto.v1.RelayGrant;
 import dev.etcdrescue.proto.v1.SnapshotChunk;
 import dev.etcdrescue.proto.v1.TransferResult;
+import dev.etcdrescue.snapshotformat.SnapshotDigest;
 import io.grpc.Context;
 import io.grpc.Deadline;
 import io.grpc.Metadata;
@@ -63,7 +64,7 @@ public final class UploadReceiver implements StreamObserver<SnapshotChunk> {
     private String transferId;
     private TransferAnnouncement announcement;
     private FileChannel channel;
-    private RunningDigest digest;
+    private SnapshotDigest digest;
     private long unsyncedBytes;
     private boolean done;
     private RelayForwarder forwarder;
@@ -193,7 +194,7 @@ public final class UploadReceiver implements StreamObserver<SnapshotChunk> {
         Path part = transfers.staging().partFile(transferId);
         channel = FileChannel.open(part, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
         long existing = channel.size();
-        digest = new RunningDigest();
+        digest = new SnapshotDigest();
         // Resuming: the digest must cover the bytes already on disk too.
         SnapshotInspector.feed(part, existing, digest);
         channel.position(existing);

@@ -11,6 +11,7 @@ import dev.etcdrescue.coordinator.snapshot.SourceMember;
 import dev.etcdrescue.coordinator.snapshot.bolt.BoltSnapshot;
 import dev.etcdrescue.coordinator.snapshot.bolt.NotASnapshotException;
 import dev.etcdrescue.coordinator.snapshot.bolt.SnapshotInfo;
+import dev.etcdrescue.snapshotformat.SnapshotDigest;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.URI;
@@ -175,7 +176,7 @@ public final class SnapshotCommand implements Runnable {
                 throw new UserException(ExitCodes.FAILED, "the snapshot from " + source.endpoint() + " is not intact ("
                         + e.reason() + "); moved it aside to " + moveAside(file));
             }
-            if (facts.file.trailer() != SnapshotFile.Trailer.VALID) {
+            if (facts.file.trailer() != SnapshotDigest.Trailer.VALID) {
                 throw new UserException(ExitCodes.FAILED, "the snapshot from " + source.endpoint() + " has a "
                         + trailerWord(facts.file.trailer()) + " SHA-256 trailer; moved it aside to " + moveAside(file));
             }
@@ -200,7 +201,7 @@ public final class SnapshotCommand implements Runnable {
                 throw new UserException(ExitCodes.FAILED, "the snapshot from " + from + " is not intact ("
                         + e.reason() + "); moved it aside to " + moveAside(file));
             }
-            if (facts.file.trailer() != SnapshotFile.Trailer.VALID) {
+            if (facts.file.trailer() != SnapshotDigest.Trailer.VALID) {
                 throw new UserException(ExitCodes.FAILED, "the snapshot from " + from + " has a "
                         + trailerWord(facts.file.trailer()) + " SHA-256 trailer; moved it aside to " + moveAside(file));
             }
@@ -285,7 +286,7 @@ public final class SnapshotCommand implements Runnable {
             }
             Facts facts = new Facts(checked, info);
             print(spec.commandLine().getOut(), writeOut, "file", facts, Map.of());
-            if (checked.trailer() == SnapshotFile.Trailer.MISMATCH) {
+            if (checked.trailer() == SnapshotDigest.Trailer.MISMATCH) {
                 throw usage(file + ": SHA-256 trailer mismatch: the file changed after etcd wrote it; do not restore from it");
             }
             return ExitCodes.OK;
@@ -341,7 +342,7 @@ public final class SnapshotCommand implements Runnable {
         out.printf(Locale.ROOT, "%-17s %s%n", name, value);
     }
 
-    private static String trailerWord(SnapshotFile.Trailer trailer) {
+    private static String trailerWord(SnapshotDigest.Trailer trailer) {
         return trailer.name().toLowerCase(Locale.ROOT);
     }
 

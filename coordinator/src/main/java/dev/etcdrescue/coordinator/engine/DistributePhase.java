@@ -6,6 +6,7 @@ import dev.etcdrescue.coordinator.cli.ExitCodes;
 import dev.etcdrescue.coordinator.inventory.MemberPlan;
 import dev.etcdrescue.coordinator.snapshot.SnapshotFile;
 import dev.etcdrescue.proto.v1.TransferResult;
+import dev.etcdrescue.snapshotformat.SnapshotDigest;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
@@ -116,7 +117,7 @@ final class DistributePhase implements Phase {
             return new RecoveryRun.Done(Outcome.FAILED, "agent reports sha256 " + result.getSha256() + ", expected " + file.sha256());
         }
         // The restore relies on these checks instead of the tool's own (RestorePhase.skipHashCheck).
-        if (result.getHasHashTrailer() != (file.trailer() == SnapshotFile.Trailer.VALID)) {
+        if (result.getHasHashTrailer() != (file.trailer() == SnapshotDigest.Trailer.VALID)) {
             return new RecoveryRun.Done(Outcome.FAILED, "agent found " + (result.getHasHashTrailer() ? "a valid" : "no valid")
                     + " SHA-256 trailer, the coordinator " + file.trailer().name().toLowerCase(Locale.ROOT) + ": they disagree on the file");
         }

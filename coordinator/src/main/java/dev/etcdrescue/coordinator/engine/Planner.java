@@ -7,13 +7,13 @@ import dev.etcdrescue.coordinator.inventory.ClusterPlan;
 import dev.etcdrescue.coordinator.inventory.MemberPlan;
 import dev.etcdrescue.coordinator.inventory.SnapshotSource;
 import dev.etcdrescue.coordinator.snapshot.EtcdClients;
-import dev.etcdrescue.coordinator.snapshot.SnapshotFile;
 import dev.etcdrescue.coordinator.snapshot.SnapshotTaker;
 import dev.etcdrescue.proto.v1.Finding;
 import dev.etcdrescue.proto.v1.PreflightReport;
 import dev.etcdrescue.proto.v1.PreflightRequest;
 import dev.etcdrescue.proto.v1.RenderedPlan;
 import dev.etcdrescue.proto.v1.Severity;
+import dev.etcdrescue.snapshotformat.SnapshotDigest;
 import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -166,6 +166,6 @@ public final class Planner {
                 .setMember(MemberSpecs.of(plan, running)).setNewUnit(m.newUnit()).setBaseUnit(m.oldUnit())
                 .addAllExtra(MemberSpecs.extras(m)).setBumpRevision(bump)
                 // As RestorePhase: every snapshot that gets past the snapshot phase is restored without the tool's hash pass.
-                .setSkipHashCheck(RestorePhase.skipHashCheck(SnapshotFile.Trailer.VALID)).build();
+                .setSkipHashCheck(RestorePhase.skipHashCheck(SnapshotDigest.Trailer.VALID)).build();
     }
 }

@@ -15,6 +15,7 @@ import dev.etcdrescue.coordinator.snapshot.SnapshotFile;
 import dev.etcdrescue.coordinator.snapshot.SnapshotTaker;
 import dev.etcdrescue.coordinator.snapshot.SourceMember;
 import dev.etcdrescue.coordinator.verify.ClusterVerifier;
+import dev.etcdrescue.snapshotformat.SnapshotDigest;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -264,7 +265,7 @@ public final class Recovery {
             Map<String, Object> snap = (Map<String, Object>) facts.get("snapshot");
             run.snapshotFacts.putAll(snap);
             run.snapshot = new SnapshotFile(Path.of((String) snap.get("path")), ((Number) snap.get("size")).longValue(),
-                    (String) snap.get("sha256"), SnapshotFile.Trailer.valueOf((String) facts.get("snapshotTrailer")));
+                    (String) snap.get("sha256"), SnapshotDigest.Trailer.valueOf((String) facts.get("snapshotTrailer")));
             run.expectedRevision = ((Number) snap.get("revision")).longValue();
             run.transferId = (String) facts.getOrDefault("transferId", run.snapshot.transferId());
         }

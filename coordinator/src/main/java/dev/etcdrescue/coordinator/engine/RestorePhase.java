@@ -1,8 +1,8 @@
 package dev.etcdrescue.coordinator.engine;
 
-import dev.etcdrescue.coordinator.snapshot.SnapshotFile;
 import dev.etcdrescue.proto.v1.RestoreRequest;
 import dev.etcdrescue.proto.v1.RestoreResult;
+import dev.etcdrescue.snapshotformat.SnapshotDigest;
 import java.time.Duration;
 import java.util.Locale;
 
@@ -20,7 +20,7 @@ final class RestorePhase implements Phase {
      * distribute goes on only when every agent found the whole file's SHA-256 equal to the coordinator's. A
      * file without a trailer (a raw db, --allow-no-hash-trailer) cannot be checked by the tool at all.
      */
-    static boolean skipHashCheck(SnapshotFile.Trailer trailer) {
+    static boolean skipHashCheck(SnapshotDigest.Trailer trailer) {
         return switch (trailer) {
             case VALID, ABSENT -> true;
             case MISMATCH -> false;

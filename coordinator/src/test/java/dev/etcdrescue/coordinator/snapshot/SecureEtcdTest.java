@@ -12,6 +12,7 @@ import dev.etcdrescue.coordinator.report.RecoveryReport.Check;
 import dev.etcdrescue.coordinator.verify.ClusterVerifier;
 import dev.etcdrescue.pki.CertificateAuthority;
 import dev.etcdrescue.pki.Pem;
+import dev.etcdrescue.snapshotformat.SnapshotDigest;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.Socket;
@@ -93,7 +94,7 @@ class SecureEtcdTest {
         SnapshotTaker.Probe probe = taker.probe(List.of(client));
         assertThat(probe.unreachable()).isEmpty();
         SnapshotFile file = taker.take(probe.best().orElseThrow(), dir.resolve("tls.db"), Duration.ofSeconds(30));
-        assertThat(file.trailer()).isEqualTo(SnapshotFile.Trailer.VALID);
+        assertThat(file.trailer()).isEqualTo(SnapshotDigest.Trailer.VALID);
     }
 
     @Test

@@ -2,6 +2,7 @@ package dev.etcdrescue.coordinator.snapshot;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.etcdrescue.snapshotformat.SnapshotDigest;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -29,7 +30,7 @@ class SnapshotFileTest {
         byte[] bytes = snapshotBytes(700);
         Path f = Files.write(dir.resolve("s.db"), bytes);
         SnapshotFile s = SnapshotFile.inspect(f);
-        assertThat(s.trailer()).isEqualTo(SnapshotFile.Trailer.VALID);
+        assertThat(s.trailer()).isEqualTo(SnapshotDigest.Trailer.VALID);
         assertThat(s.size()).isEqualTo(bytes.length);
         assertThat(s.sha256()).isEqualTo(HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes)));
         assertThat(s.transferId()).startsWith("sha256-").hasSize(7 + 32);
@@ -42,7 +43,7 @@ class SnapshotFileTest {
             byte[] copy = bytes.clone();
             copy[pos] ^= 0x01;
             Path f = Files.write(dir.resolve("flip-" + pos), copy);
-            assertThat(SnapshotFile.inspect(f).trailer()).as("flip at %d", pos).isEqualTo(SnapshotFile.Trailer.MISMATCH);
+            assertThat(SnapshotFile.inspect(f).trailer()).as("flip at %d", pos).isEqualTo(SnapshotDigest.Trailer.MISMATCH);
         }
     }
 
@@ -50,8 +51,8 @@ class SnapshotFileTest {
     void rawDbWithoutTrailerIsAbsentNotValid() throws Exception {
         byte[] db = new byte[8 * 4096];
         new Random(1).nextBytes(db);
-        assertThat(SnapshotFile.inspect(Files.write(dir.resolve("db"), db)).trailer()).isEqualTo(SnapshotFile.Trailer.ABSENT);
-        assertThat(SnapshotFile.inspect(Files.write(dir.resolve("empty"), new byte[0])).trailer()).isEqualTo(SnapshotFile.Trailer.ABSENT);
+        assertThat(SnapshotFile.inspect(Files.write(dir.resolve("db"), db)).trailer()).isEqualTo(SnapshotDigest.Trailer.ABSENT);
+        assertThat(SnapshotFile.inspect(Files.write(dir.resolve("empty"), new byte[0])).trailer()).isEqualTo(SnapshotDigest.Trailer.ABSENT);
     }
 
     /** Checking while writing, in writes of any size (some shorter than the trailer), agrees with reading back. */
@@ -77,7 +78,7 @@ class SnapshotFileTest {
                 assertThat(out.result(f).sha256()).isEqualTo(HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes)));
             }
         }
-        assertThat(SnapshotFile.inspect(Files.write(dir.resolve("v"), valid)).trailer()).isEqualTo(SnapshotFile.Trailer.VALID);
-        assertThat(SnapshotFile.inspect(Files.write(dir.resolve("f"), flipped)).trailer()).isEqualTo(SnapshotFile.Trailer.MISMATCH);
+        assertThat(SnapshotFile.inspect(Files.write(dir.resolve("v"), valid)).trailer()).isEqualTo(SnapshotDigest.Trailer.VALID);
+        assertThat(SnapshotFile.inspect(Files.write(dir.resolve("f"), flipped)).trailer()).isEqualTo(SnapshotDigest.Trailer.MISMATCH);
     }
 }

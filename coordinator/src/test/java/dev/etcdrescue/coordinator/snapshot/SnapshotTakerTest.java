@@ -3,6 +3,7 @@ package dev.etcdrescue.coordinator.snapshot;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.etcdrescue.coordinator.testing.LocalEtcd;
+import dev.etcdrescue.snapshotformat.SnapshotDigest;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -53,7 +54,7 @@ class SnapshotTakerTest {
         SnapshotTaker taker = new SnapshotTaker(new EtcdClients(Duration.ofSeconds(2)), Duration.ofSeconds(3));
         SourceMember source = taker.probe(List.of(etcd.clientUrl())).best().orElseThrow();
         SnapshotFile file = taker.take(source, dir.resolve("snap.db"), Duration.ofSeconds(60));
-        assertThat(file.trailer()).isEqualTo(SnapshotFile.Trailer.VALID);
+        assertThat(file.trailer()).isEqualTo(SnapshotDigest.Trailer.VALID);
         assertThat(dir.resolve("snap.db.part")).doesNotExist();
         Process p = new ProcessBuilder("/usr/bin/etcdctl", "snapshot", "status", file.path().toString(), "-w", "json")
                 .redirectErrorStream(true).start();

@@ -1,20 +1,35 @@
-package dev.etcdrescue.agent.transfer;
+package dev.etcdrescue.snapshotformat;
 
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.Optional;
 
 /**
- * SHA-256 of a file as its bytes go by, and at the same time the digest of everything but its last 32
- * bytes, which is what etcd's snapshot hash trailer must equal: one pass, whether or not the final size
- * is known up front (a snapshot streamed while it is taken is not). The last 32 bytes seen are held back
- * from the running digest until more bytes push them out; the whole file's digest is that digest
- * continued with them.
+ * SHA-256 of a snapshot file as its bytes go by, and at the same time the check of etcd's hash trailer:
+ * etcd appends the SHA-256 of the database (32 bytes) to every snapshot it sends, so such a file has
+ * {@code size % 512 == 32} (bolt pages are 512-byte aligned), while a raw {@code member/snap/db} has none.
+ *
+ * <p>One pass, whether or not the final size is known up front (a snapshot streamed while it is taken
+ * is not): the last 32 bytes seen are held back from the content digest until more bytes push them out;
+ * the whole file's digest is that digest continued with them. The coordinator checks what etcd sent
+ * with it, the agents what they received, so both give the same verdict on the same bytes.
  */
-public final class RunningDigest {
+public final class SnapshotDigest {
     public static final int TRAILER_BYTES = 32;
+    public static final int PAGE_ALIGN = 512;
+
+    /** What the end of the file says. */
+    public enum Trailer {
+        /** etcd's trailer, equal to the SHA-256 of everything before it. */
+        VALID,
+        /** The size says trailer, the bytes do not match: a damaged or truncated snapshot. */
+        MISMATCH,
+        /** No trailer (a raw database file): only {@code --skip-hash-check} restores it. */
+        ABSENT
+    }
 
     private final MessageDigest content = newSha256();
     private final byte[] tail = new byte[TRAILER_BYTES];
@@ -49,10 +64,12 @@ public final class RunningDigest {
         tailLength += length;
     }
 
+    /** Bytes seen so far. */
     public long position() {
         return position;
     }
 
+    /** SHA-256 (hex) of every byte seen, trailer included: what both sides compare after a transfer. */
     public String hex() {
         MessageDigest whole = copy(content);
         whole.update(tail, 0, tailLength);
@@ -64,6 +81,19 @@ public final class RunningDigest {
         return position < TRAILER_BYTES ? Optional.empty() : Optional.of(copy(content).digest());
     }
 
+    /** The verdict on the bytes seen so far, taken as the whole file. */
+    public Trailer trailer() {
+        if (!mayHaveTrailer(position)) {
+            return Trailer.ABSENT;
+        }
+        return Arrays.equals(copy(content).digest(), tail) ? Trailer.VALID : Trailer.MISMATCH;
+    }
+
+    /** Whether a file of this size can end with etcd's trailer at all. */
+    public static boolean mayHaveTrailer(long size) {
+        return size > TRAILER_BYTES && size % PAGE_ALIGN == TRAILER_BYTES;
+    }
+
     public static MessageDigest newSha256() {
         try {
             return MessageDigest.getInstance("SHA-256");
@@ -72,11 +102,11 @@ public final class RunningDigest {
         }
     }
 
-    private static MessageDigest copy(MessageDigest d) {
+    private static MessageDigest copy(MessageDigest digest) {
         try {
-            return (MessageDigest) d.clone();
+            return (MessageDigest) digest.clone();
         } catch (CloneNotSupportedException e) {
-            throw new IllegalStateException("SHA-256 digest cannot be cloned", e);
+            throw new IllegalStateException("the JDK's SHA-256 cannot be cloned", e);
         }
     }
 }
