@@ -2,13 +2,19 @@ package dev.etcdrescue.agent.transfer;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
 
-/** What BeginTransfer announced for a transfer id, kept beside the .part so a resume can be checked. */
+/**
+ * What BeginTransfer announced for a transfer id, kept beside the .part so a resume can be checked.
+ *
+ * @param skipSnapshotStatus the coordinator gets etcd's snapshot status of this file from another host
+ *     (absent in announcements written before the field existed: false, the status is read)
+ */
 public record TransferAnnouncement(
         @JsonProperty("transfer_id") String transferId,
         @JsonProperty("total_size") long totalSize,
         @JsonProperty("sha256") String sha256,
         @JsonProperty("source") String source,
-        @JsonProperty("operation_id") String operationId) {
+        @JsonProperty("operation_id") String operationId,
+        @JsonProperty("skip_snapshot_status") boolean skipSnapshotStatus) {
 
     /** True when a .part written for {@code other} can be continued under this announcement. */
     public boolean sameFileAs(TransferAnnouncement other) {

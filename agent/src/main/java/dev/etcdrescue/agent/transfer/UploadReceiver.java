@@ -301,7 +301,7 @@ public final class UploadReceiver implements StreamObserver<SnapshotChunk> {
         channel.close();
         TransferResult result;
         try {
-            result = transfers.complete(transferId, expectedSha, digest);
+            result = transfers.complete(transferId, expectedSha, digest, !announcement.skipSnapshotStatus());
         } finally {
             transfers.stopReceiving(transferId);
         }

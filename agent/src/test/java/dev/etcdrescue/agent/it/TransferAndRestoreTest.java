@@ -128,6 +128,36 @@ class TransferAndRestoreTest {
     }
 
     /**
+     * Told that another host reads etcd's snapshot status of this file, the agent does not read it (a pass
+     * over the whole database); announced again by a coordinator that wants it, it reads it then, from the
+     * staged file, and the restore does not need it either way.
+     */
+    @Test
+    void theSnapshotStatusIsLeftToAnotherHostWhenTheCoordinatorSaysSo() throws Exception {
+        TransferState begun = agent.coordinator().beginTransfer(BeginTransferRequest.newBuilder().setHeader(header(OP))
+                .setTransferId("snap-nostatus").setSha256(snapshot.sha256()).setTotalSize(snapshot.bytes().length)
+                .setSource("file:" + snapshot.file()).setSkipSnapshotStatus(true).build());
+        assertThat(begun.getDurableOffset()).isZero();
+        TransferResult result = Uploads.upload(agent.coordinatorAsync(), header(OP), "snap-nostatus", snapshot.bytes(), 0,
+                UnaryOperator.identity());
+        assertThat(result.getSha256()).isEqualTo(snapshot.sha256());
+        assertThat(result.getHasHashTrailer()).isTrue();
+        assertThat(result.hasSnapshotStatus()).isFalse();
+
+        TransferState again = begin("snap-nostatus", snapshot.sha256(), snapshot.bytes().length);
+        assertThat(again.getComplete()).isTrue();
+        assertThat(again.getResult().hasSnapshotStatus()).isTrue();
+        assertThat(again.getResult().getSnapshotStatus().getTotalKeys()).isGreaterThanOrEqualTo(101);
+
+        Path dataDir = agent.dataRoot.resolve("nostatus.etcd");
+        RestoreResult restored = agent.coordinator().restoreMember(RestoreRequest.newBuilder()
+                .setHeader(header(OP)).setTransferId("snap-nostatus")
+                .setMember(member("restored-1", Ports.free(), Ports.free(), dataDir.toString())).build());
+        assertThat(dataDir.resolve("member/snap/db")).exists();
+        assertThat(restored.getCommandList()).contains("--name=restored-1");
+    }
+
+    /**
      * A live stream (no size, no digest) broken off by a coordinator that died after its snapshot was checked:
      * the same transfer announced with the digest continues from what the agent holds; announced live again
      * (a snapshot taken anew), it starts over, the partial file moved aside.

@@ -57,7 +57,7 @@ public final class LiveDistribution implements AutoCloseable {
         for (SnapshotDistribution.Target t : targets) {
             started.put(t.hostName(), CompletableFuture.supplyAsync(() -> {
                 TransferState state = t.agent().beginTransfer(BeginTransferRequest.newBuilder().setHeader(t.header())
-                        .setTransferId(transferId).setSource(origin).build());
+                        .setTransferId(transferId).setSource(origin).setSkipSnapshotStatus(t.skipStatus()).build());
                 try {
                     return t.agent().upload(t.header(), transferId, source, state.getDurableOffset(),
                             sent -> progress.bytes(t.hostName(), sent, source.size() >= 0 ? source.size() : expectedSize), budget);

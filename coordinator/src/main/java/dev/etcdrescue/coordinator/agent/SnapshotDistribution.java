@@ -57,7 +57,12 @@ public final class SnapshotDistribution {
     }
 
     /** One agent to deliver to, with the header of this operation for that host. */
-    public record Target(String hostName, AgentClient agent, OperationHeader header) {
+    /** @param skipStatus the host leaves etcd's snapshot status to another host with the same tool and file */
+    public record Target(String hostName, AgentClient agent, OperationHeader header, boolean skipStatus) {
+        public Target(String hostName, AgentClient agent, OperationHeader header) {
+            this(hostName, agent, header, false);
+        }
+
         String endpoint() {
             return agent.endpoint().toString();
         }
@@ -202,7 +207,7 @@ public final class SnapshotDistribution {
 
     private BeginTransferRequest.Builder begin(Target t) {
         return BeginTransferRequest.newBuilder().setHeader(t.header()).setTransferId(transferId).setTotalSize(size)
-                .setSha256(sha256).setSource(source);
+                .setSha256(sha256).setSource(source).setSkipSnapshotStatus(t.skipStatus());
     }
 
     private synchronized ChunkSource direct() {
