@@ -75,7 +75,7 @@ class HostileSnapshotTest {
         EMPTY(b -> new byte[0], false),
         ONE_FLIPPED_BYTE(b -> {
             byte[] c = b.clone();
-            c[c.length / 3] ^= 0x04;
+            c[insideAValue(c, c.length / 3)] ^= 0x04;
             return c;
         }, true),
         NO_HASH_TRAILER(b -> Arrays.copyOf(b, b.length - 32), true);
@@ -87,6 +87,22 @@ class HostileSnapshotTest {
         Damage(UnaryOperator<byte[]> apply, boolean readable) {
             this.apply = apply;
             this.readable = readable;
+        }
+
+        /**
+         * An offset inside one of the bulk values ("x" x 8000) at or after {@code from}: a byte flipped there
+         * breaks only the trailer. At a fixed offset it could land in a page header or the freelist of
+         * that run's snapshot (their layout differs from run to run), and etcdctl's status then panics.
+         */
+        private static int insideAValue(byte[] bytes, int from) {
+            int run = 0;
+            for (int i = from; i < bytes.length; i++) {
+                run = bytes[i] == 'x' ? run + 1 : 0;
+                if (run == 64) {
+                    return i - 32;
+                }
+            }
+            throw new IllegalStateException("no bulk value after offset " + from);
         }
     }
 
