@@ -130,6 +130,10 @@ abstract class RecoverEndToEndBase {
         assertThat(distributed).hasSize(5).allSatisfy((host, m) -> assertThat(m).contains("sha256 verified")
                 .contains(host.equals(refusing) ? "received " : "while the snapshot was taken"));
         assertThat(distributed.get(refusing)).doesNotContain("while the snapshot was taken");
+        // Same restore tool on every host: only the first one in plan order reads etcd's snapshot status (decision 0014).
+        String first = testbed.host(0).name();
+        assertThat(distributed).allSatisfy((host, m) -> assertThat(m).contains(host.equals(first)
+                ? "; revision " : "; snapshot status read on a host with the same restore tool"));
         assertThat(r.stderr()).contains("[" + refusing + "] streaming the snapshot while it was taken failed");
         assertThat(restores).hasSize(5).allSatisfy(m -> assertThat(m).contains("with " + restoreTool + " ")
                 .contains("--skip-hash-check: the file's SHA-256 was verified on arrival"));
