@@ -157,7 +157,9 @@ public final class AgentClient implements AutoCloseable {
      * Takes the next chunk whenever the transport is ready; the first chunk carries the header. gRPC
      * stops being ready as soon as one chunk waits to go out, so up to {@link #CHUNKS_AHEAD} are queued
      * beyond that: the stream stays busy across thread hand-offs on a loaded machine, and what one stream
-     * holds in memory stays bounded.
+     * holds in memory stays bounded. While the next chunk of a growing file is not written yet, the pump
+     * waits for it with one callback only: gRPC's readiness calls it too, and a callback registered on
+     * each of those would multiply (every one re-registers), each write of etcd's then waking them all.
      */
     private static final class ChunkPump implements ClientResponseObserver<SnapshotChunk, TransferResult> {
         private static final int CHUNKS_AHEAD = 4;
@@ -171,6 +173,7 @@ public final class AgentClient implements AutoCloseable {
         private boolean first = true;
         private boolean finished;
         private int ahead;
+        private boolean waitingForSource;
         private TransferResult result;
 
         ChunkPump(OperationHeader header, String transferId, ChunkSource source, long offset, LongConsumer progress,
@@ -189,7 +192,15 @@ public final class AgentClient implements AutoCloseable {
             requestStream.setOnReadyHandler(this::pump);
         }
 
+        private synchronized void sourceGrew() {
+            waitingForSource = false;
+            pump();
+        }
+
         private synchronized void pump() {
+            if (waitingForSource) {
+                return;
+            }
             try {
                 while (!finished) {
                     if (requests.isReady()) {
@@ -205,8 +216,9 @@ public final class AgentClient implements AutoCloseable {
                         return;
                     }
                     if (!source.ready(offset)) {
-                        // A snapshot still streaming in: come back when more of it is written.
-                        source.whenReady(this::pump);
+                        // A snapshot still streaming in: come back when this chunk is written.
+                        waitingForSource = true;
+                        source.whenReady(offset, this::sourceGrew);
                         break;
                     }
                     ahead++;

@@ -58,12 +58,15 @@ public final class ChunkSource implements AutoCloseable {
         return growing == null || growing.readable(offset, chunkSize);
     }
 
-    /** Calls {@code reader} back when a growing file has more bytes (or is finished, or failed). */
-    public void whenReady(Runnable reader) {
+    /**
+     * Calls {@code reader} back once the chunk at {@code offset} can be handed out (for a growing file:
+     * all its bytes are written, or the file is finished, or failed).
+     */
+    public void whenReady(long offset, Runnable reader) {
         if (growing == null) {
             reader.run();
         } else {
-            growing.whenGrown(reader);
+            growing.whenGrown(offset + chunkSize, reader);
         }
     }
 

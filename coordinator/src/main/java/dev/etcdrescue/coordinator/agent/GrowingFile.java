@@ -10,7 +10,8 @@ import java.util.concurrent.Executors;
  * A file that is still being written (a snapshot streaming in from etcd), as its readers see it: how many
  * bytes can be read so far, and, once the writer has finished and checked it, its final size and digest.
  * Readers that wait for more bytes are called back on a thread of this object's own, never the writer's,
- * so the writer is not slowed by what its readers do.
+ * so the writer is not slowed by what its readers do; and only once the bytes they wait for are written,
+ * not on every write (etcd sends its snapshot in 32 KiB messages, readers take 1 MiB chunks).
  */
 public final class GrowingFile implements AutoCloseable {
     private final ExecutorService notifier = Executors.newSingleThreadExecutor(r -> {
@@ -18,7 +19,10 @@ public final class GrowingFile implements AutoCloseable {
         t.setDaemon(true);
         return t;
     });
-    private final List<Runnable> waiting = new ArrayList<>();
+    private record Waiting(long until, Runnable reader) {}
+
+    private final List<Waiting> waiting = new ArrayList<>();
+    private long callbacks;
     private long written;
     private long finalSize = -1;
     private String sha256;
@@ -73,18 +77,35 @@ public final class GrowingFile implements AutoCloseable {
         return failure != null || (finalSize >= 0 ? offset <= finalSize : offset + length <= written);
     }
 
-    /** Calls {@code reader} back once more bytes are written, or the file is finished or failed. */
-    synchronized void whenGrown(Runnable reader) {
-        waiting.add(reader);
+    /**
+     * Calls {@code reader} back once {@code until} bytes are written, or the file is finished or failed
+     * (at once if that is so already). Each registration is called back once.
+     */
+    synchronized void whenGrown(long until, Runnable reader) {
+        waiting.add(new Waiting(until, reader));
+        wake();
+    }
+
+    /** Readers registered and not yet called back. */
+    synchronized int waitingReaders() {
+        return waiting.size();
+    }
+
+    /** Readers called back so far. */
+    synchronized long callbacks() {
+        return callbacks;
     }
 
     private void wake() {
-        if (waiting.isEmpty()) {
-            return;
+        boolean ended = failure != null || finalSize >= 0;
+        for (var it = waiting.iterator(); it.hasNext(); ) {
+            Waiting w = it.next();
+            if (ended || written >= w.until()) {
+                it.remove();
+                callbacks++;
+                notifier.execute(w.reader());
+            }
         }
-        List<Runnable> now = List.copyOf(waiting);
-        waiting.clear();
-        now.forEach(notifier::execute);
     }
 
     @Override

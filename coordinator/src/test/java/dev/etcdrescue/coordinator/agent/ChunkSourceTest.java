@@ -57,7 +57,7 @@ class ChunkSourceTest {
             assertThat(source.size()).isEqualTo(-1);
             assertThat(source.ready(0)).isFalse();
             java.util.concurrent.CountDownLatch woken = new java.util.concurrent.CountDownLatch(1);
-            source.whenReady(woken::countDown);
+            source.whenReady(0, woken::countDown);
 
             Files.write(file, java.util.Arrays.copyOf(bytes, 5000));
             growing.wrote(5000);
@@ -83,7 +83,7 @@ class ChunkSourceTest {
         Path file = Files.write(tmp.resolve("failed.db"), new byte[0]);
         try (GrowingFile growing = new GrowingFile(); ChunkSource source = new ChunkSource(file, 4096, 1, growing)) {
             java.util.concurrent.CountDownLatch woken = new java.util.concurrent.CountDownLatch(1);
-            source.whenReady(woken::countDown);
+            source.whenReady(0, woken::countDown);
             growing.fail("the snapshot failed its checks");
             assertThat(woken.await(5, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
             assertThat(source.failure()).hasValue("the snapshot failed its checks");
@@ -92,6 +92,44 @@ class ChunkSourceTest {
             growing.complete(0, "ab".repeat(32));
             assertThat(source.failure()).as("a late completion does not undo the failure").isPresent();
             assertThat(source.size()).isEqualTo(-1);
+        }
+    }
+
+    /** etcd writes its snapshot in 32 KiB pieces: a reader waiting for a 1 MiB chunk is woken once, when it is whole. */
+    @Test
+    void aWaitingReaderIsCalledBackOnceWhenItsChunkIsWrittenNotOnEveryWrite() throws Exception {
+        try (GrowingFile growing = new GrowingFile()) {
+            java.util.concurrent.atomic.AtomicInteger calls = new java.util.concurrent.atomic.AtomicInteger();
+            java.util.concurrent.CountDownLatch woken = new java.util.concurrent.CountDownLatch(1);
+            growing.whenGrown(4096, () -> {
+                calls.incrementAndGet();
+                woken.countDown();
+            });
+            for (int i = 0; i < 3; i++) {
+                growing.wrote(1024);
+            }
+            assertThat(growing.waitingReaders()).as("3072 of 4096 bytes: still waiting").isEqualTo(1);
+            growing.wrote(1024);
+            growing.wrote(1024);
+            assertThat(woken.await(5, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+            assertThat(growing.waitingReaders()).isZero();
+            assertThat(calls.get()).isEqualTo(1);
+        }
+    }
+
+    /** A reader that registers after its bytes arrived (or after the end) is called back at once: no lost wake-up. */
+    @Test
+    void aReaderRegisteringAfterItsBytesOrTheEndIsCalledBackAtOnce() throws Exception {
+        try (GrowingFile growing = new GrowingFile()) {
+            growing.wrote(8192);
+            java.util.concurrent.CountDownLatch written = new java.util.concurrent.CountDownLatch(1);
+            growing.whenGrown(8192, written::countDown);
+            assertThat(written.await(5, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+
+            growing.complete(8192, "ab".repeat(32));
+            java.util.concurrent.CountDownLatch ended = new java.util.concurrent.CountDownLatch(1);
+            growing.whenGrown(8192 + 4096, ended::countDown);
+            assertThat(ended.await(5, java.util.concurrent.TimeUnit.SECONDS)).as("the file is finished: nothing more comes").isTrue();
         }
     }
 }
