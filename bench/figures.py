@@ -47,6 +47,11 @@ manual_snapshot_and_distribute = round(manual_phases.get("snapshot", 0) + manual
 dist_baseline = num("BENCH_DIST_BASELINE")
 scp = num("BENCH_SCP")
 snapshot_bytes = int(report.get("snapshot", {}).get("size") or env["BENCH_SNAPSHOT_BYTES"])
+# CPU-seconds per phase by kind of process (bench/phase_cpu.py), when it ran.
+phase_cpu = {}
+if env.get("BENCH_PHASE_CPU") and os.path.exists(env["BENCH_PHASE_CPU"]):
+    with open(env["BENCH_PHASE_CPU"]) as f:
+        phase_cpu = json.load(f)
 idle = num("BENCH_IDLE")
 peak = num("BENCH_PEAK")
 
@@ -80,6 +85,7 @@ results = {
     "agent_hwm_end_of_recover_mib": num("BENCH_END_HWM"),
     "rescue_phase_s": rescue_phases,
     "manual_phase_s": manual_phases,
+    "rescue_phase_cpu_s": phase_cpu,
 }
 targets = [
     ("RTO <= 0.6 x manual", results["rto_ratio"], 0.6),
@@ -96,6 +102,12 @@ print(f"== bench {results['preset']}: {results['keys']} keys x {results['value_b
 print(f"RTO          etcd-rescue {rto:.1f} s   manual {manual:.1f} s   ratio {results['rto_ratio']}   (target <= 0.6: {results['targets']['RTO <= 0.6 x manual']})")
 print("  per phase  " + "  ".join(f"{p} {s:.1f}" for p, s in rescue_phases.items()))
 print("  manual     " + "  ".join(f"{p} {s:.1f}" for p, s in manual_phases.items()))
+for p, groups in phase_cpu.items():
+    total = sum(groups.values())
+    if total >= 1:
+        wall = rescue_phases.get(p)
+        share = f" of {os.cpu_count() * wall:.1f} on {os.cpu_count()} CPUs" if wall else ""
+        print(f"  CPU {p:<10} {total:6.1f} CPU-s{share}: " + ", ".join(f"{g} {t:.1f}" for g, t in groups.items() if t >= 0.1))
 scp_text = f"{scp:.2f} s" if scp is not None else f"n/a ({results['scp_na_reason']})"
 print(f"  snapshot + distribute  etcd-rescue {snapshot_and_distribute:.1f} s (--distribution {results['distribution']})   manual {manual_snapshot_and_distribute:.1f} s")
 dist_text = f"{dist:.2f} s" if dist is not None else "n/a (see the run's logs/direct-probe.log)"

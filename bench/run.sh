@@ -112,13 +112,14 @@ mkdir -p "$logs" "$work/manual" "$work/data"
 echo "bench $preset: $keys keys x $value_bytes B on $host_count hosts ($address_prefix.1-$host_count); record in $work"
 echo "bench: load average at start $load_start; free under $bench_root: $((free_bytes / 1024 / 1024 / 1024)) GiB"
 
-rundir="" sshd_pid="" sampler_pid=""
+rundir="" sshd_pid="" sampler_pid="" cpu_pid=""
 teardown() {
   local rc=$?
   trap - EXIT
   trap '' INT TERM
   set +e
   [ -n "$sampler_pid" ] && kill "$sampler_pid" 2>/dev/null
+  [ -n "$cpu_pid" ] && kill "$cpu_pid" 2>/dev/null
   [ -n "$sshd_pid" ] && kill "$sshd_pid" 2>/dev/null
   local job
   for job in $(jobs -p); do kill "$job" 2>/dev/null; done
@@ -434,12 +435,18 @@ for i in $(seq 0 $((host_count - 1))); do rm -f "$(host_etcd_dir "$i")/manual-sn
   agents_status_mib VmHWM "$work/agent-hwm-received.txt" > "$work/agent-hwm-received.max"
 ) &
 sampler_pid=$!
+# CPU-seconds per phase by kind of process (coordinator, agents, etcd, kernel): the phases are CPU-bound here.
+python3 "$script_dir/phase_cpu.py" "$logs/recover-progress.log" "$work/recover.done" "$work/phase-cpu.json" &
+cpu_pid=$!
 note "\$ etcd-rescue recover -i $inventory -w json --distribution $distribution"
 t=$(now)
 recover_rc=0
 "$etcd_rescue" recover -i "$inventory" --work-dir "$work/recover" -w json --distribution "$distribution" < /dev/null \
   > "$work/report.json" 2> >(tee "$logs/recover-progress.log" | sed 's/^/    | /' >&2) || recover_rc=$?
 rto_s=$(seconds_since "$t")
+touch "$work/recover.done"
+wait "$cpu_pid" 2>/dev/null || true
+cpu_pid=""
 [ "$recover_rc" = 0 ] || fail "etcd-rescue recover exited $recover_rc (see $logs/recover-progress.log)"
 note "etcd-rescue recover: $rto_s s"
 wait "$sampler_pid" 2>/dev/null || true
@@ -484,7 +491,8 @@ export BENCH_REPORT=$work/report.json BENCH_PRESET=$preset BENCH_DISTRIBUTION=$d
   BENCH_LOAD_S=$load_s BENCH_LOAD_START=$load_start BENCH_LOAD_END=$(cut -d ' ' -f 1 /proc/loadavg) \
   BENCH_SNAPSHOT_BYTES=$snapshot_bytes BENCH_HOSTS=$host_count BENCH_PHASES="${phases[*]}" \
   BENCH_MANUAL_PHASES="$(for p in "${!manual_s[@]}"; do echo "$p=${manual_s[$p]}"; done | tr '\n' ' ')" \
-  BENCH_PHASES_DAT=$work/phases.dat BENCH_RESULTS=$work/results.json BENCH_RELAY=$relay_line BENCH_DIRECT=$direct_line
+  BENCH_PHASES_DAT=$work/phases.dat BENCH_RESULTS=$work/results.json BENCH_RELAY=$relay_line BENCH_DIRECT=$direct_line \
+  BENCH_PHASE_CPU=$work/phase-cpu.json
 python3 "$script_dir/figures.py"
 
 if command -v gnuplot >/dev/null; then
