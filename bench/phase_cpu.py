@@ -6,7 +6,8 @@ Follows recover's progress log (stderr); at each 'PHASE [name]' line and every h
 process's utime+stime from /proc, and it stops when DONE_FILE appears (bench/run.sh touches it once
 recover has exited). A process's CPU between two readings goes to the phase the later reading falls in.
 Processes are grouped: the coordinator (java running dev.etcdrescue.coordinator), the agents (java
-running dev.etcdrescue.agent), etcd, kernel threads, and other. Processes that start and end between
+running dev.etcdrescue.agent), etcd, etcd tools (etcdctl, etcdutl: the restores, snapshot status),
+kernel threads, and other. Processes that start and end between
 two readings are not seen; 'unattributed' is what /proc/stat counts as busy beyond the processes seen
 (those, and interrupts). The testbed's hosts are PID namespaces of this machine, so /proc shows them all.
 """
@@ -31,8 +32,11 @@ def group(pid):
         return "coordinator"
     if b"dev.etcdrescue.agent" in cmdline:
         return "agents"
-    if os.path.basename(cmdline.split(b"\0")[0]) == b"etcd":
+    program = os.path.basename(cmdline.split(b"\0")[0])
+    if program == b"etcd":
         return "etcd"
+    if program in (b"etcdctl", b"etcdutl"):
+        return "etcd tools"
     return "other"
 
 
