@@ -97,6 +97,10 @@ public final class GrowingFile implements AutoCloseable {
     }
 
     private void wake() {
+        if (notifier.isShutdown()) {
+            // Closed: the distribution is over and its streams are cancelled; nobody is left to call.
+            return;
+        }
         boolean ended = failure != null || finalSize >= 0;
         for (var it = waiting.iterator(); it.hasNext(); ) {
             Waiting w = it.next();

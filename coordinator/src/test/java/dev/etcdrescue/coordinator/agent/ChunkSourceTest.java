@@ -132,4 +132,18 @@ class ChunkSourceTest {
             assertThat(ended.await(5, java.util.concurrent.TimeUnit.SECONDS)).as("the file is finished: nothing more comes").isTrue();
         }
     }
+
+    /** Once the distribution closed the file, a late registration or write calls nobody and throws nothing. */
+    @Test
+    void aClosedGrowingFileCallsNoReaderBack() throws Exception {
+        GrowingFile growing = new GrowingFile();
+        java.util.concurrent.atomic.AtomicInteger calls = new java.util.concurrent.atomic.AtomicInteger();
+        growing.whenGrown(4096, calls::incrementAndGet);
+        growing.close();
+        growing.wrote(8192);
+        growing.whenGrown(0, calls::incrementAndGet);
+        Thread.sleep(100);
+        assertThat(calls.get()).isZero();
+        assertThat(growing.callbacks()).isZero();
+    }
 }
