@@ -523,8 +523,79 @@ class FaultsTest {
         assertOldMemberIntact(testbed.hosts());
     }
 
+    /**
+     * Two members cannot start (their peer port was taken after preflight, as another service might take
+     * it) and the third waits for a quorum that never comes. Each agent waits for its host's start job,
+     * so the failures are reported as soon as systemd has them, far within --start-timeout; the coordinator
+     * then ends the third agent's wait (its systemctl ends, its agent is free at once) and rollback
+     * leaves nothing behind.
+     */
     @Test
     @Order(9)
+    void membersThatFailToStartEndTheRunAtOnceAndTheOtherWaitsEnd() throws Exception {
+        Target t = Target.of("s", 30_000);
+        List<TestHost> broken = List.of(testbed.host(0), testbed.host(1));
+        TestHost waiting = testbed.host(2);
+        clearStaging();
+        List<ServerSocket> squatters = new ArrayList<>();
+        try {
+            Background run = Background.start(Pattern.compile("^PHASE \\[restore\\]"), () -> {
+                for (TestHost h : broken) {
+                    try {
+                        ServerSocket s = new ServerSocket();
+                        s.bind(new InetSocketAddress(InetAddress.getByName(h.address()), t.peerPort()));
+                        squatters.add(s);
+                    } catch (IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                }
+            }, recover(t, "--start-timeout", "600"));
+            Cli.Result r = run.await();
+            assertThat(r.exitCode()).as(r.all()).isEqualTo(1);
+            assertThat(r.stdout()).contains("start failed on").contains("etcd-rescue rollback " + runDir(t));
+            // The first failure ends the phase; the other broken host may fail just before or after that.
+            List<TestHost> named = broken.stream().filter(h -> Pattern.compile("failed:\\s+\\[" + h.name()
+                    + "\\]\\s+etcd_s failed \\(failed\\); see 'journalctl -u etcd_s' on that host").matcher(r.stdout()).find()).toList();
+            assertThat(named).as("a failed line for a host whose member could not start").isNotEmpty();
+            for (TestHost h : named) {
+                assertThat(h.journal(t.unit())).contains("address already in use");
+            }
+            assertThat(r.stdout()).doesNotContain("failed:  [" + waiting.name() + "]");
+            long startedAt = run.millisFromActionTo(Pattern.compile("^PHASE \\[start\\]"));
+            long reported = run.millisFromActionTo(Pattern.compile("^failed:\\s+\\[")) - startedAt;
+            long ended = run.millisFromActionToEnd() - startedAt;
+            System.out.printf("two members failing to start: reported %d ms into the start phase, run ended %d ms after it began%n",
+                    reported, ended);
+            assertThat(reported).as("as soon as systemd has the failure, not at --start-timeout").isLessThan(60_000);
+            // Stopping the waiting host's member needs its agent, which a wait left running would hold until
+            // --start-timeout (600 s): the run ends quickly only because the coordinator ended that wait.
+            assertThat(r.stdout()).containsPattern("\\[" + waiting.name() + "\\]\\s+stopped etcd_s");
+            assertThat(ended).as("the waiting host's agent was free to stop its member").isLessThan(120_000);
+            await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(250)).untilAsserted(() ->
+                    assertThat(waiting.exec(SHORT, "pgrep", "-f", "systemctl start [" + t.unit().charAt(0) + "]" + t.unit().substring(1)).exitCode())
+                            .as("the wait for %s's start job on %s ended with the run", t.unit(), waiting.name()).isEqualTo(1));
+        } finally {
+            for (ServerSocket s : squatters) {
+                s.close();
+            }
+        }
+        long t0 = System.nanoTime();
+        Cli.Result rolledBack = Cli.etcdRescue("rollback", runDir(t).toString(), "--yes");
+        System.out.printf("rollback after the failed start: %d ms%n", (System.nanoTime() - t0) / 1_000_000);
+        assertThat(rolledBack.exitCode()).as(rolledBack.all()).isZero();
+        for (TestHost h : testbed.hosts()) {
+            // What rollback took away is kept beside, renamed (*.rolled-back-<operation>), never deleted.
+            assertThat(h.hostPath(t.dataDir())).as("%s on %s", t.dataDir(), h.name()).doesNotExist();
+            assertThat(h.hostPath("/etc/default/" + t.unit())).as("env file on %s", h.name()).doesNotExist();
+            assertThat(h.hostPath("/etc/systemd/system/" + t.unit() + ".service")).as("unit on %s", h.name()).doesNotExist();
+            assertThat(h.unitState(t.unit())).as("%s on %s", t.unit(), h.name()).isNotEqualTo("active").isNotEqualTo("activating");
+            assertNoTemporaryFiles(h);
+        }
+        assertOldMemberIntact(testbed.hosts());
+    }
+
+    @Test
+    @Order(10)
     void aHostThatIsDownIsRefusedInPreflightNamingIt() throws Exception {
         Target t = Target.of("d", 25_000);
         TestHost gone = testbed.host(2);

@@ -24,6 +24,11 @@ public class ProcessRunner {
     private static final int MAX_CAPTURE_BYTES = 1 << 20;
 
     public ProcessResult run(List<String> argv, Map<String, String> extraEnv, Duration timeout) {
+        return run(argv, extraEnv, timeout, Cancellation.NONE);
+    }
+
+    /** The same, ended early (the child is sent SIGTERM) when {@code cancellation} fires. */
+    public ProcessResult run(List<String> argv, Map<String, String> extraEnv, Duration timeout, Cancellation cancellation) {
         long started = System.nanoTime();
         ProcessBuilder builder = new ProcessBuilder(argv).redirectInput(ProcessBuilder.Redirect.from(
                 new File("/dev/null")));
@@ -36,12 +41,18 @@ public class ProcessRunner {
         }
         CompletableFuture<String> out = drain(process.getInputStream());
         CompletableFuture<String> err = drain(process.getErrorStream());
+        Runnable unregister = cancellation.whenCancelled(() -> {
+            log.info("{} (pid {}) is no longer awaited: ending it", argv.get(0), process.pid());
+            process.destroy();
+        });
         boolean finished;
         try {
             finished = process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             finished = false;
+        } finally {
+            unregister.run();
         }
         if (!finished) {
             log.warn("{} did not finish within {}: killing pid {}", argv.get(0), timeout, process.pid());

@@ -139,7 +139,7 @@ public final class RollbackRunner {
             actions.add("disabled " + unit + ", as it was before the operation");
         }
         if (wasActive && !Systemctl.isActive(state)) {
-            systemctl.start(unit, true);
+            systemctl.startNoBlock(unit);
             actions.add("started " + unit + " again, as it was active before the operation");
         } else if (!wasActive && Systemctl.isActive(state)) {
             systemctl.stop(unit);

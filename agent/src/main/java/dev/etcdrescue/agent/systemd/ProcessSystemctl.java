@@ -1,6 +1,7 @@
 package dev.etcdrescue.agent.systemd;
 
 import dev.etcdrescue.agent.AgentException;
+import dev.etcdrescue.agent.io.Cancellation;
 import dev.etcdrescue.agent.io.ProcessResult;
 import dev.etcdrescue.agent.io.ProcessRunner;
 import dev.etcdrescue.agent.spec.UnitNames;
@@ -11,6 +12,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,13 +38,16 @@ public final class ProcessSystemctl implements Systemctl {
     }
 
     @Override
-    public void start(String unit, boolean noBlock) {
-        List<String> args = new ArrayList<>(List.of("start"));
-        if (noBlock) {
-            args.add("--no-block");
-        }
-        args.add(UnitNames.serviceFile(unit, "unit"));
-        run(args);
+    public void startNoBlock(String unit) {
+        run(List.of("start", "--no-block", UnitNames.serviceFile(unit, "unit")));
+    }
+
+    @Override
+    public Optional<String> startAndWait(String unit, Cancellation cancellation) {
+        List<String> args = List.of("start", UnitNames.serviceFile(unit, "unit"));
+        ProcessResult result = run(args, cancellation);
+        return result.succeeded() ? Optional.empty() : Optional.of("systemctl " + String.join(" ", args) + " failed: "
+                + result.failureSummary());
     }
 
     @Override
@@ -88,20 +93,26 @@ public final class ProcessSystemctl implements Systemctl {
     }
 
     private ProcessResult run(List<String> args) {
+        ProcessResult result = run(args, Cancellation.NONE);
+        if (!result.succeeded()) {
+            throw AgentException.failedPrecondition("systemctl " + String.join(" ", args) + " failed: "
+                    + result.failureSummary() + "; see journalctl -u for the unit");
+        }
+        return result;
+    }
+
+    /** Runs systemctl; only a systemctl that cannot be run at all throws here. */
+    private ProcessResult run(List<String> args, Cancellation cancellation) {
         List<String> argv = new ArrayList<>();
         argv.add(systemctl.toString());
         argv.addAll(args);
         ProcessResult result;
         try {
-            result = runner.run(argv, Map.of(), timeout);
+            result = runner.run(argv, Map.of(), timeout, cancellation);
         } catch (RuntimeException e) {
             throw AgentException.failedPrecondition("cannot run " + systemctl + ": " + e.getMessage());
         }
         log.info("systemctl {} -> {}", String.join(" ", args), result.timedOut() ? "timed out" : "exit " + result.exitCode());
-        if (!result.succeeded()) {
-            throw AgentException.failedPrecondition("systemctl " + String.join(" ", args) + " failed: "
-                    + result.failureSummary() + "; see journalctl -u for the unit");
-        }
         return result;
     }
 

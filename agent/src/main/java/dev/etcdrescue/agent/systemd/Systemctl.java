@@ -1,6 +1,8 @@
 package dev.etcdrescue.agent.systemd;
 
+import dev.etcdrescue.agent.io.Cancellation;
 import dev.etcdrescue.proto.v1.UnitState;
+import java.util.Optional;
 
 /**
  * The systemd operations the agent needs. Unit names are passed bare or with ".service"; the
@@ -9,7 +11,16 @@ import dev.etcdrescue.proto.v1.UnitState;
 public interface Systemctl {
     void daemonReload();
 
-    void start(String unit, boolean noBlock);
+    /** Queues the unit's start job and returns at once ({@code systemctl start --no-block}). */
+    void startNoBlock(String unit);
+
+    /**
+     * Starts the unit and waits for its start job to end: for a Type=notify unit, until it reports
+     * ready or fails. Empty when the job succeeded; otherwise why not, in systemctl's words (the job
+     * failed, systemctl refused, or the wait was cut short by its timeout or {@code cancellation}).
+     * A wait cut short leaves the job to systemd: the unit goes on starting.
+     */
+    Optional<String> startAndWait(String unit, Cancellation cancellation);
 
     void stop(String unit);
 

@@ -2,6 +2,7 @@ package dev.etcdrescue.agent.systemd;
 
 import dev.etcdrescue.agent.AgentException;
 import dev.etcdrescue.agent.failpoint.Failpoints;
+import dev.etcdrescue.agent.io.Cancellation;
 import dev.etcdrescue.agent.journal.JournalEntry;
 import dev.etcdrescue.agent.journal.JournalEntry.Kind;
 import dev.etcdrescue.agent.journal.OperationJournal;
@@ -47,15 +48,31 @@ public final class UnitOperations {
         return Systemctl.isActive(state) ? Optional.of(state) : Optional.empty();
     }
 
-    public UnitState start(UnitRequest request) {
+    /**
+     * daemon-reload, then start. Without no_block, waits for the start job (ended early by
+     * {@code cancellation}) and answers with the unit's state: a member whose job failed is answered
+     * as failed (or as activating, when its Restart= is trying again), for the caller to report.
+     */
+    public UnitState start(UnitRequest request, Cancellation cancellation) {
         String op = request.getHeader().getOperationId();
         String unit = UnitNames.bare(request.getUnit(), "unit");
         recordBeforeOnce(op, unit);
         journal.append(op, JournalEntry.unit(journal.now(), Kind.UNIT_STARTED, unit));
         systemctl.daemonReload();
-        systemctl.start(unit, request.getNoBlock());
-        log.info("started {} (no_block={}) for operation {}", unit, request.getNoBlock(), op);
-        return systemctl.show(unit);
+        if (request.getNoBlock()) {
+            systemctl.startNoBlock(unit);
+            log.info("started {} (no_block) for operation {}", unit, op);
+            return systemctl.show(unit);
+        }
+        Optional<String> notDone = systemctl.startAndWait(unit, cancellation);
+        UnitState state = systemctl.show(unit);
+        log.info("start {} for operation {}, waited: {} ({}){}", unit, op, state.getActiveState(), state.getSubState(),
+                notDone.map(why -> "; " + why).orElse(""));
+        if (notDone.isPresent() && !state.getActiveState().equals("failed") && !Systemctl.isActive(state)) {
+            // Neither failed nor under way: systemctl refused the start (no such unit, no permission).
+            throw AgentException.failedPrecondition(notDone.get() + "; see journalctl -u " + unit);
+        }
+        return state;
     }
 
     public UnitState stop(UnitRequest request) {

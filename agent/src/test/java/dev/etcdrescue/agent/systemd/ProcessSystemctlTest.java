@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.etcdrescue.agent.AgentException;
+import dev.etcdrescue.agent.io.Cancellation;
 import dev.etcdrescue.agent.io.ProcessRunner;
 import dev.etcdrescue.proto.v1.UnitState;
 import java.nio.file.Path;
@@ -37,7 +38,7 @@ class ProcessSystemctlTest {
                 Duration.ofSeconds(5));
 
         for (String unit : new String[] {"etcd;reboot", "--now", "../x", "a b", ""}) {
-            assertThatThrownBy(() -> systemctl.start(unit, false)).isInstanceOf(AgentException.class)
+            assertThatThrownBy(() -> systemctl.startAndWait(unit, Cancellation.NONE)).isInstanceOf(AgentException.class)
                     .hasMessageStartingWith("unit must be a unit name");
         }
     }

@@ -1,12 +1,14 @@
 package dev.etcdrescue.agent.testing;
 
 import dev.etcdrescue.agent.AgentException;
+import dev.etcdrescue.agent.io.Cancellation;
 import dev.etcdrescue.agent.spec.UnitNames;
 import dev.etcdrescue.agent.systemd.Systemctl;
 import dev.etcdrescue.proto.v1.UnitState;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 
 /** An in-memory systemd for agent tests (real systemd is exercised by the system tests). */
@@ -30,9 +32,16 @@ public final class FakeSystemctl implements Systemctl {
     }
 
     @Override
-    public synchronized void start(String unit, boolean noBlock) {
-        calls.add("start " + unit + (noBlock ? " --no-block" : ""));
+    public synchronized void startNoBlock(String unit) {
+        calls.add("start " + unit + " --no-block");
         update(unit, true, null);
+    }
+
+    @Override
+    public synchronized Optional<String> startAndWait(String unit, Cancellation cancellation) {
+        calls.add("start " + unit);
+        update(unit, true, null);
+        return Optional.empty();
     }
 
     @Override

@@ -1,5 +1,6 @@
 package dev.etcdrescue.coordinator.agent;
 
+import com.google.common.util.concurrent.ListenableFuture;
 import com.google.protobuf.ByteString;
 import dev.etcdrescue.proto.v1.*;
 import io.grpc.ManagedChannel;
@@ -82,6 +83,15 @@ public final class AgentClient implements AutoCloseable {
 
     public UnitState start(UnitRequest request) {
         return stub(rpcTimeout).startMember(request);
+    }
+
+    /**
+     * StartMember without no_block: the agent answers once the unit's start job has ended, or when
+     * {@code timeout} passes. Cancelling the future ends the agent's wait; the job stays with systemd.
+     */
+    public ListenableFuture<UnitState> startAndWait(UnitRequest request, Duration timeout) {
+        return RescueAgentGrpc.newFutureStub(channel).withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS)
+                .startMember(request.toBuilder().setNoBlock(false).build());
     }
 
     public UnitState stop(UnitRequest request) {
