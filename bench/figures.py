@@ -67,6 +67,8 @@ results = {
     "rto_s": rto,
     "manual_s": manual,
     "rto_ratio": ratio(rto, manual),
+    "rto_steal_s": num("BENCH_RTO_STEAL"),
+    "manual_steal_s": num("BENCH_MANUAL_STEAL"),
     "snapshot_and_distribute_s": snapshot_and_distribute,
     "manual_snapshot_and_distribute_s": manual_snapshot_and_distribute,
     "dist_s": dist,
@@ -100,6 +102,10 @@ results["targets"] = {name: verdict(v, limit) for name, v, limit in targets}
 print()
 print(f"== bench {results['preset']}: {results['keys']} keys x {results['value_bytes']} B, snapshot {snapshot_bytes / 2**20:.1f} MiB, {hosts} hosts ==")
 print(f"RTO          etcd-rescue {rto:.1f} s   manual {manual:.1f} s   ratio {results['rto_ratio']}   (target <= 0.6: {results['targets']['RTO <= 0.6 x manual']})")
+if results["rto_steal_s"] is not None and results["manual_steal_s"] is not None:
+    print(f"  stolen     CPU-seconds the hypervisor took (steal): etcd-rescue {results['rto_steal_s']:.1f}"
+          f" ({100 * results['rto_steal_s'] / (os.cpu_count() * rto):.0f} % of its CPU time),"
+          f" manual {results['manual_steal_s']:.1f} ({100 * results['manual_steal_s'] / (os.cpu_count() * manual):.0f} %)")
 print("  per phase  " + "  ".join(f"{p} {s:.1f}" for p, s in rescue_phases.items()))
 print("  manual     " + "  ".join(f"{p} {s:.1f}" for p, s in manual_phases.items()))
 for p, groups in phase_cpu.items():

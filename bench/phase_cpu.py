@@ -9,7 +9,8 @@ Processes are grouped: the coordinator (java running dev.etcdrescue.coordinator)
 running dev.etcdrescue.agent), etcd, etcd tools (etcdctl, etcdutl: the restores, snapshot status),
 kernel threads, and other. Processes that start and end between
 two readings are not seen; 'unattributed' is what /proc/stat counts as busy beyond the processes seen
-(those, and interrupts). The testbed's hosts are PID namespaces of this machine, so /proc shows them all.
+(those, and interrupts). 'stolen' is what the hypervisor gave to other guests (/proc/stat's steal):
+not the phase's work, but time its CPUs did not have. The testbed's hosts are PID namespaces of this machine, so /proc shows them all.
 """
 import glob
 import json
@@ -54,8 +55,9 @@ def processes():
 
 
 def busy_ticks():
+    """(busy, steal): ticks the CPUs ran anything (not idle, iowait or stolen), and ticks the hypervisor took."""
     fields = [int(v) for v in open("/proc/stat").readline().split()[1:]]
-    return sum(fields) - fields[3] - fields[4]  # all but idle and iowait
+    return sum(fields[:8]) - fields[3] - fields[4] - fields[7], fields[7]
 
 
 def main(log_path, done_path, out_path):
@@ -83,7 +85,8 @@ def main(log_path, done_path, out_path):
             name = groups[(pid, start)] or "other"
             sums[name] = sums.get(name, 0) + used
             seen += used
-        sums["unattributed"] = sums.get("unattributed", 0) + max(0, busy - last_busy - seen)
+        sums["unattributed"] = sums.get("unattributed", 0) + max(0, busy[0] - last_busy[0] - seen)
+        sums["stolen"] = sums.get("stolen", 0) + busy[1] - last_busy[1]
         last, last_busy = now, busy
 
     while True:

@@ -290,6 +290,7 @@ for i in $(seq 0 $((host_count - 1))); do
   manual_cluster="$manual_cluster${manual_cluster:+,}$(host_name "$i")=http://$(address "$i"):$manual_peer_port"
 done
 manual_t0=$(now)
+manual_steal0=$(steal_seconds)
 
 t=$(now)
 etcdctl_at "$survivor_url" snapshot save "$work/manual/snapshot.db" > "$logs/manual-snapshot.log" 2>&1 \
@@ -358,6 +359,7 @@ etcdctl_at "$manual_endpoints" endpoint hashkv -w json > "$logs/manual-hashkv.js
 [ "$(grep -o '"hash":[0-9]*' "$logs/manual-hashkv.json" | sort -u | wc -l)" = 1 ] || fail "manual hashkv differ: $(cat "$logs/manual-hashkv.json")"
 manual_phase verify "$t"
 manual_total_s=$(seconds_between "$manual_t0" "$(now)")
+manual_steal_s=$(awk -v a="$manual_steal0" -v b="$(steal_seconds)" 'BEGIN { printf "%.2f", b - a }')
 note "manual procedure: $manual_total_s s in all"
 manual_keys=$(count_at "$manual_endpoints")
 [ "$manual_keys" = "$keys" ] || fail "the manual cluster counts ${manual_keys:-no} keys, not $keys"
@@ -440,10 +442,12 @@ python3 "$script_dir/phase_cpu.py" "$logs/recover-progress.log" "$work/recover.d
 cpu_pid=$!
 note "\$ etcd-rescue recover -i $inventory -w json --distribution $distribution"
 t=$(now)
+rto_steal0=$(steal_seconds)
 recover_rc=0
 "$etcd_rescue" recover -i "$inventory" --work-dir "$work/recover" -w json --distribution "$distribution" < /dev/null \
   > "$work/report.json" 2> >(tee "$logs/recover-progress.log" | sed 's/^/    | /' >&2) || recover_rc=$?
 rto_s=$(seconds_since "$t")
+rto_steal_s=$(awk -v a="$rto_steal0" -v b="$(steal_seconds)" 'BEGIN { printf "%.2f", b - a }')
 touch "$work/recover.done"
 wait "$cpu_pid" 2>/dev/null || true
 cpu_pid=""
@@ -486,7 +490,7 @@ fi
 
 # ---- figures, chart, JSON ----
 export BENCH_REPORT=$work/report.json BENCH_PRESET=$preset BENCH_DISTRIBUTION=$distribution BENCH_KEYS=$keys BENCH_VALUE_BYTES=$value_bytes \
-  BENCH_RTO=$rto_s BENCH_MANUAL=$manual_total_s BENCH_DIST_BASELINE=$dist_baseline_s BENCH_SCP=$scp_s \
+  BENCH_RTO=$rto_s BENCH_MANUAL=$manual_total_s BENCH_RTO_STEAL=$rto_steal_s BENCH_MANUAL_STEAL=$manual_steal_s BENCH_DIST_BASELINE=$dist_baseline_s BENCH_SCP=$scp_s \
   BENCH_SCP_REASON=$scp_reason BENCH_IDLE=$agent_idle_rss BENCH_PEAK=$agent_peak_rss BENCH_END_HWM=$agent_end_hwm \
   BENCH_LOAD_S=$load_s BENCH_LOAD_START=$load_start BENCH_LOAD_END=$(cut -d ' ' -f 1 /proc/loadavg) \
   BENCH_SNAPSHOT_BYTES=$snapshot_bytes BENCH_HOSTS=$host_count BENCH_PHASES="${phases[*]}" \
