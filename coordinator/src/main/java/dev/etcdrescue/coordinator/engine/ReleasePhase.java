@@ -92,8 +92,16 @@ final class ReleasePhase implements Phase {
             agent.configure(ConfigureRequest.newBuilder().setHeader(run.header(m)).setMember(MemberSpecs.of(run.plan, m))
                     .setNewUnit(m.newUnit()).setBaseUnit(m.oldUnit()).addAllExtra(MemberSpecs.extras(m, run.snapshot == null ? 0 : run.snapshot.size())).build());
             agent.stop(UnitRequest.newBuilder().setHeader(run.header(m)).setUnit(m.newUnit()).build());
-            agent.start(UnitRequest.newBuilder().setHeader(run.header(m)).setUnit(m.newUnit()).setNoBlock(true).build());
-            waitActive(run, m);
+            // The others keep a quorum, so the member's start job ends once it has rejoined (or failed).
+            var started = agent.startAndWait(UnitRequest.newBuilder().setHeader(run.header(m)).setUnit(m.newUnit()).build(),
+                    run.options.startTimeout());
+            try {
+                if (!"active".equals(started.get().getActiveState())) {
+                    waitActive(run, m);
+                }
+            } finally {
+                started.cancel(true);
+            }
             // Health only: the member restarted on the data verify checked; hashkv of its whole keyspace here
             // (a full scan per member) would add nothing that the full verify after the last batch does not check.
             Check healthy = verifier.health(run.plan.withMembers(List.of(m)), run.options.verifyTimeout());
