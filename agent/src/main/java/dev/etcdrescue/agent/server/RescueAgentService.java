@@ -303,7 +303,8 @@ public final class RescueAgentService extends RescueAgentGrpc.RescueAgentImplBas
                         + " is already " + active.get().getActiveState() + ", not started again");
                 return active.get();
             }
-            return rpc.phases().run(op, "StartMember", Phase.STARTING, Phase.STARTED, false, () -> units.start(request, CallCancellation.current()));
+            return rpc.phases().run(op, "StartMember", Phase.STARTING, Phase.STARTED, false,
+                    () -> units.start(request, CallCancellation.current()));
         });
     }
 
