@@ -1,5 +1,7 @@
-# Functions shared by bench/run.sh (sourced). Several are copies of deploy/demo.sh's, which runs
-# its whole demo when sourced and so cannot be reused directly.
+# Functions shared by bench/run.sh and bench/scaling.sh (sourced), on top of testbed/cluster.sh's
+# (the testbed cluster that deploy/demo.sh sets up too).
+# shellcheck source=testbed/cluster.sh
+. "$repo_root/testbed/cluster.sh"
 
 note() { printf '[%5.1fs] %s\n' "$(seconds_since "$bench_t0")" "$*"; }
 fail() {
@@ -16,50 +18,9 @@ seconds_between() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 steal_seconds() { awk -v hz="$(getconf CLK_TCK)" 'NR == 1 { printf "%.2f", $9 / hz }' /proc/stat; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b == 0) print "null"; else printf "%.3f", a / b }'; }
 
-port_open() { timeout 1 bash -c "exec 3<>/dev/tcp/$1/$2" 2>/dev/null; }
-
-# A random 127.X.Y.0/24 block where nothing listens on any port a host of this bench uses.
-pick_address_block() {
-  local attempt x y host port taken
-  for attempt in $(seq 1 30); do
-    x=$((100 + RANDOM % 151)) y=$((100 + RANDOM % 151)) taken=no
-    for host in $(seq 1 "$host_count"); do
-      for port in 2379 2380 22379 22380 24379 24380 32379 "$agent_port"; do
-        if port_open "127.$x.$y.$host" "$port"; then taken=yes; break 2; fi
-      done
-    done
-    if [ $taken = no ]; then echo "127.$x.$y"; return 0; fi
-  done
-  return 1
-}
-
-host_name() { echo "$cluster-$1"; }
-address() { echo "$address_prefix.$(($1 + 1))"; }
-in_host() { local host=$1; shift; "$testbed_sh" exec "$rundir" "$host" "$@"; }
 # The dir that is the host's /var/lib/etcd, seen from the machine.
 host_etcd_dir() { echo "$rundir/hosts/$(host_name "$1")/etcd-data"; }
-client_url() { echo "http://$(address "$1"):$2"; }
-endpoints_on_port() {
-  local i urls=()
-  for i in $(seq 0 $((host_count - 1))); do urls+=("$(client_url "$i" "$1")"); done
-  (IFS=,; echo "${urls[*]}")
-}
 etcdctl_at() { ETCDCTL_API=3 etcdctl --endpoints="$1" --dial-timeout=3s --command-timeout=30s "${@:2}"; }
-
-# Runs jobs ("name|command") in parallel, each logged to $logs/WHAT-NAME.log; fails naming every job that failed.
-run_parallel() {
-  local what=$1; shift
-  local pids=() names=() entry i failed=""
-  for entry in "$@"; do
-    names+=("${entry%%|*}")
-    bash -c "${entry#*|}" > "$logs/$what-${entry%%|*}.log" 2>&1 &
-    pids+=($!)
-  done
-  for i in "${!pids[@]}"; do
-    wait "${pids[$i]}" || failed="$failed ${names[$i]}"
-  done
-  [ -z "$failed" ] || fail "$what failed on:$failed (see $logs/$what-<host>.log)"
-}
 
 # The agent's /proc status field (VmRSS, VmHWM) in MiB; the pid is the host's (PID namespace), so
 # it is read inside the host.

@@ -94,7 +94,7 @@ if [ "$free_bytes" -lt "$need_bytes" ]; then
   echo "bench: $preset needs about $((need_bytes / 1024 / 1024 / 1024)) GiB free under $bench_root, there are $((free_bytes / 1024 / 1024 / 1024)) GiB" >&2
   exit 3
 fi
-address_prefix=$(pick_address_block) || { echo "bench: no free 127.X.Y.0/24 block" >&2; exit 3; }
+address_prefix=$(pick_address_block 2379 2380 22379 22380 24379 24380 32379 "$agent_port") || { echo "bench: no free 127.X.Y.0/24 block" >&2; exit 3; }
 
 if [ "$build" = yes ] || ! ls "$repo_root"/dist/target/etcd-rescue-*.tar.gz >/dev/null 2>&1 \
     || ! ls "$repo_root"/coordinator/target/lib/*.jar >/dev/null 2>&1; then
@@ -145,86 +145,18 @@ trap 'echo "bench: interrupted" >&2; exit 130' INT
 trap 'echo "bench: terminated" >&2; exit 143' TERM
 
 # ---- hosts, certificates, agents ----
-rundir=$("$testbed_sh" new-run --owner $$ 2>> "$logs/testbed.log") || fail "testbed.sh new-run failed"
-jobs_up=()
-for i in $(seq 0 $((host_count - 1))); do
-  jobs_up+=("$(host_name "$i")|'$testbed_sh' up '$rundir' '$(host_name "$i")' '$(address "$i")'")
-done
-run_parallel boot "${jobs_up[@]}"
+boot_hosts
 note "$host_count hosts booted"
 
 inventory=$work/inventory.yaml
-{
-  echo "all:"
-  echo "  vars:"
-  echo "    agent_port: $agent_port"
-  echo "    tls_dir: $work/pki"
-  echo "  children:"
-  echo "    $cluster:"
-  echo "      vars:"
-  echo "        cluster_token: $cluster-restored"
-  echo "        snapshot_endpoints:"
-  for i in $(seq 0 $((host_count - 1))); do echo "          - $(client_url "$i" 2379)"; done
-  echo "        old_unit: etcd"
-  echo "        new_unit: etcd_new"
-  echo "        data_dir: /var/lib/etcd/new.etcd"
-  echo "        peer_port: 22380"
-  echo "        client_port: 22379"
-  echo "        heartbeat_interval_ms: $heartbeat_ms"
-  echo "        election_timeout_ms: $election_ms"
-  echo "      hosts:"
-  for i in $(seq 0 $((host_count - 1))); do
-    echo "        $(host_name "$i"):"
-    echo "          address: $(address "$i")"
-  done
-} > "$inventory"
-"$etcd_rescue" pki init --dir "$work/pki" > "$logs/pki-init.log" 2>&1 || fail "pki init failed (see $logs/pki-init.log)"
-"$etcd_rescue" pki issue --dir "$work/pki" --inventory "$inventory" > "$logs/pki-issue.log" 2>&1 \
-  || fail "pki issue failed (see $logs/pki-issue.log)"
-mkdir -p "$work/dist"
-tar -xzf "$tarball" -C "$work/dist"
-dist=$(ls -d "$work"/dist/etcd-rescue-*/ | head -n 1)
-dist=${dist%/}
-jobs_install=()
-for i in $(seq 0 $((host_count - 1))); do
-  host=$(host_name "$i")
-  mkdir -p "$work/agents/$host"
-  sed -e "s/^host_name: [^ ]*/host_name: $host/" -e "s/^listen: [^ ]*/listen: $(address "$i"):$agent_port/" \
-    "$dist/deploy/examples/agent.yaml" > "$work/agents/$host/agent.yaml"
-  jobs_install+=("$host|'$testbed_sh' exec '$rundir' '$host' --timeout 150 -- '$dist/deploy/install-agent.sh' --config '$work/agents/$host/agent.yaml' --tls-dir '$work/pki/agents/$host'")
-done
-run_parallel install-agent "${jobs_install[@]}"
+write_inventory "$inventory"
+issue_certificates "$inventory"
+install_agents "$tarball"
 note "agents installed from $(basename "$tarball")"
 
 # ---- the old cluster, loaded ----
-initial_cluster=""
-for i in $(seq 0 $((host_count - 1))); do
-  initial_cluster="$initial_cluster${initial_cluster:+,}$(host_name "$i")=http://$(address "$i"):2380"
-done
-for i in $(seq 0 $((host_count - 1))); do
-  host=$(host_name "$i")
-  cat > "$rundir/hosts/$host/default/etcd" <<EOF
-ETCD_NAME=$host
-ETCD_DATA_DIR=/var/lib/etcd/default
-ETCD_LISTEN_PEER_URLS=http://$(address "$i"):2380
-ETCD_LISTEN_CLIENT_URLS=$(client_url "$i" 2379)
-ETCD_INITIAL_ADVERTISE_PEER_URLS=http://$(address "$i"):2380
-ETCD_ADVERTISE_CLIENT_URLS=$(client_url "$i" 2379)
-ETCD_INITIAL_CLUSTER=$initial_cluster
-ETCD_INITIAL_CLUSTER_TOKEN=$cluster
-ETCD_INITIAL_CLUSTER_STATE=new
-ETCD_HEARTBEAT_INTERVAL=$heartbeat_ms
-ETCD_ELECTION_TIMEOUT=$election_ms
-EOF
-  in_host "$host" -- systemctl start --no-block etcd >> "$logs/old-cluster.log" 2>&1 || fail "start etcd on $host"
-done
+start_old_cluster
 old_endpoints=$(endpoints_on_port 2379)
-healthy=no
-for _ in $(seq 1 180); do
-  if etcdctl_at "$old_endpoints" endpoint health >> "$logs/old-cluster.log" 2>&1; then healthy=yes; break; fi
-  sleep 0.5
-done
-[ $healthy = yes ] || fail "the old cluster did not become healthy in 90 s"
 
 # 3 random bytes are 4 base64 characters: each line is one 4 KiB random value.
 t=$(now)

@@ -49,7 +49,7 @@ mkdir -p "$bench_root"
 free_bytes=$(df --output=avail -B1 "$bench_root" | tail -n 1 | tr -d ' ')
 need_bytes=$(( (size_mb << 20) * (host_count + 3) ))
 [ "$free_bytes" -ge "$need_bytes" ] || { echo "scaling: needs $((need_bytes >> 30)) GiB free under $bench_root" >&2; exit 3; }
-address_prefix=$(pick_address_block) || { echo "scaling: no free 127.X.Y.0/24 block" >&2; exit 3; }
+address_prefix=$(pick_address_block 2379 2380 22379 22380 24379 24380 32379 "$agent_port") || { echo "scaling: no free 127.X.Y.0/24 block" >&2; exit 3; }
 
 work=$bench_root/scaling-$(date +%Y%m%d-%H%M%S)-$$
 logs=$work/logs

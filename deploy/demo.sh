@@ -31,7 +31,6 @@ demo_root=/var/lib/etcd-rescue-demo
 host_count=5
 survivor_index=4
 cluster=lv-etcd-research-beta
-host_prefix=$cluster
 agent_port=7443
 # Several etcd members, systemds and JVMs share few cores: etcd's default timers (100/1000 ms)
 # cause spurious elections there.
@@ -63,6 +62,8 @@ fail() {
   printf '[%4ds] FAILED: %s\n' $((SECONDS - start_seconds)) "$*" >&2
   exit 1
 }
+# shellcheck source=testbed/cluster.sh
+. "$repo_root/testbed/cluster.sh"
 
 # ---- what this machine needs (checked before anything is changed) ----
 
@@ -90,23 +91,6 @@ build_outputs_problem() {
   elif [ -n "$(sources_newer_than "$tarball")" ]; then
     echo "$(sources_newer_than "$tarball") is newer than $tarball"
   fi
-}
-
-port_open() { timeout 1 bash -c "exec 3<>/dev/tcp/$1/$2" 2>/dev/null; }
-
-# A random 127.X.Y.0/24 block (X, Y in 100..250) where nothing listens on a host port.
-pick_address_block() {
-  local attempt x y host port taken
-  for attempt in $(seq 1 30); do
-    x=$((100 + RANDOM % 151)) y=$((100 + RANDOM % 151)) taken=no
-    for host in $(seq 1 $host_count); do
-      for port in 2379 2380 22379 22380 32379 $agent_port; do
-        if port_open "127.$x.$y.$host" "$port"; then taken=yes; break 2; fi
-      done
-    done
-    if [ $taken = no ]; then echo "127.$x.$y"; return 0; fi
-  done
-  return 1
 }
 
 problems=()
@@ -156,7 +140,7 @@ check_machine() {
   if [ -z "$free" ] || [ "$free" -lt $((1024 * 1024 * 1024)) ]; then
     problem "less than 1 GiB free under /var/lib ($((${free:-0} / 1024 / 1024)) MiB)" "free some space there"
   fi
-  address_prefix=$(pick_address_block) \
+  address_prefix=$(pick_address_block 2379 2380 22379 22380 32379 $agent_port) \
     || problem "no free 127.X.Y.0/24 block found (something listens on ports 2379, 2380, 22379, 22380, 32379 or $agent_port everywhere tried)" \
       "stop what listens there, or end earlier demo or test runs (testbed/testbed.sh gc)"
 }
@@ -216,22 +200,6 @@ trap teardown EXIT
 trap 'echo; echo "demo: interrupted" >&2; exit 130' INT
 trap 'echo "demo: terminated" >&2; exit 143' TERM
 
-host_name() { echo "$host_prefix-$1"; }
-address() { echo "$address_prefix.$(($1 + 1))"; }
-in_host() { local host=$1; shift; "$testbed_sh" exec "$rundir" "$host" "$@"; }
-old_client_url() { echo "http://$(address "$1"):2379"; }
-old_peer_url() { echo "http://$(address "$1"):2380"; }
-new_client_url() { echo "http://$(address "$1"):22379"; }
-all_old_endpoints() {
-  local i urls=()
-  for i in $(seq 0 $((host_count - 1))); do urls+=("$(old_client_url "$i")"); done
-  (IFS=,; echo "${urls[*]}")
-}
-all_new_endpoints() {
-  local i urls=()
-  for i in $(seq 0 $((host_count - 1))); do urls+=("$(new_client_url "$i")"); done
-  (IFS=,; echo "${urls[*]}")
-}
 etcdctl_at() { ETCDCTL_API=3 etcdctl --endpoints="$1" --dial-timeout=3s --command-timeout=10s "${@:2}"; }
 
 collect_journals() {
@@ -244,21 +212,6 @@ collect_journals() {
       > "$logs/hosts/$host-journal.log" 2>&1 || true
   done
   echo "demo: the hosts' journals (etcd, etcd_new, etcd-rescue-agent) are in $logs/hosts/" >&2
-}
-
-# Runs the given jobs (one command line each, as "name|command") in parallel; fails naming every job that failed.
-run_parallel() {
-  local what=$1; shift
-  local pids=() names=() entry i failed=""
-  for entry in "$@"; do
-    names+=("${entry%%|*}")
-    bash -c "${entry#*|}" > "$logs/$what-${entry%%|*}.log" 2>&1 &
-    pids+=($!)
-  done
-  for i in "${!pids[@]}"; do
-    wait "${pids[$i]}" || failed="$failed ${names[$i]}"
-  done
-  [ -z "$failed" ] || fail "$what failed on:$failed (see $logs/$what-<host>.log)"
 }
 
 # Runs a command in the background, its output into LOG (and onto the terminal with --show), and waits
@@ -309,14 +262,9 @@ note "$(etcd --version 2>/dev/null | sed -n 1p), $(ETCDCTL_API=3 etcdctl version
 # ---- 3. hosts ----
 
 step "boot $host_count hosts (each its own systemd, on $address_prefix.1-$host_count)"
-rundir=$("$testbed_sh" new-run --owner $$ 2>> "$logs/testbed.log") || fail "testbed.sh new-run failed (see $logs/testbed.log)"
+boot_hosts
 note "testbed run dir: $rundir"
 note "cgroups: etcd-rescue-testbed-$(basename "$rundir")-<host>"
-jobs_up=()
-for i in $(seq 0 $((host_count - 1))); do
-  jobs_up+=("$(host_name "$i")|'$testbed_sh' up '$rundir' '$(host_name "$i")' '$(address "$i")'")
-done
-run_parallel boot "${jobs_up[@]}"
 for i in $(seq 0 $((host_count - 1))); do
   note "$(host_name "$i") on $(address "$i"): systemd pid $(tail -n 1 "$logs/boot-$(host_name "$i").log")"
 done
@@ -325,54 +273,15 @@ done
 
 step "certificates, inventory and an agent on every host (deploy/install-agent.sh from the tarball)"
 inventory=$work/inventory.yaml
-{
-  echo "# Written by deploy/demo.sh: the seed's recovery on this run's local hosts."
-  echo "all:"
-  echo "  vars:"
-  echo "    agent_port: $agent_port"
-  echo "    tls_dir: $work/pki"
-  echo "  children:"
-  echo "    $cluster:"
-  echo "      vars:"
-  echo "        cluster_token: $cluster-restored"
-  echo "        snapshot_endpoints:"
-  for i in $(seq 0 $((host_count - 1))); do echo "          - $(old_client_url "$i")"; done
-  echo "        old_unit: etcd"
-  echo "        new_unit: etcd_new"
-  echo "        data_dir: /var/lib/etcd/new.etcd"
-  echo "        peer_port: 22380"
-  echo "        client_port: 22379"
-  echo "        heartbeat_interval_ms: $heartbeat_ms"
-  echo "        election_timeout_ms: $election_ms"
-  echo "      hosts:"
-  for i in $(seq 0 $((host_count - 1))); do
-    echo "        $(host_name "$i"):"
-    echo "          address: $(address "$i")"
-  done
-} > "$inventory"
+write_inventory "$inventory" "Written by deploy/demo.sh: the seed's recovery on this run's local hosts."
 note "inventory: $inventory"
 note "\$ deploy/bin/etcd-rescue pki init --dir $work/pki"
-"$etcd_rescue" pki init --dir "$work/pki" > "$logs/pki-init.log" 2>&1 || fail "pki init failed (see $logs/pki-init.log)"
 note "\$ deploy/bin/etcd-rescue pki issue --dir $work/pki --inventory $inventory"
-"$etcd_rescue" pki issue --dir "$work/pki" --inventory "$inventory" > "$logs/pki-issue.log" 2>&1 \
-  || fail "pki issue failed (see $logs/pki-issue.log)"
+issue_certificates "$inventory"
 sed 's/^/           /' "$logs/pki-issue.log"
 
-mkdir -p "$work/dist"
-tar -xzf "$tarball" -C "$work/dist"
-dist=$(ls -d "$work"/dist/etcd-rescue-*/ | sed -n 1p)
-dist=${dist%/}
-jobs_install=()
-for i in $(seq 0 $((host_count - 1))); do
-  host=$(host_name "$i")
-  mkdir -p "$work/agents/$host"
-  # The example config, with this host's name and address: only those differ between hosts.
-  sed -e "s/^host_name: [^ ]*/host_name: $host/" -e "s/^listen: [^ ]*/listen: $(address "$i"):$agent_port/" \
-    "$dist/deploy/examples/agent.yaml" > "$work/agents/$host/agent.yaml"
-  jobs_install+=("$host|'$testbed_sh' exec '$rundir' '$host' --timeout 150 -- '$dist/deploy/install-agent.sh' --config '$work/agents/$host/agent.yaml' --tls-dir '$work/pki/agents/$host'")
-done
 note "on every host: deploy/install-agent.sh --config agent.yaml --tls-dir <its dir from pki issue>"
-run_parallel install-agent "${jobs_install[@]}"
+install_agents "$tarball"
 for i in $(seq 0 $((host_count - 1))); do
   note "$(host_name "$i"): $(tail -n 1 "$logs/install-agent-$(host_name "$i").log")"
 done
@@ -380,36 +289,8 @@ done
 # ---- 5. the old cluster ----
 
 step "old cluster: Debian's etcd.service on every host, $keys sample keys"
-initial_cluster=""
-for i in $(seq 0 $((host_count - 1))); do
-  initial_cluster="$initial_cluster${initial_cluster:+,}$(host_name "$i")=$(old_peer_url "$i")"
-done
-for i in $(seq 0 $((host_count - 1))); do
-  host=$(host_name "$i")
-  cat > "$rundir/hosts/$host/default/etcd" <<EOF
-ETCD_NAME=$host
-ETCD_DATA_DIR=/var/lib/etcd/default
-ETCD_LISTEN_PEER_URLS=$(old_peer_url "$i")
-ETCD_LISTEN_CLIENT_URLS=$(old_client_url "$i")
-ETCD_INITIAL_ADVERTISE_PEER_URLS=$(old_peer_url "$i")
-ETCD_ADVERTISE_CLIENT_URLS=$(old_client_url "$i")
-ETCD_INITIAL_CLUSTER=$initial_cluster
-ETCD_INITIAL_CLUSTER_TOKEN=$cluster
-ETCD_INITIAL_CLUSTER_STATE=new
-ETCD_HEARTBEAT_INTERVAL=$heartbeat_ms
-ETCD_ELECTION_TIMEOUT=$election_ms
-EOF
-  # --no-block: Type=notify waits for quorum, so a blocking start of the first member would hang.
-  in_host "$host" -- systemctl start --no-block etcd >> "$logs/old-cluster.log" 2>&1 \
-    || fail "systemctl start etcd failed on $host (see $logs/old-cluster.log)"
-done
-old_endpoints=$(all_old_endpoints)
-healthy=no
-for _ in $(seq 1 180); do
-  if etcdctl_at "$old_endpoints" endpoint health >> "$logs/old-cluster.log" 2>&1; then healthy=yes; break; fi
-  sleep 0.5
-done
-[ $healthy = yes ] || fail "the old cluster did not become healthy in 90 s (see $logs/old-cluster.log)"
+start_old_cluster
+old_endpoints=$(endpoints_on_port 2379)
 note "all $host_count members healthy"
 
 sample=$work/sample-data.txt
@@ -453,7 +334,7 @@ for i in $(seq 0 $((host_count - 1))); do
   note "$host: etcd.service $state"
 done
 survivor=$(host_name $survivor_index)
-survivor_url=$(old_client_url $survivor_index)
+survivor_url=$(client_url $survivor_index 2379)
 leaderless=no
 for _ in $(seq 1 60); do
   if etcdctl_at "$survivor_url" endpoint status -w fields 2>/dev/null | grep '^"Leader" : 0$' >/dev/null; then leaderless=yes; break; fi
@@ -477,7 +358,7 @@ run_logged --show "$logs/recover.log" "$etcd_rescue" recover -i "$inventory" --w
 # ---- 8. after ----
 
 step "the new cluster"
-new_endpoints=$(all_new_endpoints)
+new_endpoints=$(endpoints_on_port 22379)
 echo "\$ etcdctl --endpoints=$new_endpoints member list -w table"
 etcdctl_at "$new_endpoints" member list -w table | tee "$logs/members-after.txt"
 echo "\$ etcdctl --endpoints=$new_endpoints endpoint status -w table"
@@ -488,10 +369,10 @@ all_match=yes
 sort "$sample" > "$work/sample-expected.txt"
 for i in $(seq 0 $((host_count - 1))); do
   # Serializable: each member answers from its own copy, so every member's data is checked.
-  etcdctl_at "$(new_client_url "$i")" get --prefix /demo/ --consistency=s \
+  etcdctl_at "$(client_url "$i" 22379)" get --prefix /demo/ --consistency=s \
     | paste -d ' ' - - | sort > "$work/sample-read-$(host_name "$i").txt" || true
   matching=$(comm -12 "$work/sample-expected.txt" "$work/sample-read-$(host_name "$i").txt" | wc -l)
-  note "$(host_name "$i") ($(new_client_url "$i")): $matching of $keys sample keys match"
+  note "$(host_name "$i") ($(client_url "$i" 22379)): $matching of $keys sample keys match"
   [ "$matching" = "$keys" ] || all_match=no
 done
 [ $all_match = yes ] || fail "not every sample key read back (compare $work/sample-expected.txt with $work/sample-read-*.txt)"
