@@ -2,56 +2,36 @@ package dev.etcdrescue.coordinator.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 @Timeout(60)
 class CompletionAndRolloutOptionsTest {
     @TempDir Path tmp;
-    private final ByteArrayOutputStream out = new ByteArrayOutputStream();
-    private final ByteArrayOutputStream err = new ByteArrayOutputStream();
-    private PrintStream savedOut;
-    private PrintStream savedErr;
-
-    @BeforeEach
-    void capture() {
-        savedOut = System.out;
-        savedErr = System.err;
-        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-    }
-
-    @AfterEach
-    void restore() {
-        System.setOut(savedOut);
-        System.setErr(savedErr);
-    }
+    @RegisterExtension
+    final StandardStreams printed = new StandardStreams();
 
     @Test
     void completionPrintsABashScriptThatKnowsTheCommandsAndOptions() {
         assertThat(Main.run("completion")).isZero();
-        String script = out.toString(StandardCharsets.UTF_8);
+        String script = printed.out();
         assertThat(script).startsWith("#!/usr/bin/env bash").contains("complete -F").contains("recover").contains("status")
                 .contains("--serial").contains("--max-fail-percentage");
-        assertThat(err.toString(StandardCharsets.UTF_8)).isEmpty();
+        assertThat(printed.err()).isEmpty();
     }
 
     @Test
     void recoverHelpDocumentsTheRolloutAndItsExitCodes() {
         assertThat(Main.run("recover", "--help")).isZero();
         // Help text wraps at the terminal width: compare it as one line.
-        String help = out.toString(StandardCharsets.UTF_8).replaceAll("\\s+", " ");
+        String help = printed.out().replaceAll("\\s+", " ");
         assertThat(help).contains("--serial=N|P%").contains("--max-fail-percentage=P").contains("more than P% of the clusters failed")
                 .contains("first failed cluster in inventory order").contains("\"stoppedAfterBatch\"");
-        assertThat(err.toString(StandardCharsets.UTF_8)).doesNotContain("WARN");
+        assertThat(printed.err()).doesNotContain("WARN");
     }
 
     @Test
@@ -73,6 +53,6 @@ class CompletionAndRolloutOptionsTest {
         assertThat(Main.run("recover", "-i", inventory.toString(), "--serial", "0")).isEqualTo(ExitCodes.USAGE);
         assertThat(Main.run("recover", "-i", inventory.toString(), "--serial", "x%")).isEqualTo(ExitCodes.USAGE);
         assertThat(Main.run("recover", "-i", inventory.toString(), "--max-fail-percentage", "101")).isEqualTo(ExitCodes.USAGE);
-        assertThat(err.toString(StandardCharsets.UTF_8)).contains("--serial must be at least 1").contains("--max-fail-percentage must lie in 0..100");
+        assertThat(printed.err()).contains("--serial must be at least 1").contains("--max-fail-percentage must lie in 0..100");
     }
 }

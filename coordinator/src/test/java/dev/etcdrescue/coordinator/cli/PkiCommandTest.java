@@ -7,9 +7,6 @@ import dev.etcdrescue.pki.Pem;
 import dev.etcdrescue.pki.Role;
 import dev.etcdrescue.pki.SubjectNames;
 import dev.etcdrescue.pki.TlsContexts;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -17,10 +14,10 @@ import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 @Timeout(60)
@@ -30,24 +27,12 @@ class PkiCommandTest {
 
     @TempDir Path tmp;
     private Path pki;
-    private final ByteArrayOutputStream out = new ByteArrayOutputStream();
-    private final ByteArrayOutputStream err = new ByteArrayOutputStream();
-    private PrintStream savedOut;
-    private PrintStream savedErr;
+    @RegisterExtension
+    final StandardStreams printed = new StandardStreams();
 
     @BeforeEach
-    void captureOutput() {
+    void paths() {
         pki = tmp.resolve("pki");
-        savedOut = System.out;
-        savedErr = System.err;
-        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-    }
-
-    @AfterEach
-    void restoreOutput() {
-        System.setOut(savedOut);
-        System.setErr(savedErr);
     }
 
     @Test
@@ -62,7 +47,7 @@ class PkiCommandTest {
         assertThat(mode(pki.resolve("ca-key.pem"))).isEqualTo("rw-------");
         assertThat(mode(pki.resolve("coordinator-key.pem"))).isEqualTo("rw-------");
         assertThat(TlsContexts.grpcClient(pki.resolve("coordinator.pem"), pki.resolve("coordinator-key.pem"), pki.resolve("ca.pem")).isClient()).isTrue();
-        assertThat(out.toString(StandardCharsets.UTF_8)).contains("created CA:", "next: etcd-rescue pki issue");
+        assertThat(printed.out()).contains("created CA:", "next: etcd-rescue pki issue");
     }
 
     @Test
@@ -72,7 +57,7 @@ class PkiCommandTest {
 
         assertThat(run("pki", "init", "--dir", pki.toString())).isEqualTo(ExitCodes.USAGE);
 
-        assertThat(err.toString(StandardCharsets.UTF_8)).contains("refusing to create a new CA: " + pki.resolve("coordinator.pem") + " already exists");
+        assertThat(printed.err()).contains("refusing to create a new CA: " + pki.resolve("coordinator.pem") + " already exists");
         assertThat(Files.readString(pki.resolve("coordinator.pem"))).isEqualTo("old");
         assertThat(pki.resolve("ca.pem")).doesNotExist();
         assertThat(pki.resolve("ca-key.pem")).doesNotExist();
@@ -94,7 +79,7 @@ class PkiCommandTest {
                           address: 127.0.0.2
                           agent_endpoint: agent1.example.org:7443
                 """);
-        out.reset();
+        printed.forget();
 
         assertThat(run("pki", "issue", "--dir", pki.toString(), "--inventory", inventory.toString())).isEqualTo(ExitCodes.OK);
 
@@ -111,7 +96,7 @@ class PkiCommandTest {
         assertThat(mode(pki.resolve("agents/beta-1/agent-key.pem"))).isEqualTo("rw-------");
         assertThat(TlsContexts.grpcServer(pki.resolve("agents/beta-1/agent.pem"), pki.resolve("agents/beta-1/agent-key.pem"),
                 pki.resolve("agents/beta-1/ca.pem")).isServer()).isTrue();
-        assertThat(out.toString(StandardCharsets.UTF_8).lines().toList()).containsExactly(
+        assertThat(printed.out().lines().toList()).containsExactly(
                 "beta-0: copy " + pki.resolve("agents/beta-0") + "/{ca.pem,agent.pem,agent-key.pem} to beta-0:/etc/etcd-rescue/tls/"
                         + " (agent-key.pem mode 0600, owned by the agent's user); SAN 127.0.0.1",
                 "beta-1: copy " + pki.resolve("agents/beta-1") + "/{ca.pem,agent.pem,agent-key.pem} to beta-1:/etc/etcd-rescue/tls/"
@@ -130,10 +115,10 @@ class PkiCommandTest {
                 List.of(IP, "127.0.0.5"), List.of(DNS, "etcd-0.example.org"), List.of(DNS, "etcd-0"));
 
         assertThat(run(issue)).isEqualTo(ExitCodes.USAGE);
-        assertThat(err.toString(StandardCharsets.UTF_8)).contains("refusing to overwrite " + pki.resolve("agents/etcd-0/ca.pem"), "--force");
+        assertThat(printed.err()).contains("refusing to overwrite " + pki.resolve("agents/etcd-0/ca.pem"), "--force");
         assertThat(Files.readString(cert)).isEqualTo(first);
 
-        out.reset();
+        printed.forget();
         String[] forced = Stream.concat(Stream.of(issue), Stream.of("--force")).toArray(String[]::new);
         assertThat(run(forced)).isEqualTo(ExitCodes.OK);
         assertThat(Files.readString(cert)).isNotEqualTo(first);
@@ -141,14 +126,14 @@ class PkiCommandTest {
             List<Path> aside = files.filter(f -> f.getFileName().toString().startsWith("agent.pem.old-")).toList();
             assertThat(aside).hasSize(1);
             assertThat(Files.readString(aside.get(0))).isEqualTo(first);
-            assertThat(out.toString(StandardCharsets.UTF_8)).contains("moved aside: " + cert + " -> " + aside.get(0));
+            assertThat(printed.out()).contains("moved aside: " + cert + " -> " + aside.get(0));
         }
     }
 
     @Test
     void issueWithoutCaSaysToRunInit() {
         assertThat(run("pki", "issue", "--dir", pki.toString(), "--host", "h", "--address", "127.0.0.1")).isEqualTo(ExitCodes.USAGE);
-        assertThat(err.toString(StandardCharsets.UTF_8)).contains("no CA in " + pki, "etcd-rescue pki init --dir " + pki);
+        assertThat(printed.err()).contains("no CA in " + pki, "etcd-rescue pki init --dir " + pki);
     }
 
     @Test
@@ -157,7 +142,7 @@ class PkiCommandTest {
         assertThat(run("pki", "issue", "--dir", pki.toString())).isEqualTo(ExitCodes.USAGE);
         assertThat(run("pki", "issue", "--dir", pki.toString(), "--host", "h")).isEqualTo(ExitCodes.USAGE);
         assertThat(run("pki", "issue", "--dir", pki.toString(), "--host", "h", "--address", "not valid")).isEqualTo(ExitCodes.USAGE);
-        assertThat(err.toString(StandardCharsets.UTF_8)).contains("--host needs at least one --address", "'not valid' is neither");
+        assertThat(printed.err()).contains("--host needs at least one --address", "'not valid' is neither");
     }
 
     @Test
@@ -166,14 +151,14 @@ class PkiCommandTest {
         Path inventory = tmp.resolve("inventory.yaml");
         Files.writeString(inventory, "all:\n  children:\n    c:\n      hosts:\n        h0: {}\n");
         assertThat(run("pki", "issue", "--dir", pki.toString(), "--inventory", inventory.toString())).isEqualTo(ExitCodes.USAGE);
-        assertThat(err.toString(StandardCharsets.UTF_8)).contains(inventory + ":5: cluster c, host h0, address: missing");
+        assertThat(printed.err()).contains(inventory + ":5: cluster c, host h0, address: missing");
         assertThat(pki.resolve("agents")).doesNotExist();
     }
 
     @Test
     void helpShowsExamples() {
         assertThat(run("pki", "issue", "--help")).isEqualTo(ExitCodes.OK);
-        assertThat(out.toString(StandardCharsets.UTF_8)).contains("Examples:", "--inventory", "/etc/etcd-rescue/tls/");
+        assertThat(printed.out()).contains("Examples:", "--inventory", "/etc/etcd-rescue/tls/");
         assertThat(run("pki")).isEqualTo(ExitCodes.USAGE);
     }
 

@@ -6,19 +6,15 @@ import dev.etcdrescue.pki.CertificateAuthority;
 import dev.etcdrescue.pki.Pem;
 import dev.etcdrescue.pki.Role;
 import dev.etcdrescue.pki.SubjectNames;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /** {@code pki init-etcd-ca} and {@code pki issue-etcd}: etcd's own certificates for an inventory. */
@@ -28,24 +24,8 @@ class PkiEtcdCommandTest {
     private static final int IP = 7;
 
     @TempDir Path tmp;
-    private final ByteArrayOutputStream out = new ByteArrayOutputStream();
-    private final ByteArrayOutputStream err = new ByteArrayOutputStream();
-    private PrintStream savedOut;
-    private PrintStream savedErr;
-
-    @BeforeEach
-    void captureOutput() {
-        savedOut = System.out;
-        savedErr = System.err;
-        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-    }
-
-    @AfterEach
-    void restoreOutput() {
-        System.setOut(savedOut);
-        System.setErr(savedErr);
-    }
+    @RegisterExtension
+    final StandardStreams printed = new StandardStreams();
 
     @Test
     void issuesAMemberCertificatePerHostAndTheCoordinatorsClientCertificateAndSaysWhereTheyGo() throws Exception {
@@ -69,8 +49,8 @@ class PkiEtcdCommandTest {
                         beta-0: {address: 10.0.0.1, listen_client_urls: ["https://10.0.0.1:22379", "https://127.0.0.1:22379"]}
                         beta-1: {address: 10.0.0.2, etcd_peer_cert_file: /etc/etcd/pki/peer.pem}
                 """);
-        out.reset();
-        assertThat(Main.run("pki", "issue-etcd", "--ca-dir", caDir.toString(), "-i", inventory.toString())).as(err.toString()).isEqualTo(ExitCodes.OK);
+        printed.forget();
+        assertThat(Main.run("pki", "issue-etcd", "--ca-dir", caDir.toString(), "-i", inventory.toString())).as(printed.err()).isEqualTo(ExitCodes.OK);
 
         CertificateAuthority ca = CertificateAuthority.load(caDir.resolve("ca.pem"), caDir.resolve("ca-key.pem"));
         X509Certificate beta0 = Pem.readCertificate(caDir.resolve("members/beta-0/member.pem"));
@@ -88,8 +68,8 @@ class PkiEtcdCommandTest {
         assertThat(SubjectNames.commonName(client)).contains("root");
         assertThat(Role.of(client)).contains(Role.ETCD_CLIENT);
 
-        String printed = out.toString(StandardCharsets.UTF_8);
-        assertThat(printed).contains("beta-0 (SAN 10.0.0.1, 127.0.0.1, localhost, ::1):")
+        String said = printed.out();
+        assertThat(said).contains("beta-0 (SAN 10.0.0.1, 127.0.0.1, localhost, ::1):")
                 .contains(caDir.resolve("members/beta-0/member.pem") + " -> beta-0:/etc/etcd/pki/member.pem (etcd_cert_file, etcd_peer_cert_file)")
                 .contains(caDir.resolve("members/beta-0/member-key.pem") + " -> beta-0:/etc/etcd/pki/member-key.pem (etcd_key_file; mode 0600")
                 .contains("beta-0:/etc/etcd/pki/ca.pem (etcd_ca_file, etcd_peer_ca_file)")
@@ -97,12 +77,11 @@ class PkiEtcdCommandTest {
                 .contains("etcd_client_ca: " + caDir.resolve("client/ca.pem"))
                 .contains("etcd_client_key: " + caDir.resolve("client/client-key.pem"));
 
-        out.reset();
-        err.reset();
+        printed.forget();
         assertThat(Main.run("pki", "issue-etcd", "--ca-dir", caDir.toString(), "-i", inventory.toString())).isEqualTo(ExitCodes.USAGE);
-        assertThat(err.toString()).contains("refusing to overwrite").contains("--force");
+        assertThat(printed.err()).contains("refusing to overwrite").contains("--force");
         assertThat(Main.run("pki", "issue-etcd", "--ca-dir", caDir.toString(), "-i", inventory.toString(), "--force")).isEqualTo(ExitCodes.OK);
-        assertThat(out.toString()).contains("moved aside: " + caDir.resolve("members/beta-0/member.pem") + " -> ");
+        assertThat(printed.out()).contains("moved aside: " + caDir.resolve("members/beta-0/member.pem") + " -> ");
     }
 
     @Test
@@ -110,7 +89,7 @@ class PkiEtcdCommandTest {
         Path caDir = tmp.resolve("etcd-pki");
         assertThat(Main.run("pki", "init-etcd-ca", "--ca-dir", caDir.toString())).isEqualTo(ExitCodes.OK);
         assertThat(Main.run("pki", "init-etcd-ca", "--ca-dir", caDir.toString())).isEqualTo(ExitCodes.USAGE);
-        assertThat(err.toString()).contains("refusing to create a new etcd CA");
+        assertThat(printed.err()).contains("refusing to create a new etcd CA");
         Path inventory = Files.writeString(tmp.resolve("inventory.yaml"), """
                 all:
                   children:
@@ -121,11 +100,11 @@ class PkiEtcdCommandTest {
                 """);
         assertThat(Main.run("pki", "issue-etcd", "--ca-dir", tmp.resolve("none").toString(), "-i", inventory.toString()))
                 .isEqualTo(ExitCodes.USAGE);
-        assertThat(err.toString()).contains("no etcd CA in").contains("pki init-etcd-ca");
-        out.reset();
+        assertThat(printed.err()).contains("no etcd CA in").contains("pki init-etcd-ca");
+        printed.forget();
         assertThat(Main.run("pki", "issue-etcd", "--ca-dir", caDir.toString(), "-i", inventory.toString(), "--no-loopback-sans",
                 "--san", "etcd.example.org")).isEqualTo(ExitCodes.OK);
-        assertThat(out.toString()).contains("beta-0 (SAN 10.0.0.1, etcd.example.org):").contains("beta-0:/etc/etcd/pki/member.pem")
+        assertThat(printed.out()).contains("beta-0 (SAN 10.0.0.1, etcd.example.org):").contains("beta-0:/etc/etcd/pki/member.pem")
                 .contains("set 'scheme: https'");
     }
 }
