@@ -8,7 +8,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
-/** A real single-member etcd (Debian's /usr/bin/etcd) on 127.0.0.1, for tests; ended by pid on close. */
+/** A real single-member etcd (Debian's /usr/bin/etcd, or another binary) on 127.0.0.1, for tests; ended by pid on close. */
 public final class LocalEtcd implements AutoCloseable {
     private final Process process;
     private final URI clientUrl;
@@ -23,11 +23,16 @@ public final class LocalEtcd implements AutoCloseable {
     }
 
     public static LocalEtcd start(Path dir, String name, String... extraArgs) throws Exception {
+        return start(Path.of("/usr/bin/etcd"), dir, name, extraArgs);
+    }
+
+    /** A member of another etcd {@code binary} (etcd 3.5 under .tools, say). */
+    public static LocalEtcd start(Path binary, Path dir, String name, String... extraArgs) throws Exception {
         int client = freePort();
         int peer = freePort();
         String c = "http://127.0.0.1:" + client;
         String p = "http://127.0.0.1:" + peer;
-        java.util.List<String> argv = new java.util.ArrayList<>(java.util.List.of("/usr/bin/etcd", "--name", name,
+        java.util.List<String> argv = new java.util.ArrayList<>(java.util.List.of(binary.toString(), "--name", name,
                 "--data-dir", dir.resolve(name).toString(), "--listen-client-urls", c, "--advertise-client-urls", c,
                 "--listen-peer-urls", p, "--initial-advertise-peer-urls", p, "--initial-cluster", name + "=" + p));
         argv.addAll(java.util.List.of(extraArgs));

@@ -21,7 +21,8 @@ import org.junit.jupiter.api.io.TempDir;
 /** BoltSnapshot against real etcd files, compared with etcdctl's own reading of the same file. */
 @Timeout(180)
 class BoltSnapshotReaderTest {
-    private static final Path ETCD_35 = Path.of("/work/main/.tools/etcd-3.5.16/bin");
+    /** Where testbed/fetch-etcd-3.5.sh unpacks etcd 3.5 (.ci/run runs it); Maven runs tests in the module's dir. */
+    private static final Path ETCD_35 = Path.of(System.getProperty("user.dir")).resolve("../.tools/etcd-3.5.16/bin").normalize();
     private static final int PAGE = 4096;
 
     @TempDir static Path dir;
@@ -115,7 +116,7 @@ class BoltSnapshotReaderTest {
         assumeTrue(Files.isExecutable(ETCD_35.resolve("etcd")) && Files.isExecutable(ETCD_35.resolve("etcdutl")),
                 "etcd 3.5.16 with etcdutl is not under " + ETCD_35);
         Path file = own.resolve("snap35.db");
-        try (OtherEtcd member = OtherEtcd.start(ETCD_35.resolve("etcd"), own, "v35")) {
+        try (LocalEtcd member = LocalEtcd.start(ETCD_35.resolve("etcd"), own, "v35")) {
             EtcdTestData.fill(member.clientUrl(), 1500, 3);
             EtcdTestData.run(ETCD_35.resolve("etcdctl").toString(), "--endpoints", member.clientUrl().toString(),
                     "snapshot", "save", file.toString());
