@@ -21,9 +21,10 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "cleanup", mixinStandardHelpOptions = true,
-        description = {"Lists what recoveries and rollbacks left aside on every host (never deleted while they acted):",
-            "moved-aside data dirs, env files and units (*.etcd-rescue-<operation>), rolled-back copies",
-            "(*.rolled-back-<operation>), staged snapshots. Removes them only with --remove, after confirmation."},
+        description = {"Lists what recoveries and rollbacks left aside on every host; removes it only with --remove.",
+            "Recoveries and rollbacks never delete: they leave moved-aside data dirs, env files and units",
+            "(*.etcd-rescue-<operation>), rolled-back copies (*.rolled-back-<operation>) and staged snapshots.",
+            "--remove deletes them after confirmation."},
         footer = {"", "Examples:", "  etcd-rescue cleanup -i inventory.yaml", "  etcd-rescue cleanup -i inventory.yaml --remove --yes",
             "", "Exit codes: 0 done, 1 a host failed, 2 bad input or not confirmed."})
 public final class CleanupCommand implements Callable<Integer> {

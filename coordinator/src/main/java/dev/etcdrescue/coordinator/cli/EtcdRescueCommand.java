@@ -23,8 +23,16 @@ public final class EtcdRescueCommand implements Runnable {
         throw new dev.etcdrescue.coordinator.UserException(ExitCodes.USAGE, "missing command: try 'etcd-rescue recover --help'");
     }
 
+    /**
+     * The widest line of any command's help. Its phase tables, file lists and examples are laid out
+     * in rows of up to this many characters; at picocli's default of 80 a row's tail would wrap to
+     * column 0. etcdctl's and kubectl's help are as wide.
+     */
+    static final int HELP_WIDTH = 120;
+
     static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new EtcdRescueCommand());
+        cl.setUsageHelpWidth(HELP_WIDTH);
         cl.setExecutionExceptionHandler(new UserErrorHandler());
         cl.setExitCodeExceptionMapper(UserErrorHandler::exitCodeOf);
         return cl;

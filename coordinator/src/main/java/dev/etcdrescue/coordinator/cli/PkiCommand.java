@@ -33,8 +33,8 @@ import picocli.CommandLine.Option;
         description = {
             "Creates the fleet CA and issues the coordinator's and the agents' certificates.",
             "",
-            "The coordinator and every agent talk over mutual TLS: both sides present a certificate of the "
-                + "same CA, and the subject's OU says who is who (OU=coordinator, OU=agent)."
+            "The coordinator and every agent talk over mutual TLS: both sides present a certificate of the same CA,",
+            "and the subject's OU says who is who (OU=coordinator, OU=agent)."
         },
         subcommands = {PkiCommand.Init.class, PkiCommand.Issue.class, PkiCommand.InitEtcdCa.class, PkiCommand.IssueEtcd.class,
             CommandLine.HelpCommand.class},
@@ -137,8 +137,8 @@ public final class PkiCommand implements Runnable {
                 "  ca.pem, agent.pem, agent-key.pem",
                 "Copy them to " + AGENT_TLS_DIR + " on that host, where the agent's configuration expects them.",
                 "",
-                "A certificate has CN=<host>, OU=agent, and the host's address (and its agent_endpoint host, if "
-                    + "different) as subject alternative names: the coordinator checks it against the address it dials.",
+                "A certificate has CN=<host>, OU=agent, and the host's address (and its agent_endpoint host, if different)",
+                "as subject alternative names: the coordinator checks it against the address it dials.",
                 "",
                 "Existing files are never overwritten: the command refuses, or with --force moves them aside to "
                     + "<file>.old-<timestamp>.",

@@ -18,9 +18,9 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "plan", mixinStandardHelpOptions = true,
-        description = {"Prints every change 'recover' would make on every host, and changes nothing: the restore",
-            "command line, the env file and unit with their full new content (and what differs from the current",
-            "ones), the ports, the systemctl calls. The agents render it with the same code that acts."},
+        description = {"Prints every change 'recover' would make on every host, and changes nothing.",
+            "It shows the restore command line, the env file and unit with their full new content (and what differs",
+            "from the current ones), the ports and the systemctl calls. The agents render it with the same code that acts."},
         footer = {"", "Example:", "  etcd-rescue plan -i inventory.yaml", "",
             "Exit codes: 0 recover would proceed, 3 recover would refuse (the lines marked ERROR say why), 2 bad input."})
 public final class PlanCommand implements Callable<Integer> {

@@ -26,7 +26,8 @@ import picocli.CommandLine.Option;
 
 @Command(name = "recover", mixinStandardHelpOptions = true, sortOptions = false,
         description = {
-            "Recovers each cluster of the inventory from a survivor or a backup, on every host at once:",
+            "Recovers each cluster of the inventory from a survivor or a backup, on every host at once.",
+            "Its phases:",
             "  preflight   reach every agent over mTLS, claim it, check tools, disk, ports, versions, the source",
             "  snapshot    jetcd snapshot of the best surviving member (or the given file); SHA-256 trailer checked",
             "  distribute  stream it to every agent; each verifies SHA-256 and fsyncs before keeping it",

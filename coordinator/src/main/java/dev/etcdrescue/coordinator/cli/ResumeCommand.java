@@ -11,9 +11,9 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "resume", mixinStandardHelpOptions = true,
-        description = {"Continues a recovery that was interrupted (coordinator killed, a host fixed after a failure):",
-            "phases the run's journal records as done are skipped, the others run again under the same operation id;",
-            "agents recognise their own operation's work (staged bytes, a finished restore, identical files, an",
+        description = {"Continues a recovery that was interrupted (coordinator killed, a host fixed after a failure).",
+            "Phases the run's journal records as done are skipped; the others run again under the same operation id.",
+            "Agents recognise their own operation's work (staged bytes, a finished restore, identical files, an",
             "active unit) and do not do it twice."},
         footer = {"", "Example:", "  etcd-rescue resume ~/.local/state/etcd-rescue/runs/rescue-20261125-101530-1f2e",
             "", "Exit codes as for recover."})

@@ -12,8 +12,8 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "rollback", mixinStandardHelpOptions = true,
-        description = {"Undoes a recovery on every host, from each agent's journal of what that operation changed:",
-            "stops and disables the new unit, moves what the attempt created aside (never deletes it), puts back",
+        description = {"Undoes a recovery on every host, from each agent's journal of what that operation changed.",
+            "It stops and disables the new unit, moves what the attempt created aside (never deletes it), puts back",
             "what it had moved aside (data dir, env file, unit), and starts the old unit again where it ran.",
             "Asks for confirmation on a terminal; without one it needs --yes (it never waits for an answer)."},
         footer = {"", "Example:", "  etcd-rescue rollback ~/.local/state/etcd-rescue/runs/rescue-20261125-101530-1f2e --yes",

@@ -16,8 +16,8 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "verify", mixinStandardHelpOptions = true,
-        description = {"Checks a running cluster against the inventory (the same checks as recover's verify phase):",
-            "member names, peer and client URLs host by host, health, one leader, no alarm, revisions and hashkv agree."},
+        description = {"Checks a running cluster against the inventory, with the same checks as recover's verify phase.",
+            "Member names, peer and client URLs host by host, health, one leader, no alarm, revisions and hashkv agree."},
         footer = {"", "Example:", "  etcd-rescue verify -i inventory.yaml --limit lv-etcd-research-beta",
             "", "Exit codes: 0 every check passed, 4 a check failed, 2 bad input."})
 public final class VerifyCommand implements Callable<Integer> {

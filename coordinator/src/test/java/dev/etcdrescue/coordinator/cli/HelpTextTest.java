@@ -1,0 +1,63 @@
+package dev.etcdrescue.coordinator.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import picocli.CommandLine;
+
+/** What an operator reads in {@code --help}: the rows written into each command's help stay whole. */
+@Timeout(60)
+class HelpTextTest {
+    private final CommandLine root = EtcdRescueCommand.commandLine();
+
+    @Test
+    void everyDescriptionAndFooterLineOfEveryCommandIsPrintedUnbroken() {
+        List<String> broken = new ArrayList<>();
+        for (CommandLine command : commands(root)) {
+            List<String> printed = command.getUsageMessage(CommandLine.Help.Ansi.OFF).lines().toList();
+            CommandLine.Model.UsageMessageSpec usage = command.getCommandSpec().usageMessage();
+            for (String line : concat(usage.header(), usage.description(), usage.footer())) {
+                if (!line.isBlank() && !line.contains("%") && !printed.contains(line.stripTrailing())) {
+                    broken.add(command.getCommandSpec().qualifiedName() + ": " + line);
+                }
+            }
+        }
+        assertThat(broken).as("lines wrapped or changed in the printed help").isEmpty();
+    }
+
+    @Test
+    void recoversPhaseTableKeepsEachRowOnOneLine() {
+        String help = root.getSubcommands().get("recover").getUsageMessage(CommandLine.Help.Ansi.OFF);
+
+        assertThat(help.lines()).contains(
+                "  preflight   reach every agent over mTLS, claim it, check tools, disk, ports, versions, the source",
+                "  release     (fenced) members move to their planned client URLs, as many at once as keep a quorum,");
+    }
+
+    @Test
+    void theCommandListGivesEachCommandAWholeSentence() {
+        String help = root.getUsageMessage(CommandLine.Help.Ansi.OFF);
+
+        assertThat(help.lines()).contains(
+                "  plan        Prints every change 'recover' would make on every host, and changes nothing.",
+                "  cleanup     Lists what recoveries and rollbacks left aside on every host; removes it only with --remove.");
+        assertThat(help.lines().filter(l -> l.length() > EtcdRescueCommand.HELP_WIDTH)).isEmpty();
+    }
+
+    private static List<CommandLine> commands(CommandLine command) {
+        List<CommandLine> all = new ArrayList<>(List.of(command));
+        command.getSubcommands().values().stream().distinct().forEach(sub -> all.addAll(commands(sub)));
+        return all;
+    }
+
+    private static List<String> concat(String[]... parts) {
+        List<String> lines = new ArrayList<>();
+        for (String[] part : parts) {
+            lines.addAll(List.of(part));
+        }
+        return lines;
+    }
+}
