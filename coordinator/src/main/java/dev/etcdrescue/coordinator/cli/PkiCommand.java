@@ -1,5 +1,6 @@
 package dev.etcdrescue.coordinator.cli;
 
+import dev.etcdrescue.coordinator.IoErrors;
 import dev.etcdrescue.coordinator.UserException;
 import dev.etcdrescue.coordinator.inventory.ClusterPlan;
 import dev.etcdrescue.coordinator.inventory.Inventory;
@@ -118,7 +119,7 @@ public final class PkiCommand implements Runnable {
             } catch (FileAlreadyExistsException e) {
                 throw new UserException(ExitCodes.USAGE, "refusing to overwrite " + e.getFile() + ", created meanwhile by someone else", e);
             } catch (IOException e) {
-                throw new UserException(ExitCodes.FAILED, "cannot write the PKI files in " + dir + ": " + e, e);
+                throw new UserException(ExitCodes.FAILED, "cannot write the PKI files in " + dir + ": " + IoErrors.describe(e), e);
             }
             PrintWriter out = spec.commandLine().getOut();
             out.println("created CA:          " + caCert + ", " + caKey + " (mode 0600; keep it off the etcd hosts)");
@@ -211,7 +212,7 @@ public final class PkiCommand implements Runnable {
                 } catch (FileAlreadyExistsException e) {
                     throw new UserException(ExitCodes.USAGE, "refusing to overwrite " + e.getFile() + ", created meanwhile by someone else", e);
                 } catch (IOException e) {
-                    throw new UserException(ExitCodes.FAILED, "cannot write " + target.get(1).getParent() + ": " + e, e);
+                    throw new UserException(ExitCodes.FAILED, "cannot write " + target.get(1).getParent() + ": " + IoErrors.describe(e), e);
                 }
                 out.println(entry.getKey() + ": copy " + target.get(1).getParent() + "/{ca.pem,agent.pem,agent-key.pem} to "
                         + entry.getKey() + ":" + AGENT_TLS_DIR + " (agent-key.pem mode 0600, owned by the agent's user); "
@@ -286,7 +287,7 @@ public final class PkiCommand implements Runnable {
                 } catch (FileAlreadyExistsException e) {
                     // Two runs in the same second: take the next suffix.
                 } catch (IOException e) {
-                    throw new UserException(ExitCodes.FAILED, "cannot move " + file + " aside to " + aside + ": " + e, e);
+                    throw new UserException(ExitCodes.FAILED, "cannot move " + file + " aside to " + aside + ": " + IoErrors.describe(e), e);
                 }
             }
         }
@@ -328,7 +329,7 @@ public final class PkiCommand implements Runnable {
             } catch (FileAlreadyExistsException e) {
                 throw new UserException(ExitCodes.USAGE, "refusing to overwrite " + e.getFile() + ", created meanwhile by someone else", e);
             } catch (IOException e) {
-                throw new UserException(ExitCodes.FAILED, "cannot write the etcd CA in " + caDir + ": " + e, e);
+                throw new UserException(ExitCodes.FAILED, "cannot write the etcd CA in " + caDir + ": " + IoErrors.describe(e), e);
             }
             PrintWriter out = spec.commandLine().getOut();
             out.println("created etcd CA: " + cert + ", " + key + " (mode 0600; keep it off the etcd hosts)");
@@ -432,7 +433,7 @@ public final class PkiCommand implements Runnable {
             } catch (FileAlreadyExistsException e) {
                 throw new UserException(ExitCodes.USAGE, "refusing to overwrite " + e.getFile() + ", created meanwhile by someone else", e);
             } catch (IOException e) {
-                throw new UserException(ExitCodes.FAILED, "cannot write the etcd certificates in " + target + ": " + e, e);
+                throw new UserException(ExitCodes.FAILED, "cannot write the etcd certificates in " + target + ": " + IoErrors.describe(e), e);
             }
             for (EtcdCertificateIssuer.MemberFiles m : members) {
                 var on = m.onHost();

@@ -1,5 +1,6 @@
 package dev.etcdrescue.coordinator.cli;
 
+import dev.etcdrescue.coordinator.IoErrors;
 import dev.etcdrescue.coordinator.UserException;
 import dev.etcdrescue.coordinator.agent.AgentChannels;
 import dev.etcdrescue.coordinator.engine.Journal;
@@ -43,7 +44,7 @@ final class Runs {
         try {
             return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(file)));
         } catch (IOException e) {
-            throw new UserException(ExitCodes.USAGE, "cannot read " + file + ": " + e.getMessage());
+            throw new UserException(ExitCodes.USAGE, "cannot read " + file + ": " + IoErrors.describe(e));
         } catch (java.security.NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }

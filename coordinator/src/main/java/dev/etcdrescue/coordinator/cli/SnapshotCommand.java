@@ -3,6 +3,7 @@ package dev.etcdrescue.coordinator.cli;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.etcdrescue.coordinator.IoErrors;
 import dev.etcdrescue.coordinator.UserException;
 import dev.etcdrescue.coordinator.snapshot.EtcdClients;
 import dev.etcdrescue.coordinator.snapshot.SnapshotFile;
@@ -282,7 +283,7 @@ public final class SnapshotCommand implements Runnable {
             } catch (NoSuchFileException e) {
                 throw usage("no such file: " + file);
             } catch (IOException e) {
-                throw usage("cannot read " + file + ": " + e.getMessage());
+                throw usage("cannot read " + file + ": " + IoErrors.describe(e));
             }
             Facts facts = new Facts(checked, info);
             print(spec.commandLine().getOut(), writeOut, "file", facts, Map.of());

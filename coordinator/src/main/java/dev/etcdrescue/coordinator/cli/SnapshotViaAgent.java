@@ -1,5 +1,6 @@
 package dev.etcdrescue.coordinator.cli;
 
+import dev.etcdrescue.coordinator.IoErrors;
 import dev.etcdrescue.coordinator.UserException;
 import dev.etcdrescue.coordinator.engine.Recovery;
 import dev.etcdrescue.coordinator.inventory.ClusterPlan;
@@ -159,7 +160,7 @@ final class SnapshotViaAgent {
                     .keepAliveTimeout(10, TimeUnit.SECONDS)
                     .build();
         } catch (IOException e) {
-            throw usage("cannot load the coordinator's TLS files from " + tlsDir + ": " + e.getMessage());
+            throw usage("cannot load the coordinator's TLS files from " + tlsDir + ": " + IoErrors.describe(e));
         }
     }
 

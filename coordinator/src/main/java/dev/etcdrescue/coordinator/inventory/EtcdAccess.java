@@ -1,5 +1,6 @@
 package dev.etcdrescue.coordinator.inventory;
 
+import dev.etcdrescue.coordinator.IoErrors;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -48,7 +49,7 @@ public record EtcdAccess(Path ca, Path cert, Path key, String user, Path passwor
                 }
                 return first;
             } catch (IOException e) {
-                throw new IllegalStateException("cannot read etcd_password_file " + passwordFile + " (" + e.getClass().getSimpleName()
+                throw new IllegalStateException("cannot read etcd_password_file " + passwordFile + " (" + IoErrors.describe(e)
                         + "): create it with the password of etcd user '" + user + "', readable only by you");
             }
         }

@@ -1,5 +1,6 @@
 package dev.etcdrescue.coordinator.inventory;
 
+import dev.etcdrescue.coordinator.IoErrors;
 import dev.etcdrescue.coordinator.inventory.RawInventory.Cluster;
 import dev.etcdrescue.coordinator.inventory.RawInventory.Host;
 import dev.etcdrescue.coordinator.inventory.RawInventory.Setting;
@@ -39,9 +40,12 @@ public final class InventoryLoader {
             throw new InventoryException("cannot read inventory " + name, List.of(name + ":" + line + ": not valid YAML: "
                     + e.getProblem() + (e.getContext() == null ? "" : " (" + e.getContext() + ")")));
         } catch (YAMLException e) {
+            if (e.getCause() instanceof IOException readFailed) {
+                throw unreadable(name, readFailed);
+            }
             throw new InventoryException("cannot read inventory " + name, List.of(name + ": not valid YAML: " + e.getMessage()));
         } catch (IOException e) {
-            throw new InventoryException("cannot read inventory " + name + ": " + e, List.of());
+            throw unreadable(name, e);
         }
         if (root == null) {
             throw new InventoryException("inventory " + name + " is empty", List.of(name + ":1: an inventory starts with 'all:'"));
@@ -74,5 +78,10 @@ public final class InventoryLoader {
             }
         }
         return owners;
+    }
+
+    private static InventoryException unreadable(String name, IOException e) {
+        return new InventoryException("cannot read inventory " + name + ": " + IoErrors.describe(e) + " (the file given with -i)",
+                List.of());
     }
 }

@@ -491,6 +491,19 @@ class InventoryLoaderTest {
                 .hasMessageContaining("clusters: a, b, c");
     }
 
+    @Test
+    void aMissingOrUnreadableInventoryIsNamedInPlainWords() throws Exception {
+        Path missing = dir.resolve("nope.yaml");
+        assertThatThrownBy(() -> InventoryLoader.load(missing))
+                .isInstanceOf(InventoryException.class)
+                .hasMessage("cannot read inventory " + missing + ": no such file or directory: " + missing
+                        + " (the file given with -i)");
+        assertThatThrownBy(() -> InventoryLoader.load(dir))
+                .isInstanceOf(InventoryException.class)
+                .hasMessageStartingWith("cannot read inventory " + dir + ": ")
+                .hasMessageNotContaining("java.");
+    }
+
     private Inventory load(String yaml) throws Exception {
         return InventoryLoader.load(write(yaml));
     }
