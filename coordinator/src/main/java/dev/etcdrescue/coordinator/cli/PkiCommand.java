@@ -162,7 +162,7 @@ public final class PkiCommand implements Runnable {
         @Option(names = "--dir", required = true, paramLabel = "DIR", description = "Directory made by 'pki init', with ca.pem and ca-key.pem.")
         Path dir;
 
-        @Option(names = "--inventory", paramLabel = "FILE", description = "Issue for every host of this inventory.")
+        @Option(names = {"-i", "--inventory"}, paramLabel = "FILE", description = "Issue for every host of this inventory.")
         Path inventory;
 
         @Option(names = "--host", paramLabel = "NAME", description = "Issue for this one host (its inventory host name); needs --address.")

@@ -8,7 +8,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import picocli.CommandLine;
 
-/** What an operator reads in {@code --help}: the rows written into each command's help stay whole. */
+/** What an operator reads in {@code --help} and types: rows of help stay whole, the same option has the same name. */
 @Timeout(60)
 class HelpTextTest {
     private final CommandLine root = EtcdRescueCommand.commandLine();
@@ -45,6 +45,18 @@ class HelpTextTest {
                 "  plan        Prints every change 'recover' would make on every host, and changes nothing.",
                 "  cleanup     Lists what recoveries and rollbacks left aside on every host; removes it only with --remove.");
         assertThat(help.lines().filter(l -> l.length() > EtcdRescueCommand.HELP_WIDTH)).isEmpty();
+    }
+
+    @Test
+    void everyCommandThatReadsAnInventoryTakesItAsDashI() {
+        List<String> without = new ArrayList<>();
+        for (CommandLine command : commands(root)) {
+            CommandLine.Model.OptionSpec inventory = command.getCommandSpec().findOption("--inventory");
+            if (inventory != null && !List.of(inventory.names()).contains("-i")) {
+                without.add(command.getCommandSpec().qualifiedName());
+            }
+        }
+        assertThat(without).as("commands with --inventory but no -i").isEmpty();
     }
 
     private static List<CommandLine> commands(CommandLine command) {
