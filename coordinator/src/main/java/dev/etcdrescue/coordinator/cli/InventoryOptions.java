@@ -15,8 +15,9 @@ final class InventoryOptions {
             description = "Only these clusters (or the clusters of these hosts), comma-separated, like ansible --limit.")
     String limit;
 
-    @Option(names = {"-w", "--write-out"}, defaultValue = "table", paramLabel = "FORMAT",
-            description = "Output format: table (default; lines as it goes and a recap) or json (one document on stdout, progress on stderr).")
+    @Option(names = {"-o", "--output", "-w", "--write-out"}, defaultValue = "table", paramLabel = "FORMAT",
+            description = "Output format: table (default; lines as it goes and a recap) or json (one document on stdout, progress on stderr). "
+                    + "-o/--output as kubectl names it, -w/--write-out as etcdctl does.")
     OutputFormat writeOut;
 
     enum OutputFormat { table, json }

@@ -21,7 +21,7 @@ public final class ResumeCommand implements Callable<Integer> {
     @Parameters(paramLabel = "RUN_DIR", description = "The run's work dir, as recover printed it.")
     Path workDir;
 
-    @Option(names = {"-w", "--write-out"}, defaultValue = "table", paramLabel = "FORMAT", description = "table or json.")
+    @Option(names = {"-o", "--output", "-w", "--write-out"}, defaultValue = "table", paramLabel = "FORMAT", description = "table or json.")
     InventoryOptions.OutputFormat writeOut;
 
     @Option(names = "--start-timeout", defaultValue = "120", paramLabel = "SECONDS", description = "As for recover.")

@@ -25,7 +25,7 @@ public final class RollbackCommand implements Callable<Integer> {
     @Option(names = {"-y", "--yes"}, description = "Do not ask.")
     boolean yes;
 
-    @Option(names = {"-w", "--write-out"}, defaultValue = "table", paramLabel = "FORMAT", description = "table or json.")
+    @Option(names = {"-o", "--output", "-w", "--write-out"}, defaultValue = "table", paramLabel = "FORMAT", description = "table or json.")
     InventoryOptions.OutputFormat writeOut;
 
     @Override

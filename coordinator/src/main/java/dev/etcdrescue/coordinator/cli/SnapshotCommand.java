@@ -126,7 +126,7 @@ public final class SnapshotCommand implements Runnable {
         @Parameters(index = "0", paramLabel = "FILE", description = "Where to write the snapshot; must not exist.")
         Path file;
 
-        @Option(names = {"-w", "--write-out"}, defaultValue = "table", paramLabel = "FORMAT",
+        @Option(names = {"-o", "--output", "-w", "--write-out"}, defaultValue = "table", paramLabel = "FORMAT",
                 description = "Output format: table (default) or json (one object).")
         OutputFormat writeOut;
 
@@ -264,7 +264,7 @@ public final class SnapshotCommand implements Runnable {
         @Parameters(index = "0", paramLabel = "FILE", description = "A snapshot, or a member's db file.")
         Path file;
 
-        @Option(names = {"-w", "--write-out"}, defaultValue = "table", paramLabel = "FORMAT",
+        @Option(names = {"-o", "--output", "-w", "--write-out"}, defaultValue = "table", paramLabel = "FORMAT",
                 description = "Output format: table (default) or json (one object).")
         OutputFormat writeOut;
 

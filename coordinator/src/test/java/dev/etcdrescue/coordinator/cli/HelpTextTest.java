@@ -59,6 +59,21 @@ class HelpTextTest {
         assertThat(without).as("commands with --inventory but no -i").isEmpty();
     }
 
+    @Test
+    void everyCommandWithAnOutputFormatTakesKubectlsAndEtcdctlsNames() {
+        List<String> lacking = new ArrayList<>();
+        for (CommandLine command : commands(root)) {
+            CommandLine.Model.OptionSpec format = command.getCommandSpec().findOption("--write-out");
+            if (format == null) {
+                format = command.getCommandSpec().findOption("--output");
+            }
+            if (format != null && !List.of(format.names()).containsAll(List.of("-o", "--output", "-w", "--write-out"))) {
+                lacking.add(command.getCommandSpec().qualifiedName() + " " + List.of(format.names()));
+            }
+        }
+        assertThat(lacking).isEmpty();
+    }
+
     private static List<CommandLine> commands(CommandLine command) {
         List<CommandLine> all = new ArrayList<>(List.of(command));
         command.getSubcommands().values().stream().distinct().forEach(sub -> all.addAll(commands(sub)));

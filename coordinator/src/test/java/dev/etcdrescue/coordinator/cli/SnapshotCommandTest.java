@@ -69,7 +69,7 @@ class SnapshotCommandTest {
 
     @Test
     void statusOfTheSavedFileAgreesWithSaveAndWithEtcdctlsTable() throws Exception {
-        assertThat(run("status", saved.toString(), "-w", "json")).isEqualTo(ExitCodes.OK);
+        assertThat(run("status", saved.toString(), "--output", "json")).isEqualTo(ExitCodes.OK);
         JsonNode status = new ObjectMapper().readTree(out.toString());
         for (String field : new String[] {"hash", "revision", "totalKey", "totalSize", "sha256", "size", "trailer"}) {
             assertThat(status.get(field)).as(field).isEqualTo(savedJson.get(field));
