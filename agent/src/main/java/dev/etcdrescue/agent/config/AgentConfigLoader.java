@@ -3,7 +3,9 @@ package dev.etcdrescue.agent.config;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.format.DateTimeParseException;
@@ -48,6 +50,10 @@ public final class AgentConfigLoader {
             root = YamlTree.read(Files.readString(file));
         } catch (JsonProcessingException e) {
             throw new ConfigException(file, "", "not valid YAML: " + e.getOriginalMessage());
+        } catch (NoSuchFileException e) {
+            throw new ConfigException(file, "", "no such file: write it from deploy/examples/agent.yaml, or pass --config FILE");
+        } catch (AccessDeniedException e) {
+            throw new ConfigException(file, "", "permission denied: the agent runs as root and reads it at start");
         } catch (IOException e) {
             throw new ConfigException(file, "", "cannot read it: " + e.getMessage());
         }

@@ -137,7 +137,9 @@ class AgentConfigLoaderTest {
     void theMessageNamesTheFile() throws Exception {
         Path file = write("host_name: [");
         assertThatThrownBy(() -> AgentConfigLoader.load(file)).hasMessageStartingWith("agent config " + file + ": not valid YAML");
-        assertThatThrownBy(() -> AgentConfigLoader.load(dir.resolve("missing.yaml"))).hasMessageContaining("cannot read it");
+        assertThatThrownBy(() -> AgentConfigLoader.load(dir.resolve("missing.yaml"))).hasMessage("agent config "
+                + dir.resolve("missing.yaml") + ": no such file: write it from deploy/examples/agent.yaml, or pass --config FILE");
+        assertThatThrownBy(() -> AgentConfigLoader.load(dir)).hasMessage("agent config " + dir + ": cannot read it: Is a directory");
     }
 
     private Path write(String text) throws Exception {
