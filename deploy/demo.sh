@@ -220,6 +220,8 @@ run_logged() {
   local show=no
   if [ "$1" = --show ]; then show=yes; shift; fi
   local log=$1; shift
+  # The log exists before tail opens it: the background job's redirection may come later.
+  : >> "$log"
   "$@" >> "$log" 2>&1 &
   local pid=$! rc=0 tail_pid=""
   if [ $show = yes ]; then
