@@ -5,6 +5,12 @@ import dev.etcdrescue.agent.failpoint.Failpoints;
 import dev.etcdrescue.agent.io.SafeFiles;
 import dev.etcdrescue.agent.journal.JournalEntry;
 import dev.etcdrescue.agent.journal.JournaledMoves;
+import dev.etcdrescue.agent.oldmember.BaseUnits;
+import dev.etcdrescue.agent.oldmember.OldMember;
+import dev.etcdrescue.agent.oldmember.OldMemberReader;
+import dev.etcdrescue.agent.oldmember.Specifiers;
+import dev.etcdrescue.proto.v1.Finding;
+import dev.etcdrescue.proto.v1.Severity;
 import dev.etcdrescue.agent.spec.MemberPlan;
 import dev.etcdrescue.agent.spec.PathRules;
 import dev.etcdrescue.agent.spec.UnitNames;
@@ -82,9 +88,13 @@ public final class ConfigWriter {
                     + "): the new member runs beside the old one until the cut-over");
         }
         MemberPlan plan = MemberPlan.from(request.getMember(), dataRoots);
-        BaseUnit base = baseUnits.require(baseUnitName);
+        OldMember old = oldMember(baseUnitName);
+        old.findings().stream().filter(f -> f.getSeverity() == Severity.ERROR).map(Finding::getMessage).findFirst()
+                .ifPresent(refusal -> {
+                    throw AgentException.failedPrecondition("the base unit cannot be copied safely: " + refusal);
+                });
         return new Prepared(header.getOperationId(), plan, newUnit, envFile(newUnit),
-                renderEnv(header, plan, request.getExtraList()), unitFile(newUnit), renderUnit(header, base, newUnit));
+                renderEnv(header, plan, request.getExtraList()), unitFile(newUnit), renderUnit(header, old, newUnit));
     }
 
     /** The env file's content; Preflight shows it through this same method. */
@@ -94,9 +104,15 @@ public final class ConfigWriter {
         return text;
     }
 
+    /** The old member's effective configuration, read from its unit on this host. */
+    public OldMember oldMember(String baseUnit) {
+        var base = baseUnits.require(baseUnit);
+        return OldMemberReader.read(base, Specifiers.forHost(base.name()));
+    }
+
     /** The unit's content; Preflight shows it through this same method. */
-    public String renderUnit(OperationHeader header, BaseUnit base, String newUnit) {
-        return UnitRenderer.render(base, envFile(newUnit), header.getOperationId());
+    public String renderUnit(OperationHeader header, OldMember old, String newUnit) {
+        return UnitRenderer.render(old, envFile(newUnit), header.getOperationId());
     }
 
     /** True when both files already hold exactly the rendered content: writing would change nothing. */

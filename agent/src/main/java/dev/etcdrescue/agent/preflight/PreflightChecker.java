@@ -1,8 +1,13 @@
 package dev.etcdrescue.agent.preflight;
 
 import dev.etcdrescue.agent.AgentException;
-import dev.etcdrescue.agent.config.BaseUnit;
-import dev.etcdrescue.agent.config.BaseUnits;
+import dev.etcdrescue.agent.oldmember.BaseUnit;
+import dev.etcdrescue.agent.oldmember.BaseUnits;
+import dev.etcdrescue.agent.oldmember.OldMember;
+import dev.etcdrescue.agent.oldmember.OldMemberReader;
+import dev.etcdrescue.agent.oldmember.Setting;
+import dev.etcdrescue.agent.oldmember.Specifiers;
+import dev.etcdrescue.proto.v1.EnvSetting;
 import dev.etcdrescue.agent.config.ConfigWriter;
 import dev.etcdrescue.agent.io.SafeFiles;
 import dev.etcdrescue.agent.journal.JournaledMoves;
@@ -167,11 +172,17 @@ public final class PreflightChecker {
                         + baseUnits.dirs() + ": install etcd's unit or name the right base unit"));
             } else {
                 report.setServiceUser(found.get().serviceUser());
-                BaseEnvReader.BaseEnv env = BaseEnvReader.read(found.get());
-                report.addAllBaseEnv(env.settings()).setBaseEnvFile(env.files());
-                findings.addAll(env.findings());
             }
             return found;
+        });
+        Optional<OldMember> old = base.map(b -> OldMemberReader.read(b, Specifiers.forHost(b.name())));
+        old.ifPresent(o -> {
+            o.settings().values().forEach(s -> report.addBaseEnv(EnvSetting.newBuilder().setKey(s.env()).setValue(s.value())
+                    .setSource(s.describe())));
+            report.setBaseEnvFile(String.join(",", o.envFiles().stream().map(Path::toString).toList()))
+                    .setBaseLayout(o.describe());
+            findings.addAll(o.findings());
+            plan.ifPresent(p -> checkInsideOldDataDir(p, o, findings));
         });
         if (newUnit.isEmpty()) {
             return;
@@ -185,7 +196,7 @@ public final class PreflightChecker {
         Path unitFile = configWriter.unitFile(unit);
         rendered.setEnvFile(envFile.toString()).setUnitFile(unitFile.toString());
         Optional<String> envText = plan.flatMap(p -> renderEnv(request, p, findings));
-        Optional<String> unitText = base.map(b -> configWriter.renderUnit(request.getHeader(), b, unit));
+        Optional<String> unitText = old.filter(o -> !o.refused()).map(o -> configWriter.renderUnit(request.getHeader(), o, unit));
         envText.ifPresent(rendered::setEnvFileContent);
         unitText.ifPresent(rendered::setUnitFileContent);
 
@@ -220,6 +231,24 @@ public final class PreflightChecker {
                         + " exists with other content: it may be a member that serves now (a previous recovery's"
                         + " new unit). Choose another new_unit, or move it away after checking it is not in use"));
             }
+        }
+    }
+
+    /**
+     * kubespray's old data dir is /var/lib/etcd itself, where the default new data dir would lie inside
+     * it: whoever later clears the old member's data dir would clear the new member's too.
+     */
+    private static void checkInsideOldDataDir(MemberPlan plan, OldMember old, List<Finding> findings) {
+        Setting oldDir = old.settings().get("ETCD_DATA_DIR");
+        if (oldDir == null || !Path.of(oldDir.value()).isAbsolute()) {
+            return;
+        }
+        Path oldPath = Path.of(oldDir.value()).normalize();
+        if (!plan.dataDir().equals(oldPath) && plan.dataDir().startsWith(oldPath)) {
+            findings.add(finding(Severity.ERROR, "data-dir-inside-old", "member.data_dir", "the new data dir " + plan.dataDir()
+                    + " lies inside the old member's data dir " + oldPath + " (" + oldDir.describe() + "): clearing the old one"
+                    + " later would clear the new member too. Set data_dir beside it (for example " + oldPath + "-new) and"
+                    + " admit its parent in the agent's allowed_data_roots"));
         }
     }
 

@@ -2,8 +2,8 @@ package dev.etcdrescue.agent.restore;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 import dev.etcdrescue.agent.AgentException;
-import dev.etcdrescue.agent.config.BaseUnit;
-import dev.etcdrescue.agent.config.BaseUnits;
+import dev.etcdrescue.agent.oldmember.BaseUnit;
+import dev.etcdrescue.agent.oldmember.BaseUnits;
 import dev.etcdrescue.agent.failpoint.Failpoints;
 import dev.etcdrescue.agent.io.ProcessResult;
 import dev.etcdrescue.agent.io.ProcessRunner;

@@ -1,7 +1,7 @@
 package dev.etcdrescue.agent.server;
 
 import dev.etcdrescue.agent.config.AgentConfig;
-import dev.etcdrescue.agent.config.BaseUnits;
+import dev.etcdrescue.agent.oldmember.BaseUnits;
 import dev.etcdrescue.agent.config.ConfigWriter;
 import dev.etcdrescue.agent.failpoint.Failpoints;
 import dev.etcdrescue.agent.io.ProcessRunner;
@@ -72,7 +72,7 @@ public final class AgentServer {
         OperationJournal journal = new OperationJournal(config.journalDir(), clock);
         JournaledMoves moves = new JournaledMoves(journal);
         PathRules dataRoots = new PathRules(config.allowedDataRoots());
-        BaseUnits baseUnits = new BaseUnits(config.baseUnitDirs());
+        BaseUnits baseUnits = BaseUnits.system(config.baseUnitDirs());
         RestoreTools tools = new RestoreTools(config.toolDirs(), runner, config.commandTimeout());
         StagingArea staging = new StagingArea(config.stagingDir());
         staging.ensureDir();

@@ -2,14 +2,15 @@ package dev.etcdrescue.agent.transfer;
 
 import dev.etcdrescue.agent.AgentException;
 import dev.etcdrescue.agent.config.AgentConfig;
-import dev.etcdrescue.agent.config.BaseUnits;
 import dev.etcdrescue.agent.io.ProcessResult;
 import dev.etcdrescue.agent.io.ProcessRunner;
-import dev.etcdrescue.agent.preflight.BaseEnvReader;
+import dev.etcdrescue.agent.oldmember.BaseUnits;
+import dev.etcdrescue.agent.oldmember.OldMemberReader;
+import dev.etcdrescue.agent.oldmember.Setting;
+import dev.etcdrescue.agent.oldmember.Specifiers;
 import dev.etcdrescue.agent.restore.RestoreTools;
 import dev.etcdrescue.agent.server.StatusMapper;
 import dev.etcdrescue.proto.v1.DownloadSnapshotRequest;
-import dev.etcdrescue.proto.v1.EnvSetting;
 import dev.etcdrescue.proto.v1.SnapshotChunk;
 import io.grpc.Context;
 import io.grpc.Deadline;
@@ -67,19 +68,19 @@ public final class LocalSnapshotSender {
     }
 
     /**
-     * TLS files may lie in allowed_data_roots, backup_dirs, or beside the files the base unit's env
-     * file gives etcd itself (e.g. /etc/etcd/pki); etcdctl comes from tool_dirs; one snapshot may run
+     * TLS files may lie in allowed_data_roots, backup_dirs, or beside the files the old member's
+     * configuration (env file, flags or config file) gives etcd itself (e.g. /etc/etcd/pki); etcdctl comes from tool_dirs; one snapshot may run
      * as long as one restore.
      */
     public static LocalSnapshotSender from(AgentConfig config, ProcessRunner runner) {
-        BaseUnits baseUnits = new BaseUnits(config.baseUnitDirs());
+        BaseUnits baseUnits = BaseUnits.system(config.baseUnitDirs());
         LocalAccessRules rules = new LocalAccessRules(config.listen().getAddress(), () -> {
             List<Path> roots = new ArrayList<>(config.allowedDataRoots());
             roots.addAll(config.backupDirs());
             baseUnits.find(config.baseUnit()).ifPresent(unit -> {
-                for (EnvSetting setting : BaseEnvReader.read(unit).settings()) {
-                    Path file = Path.of(setting.getValue());
-                    if (MEMBER_TLS_KEYS.contains(setting.getKey()) && file.isAbsolute() && file.getParent() != null
+                for (Setting setting : OldMemberReader.read(unit, Specifiers.forHost(unit.name())).settings().values()) {
+                    Path file = Path.of(setting.value());
+                    if (MEMBER_TLS_KEYS.contains(setting.env()) && file.isAbsolute() && file.getParent() != null
                             && !roots.contains(file.getParent())) {
                         roots.add(file.getParent());
                     }

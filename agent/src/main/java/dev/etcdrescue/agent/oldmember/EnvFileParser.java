@@ -1,4 +1,4 @@
-package dev.etcdrescue.agent.preflight;
+package dev.etcdrescue.agent.oldmember;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -18,9 +18,21 @@ public final class EnvFileParser {
 
     private EnvFileParser() {}
 
+    /** A value and the line its assignment starts on (1-based). */
+    public record Assignment(String value, int line) {}
+
     /** Every valid assignment of {@code text}, in file order. */
     public static Map<String, String> parse(String text) {
         Map<String, String> values = new LinkedHashMap<>();
+        assignments(text).forEach((k, v) -> values.put(k, v.value()));
+        return values;
+    }
+
+    /** Every valid assignment of {@code text} in file order, with the line it starts on. */
+    public static Map<String, Assignment> assignments(String text) {
+        Map<String, Assignment> values = new LinkedHashMap<>();
+        int line = 1;
+        int keyLine = 1;
         State state = State.PRE_KEY;
         StringBuilder key = new StringBuilder();
         StringBuilder value = new StringBuilder();
@@ -28,11 +40,15 @@ public final class EnvFileParser {
         int keep = 0;
         for (int i = 0; i < text.length(); i++) {
             char c = text.charAt(i);
+            if (i > 0 && text.charAt(i - 1) == '\n') {
+                line++;
+            }
             switch (state) {
                 case PRE_KEY -> {
                     if (c == '#' || c == ';') {
                         state = State.COMMENT;
                     } else if (!blank(c) && c != '\n') {
+                        keyLine = line;
                         key.append(c);
                         state = State.KEY;
                     }
@@ -49,7 +65,7 @@ public final class EnvFileParser {
                 }
                 case PRE_VALUE -> {
                     if (c == '\n') {
-                        emit(values, key, value, keep);
+                        emit(values, key, value, keep, keyLine);
                         keep = 0;
                         state = State.PRE_KEY;
                     } else if (c == '\'') {
@@ -66,7 +82,7 @@ public final class EnvFileParser {
                 }
                 case VALUE -> {
                     if (c == '\n') {
-                        emit(values, key, value, keep);
+                        emit(values, key, value, keep, keyLine);
                         keep = 0;
                         state = State.PRE_KEY;
                     } else if (c == '\\') {
@@ -125,17 +141,17 @@ public final class EnvFileParser {
         }
         // The last line without its newline; an unterminated quote keeps what was read, as in systemd.
         switch (state) {
-            case PRE_VALUE, VALUE, VALUE_ESCAPE -> emit(values, key, value, keep);
-            case SINGLE_QUOTE, DOUBLE_QUOTE, DOUBLE_QUOTE_ESCAPE -> emit(values, key, value, value.length());
+            case PRE_VALUE, VALUE, VALUE_ESCAPE -> emit(values, key, value, keep, keyLine);
+            case SINGLE_QUOTE, DOUBLE_QUOTE, DOUBLE_QUOTE_ESCAPE -> emit(values, key, value, value.length(), keyLine);
             default -> { }
         }
         return values;
     }
 
-    private static void emit(Map<String, String> values, StringBuilder key, StringBuilder value, int keep) {
+    private static void emit(Map<String, Assignment> values, StringBuilder key, StringBuilder value, int keep, int line) {
         String name = key.toString().strip();
         if (name.matches("[A-Za-z_][A-Za-z0-9_]*")) {
-            values.put(name, value.substring(0, Math.min(keep, value.length())));
+            values.put(name, new Assignment(value.substring(0, Math.min(keep, value.length())), line));
         }
         key.setLength(0);
         value.setLength(0);

@@ -1,4 +1,4 @@
-package dev.etcdrescue.agent.preflight;
+package dev.etcdrescue.agent.oldmember;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
