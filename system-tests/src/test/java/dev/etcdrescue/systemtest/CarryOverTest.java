@@ -154,8 +154,8 @@ class CarryOverTest {
                             "changed: ETCD_LISTEN_CLIENT_URLS http://" + h.address() + ":2379 -> http://" + h.address() + ":22379");
         }
         String borrowed = carryLines.stream().filter(l -> l.startsWith(replacement.name() + " ")).findFirst().orElseThrow();
-        assertThat(borrowed).contains("no old env file on this host: settings taken from " + survivor.name()
-                        + "'s /etc/default/etcd (the snapshot source host)", "carried: ETCD_QUOTA_BACKEND_BYTES=" + QUOTA,
+        assertThat(borrowed).contains("nothing to carry on this host: settings taken from " + survivor.name()
+                        + "'s settings in the environment (/etc/default/etcd) (the snapshot source host)", "carried: ETCD_QUOTA_BACKEND_BYTES=" + QUOTA,
                 "remapped: ETCD_LISTEN_METRICS_URLS URL http://" + survivor.address() + ":2381 -> http://" + replacement.address()
                         + ":2381 (the source host's address becomes this host's)");
     }

@@ -59,6 +59,8 @@ public final class PreflightChecker {
     /** Restore writes the db plus a preallocated 64 MiB WAL segment; keep room for both and then some. */
     private static final long DATA_DIR_OVERHEAD = 128L << 20;
     private static final long STAGING_MARGIN = 64L << 20;
+    /** Where kubeadm (and kubespray's etcd_deployment_type: kubeadm) keeps etcd's static pod. */
+    private static final Path STATIC_POD = Path.of("/etc/kubernetes/manifests/etcd.yaml");
 
     private final HostTools hostTools;
     private final BaseUnits baseUnits;
@@ -167,7 +169,12 @@ public final class PreflightChecker {
         Optional<BaseUnit> base = baseUnit.flatMap(unit -> {
             Optional<BaseUnit> found = attempt(() -> baseUnits.find(unit), "base-unit-unreadable", "base_unit", findings)
                     .flatMap(o -> o);
-            if (found.isEmpty()) {
+            if (found.isEmpty() && Files.isRegularFile(STATIC_POD)) {
+                findings.add(finding(Severity.ERROR, "base-unit-static-pod", "base_unit", unit + ".service was not found in "
+                        + baseUnits.dirs() + ", and " + STATIC_POD + " exists: etcd runs here as a kubeadm static pod, which"
+                        + " etcd-rescue does not recover (it restores members run by systemd). Restore it with kubeadm's"
+                        + " procedure (etcdutl snapshot restore, then point the manifest's hostPath at the restored data dir)"));
+            } else if (found.isEmpty()) {
                 findings.add(finding(Severity.ERROR, "base-unit-missing", "base_unit", unit + ".service was not found in "
                         + baseUnits.dirs() + ": install etcd's unit or name the right base unit"));
             } else {

@@ -69,6 +69,8 @@ public final class PlanCommand implements Callable<Integer> {
             out.printf("  restore:  %s%n", String.join(" ", h.restoreCommand()));
             out.printf("  data dir: %s%s%n", h.dataDir(), h.dataDirMovedAsideTo().isEmpty() ? " (new)"
                     : " (exists: moved aside to " + h.dataDirMovedAsideTo() + ")");
+            out.printf("  old member: %s%n", h.oldLayout().isEmpty() ? "no setting found" : h.oldLayout());
+            h.oldSettings().forEach(l -> out.printf("    | %s%n", l));
             file(out, "env file", h.envFile(), h.envFileContent(), h.currentEnvFileContent());
             file(out, "unit", h.unitFile(), h.unitFileContent(), h.currentUnitFileContent());
             h.carriedOver().forEach(c -> out.printf("  carry-over: %s%n", c));

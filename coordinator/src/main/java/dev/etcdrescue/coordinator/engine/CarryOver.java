@@ -27,10 +27,26 @@ import java.util.stream.Collectors;
 final class CarryOver {
     private CarryOver() {}
 
-    /** An old member's env file as its agent read it; {@code onThisHost} is false when borrowed from the source host. */
-    record OldEnv(String hostName, String address, String file, Map<String, String> env, boolean onThisHost) {
+    /**
+     * An old member's settings as its agent read them, wherever they lived (env file, flags, config
+     * file); {@code sources} says for each how and where it was given; {@code onThisHost} is false when
+     * borrowed from the source host.
+     */
+    record OldEnv(String hostName, String address, String file, Map<String, String> env, Map<String, String> sources,
+                  boolean onThisHost) {
         OldEnv {
             env = new LinkedHashMap<>(env);
+            sources = Map.copyOf(sources);
+        }
+
+        OldEnv(String hostName, String address, String file, Map<String, String> env, boolean onThisHost) {
+            this(hostName, address, file, env, Map.of(), onThisHost);
+        }
+
+        /** " (from SOURCE)" for a setting whose source is known, else "". */
+        String from(String key) {
+            String source = sources.get(key);
+            return source == null || source.isEmpty() ? "" : " [" + source + "]";
         }
     }
 
@@ -85,13 +101,33 @@ final class CarryOver {
      */
     static Optional<OldEnv> envFor(MemberPlan m, Map<String, Map<String, String>> envs, Map<String, String> files,
                                    Optional<MemberPlan> sourceHost) {
+        return envFor(m, envs, files, Map.of(), sourceHost);
+    }
+
+    /** @param sources every host's settings' sources by host name, then setting */
+    static Optional<OldEnv> envFor(MemberPlan m, Map<String, Map<String, String>> envs, Map<String, String> files,
+                                   Map<String, Map<String, String>> sources, Optional<MemberPlan> sourceHost) {
         Map<String, String> own = envs.getOrDefault(m.hostName(), Map.of());
-        if (!own.isEmpty()) {
-            return Optional.of(new OldEnv(m.hostName(), m.address(), files.getOrDefault(m.hostName(), ""), own, true));
+        if (carriable(own)) {
+            return Optional.of(new OldEnv(m.hostName(), m.address(), files.getOrDefault(m.hostName(), ""), own,
+                    sources.getOrDefault(m.hostName(), Map.of()), true));
         }
         return sourceHost.filter(s -> !s.hostName().equals(m.hostName()))
-                .filter(s -> !envs.getOrDefault(s.hostName(), Map.of()).isEmpty())
-                .map(s -> new OldEnv(s.hostName(), s.address(), files.getOrDefault(s.hostName(), ""), envs.get(s.hostName()), false));
+                .filter(s -> carriable(envs.getOrDefault(s.hostName(), Map.of())))
+                .map(s -> new OldEnv(s.hostName(), s.address(), files.getOrDefault(s.hostName(), ""), envs.get(s.hostName()),
+                        sources.getOrDefault(s.hostName(), Map.of()), false))
+                .or(() -> own.isEmpty() ? Optional.empty() : Optional.of(new OldEnv(m.hostName(), m.address(),
+                        files.getOrDefault(m.hostName(), ""), own, sources.getOrDefault(m.hostName(), Map.of()), true)));
+    }
+
+    /**
+     * True when an old member has a setting to carry. One with only its identity (a packaged unit's
+     * {@code Environment=ETCD_NAME=%H} on a replacement host whose env file is gone) has none, so it
+     * takes the snapshot source host's.
+     */
+    private static boolean carriable(Map<String, String> env) {
+        List<String> carried = EtcdSettings.carriedEnvNames();
+        return env.keySet().stream().anyMatch(carried::contains);
     }
 
     /** The inventory host whose old member served {@code endpoint} (the snapshot source), by address. */
@@ -122,15 +158,15 @@ final class CarryOver {
      */
     static Result of(ClusterPlan cluster, MemberPlan m, Optional<OldEnv> oldEnv, int fencePort) {
         if (oldEnv.isEmpty()) {
-            return Result.none("no old env file with ETCD_* settings on this host (nor on the snapshot source host):"
-                    + " nothing carried over; the inventory's etcd_settings apply");
+            return Result.none("no etcd setting found in the old member's unit, env files, flags or config file on this host"
+                    + " (nor on the snapshot source host): nothing carried over; the inventory's etcd_settings apply");
         }
         OldEnv old = oldEnv.get();
         Map<String, String> settings = new LinkedHashMap<>();
         List<String> lines = new ArrayList<>();
         List<String> errors = new ArrayList<>();
         if (!old.onThisHost()) {
-            lines.add("no old env file on this host: settings taken from " + old.hostName() + "'s " + old.file()
+            lines.add("nothing to carry on this host: settings taken from " + old.hostName() + "'s " + old.file()
                     + " (the snapshot source host)");
         }
         Map<String, String> inventory = inventorySettings(m);
@@ -141,7 +177,8 @@ final class CarryOver {
             if (carried.contains(key)) {
                 if (inventory.containsKey(key)) {
                     if (!inventory.get(key).equals(value)) {
-                        lines.add("inventory wins: " + key + "=" + inventory.get(key) + " (the old file had " + value + ")");
+                        lines.add("inventory wins: " + key + "=" + inventory.get(key) + " (the old member had " + value + ")"
+                                + old.from(key));
                     }
                 } else if (key.equals(METRICS)) {
                     metrics(m, old, value, fencePort, lines).ifPresent(v -> settings.put(key, v));
@@ -149,30 +186,31 @@ final class CarryOver {
                     Optional<String> problem = problem(key, value);
                     if (problem.isPresent()) {
                         lines.add("dropped: " + key + "=" + quoted(value) + " is not " + problem.get()
-                                + " (etcd-rescue passes on only checked values; set it in etcd_settings)");
+                                + " (etcd-rescue passes on only checked values; set it in etcd_settings)" + old.from(key));
                     } else {
                         settings.put(key, value);
-                        lines.add("carried: " + key + "=" + value);
+                        lines.add("carried: " + key + "=" + value + old.from(key));
                     }
                 }
             } else if (key.equals(STATE)) {
                 if (!value.equals("new")) {
                     lines.add("changed: " + STATE + " " + quoted(value) + " -> new (a restored member starts a new cluster;"
-                            + " with existing it would wait to join a cluster that is gone)");
+                            + " with existing it would wait to join a cluster that is gone)" + old.from(key));
                 }
             } else if (DROPPED.containsKey(key)) {
-                lines.add("dropped: " + key + "=" + quoted(value) + " (" + DROPPED.get(key) + ")");
+                lines.add("dropped: " + key + "=" + quoted(value) + " (" + DROPPED.get(key) + ")" + old.from(key));
             } else if (TLS.contains(key)) {
                 continue;
             } else {
                 Optional<String> planned = planned(cluster, m, key);
                 if (planned.isPresent()) {
                     if (!planned.get().equals(value)) {
-                        lines.add("changed: " + key + " " + quoted(value) + " -> " + quoted(planned.get()) + " (from the plan)");
+                        lines.add("changed: " + key + " " + quoted(value) + " -> " + quoted(planned.get()) + " (from the plan)"
+                                + old.from(key));
                     }
                 } else {
                     lines.add("not carried: " + key + "=" + quoted(value) + " (not a setting etcd-rescue carries over;"
-                            + " the settings it carries are " + String.join(", ", carried) + ")");
+                            + " the settings it carries are " + String.join(", ", carried) + ")" + old.from(key));
                 }
             }
         }

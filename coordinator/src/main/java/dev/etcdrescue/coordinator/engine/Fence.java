@@ -64,7 +64,7 @@ final class Fence {
         Set<Integer> planned = new TreeSet<>();
         plan.members().forEach(m -> m.clientUrls().forEach(u -> planned.add(portOf(u))));
         if (old.isEmpty()) {
-            return new Decision(true, fenced + ": the old cluster's client ports are not known (no old env file names them,"
+            return new Decision(true, fenced + ": the old cluster's client ports are not known (no old member's settings name them,"
                     + " no snapshot_endpoints)");
         }
         Set<Integer> shared = new TreeSet<>(planned);

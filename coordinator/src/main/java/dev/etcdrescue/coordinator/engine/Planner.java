@@ -43,7 +43,7 @@ public final class Planner {
                            String dataDir, String dataDirMovedAsideTo, String envFile, String envFileContent,
                            String currentEnvFileContent, String unitFile, String unitFileContent, String currentUnitFileContent,
                            List<String> ports, List<String> systemctl, List<String> findings, List<String> carriedOver,
-                           boolean refused, String error) {}
+                           boolean refused, String error, String oldLayout, List<String> oldSettings) {}
 
     public record ClusterDryRun(String cluster, String source, String bump, String fence, List<HostPlan> hosts) {
         public boolean refused() {
@@ -56,12 +56,22 @@ public final class Planner {
         String operation = "plan-" + Recovery.newOperationId();
         Map<String, Map<String, String>> envs = new LinkedHashMap<>();
         Map<String, String> files = new LinkedHashMap<>();
+        Map<String, Map<String, String>> sources = new LinkedHashMap<>();
+        Map<String, List<String>> oldMembers = new LinkedHashMap<>();
         for (MemberPlan m : plan.members()) {
             oldEnv(plan, m, operation).ifPresent(r -> {
                 Map<String, String> env = new LinkedHashMap<>();
-                r.getBaseEnvList().forEach(e -> env.put(e.getKey(), e.getValue()));
+                Map<String, String> from = new LinkedHashMap<>();
+                List<String> shown = new ArrayList<>();
+                r.getBaseEnvList().forEach(e -> {
+                    env.put(e.getKey(), e.getValue());
+                    from.put(e.getKey(), e.getSource());
+                    shown.add(e.getKey() + "=" + e.getValue() + (e.getSource().isEmpty() ? "" : "  [" + e.getSource() + "]"));
+                });
                 envs.put(m.hostName(), env);
-                files.put(m.hostName(), r.getBaseEnvFile());
+                sources.put(m.hostName(), from);
+                files.put(m.hostName(), r.getBaseLayout().isEmpty() ? r.getBaseEnvFile() : r.getBaseLayout());
+                oldMembers.put(m.hostName(), shown);
             });
         }
         Optional<MemberPlan> sourceHost = CarryOver.sourceHost(plan, source.endpoint(), envs);
@@ -71,8 +81,9 @@ public final class Planner {
         List<HostPlan> hosts = new ArrayList<>();
         boolean bumpPossible = true;
         for (MemberPlan m : plan.members()) {
-            CarryOver.Result carried = CarryOver.of(plan, m, CarryOver.envFor(m, envs, files, sourceHost), fencePort);
-            HostPlan h = hostPlan(plan, CarryOver.merged(m, carried.settings()), options, fencePort, operation, carried);
+            CarryOver.Result carried = CarryOver.of(plan, m, CarryOver.envFor(m, envs, files, sources, sourceHost), fencePort);
+            HostPlan h = hostPlan(plan, CarryOver.merged(m, carried.settings()), options, fencePort, operation, carried,
+                    files.getOrDefault(m.hostName(), ""), oldMembers.getOrDefault(m.hostName(), List.of()));
             hosts.add(h);
             bumpPossible &= h.error() == null && h.restoreCommand().stream().anyMatch(a -> a.startsWith("--bump-revision"));
         }
@@ -108,7 +119,7 @@ public final class Planner {
     }
 
     private HostPlan hostPlan(ClusterPlan plan, MemberPlan m, RecoveryOptions options, int fencePort, String operation,
-                              CarryOver.Result carried) {
+                              CarryOver.Result carried, String oldLayout, List<String> oldSettings) {
         AgentEndpoint endpoint = new AgentEndpoint(m.hostName(), m.agentHost(), m.agentPort());
         MemberPlan running = fencePort > 0 ? Fence.fenced(m, fencePort) : m;
         List<String> systemctl = new ArrayList<>(List.of("systemctl daemon-reload", "systemctl start --no-block " + m.newUnit()));
@@ -152,10 +163,11 @@ public final class Planner {
                     tool.getKind().name().toLowerCase(Locale.ROOT) + " " + tool.getVersion(), withBump.getPlan().getRestoreCommandList(),
                     p.getDataDir(), p.getDataDirMovedAsideTo(), p.getEnvFile(), p.getEnvFileContent(), p.getCurrentEnvFileContent(),
                     p.getUnitFile(), p.getUnitFileContent(), p.getCurrentUnitFileContent(), List.copyOf(ports), systemctl, findings,
-                    carried.lines(), refused, null);
+                    carried.lines(), refused, null, oldLayout, oldSettings);
         } catch (RuntimeException e) {
             return new HostPlan(m.hostName(), endpoint.toString(), null, null, List.of(), m.dataDir(), "", "", "", "", "", "", "",
-                    List.of(), systemctl, List.of(), carried.lines(), true, AgentErrors.describe(e, endpoint.toString()));
+                    List.of(), systemctl, List.of(), carried.lines(), true, AgentErrors.describe(e, endpoint.toString()),
+                    oldLayout, oldSettings);
         }
     }
 

@@ -43,6 +43,7 @@ final class PreflightPhase implements Phase {
     /** Each host's old env (its ETCD_* lines) and the file it came from, as its agent read them. */
     private final Map<String, Map<String, String>> oldEnvs = new ConcurrentHashMap<>();
     private final Map<String, String> oldEnvFiles = new ConcurrentHashMap<>();
+    private final Map<String, Map<String, String>> oldSources = new ConcurrentHashMap<>();
 
     PreflightPhase(SnapshotTaker taker) {
         this.taker = taker;
@@ -92,7 +93,7 @@ final class PreflightPhase implements Phase {
         Map<String, CarryOver.Result> results = new LinkedHashMap<>();
         Map<String, Map<String, String>> carried = new LinkedHashMap<>();
         for (MemberPlan m : run.plan.members()) {
-            CarryOver.Result r = CarryOver.of(run.plan, m, CarryOver.envFor(m, oldEnvs, oldEnvFiles, sourceHost),
+            CarryOver.Result r = CarryOver.of(run.plan, m, CarryOver.envFor(m, oldEnvs, oldEnvFiles, oldSources, sourceHost),
                     run.fencePort);
             results.put(m.hostName(), r);
             carried.put(m.hostName(), r.settings());
@@ -273,9 +274,14 @@ final class PreflightPhase implements Phase {
                 .setSkipHashCheck(true)
                 .build());
         Map<String, String> oldEnv = new LinkedHashMap<>();
-        report.getBaseEnvList().forEach(e -> oldEnv.put(e.getKey(), e.getValue()));
+        Map<String, String> sources = new LinkedHashMap<>();
+        report.getBaseEnvList().forEach(e -> {
+            oldEnv.put(e.getKey(), e.getValue());
+            sources.put(e.getKey(), e.getSource());
+        });
         oldEnvs.put(m.hostName(), oldEnv);
-        oldEnvFiles.put(m.hostName(), report.getBaseEnvFile());
+        oldSources.put(m.hostName(), sources);
+        oldEnvFiles.put(m.hostName(), report.getBaseLayout().isEmpty() ? report.getBaseEnvFile() : report.getBaseLayout());
         List<String> problems = new ArrayList<>();
         List<String> notes = new ArrayList<>();
         for (Finding f : report.getFindingsList()) {

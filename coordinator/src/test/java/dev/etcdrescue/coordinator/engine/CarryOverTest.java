@@ -80,6 +80,26 @@ class CarryOverTest {
     }
 
     @Test
+    void eachDecisionNamesWhereTheOldMemberGotTheSetting() throws Exception {
+        ClusterPlan plan = load("");
+        MemberPlan m = plan.members().get(0);
+        Map<String, String> sources = Map.of(
+                "ETCD_QUOTA_BACKEND_BYTES", "--quota-backend-bytes at /etc/systemd/system/etcd.service:7",
+                "ETCD_NAME", "--name at /etc/systemd/system/etcd.service:6",
+                "ETCD_INITIAL_CLUSTER_STATE", "initial-cluster-state: at /etc/etcd/etcd.yml:4");
+        CarryOver.Result r = CarryOver.of(plan, m, Optional.of(new CarryOver.OldEnv(m.hostName(), m.address(), FILE,
+                env("ETCD_QUOTA_BACKEND_BYTES=4294967296", "ETCD_NAME=old-0", "ETCD_INITIAL_CLUSTER_STATE=existing",
+                        "ETCD_SNAPSHOT_COUNT=100"), sources, true)), 0);
+
+        assertThat(r.lines()).contains(
+                "carried: ETCD_QUOTA_BACKEND_BYTES=4294967296 [--quota-backend-bytes at /etc/systemd/system/etcd.service:7]",
+                "carried: ETCD_SNAPSHOT_COUNT=100");
+        assertThat(r.lines()).anyMatch(l -> l.startsWith("changed: ETCD_NAME old-0 -> ") && l.endsWith("[--name at /etc/systemd/system/etcd.service:6]"));
+        assertThat(r.lines()).anyMatch(l -> l.startsWith("changed: ETCD_INITIAL_CLUSTER_STATE existing -> new")
+                && l.endsWith("[initial-cluster-state: at /etc/etcd/etcd.yml:4]"));
+    }
+
+    @Test
     void aValueThatFailsItsGrammarIsDroppedAndReportedNeverPassedOn() throws Exception {
         CarryOver.Result r = own(load(""), 0, 0, "ETCD_SNAPSHOT_COUNT=ten", "ETCD_LOG_LEVEL=verbose", "ETCD_HEARTBEAT_INTERVAL=0",
                 "ETCD_AUTO_COMPACTION_RETENTION=1h; rm -rf /", "ETCD_LOG_OUTPUTS=../x", "ETCD_QUOTA_BACKEND_BYTES=8G",
@@ -152,7 +172,7 @@ class CarryOverTest {
         assertThat(r.settings()).containsExactly(Map.entry("ETCD_QUOTA_BACKEND_BYTES", "4294967296"),
                 Map.entry("ETCD_LISTEN_METRICS_URLS", "http://10.0.0.3:2381"));
         assertThat(r.lines()).containsExactly(
-                "no old env file on this host: settings taken from beta-0's /etc/default/etcd (the snapshot source host)",
+                "nothing to carry on this host: settings taken from beta-0's /etc/default/etcd (the snapshot source host)",
                 "carried: ETCD_QUOTA_BACKEND_BYTES=4294967296",
                 "remapped: ETCD_LISTEN_METRICS_URLS URL http://10.0.0.1:2381 -> http://10.0.0.3:2381 (the source host's address"
                         + " becomes this host's)",
@@ -170,7 +190,7 @@ class CarryOverTest {
         CarryOver.Result r = CarryOver.of(plan, m, old, 0);
         assertThat(r.settings()).isEmpty();
         assertThat(r.errors()).isEmpty();
-        assertThat(r.lines()).singleElement().asString().startsWith("no old env file with ETCD_* settings on this host");
+        assertThat(r.lines()).singleElement().asString().startsWith("no etcd setting found in the old member's unit, env files, flags or config file on this host");
     }
 
     @Test
@@ -220,9 +240,9 @@ class CarryOverTest {
 
         assertThat(r.settings()).containsExactly(Map.entry("ETCD_LOG_LEVEL", "warn"));
         assertThat(r.lines()).containsExactly(
-                "inventory wins: ETCD_QUOTA_BACKEND_BYTES=8589934592 (the old file had 4294967296)",
-                "inventory wins: ETCD_HEARTBEAT_INTERVAL=300 (the old file had 200)",
-                "inventory wins: ETCD_ELECTION_TIMEOUT=3000 (the old file had 2000)",
+                "inventory wins: ETCD_QUOTA_BACKEND_BYTES=8589934592 (the old member had 4294967296)",
+                "inventory wins: ETCD_HEARTBEAT_INTERVAL=300 (the old member had 200)",
+                "inventory wins: ETCD_ELECTION_TIMEOUT=3000 (the old member had 2000)",
                 "carried: ETCD_LOG_LEVEL=warn");
         assertThat(asMap(MemberSpecs.extras(CarryOver.merged(m, r.settings())))).containsExactly(
                 Map.entry("ETCD_HEARTBEAT_INTERVAL", "300"), Map.entry("ETCD_ELECTION_TIMEOUT", "3000"),
