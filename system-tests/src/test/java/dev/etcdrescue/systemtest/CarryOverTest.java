@@ -143,7 +143,7 @@ class CarryOverTest {
         assertThat(carryLines).hasSize(3);
         for (TestHost h : List.of(testbed.host(0), survivor)) {
             String line = carryLines.stream().filter(l -> l.startsWith(h.name() + " ")).findFirst().orElseThrow();
-            assertThat(line).startsWith(h.name() + " carry-over from /etc/default/etcd: ")
+            assertThat(line).startsWith(h.name() + " carry-over from env file /etc/default/etcd: ")
                     .contains("carried: ETCD_QUOTA_BACKEND_BYTES=" + QUOTA, "carried: ETCD_HEARTBEAT_INTERVAL=200",
                             "carried: ETCD_ELECTION_TIMEOUT=2000", "carried: ETCD_SNAPSHOT_COUNT=20000",
                             "carried: ETCD_AUTO_COMPACTION_RETENTION=1h",
@@ -155,7 +155,7 @@ class CarryOverTest {
         }
         String borrowed = carryLines.stream().filter(l -> l.startsWith(replacement.name() + " ")).findFirst().orElseThrow();
         assertThat(borrowed).contains("nothing to carry on this host: settings taken from " + survivor.name()
-                        + "'s settings in the environment (/etc/default/etcd) (the snapshot source host)", "carried: ETCD_QUOTA_BACKEND_BYTES=" + QUOTA,
+                        + "'s env file /etc/default/etcd (the snapshot source host)", "carried: ETCD_QUOTA_BACKEND_BYTES=" + QUOTA,
                 "remapped: ETCD_LISTEN_METRICS_URLS URL http://" + survivor.address() + ":2381 -> http://" + replacement.address()
                         + ":2381 (the source host's address becomes this host's)");
     }

@@ -43,10 +43,11 @@ public record OldMember(BaseUnit unit, Kind kind, Map<String, Setting> settings,
     /** One line for the report: where this member's settings live. */
     public String describe() {
         return switch (kind) {
-            case ENVIRONMENT -> "settings in the environment" + (envFiles.isEmpty() ? " (Environment= lines)" : " (" + envFiles.get(0)
-                    + (envFiles.size() > 1 ? " and " + (envFiles.size() - 1) + " more" : "") + ")");
-            case FLAGS -> "flags on ExecStart" + launch.map(l -> " (" + l.source() + ")").orElse("");
-            case CONFIG_FILE -> "etcd config file " + configFile.map(Path::toString).orElse("?");
+            case ENVIRONMENT -> envFiles.isEmpty() ? "Environment= lines of " + unit.path()
+                    : "env file " + envFiles.get(0) + (envFiles.size() > 1 ? " and " + (envFiles.size() - 1) + " more" : "");
+            case FLAGS -> "flags on ExecStart" + launch.map(l -> " at " + l.source()).orElse("")
+                    + (envFiles.isEmpty() ? "" : " and env file " + envFiles.get(0));
+            case CONFIG_FILE -> "config file " + configFile.map(Path::toString).orElse("?");
         };
     }
 }

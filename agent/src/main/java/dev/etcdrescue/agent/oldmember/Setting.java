@@ -13,7 +13,8 @@ public record Setting(String env, String value, String givenAs, Source source) {
         return "ETCD_" + flag.toUpperCase(Locale.ROOT).replace('-', '_');
     }
 
+    /** {@code FILE:LINE} for a variable, {@code --flag at FILE:LINE} or {@code key: at FILE:LINE} for the others. */
     public String describe() {
-        return givenAs + " at " + source;
+        return givenAs.equals(env) ? source.toString() : givenAs + " at " + source;
     }
 }
