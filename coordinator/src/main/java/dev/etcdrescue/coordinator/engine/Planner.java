@@ -163,7 +163,7 @@ public final class Planner {
         return PreflightRequest.newBuilder()
                 .setHeader(dev.etcdrescue.proto.v1.OperationHeader.newBuilder().setClusterName(plan.name())
                         .setOperationId(operation).setHostName(m.hostName()))
-                .setMember(MemberSpecs.of(plan, running)).setNewUnit(m.newUnit()).setBaseUnit(m.oldUnit())
+                .setMember(MemberSpecs.of(plan, running)).setNewUnit(m.newUnit()).setBaseUnit(m.baseUnit())
                 .addAllExtra(MemberSpecs.extras(m)).setBumpRevision(bump)
                 // As RestorePhase: every snapshot that gets past the snapshot phase is restored without the tool's hash pass.
                 .setSkipHashCheck(RestorePhase.skipHashCheck(SnapshotDigest.Trailer.VALID)).build();

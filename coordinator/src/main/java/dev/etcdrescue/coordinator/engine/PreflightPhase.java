@@ -111,7 +111,7 @@ final class PreflightPhase implements Phase {
                         .setMember(MemberSpecs.of(run.plan, run.running(m)))
                         .setSnapshotSize(size)
                         .setNewUnit(m.newUnit())
-                        .setBaseUnit(m.oldUnit())
+                        .setBaseUnit(m.baseUnit())
                         .addAllExtra(MemberSpecs.extras(m, size))
                         .build());
                 List<String> refused = checked.getFindingsList().stream()
@@ -267,7 +267,7 @@ final class PreflightPhase implements Phase {
                 .setMember(portsToCheck(run, m))
                 .setSnapshotSize(size)
                 .setNewUnit(m.newUnit())
-                .setBaseUnit(m.oldUnit())
+                .setBaseUnit(m.baseUnit())
                 .addAllExtra(MemberSpecs.extras(m))
                 // The restore will pass --skip-hash-check (RestorePhase.skipHashCheck): a tool without it is refused here.
                 .setSkipHashCheck(true)
