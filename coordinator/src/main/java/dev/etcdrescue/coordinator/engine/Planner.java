@@ -56,8 +56,10 @@ public final class Planner {
         String operation = "plan-" + Recovery.newOperationId();
         Map<String, Map<String, String>> envs = new LinkedHashMap<>();
         Map<String, String> files = new LinkedHashMap<>();
+        Map<String, String> versions = new LinkedHashMap<>();
         for (MemberPlan m : plan.members()) {
             oldEnv(plan, m, operation).ifPresent(r -> {
+                versions.put(m.hostName(), r.getStatus().getEtcdVersion());
                 Map<String, String> env = new LinkedHashMap<>();
                 r.getBaseEnvList().forEach(e -> env.put(e.getKey(), e.getValue()));
                 envs.put(m.hostName(), env);
@@ -71,8 +73,9 @@ public final class Planner {
         List<HostPlan> hosts = new ArrayList<>();
         boolean bumpPossible = true;
         for (MemberPlan m : plan.members()) {
-            CarryOver.Result carried = CarryOver.of(plan, m, CarryOver.envFor(m, envs, files, sourceHost), fencePort);
-            HostPlan h = hostPlan(plan, CarryOver.merged(m, carried.settings()), options, fencePort, operation, carried);
+            CarryOver.Planned planned = CarryOver.planned(m, CarryOver.of(plan, m, CarryOver.envFor(m, envs, files, sourceHost),
+                    fencePort), versions.getOrDefault(m.hostName(), ""));
+            HostPlan h = hostPlan(plan, planned.member(), options, fencePort, operation, planned);
             hosts.add(h);
             bumpPossible &= h.error() == null && h.restoreCommand().stream().anyMatch(a -> a.startsWith("--bump-revision"));
         }
@@ -108,7 +111,7 @@ public final class Planner {
     }
 
     private HostPlan hostPlan(ClusterPlan plan, MemberPlan m, RecoveryOptions options, int fencePort, String operation,
-                              CarryOver.Result carried) {
+                              CarryOver.Planned carried) {
         AgentEndpoint endpoint = new AgentEndpoint(m.hostName(), m.agentHost(), m.agentPort());
         MemberPlan running = fencePort > 0 ? Fence.fenced(m, fencePort) : m;
         List<String> systemctl = new ArrayList<>(List.of("systemctl daemon-reload", "systemctl start --no-block " + m.newUnit()));

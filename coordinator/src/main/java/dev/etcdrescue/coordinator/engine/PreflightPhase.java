@@ -43,6 +43,8 @@ final class PreflightPhase implements Phase {
     /** Each host's old env (its ETCD_* lines) and the file it came from, as its agent read them. */
     private final Map<String, Map<String, String>> oldEnvs = new ConcurrentHashMap<>();
     private final Map<String, String> oldEnvFiles = new ConcurrentHashMap<>();
+    /** Each host's etcd version, as its agent reported it: the settings are named for it. */
+    private final Map<String, String> etcdVersions = new ConcurrentHashMap<>();
 
     PreflightPhase(SnapshotTaker taker) {
         this.taker = taker;
@@ -89,23 +91,27 @@ final class PreflightPhase implements Phase {
     private void carryOver(RecoveryRun run, long size) throws InterruptedException {
         Optional<MemberPlan> sourceHost = run.source == null ? Optional.empty()
                 : CarryOver.sourceHost(run.plan, run.source.endpoint(), oldEnvs);
-        Map<String, CarryOver.Result> results = new LinkedHashMap<>();
+        Map<String, CarryOver.Planned> results = new LinkedHashMap<>();
         Map<String, Map<String, String>> carried = new LinkedHashMap<>();
+        Map<String, Map<String, String>> settings = new LinkedHashMap<>();
         for (MemberPlan m : run.plan.members()) {
             CarryOver.Result r = CarryOver.of(run.plan, m, CarryOver.envFor(m, oldEnvs, oldEnvFiles, sourceHost),
                     run.fencePort);
-            results.put(m.hostName(), r);
+            CarryOver.Planned planned = CarryOver.planned(m, r, etcdVersions.getOrDefault(m.hostName(), ""));
+            results.put(m.hostName(), planned);
             carried.put(m.hostName(), r.settings());
+            settings.put(m.hostName(), planned.member().etcdSettings());
         }
         run.applyCarried(carried);
+        run.applySettings(settings);
         run.forEachHost(name(), (m, agent) -> {
-            CarryOver.Result r = results.get(m.hostName());
+            CarryOver.Planned r = results.get(m.hostName());
             String from = oldEnvFiles.getOrDefault(m.hostName(), "");
             String lines = "carry-over" + (from.isEmpty() ? "" : " from " + from) + ": " + String.join("; ", r.lines());
             if (!r.errors().isEmpty()) {
                 return new RecoveryRun.Done(Outcome.FAILED, String.join("; ", r.errors()) + " [" + lines + "]");
             }
-            if (!r.settings().isEmpty()) {
+            if (!m.etcdSettings().isEmpty()) {
                 PreflightReport checked = agent.preflight(PreflightRequest.newBuilder()
                         .setHeader(run.header(m))
                         .setMember(MemberSpecs.of(run.plan, run.running(m)))
@@ -276,6 +282,7 @@ final class PreflightPhase implements Phase {
         report.getBaseEnvList().forEach(e -> oldEnv.put(e.getKey(), e.getValue()));
         oldEnvs.put(m.hostName(), oldEnv);
         oldEnvFiles.put(m.hostName(), report.getBaseEnvFile());
+        etcdVersions.put(m.hostName(), report.getStatus().getEtcdVersion());
         List<String> problems = new ArrayList<>();
         List<String> notes = new ArrayList<>();
         for (Finding f : report.getFindingsList()) {
