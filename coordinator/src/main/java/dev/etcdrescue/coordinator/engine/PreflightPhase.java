@@ -43,8 +43,6 @@ final class PreflightPhase implements Phase {
     /** Each host's old env (its ETCD_* lines) and the file it came from, as its agent read them. */
     private final Map<String, Map<String, String>> oldEnvs = new ConcurrentHashMap<>();
     private final Map<String, String> oldEnvFiles = new ConcurrentHashMap<>();
-    /** Each host's etcd version, as its agent reported it: the settings are named for it. */
-    private final Map<String, String> etcdVersions = new ConcurrentHashMap<>();
 
     PreflightPhase(SnapshotTaker taker) {
         this.taker = taker;
@@ -78,6 +76,7 @@ final class PreflightPhase implements Phase {
         long sizeEstimate = sourceSize(source);
         checkVersionsAgree(run);
         checkToolNotOlderThanSource(run);
+        checkEtcdAgainstSource(run);
         decideBump(run);
         decideFence(run);
         carryOver(run, sizeEstimate);
@@ -97,7 +96,7 @@ final class PreflightPhase implements Phase {
         for (MemberPlan m : run.plan.members()) {
             CarryOver.Result r = CarryOver.of(run.plan, m, CarryOver.envFor(m, oldEnvs, oldEnvFiles, sourceHost),
                     run.fencePort);
-            CarryOver.Planned planned = CarryOver.planned(m, r, etcdVersions.getOrDefault(m.hostName(), ""));
+            CarryOver.Planned planned = CarryOver.planned(m, r, run.etcdVersions.getOrDefault(m.hostName(), ""));
             results.put(m.hostName(), planned);
             carried.put(m.hostName(), r.settings());
             settings.put(m.hostName(), planned.member().etcdSettings());
@@ -138,6 +137,20 @@ final class PreflightPhase implements Phase {
         run.fencePort = d.fenced() ? run.options.fencePort() : 0;
         run.preflightFacts.put("fencePort", run.fencePort);
         run.reporter.note(name(), "fence: " + d.why());
+    }
+
+    /** Each host's etcd against the source member's server version (SnapshotVersionGate says what that is worth). */
+    private void checkEtcdAgainstSource(RecoveryRun run) {
+        if (run.source == null) {
+            return;
+        }
+        SnapshotVersionGate.Verdict v = SnapshotVersionGate.check(new TreeMap<>(run.etcdVersions),
+                Optional.of(run.source.version().replaceFirst("^v?(\\d+\\.\\d+).*$", "$1")),
+                "the source member's etcd " + run.source.version());
+        v.warnings().forEach(w -> run.reporter.note(name(), "WARNING: " + w));
+        if (!v.refused().isEmpty()) {
+            throw refused(String.join("; ", v.refused()));
+        }
     }
 
     /** A restore tool older than the etcd that wrote the snapshot may misread it. */
@@ -282,7 +295,7 @@ final class PreflightPhase implements Phase {
         report.getBaseEnvList().forEach(e -> oldEnv.put(e.getKey(), e.getValue()));
         oldEnvs.put(m.hostName(), oldEnv);
         oldEnvFiles.put(m.hostName(), report.getBaseEnvFile());
-        etcdVersions.put(m.hostName(), report.getStatus().getEtcdVersion());
+        run.etcdVersions.put(m.hostName(), report.getStatus().getEtcdVersion());
         List<String> problems = new ArrayList<>();
         List<String> notes = new ArrayList<>();
         for (Finding f : report.getFindingsList()) {

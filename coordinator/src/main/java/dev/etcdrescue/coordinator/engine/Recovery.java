@@ -234,6 +234,7 @@ public final class Recovery {
             facts.put("fencePort", run.fencePort);
             facts.put("carried", new LinkedHashMap<>(run.carried));
             facts.put("settings", new LinkedHashMap<>(run.settings));
+            facts.put("etcdVersions", new LinkedHashMap<>(run.etcdVersions));
             if (run.source != null) {
                 SourceMember s = run.source;
                 facts.put("sourceEndpoint", s.endpoint().toString());
@@ -259,6 +260,7 @@ public final class Recovery {
             run.applyCarried((Map<String, Map<String, String>>) facts.getOrDefault("carried", Map.of()));
             // Journals from before the version rules have no settings: the merged ones stand.
             run.applySettings((Map<String, Map<String, String>>) facts.getOrDefault("settings", Map.of()));
+            run.etcdVersions.putAll((Map<String, String>) facts.getOrDefault("etcdVersions", Map.of()));
             if (facts.containsKey("sourceEndpoint")) {
                 run.source = new SourceMember(URI.create((String) facts.get("sourceEndpoint")), (String) facts.get("sourceVersion"),
                         ((Number) facts.get("sourceRevision")).longValue(), ((Number) facts.get("sourceRaftIndex")).longValue(),

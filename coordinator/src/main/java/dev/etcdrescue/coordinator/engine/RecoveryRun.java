@@ -44,6 +44,8 @@ public final class RecoveryRun {
     final Map<String, Map<String, String>> carried = new ConcurrentHashMap<>();
     /** Every host's settings as written, after the carried ones were merged and named for its etcd version. */
     final Map<String, Map<String, String>> settings = new ConcurrentHashMap<>();
+    /** Each host's etcd server version, from preflight: the snapshot's writer is checked against it. */
+    final Map<String, String> etcdVersions = new ConcurrentHashMap<>();
     final RecoveryOptions options;
     final String operationId;
     final Reporter reporter;
