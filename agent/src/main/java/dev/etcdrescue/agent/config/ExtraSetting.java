@@ -36,7 +36,39 @@ public enum ExtraSetting {
     ETCD_METRICS(matching(Pattern.compile("basic|extensive"), "basic or extensive")),
     ETCD_CIPHER_SUITES(matching(Pattern.compile("[A-Z0-9_]{1,64}(,[A-Z0-9_]{1,64}){0,31}"),
             "a comma-separated list of Go cipher suite names like TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256")),
-    ETCD_ENABLE_PPROF(matching(Grammar.BOOL, "true or false"));
+    ETCD_ENABLE_PPROF(matching(Grammar.BOOL, "true or false")),
+    // etcd 3.6 renamed the experimental settings (plain names, or feature gates); the coordinator writes the name
+    // the host's etcd reads (its EtcdSettingVersions), so both are allowed here.
+    ETCD_EXPERIMENTAL_COMPACT_HASH_CHECK_TIME(ExtraSetting::duration),
+    ETCD_COMPACT_HASH_CHECK_TIME(ExtraSetting::duration),
+    ETCD_EXPERIMENTAL_CORRUPT_CHECK_TIME(ExtraSetting::duration),
+    ETCD_CORRUPT_CHECK_TIME(ExtraSetting::duration),
+    ETCD_EXPERIMENTAL_COMPACTION_SLEEP_INTERVAL(ExtraSetting::duration),
+    ETCD_COMPACTION_SLEEP_INTERVAL(ExtraSetting::duration),
+    ETCD_EXPERIMENTAL_WATCH_PROGRESS_NOTIFY_INTERVAL(ExtraSetting::duration),
+    ETCD_WATCH_PROGRESS_NOTIFY_INTERVAL(ExtraSetting::duration),
+    ETCD_EXPERIMENTAL_WARNING_APPLY_DURATION(ExtraSetting::duration),
+    ETCD_WARNING_APPLY_DURATION(ExtraSetting::duration),
+    ETCD_EXPERIMENTAL_WARNING_UNARY_REQUEST_DURATION(ExtraSetting::duration),
+    ETCD_WARNING_UNARY_REQUEST_DURATION(ExtraSetting::duration),
+    ETCD_EXPERIMENTAL_DOWNGRADE_CHECK_TIME(ExtraSetting::duration),
+    ETCD_DOWNGRADE_CHECK_TIME(ExtraSetting::duration),
+    ETCD_EXPERIMENTAL_COMPACTION_BATCH_LIMIT(ExtraSetting::positiveInt),
+    ETCD_COMPACTION_BATCH_LIMIT(ExtraSetting::positiveInt),
+    ETCD_EXPERIMENTAL_BOOTSTRAP_DEFRAG_THRESHOLD_MEGABYTES(ExtraSetting::positiveInt),
+    ETCD_BOOTSTRAP_DEFRAG_THRESHOLD_MEGABYTES(ExtraSetting::positiveInt),
+    ETCD_EXPERIMENTAL_SNAPSHOT_CATCHUP_ENTRIES(ExtraSetting::positiveInt),
+    ETCD_SNAPSHOT_CATCHUP_ENTRIES(ExtraSetting::positiveInt),
+    ETCD_EXPERIMENTAL_MEMORY_MLOCK(matching(Grammar.BOOL, "true or false")),
+    ETCD_MEMORY_MLOCK(matching(Grammar.BOOL, "true or false")),
+    ETCD_EXPERIMENTAL_INITIAL_CORRUPT_CHECK(matching(Grammar.BOOL, "true or false")),
+    ETCD_EXPERIMENTAL_COMPACT_HASH_CHECK_ENABLED(matching(Grammar.BOOL, "true or false")),
+    ETCD_EXPERIMENTAL_ENABLE_LEASE_CHECKPOINT(matching(Grammar.BOOL, "true or false")),
+    ETCD_EXPERIMENTAL_ENABLE_LEASE_CHECKPOINT_PERSIST(matching(Grammar.BOOL, "true or false")),
+    ETCD_EXPERIMENTAL_STOP_GRPC_SERVICE_ON_DEFRAG(matching(Grammar.BOOL, "true or false")),
+    ETCD_EXPERIMENTAL_TXN_MODE_WRITE_WITH_SHARED_BUFFER(matching(Grammar.BOOL, "true or false")),
+    ETCD_FEATURE_GATES(matching(Pattern.compile("[A-Za-z0-9]{1,64}=(true|false)(,[A-Za-z0-9]{1,64}=(true|false)){0,31}"),
+            "a comma-separated list of Name=true or Name=false"));
 
     /** Settings whose value is a file etcd reads at start: it must exist on this host before the member starts. */
     private static final java.util.Set<ExtraSetting> FILES = java.util.EnumSet.of(ETCD_CERT_FILE, ETCD_KEY_FILE,
@@ -66,6 +98,13 @@ public enum ExtraSetting {
 
     private static void positiveInt(String value, String field) {
         Grammar.require(value, Grammar.UNSIGNED_INT, field, "a non-negative integer");
+    }
+
+    /** Go's time.ParseDuration, as etcd's duration flags read it: a unit is required except for 0. */
+    private static final Pattern DURATION = Pattern.compile("0|([0-9]{1,9}(\\.[0-9]{1,9})?(ns|us|ms|s|m|h)){1,4}");
+
+    private static void duration(String value, String field) {
+        Grammar.require(value, DURATION, field, "a duration like 500ms, 10m or 1h30m");
     }
 
     private static void urlList(String value, String field) {

@@ -22,6 +22,10 @@ public final class HostTools {
         this.tools = tools;
     }
 
+    public List<java.nio.file.Path> toolDirs() {
+        return tools.toolDirs();
+    }
+
     /** Stat calls only, unless a binary changed since the last detection (an upgrade mid-incident). */
     public synchronized Snapshot get() {
         List<String> now = tools.fingerprint();

@@ -11,6 +11,7 @@ import dev.etcdrescue.proto.v1.EnvSetting;
 import dev.etcdrescue.agent.config.ConfigWriter;
 import dev.etcdrescue.agent.io.SafeFiles;
 import dev.etcdrescue.agent.journal.JournaledMoves;
+import dev.etcdrescue.agent.restore.DetectedTool;
 import dev.etcdrescue.agent.restore.RestoreCommand;
 import dev.etcdrescue.agent.restore.RestoreOptions;
 import dev.etcdrescue.agent.spec.Grammar;
@@ -89,6 +90,9 @@ public final class PreflightChecker {
             findings.add(finding(Severity.ERROR, "restore-tool-missing", "tool_dirs",
                     "neither etcdutl nor etcdctl is installed in the agent's tool_dirs: install etcd's client tools"));
         }
+        tools.restoreTool().filter(tool -> !tool.restores()).ifPresent(tool -> findings.add(finding(Severity.ERROR,
+                "restore-tool-cannot-restore", "tool_dirs", tool.cannotRestore(tools.etcdVersion().orElse(tool.version()),
+                        hostTools.toolDirs()))));
         if (tools.etcdVersion().isEmpty()) {
             findings.add(finding(Severity.ERROR, "etcd-missing", "tool_dirs",
                     "no etcd binary in the agent's tool_dirs: install etcd before restoring a member here"));
@@ -136,7 +140,7 @@ public final class PreflightChecker {
                         + " exists: the restore will move it aside to " + aside));
             }
         });
-        tools.restoreTool().ifPresent(tool -> plan.flatMap(p -> attempt(() -> RestoreCommand.build(tool,
+        tools.restoreTool().filter(DetectedTool::restores).ifPresent(tool -> plan.flatMap(p -> attempt(() -> RestoreCommand.build(tool,
                         Path.of(SNAPSHOT_PLACEHOLDER), p, restoreOptions(request)), "restore-option-unsupported",
                         "bump_revision", findings))
                 .ifPresent(command -> rendered.addAllRestoreCommand(command.argv())));

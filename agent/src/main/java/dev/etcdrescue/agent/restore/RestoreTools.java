@@ -74,7 +74,7 @@ public final class RestoreTools {
         String help = run(kind, List.of(path.toString(), "snapshot", "restore", "--help"));
         return new DetectedTool(kind, path, version(path, kind),
                 help.contains("--bump-revision"), help.contains("--mark-compacted"),
-                help.contains("--skip-hash-check"), help.contains("--wal-dir"));
+                help.contains("--skip-hash-check"), help.contains("--wal-dir"), help.contains("--data-dir"));
     }
 
     private String version(Path path, RestoreTool kind) {

@@ -87,7 +87,7 @@ public final class AgentServer {
                 failpoints);
         HostTools hostTools = new HostTools(tools);
         TransferService transfers = new TransferService(staging,
-                new SnapshotInspector(tools, runner, config.commandTimeout()), clock, new RelayDialer(config.tls()));
+                new SnapshotInspector(hostTools, runner, config.commandTimeout()), clock, new RelayDialer(config.tls()));
         RescueAgentService service = new RescueAgentService(config.hostName(), rpc, hostTools, transfers,
                 new RestoreRunner(dataRoots, staging, tools, baseUnits, config.baseUnit(), runner, moves,
                         config.restoreTimeout(), failpoints),

@@ -5,7 +5,9 @@ import dev.etcdrescue.agent.AgentException;
 import dev.etcdrescue.agent.io.Json;
 import dev.etcdrescue.agent.io.ProcessResult;
 import dev.etcdrescue.agent.io.ProcessRunner;
-import dev.etcdrescue.agent.restore.RestoreTools;
+import dev.etcdrescue.agent.preflight.HostTools;
+import dev.etcdrescue.agent.restore.DetectedTool;
+import dev.etcdrescue.proto.v1.RestoreTool;
 import dev.etcdrescue.proto.v1.SnapshotStatus;
 import dev.etcdrescue.snapshotformat.SnapshotDigest;
 import java.io.IOException;
@@ -16,26 +18,35 @@ import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 
 /** Reads what etcd's own tools say about a staged file, and hashes staged files. */
 public final class SnapshotInspector {
-    private final RestoreTools tools;
+    private final HostTools tools;
     private final ProcessRunner runner;
     private final Duration timeout;
 
-    public SnapshotInspector(RestoreTools tools, ProcessRunner runner, Duration timeout) {
+    public SnapshotInspector(HostTools tools, ProcessRunner runner, Duration timeout) {
         this.tools = tools;
         this.runner = runner;
         this.timeout = timeout;
     }
 
-    /** {@code etcdutl|etcdctl snapshot status FILE -w json}; FAILED_PRECONDITION when it is no etcd db. */
+    /**
+     * {@code etcdutl|etcdctl snapshot status FILE -w json}; FAILED_PRECONDITION when it is no etcd db, or
+     * when the host has only an etcdctl without {@code snapshot status} (3.6+, which would print its help
+     * and exit 0).
+     */
     public SnapshotStatus status(Path file) {
-        Optional<Path> etcdutl = tools.find("etcdutl");
-        Path tool = etcdutl.or(() -> tools.find("etcdctl")).orElseThrow(() -> AgentException.failedPrecondition(
+        HostTools.Snapshot host = tools.get();
+        DetectedTool detected = host.restoreTool().orElseThrow(() -> AgentException.failedPrecondition(
                 "neither etcdutl nor etcdctl was found in tool_dirs " + tools.toolDirs()));
-        Map<String, String> env = etcdutl.isPresent() ? Map.of() : Map.of("ETCDCTL_API", "3");
+        // etcdctl lost snapshot status in the same release as snapshot restore, so the restore probe tells both.
+        if (!detected.restores()) {
+            throw AgentException.failedPrecondition(detected.cannotRestore(host.etcdVersion().orElse(detected.version()),
+                    tools.toolDirs()));
+        }
+        Path tool = detected.path();
+        Map<String, String> env = detected.kind() == RestoreTool.ETCDCTL ? Map.of("ETCDCTL_API", "3") : Map.of();
         ProcessResult result = runner.run(List.of(tool.toString(), "snapshot", "status", file.toString(),
                 "-w", "json"), env, timeout);
         if (!result.succeeded()) {
@@ -52,8 +63,9 @@ public final class SnapshotInspector {
                     .setVersion(node.path("version").asText(""))
                     .build();
         } catch (IOException e) {
-            throw AgentException.internal("cannot parse the output of " + tool + " snapshot status: "
-                    + result.stdout().strip(), e);
+            // Not etcd's JSON: a tool that answers with something else (its help, say) cannot vouch for the file.
+            throw AgentException.failedPrecondition(tool + " snapshot status printed no status JSON: "
+                    + result.stdout().strip() + " (install etcdutl of the etcd version into tool_dirs)");
         }
     }
 

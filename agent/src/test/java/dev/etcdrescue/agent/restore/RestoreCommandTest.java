@@ -73,6 +73,19 @@ class RestoreCommandTest {
     }
 
     @Test
+    void anEtcdctlWithoutSnapshotRestoreIsRefusedBeforeAnyFlagWithTheFix() {
+        DetectedTool etcdctl36 = new DetectedTool(RestoreTool.ETCDCTL, Path.of("/usr/bin/etcdctl"), "3.6.5",
+                false, false, false, false, false);
+
+        assertThatThrownBy(() -> RestoreCommand.build(etcdctl36, SNAPSHOT, seed, RestoreOptions.none()))
+                .isInstanceOfSatisfying(AgentException.class, e -> {
+                    assertThat(e.code()).isEqualTo(Status.Code.FAILED_PRECONDITION);
+                    assertThat(e.getMessage()).contains("etcdctl 3.6.5", "no 'snapshot restore'", "install etcdutl 3.6.5",
+                            "into /usr/bin");
+                });
+    }
+
+    @Test
     void markCompactedWithoutBumpIsInvalid() {
         assertThatThrownBy(() -> RestoreCommand.build(ETCDUTL_35, SNAPSHOT, seed, new RestoreOptions(false, 0, true)))
                 .isInstanceOfSatisfying(AgentException.class,

@@ -1,6 +1,7 @@
 package dev.etcdrescue.coordinator.engine;
 
 import dev.etcdrescue.coordinator.inventory.ClusterPlan;
+import dev.etcdrescue.coordinator.inventory.EtcdSettingVersions;
 import dev.etcdrescue.coordinator.inventory.EtcdSettings;
 import dev.etcdrescue.coordinator.inventory.MemberPlan;
 import java.net.URI;
@@ -65,6 +66,23 @@ final class CarryOver {
         Map<String, String> merged = new LinkedHashMap<>(m.etcdSettings());
         carried.forEach(merged::putIfAbsent);
         return m.withEtcdSettings(merged);
+    }
+
+    /** A member as one host gets it: its settings final, and every decision on them. */
+    record Planned(MemberPlan member, List<String> lines, List<String> errors) {}
+
+    /**
+     * The member with the inventory's and the carried settings merged, each under the name the host's
+     * etcd reads ({@link EtcdSettingVersions}: 3.6 renamed the experimental ones, 3.5 refuses capnslog).
+     */
+    static Planned planned(MemberPlan m, Result carried, String etcdVersion) {
+        MemberPlan merged = merged(m, carried.settings());
+        EtcdSettingVersions.Result versioned = EtcdSettingVersions.apply(etcdVersion, merged.etcdSettings());
+        List<String> lines = new ArrayList<>(carried.lines());
+        lines.addAll(versioned.lines());
+        List<String> errors = new ArrayList<>(carried.errors());
+        versioned.errors().forEach(e -> errors.add("refused for etcd " + etcdVersion + ": " + e));
+        return new Planned(merged.withEtcdSettings(versioned.settings()), lines, errors);
     }
 
     private static final String METRICS = "ETCD_LISTEN_METRICS_URLS";
@@ -210,7 +228,7 @@ final class CarryOver {
                     }
                 } else {
                     lines.add("not carried: " + key + "=" + quoted(value) + " (not a setting etcd-rescue carries over;"
-                            + " the settings it carries are " + String.join(", ", carried) + ")" + old.from(key));
+                            + " those it does are the etcd_settings the inventory accepts)" + old.from(key));
                 }
             }
         }

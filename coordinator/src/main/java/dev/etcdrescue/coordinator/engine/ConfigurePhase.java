@@ -19,7 +19,7 @@ final class ConfigurePhase implements Phase {
                     .setHeader(run.header(m))
                     .setMember(MemberSpecs.of(run.plan, run.running(m)))
                     .setNewUnit(m.newUnit())
-                    .setBaseUnit(m.oldUnit())
+                    .setBaseUnit(m.baseUnit())
                     .addAllExtra(MemberSpecs.extras(m, run.snapshot == null ? 0 : run.snapshot.size()))
                     .build());
             String msg = "wrote " + r.getEnvFile() + " and " + r.getUnitFile()

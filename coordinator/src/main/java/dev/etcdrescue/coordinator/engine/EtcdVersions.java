@@ -18,6 +18,13 @@ final class EtcdVersions {
         return 0;
     }
 
+    /** How many minor versions {@code a} is above {@code b} (negative when below); a major version counts as 100. */
+    static int minorsAbove(String a, String b) {
+        int[] x = parse(a);
+        int[] y = parse(b);
+        return x[0] != y[0] ? 100 * (x[0] - y[0]) : x[1] - y[1];
+    }
+
     private static int[] parse(String v) {
         int[] out = new int[3];
         String[] parts = v.strip().replaceFirst("^v", "").split("[.-]");

@@ -58,8 +58,10 @@ public final class Planner {
         Map<String, String> files = new LinkedHashMap<>();
         Map<String, Map<String, String>> sources = new LinkedHashMap<>();
         Map<String, List<String>> oldMembers = new LinkedHashMap<>();
+        Map<String, String> versions = new LinkedHashMap<>();
         for (MemberPlan m : plan.members()) {
             oldEnv(plan, m, operation).ifPresent(r -> {
+                versions.put(m.hostName(), r.getStatus().getEtcdVersion());
                 Map<String, String> env = new LinkedHashMap<>();
                 Map<String, String> from = new LinkedHashMap<>();
                 List<String> shown = new ArrayList<>();
@@ -81,8 +83,9 @@ public final class Planner {
         List<HostPlan> hosts = new ArrayList<>();
         boolean bumpPossible = true;
         for (MemberPlan m : plan.members()) {
-            CarryOver.Result carried = CarryOver.of(plan, m, CarryOver.envFor(m, envs, files, sources, sourceHost), fencePort);
-            HostPlan h = hostPlan(plan, CarryOver.merged(m, carried.settings()), options, fencePort, operation, carried,
+            CarryOver.Planned planned = CarryOver.planned(m, CarryOver.of(plan, m, CarryOver.envFor(m, envs, files, sources, sourceHost),
+                    fencePort), versions.getOrDefault(m.hostName(), ""));
+            HostPlan h = hostPlan(plan, planned.member(), options, fencePort, operation, planned,
                     files.getOrDefault(m.hostName(), ""), oldMembers.getOrDefault(m.hostName(), List.of()));
             hosts.add(h);
             bumpPossible &= h.error() == null && h.restoreCommand().stream().anyMatch(a -> a.startsWith("--bump-revision"));
@@ -119,7 +122,7 @@ public final class Planner {
     }
 
     private HostPlan hostPlan(ClusterPlan plan, MemberPlan m, RecoveryOptions options, int fencePort, String operation,
-                              CarryOver.Result carried, String oldLayout, List<String> oldSettings) {
+                              CarryOver.Planned carried, String oldLayout, List<String> oldSettings) {
         AgentEndpoint endpoint = new AgentEndpoint(m.hostName(), m.agentHost(), m.agentPort());
         MemberPlan running = fencePort > 0 ? Fence.fenced(m, fencePort) : m;
         List<String> systemctl = new ArrayList<>(List.of("systemctl daemon-reload", "systemctl start --no-block " + m.newUnit()));
@@ -175,7 +178,7 @@ public final class Planner {
         return PreflightRequest.newBuilder()
                 .setHeader(dev.etcdrescue.proto.v1.OperationHeader.newBuilder().setClusterName(plan.name())
                         .setOperationId(operation).setHostName(m.hostName()))
-                .setMember(MemberSpecs.of(plan, running)).setNewUnit(m.newUnit()).setBaseUnit(m.oldUnit())
+                .setMember(MemberSpecs.of(plan, running)).setNewUnit(m.newUnit()).setBaseUnit(m.baseUnit())
                 .addAllExtra(MemberSpecs.extras(m)).setBumpRevision(bump)
                 // As RestorePhase: every snapshot that gets past the snapshot phase is restored without the tool's hash pass.
                 .setSkipHashCheck(RestorePhase.skipHashCheck(SnapshotDigest.Trailer.VALID)).build();

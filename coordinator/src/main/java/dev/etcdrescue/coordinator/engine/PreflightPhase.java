@@ -77,6 +77,7 @@ final class PreflightPhase implements Phase {
         long sizeEstimate = sourceSize(source);
         checkVersionsAgree(run);
         checkToolNotOlderThanSource(run);
+        checkEtcdAgainstSource(run);
         decideBump(run);
         decideFence(run);
         carryOver(run, sizeEstimate);
@@ -90,29 +91,33 @@ final class PreflightPhase implements Phase {
     private void carryOver(RecoveryRun run, long size) throws InterruptedException {
         Optional<MemberPlan> sourceHost = run.source == null ? Optional.empty()
                 : CarryOver.sourceHost(run.plan, run.source.endpoint(), oldEnvs);
-        Map<String, CarryOver.Result> results = new LinkedHashMap<>();
+        Map<String, CarryOver.Planned> results = new LinkedHashMap<>();
         Map<String, Map<String, String>> carried = new LinkedHashMap<>();
+        Map<String, Map<String, String>> settings = new LinkedHashMap<>();
         for (MemberPlan m : run.plan.members()) {
             CarryOver.Result r = CarryOver.of(run.plan, m, CarryOver.envFor(m, oldEnvs, oldEnvFiles, oldSources, sourceHost),
                     run.fencePort);
-            results.put(m.hostName(), r);
+            CarryOver.Planned planned = CarryOver.planned(m, r, run.etcdVersions.getOrDefault(m.hostName(), ""));
+            results.put(m.hostName(), planned);
             carried.put(m.hostName(), r.settings());
+            settings.put(m.hostName(), planned.member().etcdSettings());
         }
         run.applyCarried(carried);
+        run.applySettings(settings);
         run.forEachHost(name(), (m, agent) -> {
-            CarryOver.Result r = results.get(m.hostName());
+            CarryOver.Planned r = results.get(m.hostName());
             String from = oldEnvFiles.getOrDefault(m.hostName(), "");
             String lines = "carry-over" + (from.isEmpty() ? "" : " from " + from) + ": " + String.join("; ", r.lines());
             if (!r.errors().isEmpty()) {
                 return new RecoveryRun.Done(Outcome.FAILED, String.join("; ", r.errors()) + " [" + lines + "]");
             }
-            if (!r.settings().isEmpty()) {
+            if (!m.etcdSettings().isEmpty()) {
                 PreflightReport checked = agent.preflight(PreflightRequest.newBuilder()
                         .setHeader(run.header(m))
                         .setMember(MemberSpecs.of(run.plan, run.running(m)))
                         .setSnapshotSize(size)
                         .setNewUnit(m.newUnit())
-                        .setBaseUnit(m.oldUnit())
+                        .setBaseUnit(m.baseUnit())
                         .addAllExtra(MemberSpecs.extras(m, size))
                         .build());
                 List<String> refused = checked.getFindingsList().stream()
@@ -133,6 +138,20 @@ final class PreflightPhase implements Phase {
         run.fencePort = d.fenced() ? run.options.fencePort() : 0;
         run.preflightFacts.put("fencePort", run.fencePort);
         run.reporter.note(name(), "fence: " + d.why());
+    }
+
+    /** Each host's etcd against the source member's server version (SnapshotVersionGate says what that is worth). */
+    private void checkEtcdAgainstSource(RecoveryRun run) {
+        if (run.source == null) {
+            return;
+        }
+        SnapshotVersionGate.Verdict v = SnapshotVersionGate.check(new TreeMap<>(run.etcdVersions),
+                Optional.of(run.source.version().replaceFirst("^v?(\\d+\\.\\d+).*$", "$1")),
+                "the source member's etcd " + run.source.version());
+        v.warnings().forEach(w -> run.reporter.note(name(), "WARNING: " + w));
+        if (!v.refused().isEmpty()) {
+            throw refused(String.join("; ", v.refused()));
+        }
     }
 
     /** A restore tool older than the etcd that wrote the snapshot may misread it. */
@@ -268,7 +287,7 @@ final class PreflightPhase implements Phase {
                 .setMember(portsToCheck(run, m))
                 .setSnapshotSize(size)
                 .setNewUnit(m.newUnit())
-                .setBaseUnit(m.oldUnit())
+                .setBaseUnit(m.baseUnit())
                 .addAllExtra(MemberSpecs.extras(m))
                 // The restore will pass --skip-hash-check (RestorePhase.skipHashCheck): a tool without it is refused here.
                 .setSkipHashCheck(true)
@@ -282,6 +301,7 @@ final class PreflightPhase implements Phase {
         oldEnvs.put(m.hostName(), oldEnv);
         oldSources.put(m.hostName(), sources);
         oldEnvFiles.put(m.hostName(), report.getBaseLayout().isEmpty() ? report.getBaseEnvFile() : report.getBaseLayout());
+        run.etcdVersions.put(m.hostName(), report.getStatus().getEtcdVersion());
         List<String> problems = new ArrayList<>();
         List<String> notes = new ArrayList<>();
         for (Finding f : report.getFindingsList()) {

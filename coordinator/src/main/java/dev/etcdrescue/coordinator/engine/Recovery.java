@@ -233,6 +233,8 @@ public final class Recovery {
             facts.put("bump", run.bump);
             facts.put("fencePort", run.fencePort);
             facts.put("carried", new LinkedHashMap<>(run.carried));
+            facts.put("settings", new LinkedHashMap<>(run.settings));
+            facts.put("etcdVersions", new LinkedHashMap<>(run.etcdVersions));
             if (run.source != null) {
                 SourceMember s = run.source;
                 facts.put("sourceEndpoint", s.endpoint().toString());
@@ -256,6 +258,9 @@ public final class Recovery {
             // Journals written before the fence was decided in preflight fenced whenever the option asked.
             run.fencePort = ((Number) facts.getOrDefault("fencePort", run.options.fencePort())).intValue();
             run.applyCarried((Map<String, Map<String, String>>) facts.getOrDefault("carried", Map.of()));
+            // Journals from before the version rules have no settings: the merged ones stand.
+            run.applySettings((Map<String, Map<String, String>>) facts.getOrDefault("settings", Map.of()));
+            run.etcdVersions.putAll((Map<String, String>) facts.getOrDefault("etcdVersions", Map.of()));
             if (facts.containsKey("sourceEndpoint")) {
                 run.source = new SourceMember(URI.create((String) facts.get("sourceEndpoint")), (String) facts.get("sourceVersion"),
                         ((Number) facts.get("sourceRevision")).longValue(), ((Number) facts.get("sourceRaftIndex")).longValue(),

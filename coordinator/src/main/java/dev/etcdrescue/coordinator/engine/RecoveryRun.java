@@ -42,6 +42,10 @@ public final class RecoveryRun {
     volatile ClusterPlan plan;
     /** The settings carried over from the old env files, by host: decided in preflight, journalled for resume. */
     final Map<String, Map<String, String>> carried = new ConcurrentHashMap<>();
+    /** Every host's settings as written, after the carried ones were merged and named for its etcd version. */
+    final Map<String, Map<String, String>> settings = new ConcurrentHashMap<>();
+    /** Each host's etcd server version, from preflight: the snapshot's writer is checked against it. */
+    final Map<String, String> etcdVersions = new ConcurrentHashMap<>();
     final RecoveryOptions options;
     final String operationId;
     final Reporter reporter;
@@ -90,6 +94,16 @@ public final class RecoveryRun {
         carried.putAll(byHost);
         plan = plan.withMembers(plan.members().stream()
                 .map(m -> CarryOver.merged(m, byHost.getOrDefault(m.hostName(), Map.of()))).toList());
+    }
+
+    /**
+     * Puts every host's final settings into the plan: the merged ones under the names its etcd reads
+     * (CarryOver.planned), decided in preflight and journalled for resume.
+     */
+    void applySettings(Map<String, Map<String, String>> byHost) {
+        settings.putAll(byHost);
+        plan = plan.withMembers(plan.members().stream()
+                .map(m -> byHost.containsKey(m.hostName()) ? m.withEtcdSettings(byHost.get(m.hostName())) : m).toList());
     }
 
     boolean fenced() {

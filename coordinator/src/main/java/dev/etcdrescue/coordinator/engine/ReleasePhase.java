@@ -90,7 +90,7 @@ final class ReleasePhase implements Phase {
         var agent = run.agents.get(m.hostName());
         try {
             agent.configure(ConfigureRequest.newBuilder().setHeader(run.header(m)).setMember(MemberSpecs.of(run.plan, m))
-                    .setNewUnit(m.newUnit()).setBaseUnit(m.oldUnit()).addAllExtra(MemberSpecs.extras(m, run.snapshot == null ? 0 : run.snapshot.size())).build());
+                    .setNewUnit(m.newUnit()).setBaseUnit(m.baseUnit()).addAllExtra(MemberSpecs.extras(m, run.snapshot == null ? 0 : run.snapshot.size())).build());
             agent.stop(UnitRequest.newBuilder().setHeader(run.header(m)).setUnit(m.newUnit()).build());
             // The others keep a quorum, so the member's start job ends once it has rejoined (or failed).
             var started = agent.startAndWait(UnitRequest.newBuilder().setHeader(run.header(m)).setUnit(m.newUnit()).build(),

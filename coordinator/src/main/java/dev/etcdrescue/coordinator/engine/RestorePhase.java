@@ -40,7 +40,7 @@ final class RestorePhase implements Phase {
                     .setSkipHashCheck(skipHash)
                     .setBumpRevision(run.bump)
                     .setMarkCompacted(run.bump > 0)
-                    .setBaseUnit(m.oldUnit())
+                    .setBaseUnit(m.baseUnit())
                     .build(), budget);
             String msg = String.format(Locale.ROOT, "restored %s into %s with %s %s in %.1fs, owner %s", m.etcdName(),
                     r.getDataDir(), r.getTool().getKind().name().toLowerCase(Locale.ROOT), r.getTool().getVersion(),

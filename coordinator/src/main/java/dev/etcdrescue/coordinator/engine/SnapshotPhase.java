@@ -101,6 +101,22 @@ final class SnapshotPhase implements Phase {
         run.liveUploads.clear();
     }
 
+    /** Every host's etcd against the etcd that wrote the file, read from its meta bucket as etcd reads it. */
+    private void checkWriter(RecoveryRun run, SnapshotInfo info) {
+        String what = info.storageMinor().map(v -> info.storageVersion().isEmpty()
+                        ? "the snapshot's storage format (etcd " + v + ": meta/term, no meta/storageVersion)"
+                        : "the snapshot's storage version " + info.storageVersion())
+                .orElse("the snapshot's storage format (etcd 3.4 or older: neither meta/term nor meta/storageVersion)");
+        SnapshotVersionGate.Verdict v = SnapshotVersionGate.check(new java.util.TreeMap<>(run.etcdVersions),
+                info.storageMinor(), what);
+        v.warnings().forEach(w -> run.reporter.note(name(), "WARNING: " + w));
+        if (!v.refused().isEmpty()) {
+            throw new PhaseFailedException(name(), ExitCodes.PREFLIGHT_REFUSED, String.join("; ", v.refused())
+                    + ". Nothing was changed on any host");
+        }
+        run.snapshotFacts.put("storageVersion", info.storageMinor().orElse("3.4 or older"));
+    }
+
     private void check(RecoveryRun run, SnapshotFile file, String origin, long t0) throws java.io.IOException {
         switch (file.trailer()) {
             case MISMATCH -> throw new PhaseFailedException(name(), ExitCodes.PREFLIGHT_REFUSED, "snapshot " + file.path()
@@ -127,6 +143,7 @@ final class SnapshotPhase implements Phase {
                     + info.revision() + " but " + run.source.endpoint() + " reported " + run.source.revision()
                     + " before it was taken: the file is not that member's data");
         }
+        checkWriter(run, info);
         run.expectedRevision = info.revision();
         run.snapshotFacts.put("revision", info.revision());
         run.snapshotFacts.put("totalKeys", info.totalKeys());

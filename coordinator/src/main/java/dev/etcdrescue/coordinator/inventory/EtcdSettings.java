@@ -26,6 +26,10 @@ public final class EtcdSettings {
 
     private static final Pattern WHOLE = Pattern.compile("[0-9]{1,18}");
     private static final Pattern GO_DURATION_OR_INT = Pattern.compile("[0-9]{1,9}|([0-9]{1,9}(\\.[0-9]{1,9})?(ns|us|ms|s|m|h)){1,4}");
+    /** Go's time.ParseDuration, which etcd's duration flags use: a unit is required except for 0. */
+    private static final Pattern GO_DURATION = Pattern.compile("0|([0-9]{1,9}(\\.[0-9]{1,9})?(ns|us|ms|s|m|h)){1,4}");
+    private static final Pattern BOOL = Pattern.compile("true|false");
+    private static final Pattern FEATURE_GATES = Pattern.compile("[A-Za-z0-9]{1,64}=(true|false)(,[A-Za-z0-9]{1,64}=(true|false)){0,31}");
     private static final Pattern CIPHER_SUITES = Pattern.compile("[A-Z0-9_]{1,64}(,[A-Z0-9_]{1,64}){0,31}");
     private static final String LOG_OUTPUT = "(default|stdout|stderr|systemd/journal|/[A-Za-z0-9._/+@:-]{1,255})";
     private static final Pattern LOG_OUTPUTS = Pattern.compile(LOG_OUTPUT + "(," + LOG_OUTPUT + "){0,15}");
@@ -59,6 +63,27 @@ public final class EtcdSettings {
         RULES.put("cipher_suites", new Rule("ETCD_CIPHER_SUITES", CIPHER_SUITES,
                 "a comma-separated list of cipher suite names like TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"));
         RULES.put("enable_pprof", new Rule("ETCD_ENABLE_PPROF", Pattern.compile("true|false"), "true or false"));
+        // 3.6 renamed these; each host gets the name its etcd reads (EtcdSettingVersions), under either name here.
+        for (EtcdSettingVersions.Row row : EtcdSettingVersions.ROWS) {
+            if (row.carried()) {
+                versioned(row.experimental(), row.kind());
+                if (row.renamed() != null) {
+                    versioned(row.renamed(), row.kind());
+                }
+            }
+        }
+        RULES.put("feature_gates", new Rule(EtcdSettingVersions.FEATURE_GATES, FEATURE_GATES,
+                "a comma-separated list of Name=true or Name=false (etcd 3.6+)"));
+    }
+
+    private static void versioned(String env, EtcdSettingVersions.Kind kind) {
+        Rule rule = switch (kind) {
+            case BOOL -> new Rule(env, BOOL, "true or false");
+            case DURATION -> new Rule(env, GO_DURATION, "a duration like 500ms, 10m or 1h30m");
+            case COUNT -> new Rule(env, WHOLE, "a whole number");
+            case TEXT -> throw new IllegalArgumentException(env + ": text settings are not carried");
+        };
+        RULES.put(env.substring("ETCD_".length()).toLowerCase(java.util.Locale.ROOT), rule);
     }
 
     /** Settings that would break the restored member, with what to do instead. */

@@ -8,7 +8,8 @@ import java.util.Map;
 
 /**
  * One restored member as the inventory wants it, every default filled in and validated.
- * Unit names carry no {@code .service} suffix. {@code walDir}, {@code heartbeatIntervalMs} and
+ * Unit names carry no {@code .service} suffix; {@code baseUnit} is the unit the new one is copied from
+ * (default: {@code oldUnit}, the unit stopped at cut-over). {@code walDir}, {@code heartbeatIntervalMs} and
  * {@code electionTimeoutMs} are null when the inventory leaves them to etcd; {@code tls} is null for
  * plain http. {@code etcdSettings} holds the checked {@code ETCD_*} settings carried over from the
  * old member ({@code etcd_settings}), in the order written.
@@ -27,6 +28,7 @@ public record MemberPlan(
         String walDir,
         String newUnit,
         String oldUnit,
+        String baseUnit,
         Integer heartbeatIntervalMs,
         Integer electionTimeoutMs,
         MemberTls tls,
@@ -44,7 +46,7 @@ public record MemberPlan(
                       List<URI> clientUrls, List<URI> listenPeerUrls, List<URI> listenClientUrls, String dataDir, String walDir,
                       String newUnit, String oldUnit, Integer heartbeatIntervalMs, Integer electionTimeoutMs) {
         this(hostName, etcdName, address, agentHost, agentPort, peerUrls, clientUrls, listenPeerUrls, listenClientUrls, dataDir,
-                walDir, newUnit, oldUnit, heartbeatIntervalMs, electionTimeoutMs, null, Map.of());
+                walDir, newUnit, oldUnit, oldUnit, heartbeatIntervalMs, electionTimeoutMs, null, Map.of());
     }
 
     /** {@code host:port} of the agent, IPv6 in brackets. */
@@ -55,12 +57,12 @@ public record MemberPlan(
     /** The same member with other client URLs (listen and advertise), everything else kept: the fence. */
     public MemberPlan withClientUrls(List<URI> client) {
         return new MemberPlan(hostName, etcdName, address, agentHost, agentPort, peerUrls, client, listenPeerUrls, client, dataDir,
-                walDir, newUnit, oldUnit, heartbeatIntervalMs, electionTimeoutMs, tls, etcdSettings);
+                walDir, newUnit, oldUnit, baseUnit, heartbeatIntervalMs, electionTimeoutMs, tls, etcdSettings);
     }
 
     /** The same member with other carried-over settings (the inventory's merged with the old env file's). */
     public MemberPlan withEtcdSettings(Map<String, String> settings) {
         return new MemberPlan(hostName, etcdName, address, agentHost, agentPort, peerUrls, clientUrls, listenPeerUrls,
-                listenClientUrls, dataDir, walDir, newUnit, oldUnit, heartbeatIntervalMs, electionTimeoutMs, tls, settings);
+                listenClientUrls, dataDir, walDir, newUnit, oldUnit, baseUnit, heartbeatIntervalMs, electionTimeoutMs, tls, settings);
     }
 }

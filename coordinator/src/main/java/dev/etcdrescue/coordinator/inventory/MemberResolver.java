@@ -67,6 +67,11 @@ final class MemberResolver {
                 problem(NEW_UNIT, "is the same as old_unit '" + oldUnit + "': the restored member needs its own unit, "
                         + "or the old one would be overwritten; choose another new_unit");
             }
+            String baseUnit = unit(BASE_UNIT, oldUnit);
+            if (newUnit != null && vars.setting(BASE_UNIT).isPresent() && newUnit.equals(baseUnit)) {
+                problem(BASE_UNIT, "is the same as new_unit '" + newUnit + "': the new member's unit is copied from base_unit,"
+                        + " so it must be another unit (default: old_unit)");
+            }
             Integer heartbeat = positive(HEARTBEAT_INTERVAL_MS);
             Integer election = positive(ELECTION_TIMEOUT_MS);
             MemberTls tls = tls(scheme);
@@ -81,7 +86,7 @@ final class MemberResolver {
             }
             MemberPlan plan = new MemberPlan(vars.hostName(), etcdName, address, agent.host(), agent.port(),
                     values(peerUrls), values(clientUrls), listenPeer, listenClient, dataDir, walDir, newUnit, oldUnit,
-                    heartbeat, election, tls, settings.env());
+                    baseUnit, heartbeat, election, tls, settings.env());
             return Optional.of(new Resolved(plan, vars, peerUrls, clientUrls, vars.lineOf(AGENT_ENDPOINT)));
         }
 

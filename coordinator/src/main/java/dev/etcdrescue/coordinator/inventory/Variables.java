@@ -23,6 +23,8 @@ final class Variables {
     static final String WAL_DIR = "wal_dir";
     static final String NEW_UNIT = "new_unit";
     static final String OLD_UNIT = "old_unit";
+    /** The unit the new member's unit is copied from, when not old_unit (default: old_unit). */
+    static final String BASE_UNIT = "base_unit";
     static final String HEARTBEAT_INTERVAL_MS = "heartbeat_interval_ms";
     static final String ELECTION_TIMEOUT_MS = "election_timeout_ms";
     static final String CLUSTER_TOKEN = "cluster_token";
@@ -53,7 +55,7 @@ final class Variables {
 
     static final List<String> ALL = List.of(ADDRESS, AGENT_PORT, AGENT_ENDPOINT, ETCD_NAME, SCHEME, PEER_PORT,
             CLIENT_PORT, PEER_URLS, CLIENT_URLS, LISTEN_PEER_URLS, LISTEN_CLIENT_URLS, DATA_DIR, WAL_DIR, NEW_UNIT,
-            OLD_UNIT, HEARTBEAT_INTERVAL_MS, ELECTION_TIMEOUT_MS, CLUSTER_TOKEN, SNAPSHOT_ENDPOINTS, SNAPSHOT_FILE,
+            OLD_UNIT, BASE_UNIT, HEARTBEAT_INTERVAL_MS, ELECTION_TIMEOUT_MS, CLUSTER_TOKEN, SNAPSHOT_ENDPOINTS, SNAPSHOT_FILE,
             TLS_DIR, ETCD_CERT_FILE, ETCD_KEY_FILE, ETCD_CA_FILE, ETCD_PEER_CERT_FILE, ETCD_PEER_KEY_FILE, ETCD_PEER_CA_FILE,
             ETCD_SETTINGS, ETCD_CLIENT_CA, ETCD_CLIENT_CERT, ETCD_CLIENT_KEY, ETCD_USER, ETCD_PASSWORD_FILE, ETCD_PASSWORD);
 

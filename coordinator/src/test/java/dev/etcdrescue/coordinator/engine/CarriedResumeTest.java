@@ -42,6 +42,9 @@ class CarriedResumeTest {
         carried.put("ETCD_LISTEN_METRICS_URLS", "http://10.0.0.1:22381");
         carried.put("ETCD_SNAPSHOT_COUNT", "50000");
         first.applyCarried(Map.of("beta-0", carried, "beta-1", Map.of()));
+        Map<String, String> named36 = new LinkedHashMap<>(first.plan.members().get(1).etcdSettings());
+        named36.put("ETCD_FEATURE_GATES", "InitialCorruptCheck=true");
+        first.applySettings(Map.of("beta-1", named36));
         first.fencePort = 0;
         journal.phaseDone(PhaseName.PREFLIGHT, Recovery.factsOf(first, PhaseName.PREFLIGHT));
 
@@ -53,7 +56,8 @@ class CarriedResumeTest {
         assertThat(MemberSpecs.extras(resumed.plan.members().get(0), 3L << 30)).isEqualTo(before);
         assertThat(resumed.plan.members().get(0).etcdSettings()).containsExactly(Map.entry("ETCD_SNAPSHOT_COUNT", "10000"),
                 Map.entry("ETCD_QUOTA_BACKEND_BYTES", "8589934592"), Map.entry("ETCD_LISTEN_METRICS_URLS", "http://10.0.0.1:22381"));
-        assertThat(resumed.plan.members().get(1).etcdSettings()).containsExactly(Map.entry("ETCD_SNAPSHOT_COUNT", "10000"));
+        assertThat(resumed.plan.members().get(1).etcdSettings()).as("the settings as named for the host's etcd")
+                .containsExactly(Map.entry("ETCD_SNAPSHOT_COUNT", "10000"), Map.entry("ETCD_FEATURE_GATES", "InitialCorruptCheck=true"));
         assertThat(resumed.fenced()).as("preflight decided against the fence; the resumed run must not fence either").isFalse();
     }
 }

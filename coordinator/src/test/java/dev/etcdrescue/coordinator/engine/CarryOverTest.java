@@ -57,6 +57,46 @@ class CarryOverTest {
     }
 
     @Test
+    void experimentalSettingsAreCarriedUnderTheNamesEachHostsEtcdReads() throws Exception {
+        ClusterPlan plan = load("""
+                        etcd_settings: {compaction_batch_limit: 1000}
+                """);
+        CarryOver.Result r = own(plan, 0, 0, "ETCD_EXPERIMENTAL_INITIAL_CORRUPT_CHECK=true",
+                "ETCD_EXPERIMENTAL_COMPACTION_BATCH_LIMIT=500", "ETCD_EXPERIMENTAL_WATCH_PROGRESS_NOTIFY_INTERVAL=5s");
+        MemberPlan m = plan.members().get(0);
+
+        CarryOver.Planned on36 = CarryOver.planned(m, r, "3.6.5");
+        CarryOver.Planned on35 = CarryOver.planned(m, r, "3.5.16");
+
+        assertThat(on36.member().etcdSettings()).containsExactly(Map.entry("ETCD_COMPACTION_BATCH_LIMIT", "1000"),
+                Map.entry("ETCD_FEATURE_GATES", "InitialCorruptCheck=true"),
+                Map.entry("ETCD_WATCH_PROGRESS_NOTIFY_INTERVAL", "5s"));
+        assertThat(on36.lines()).contains("carried: ETCD_EXPERIMENTAL_INITIAL_CORRUPT_CHECK=true")
+                .anyMatch(l -> l.startsWith("renamed for etcd 3.6.5: ETCD_EXPERIMENTAL_WATCH_PROGRESS_NOTIFY_INTERVAL=5s"
+                        + " -> ETCD_WATCH_PROGRESS_NOTIFY_INTERVAL=5s"));
+        assertThat(on35.member().etcdSettings()).as("the inventory's new name goes back to the one 3.5 reads, and wins")
+                .containsExactly(Map.entry("ETCD_EXPERIMENTAL_COMPACTION_BATCH_LIMIT", "1000"),
+                        Map.entry("ETCD_EXPERIMENTAL_INITIAL_CORRUPT_CHECK", "true"),
+                        Map.entry("ETCD_EXPERIMENTAL_WATCH_PROGRESS_NOTIFY_INTERVAL", "5s"));
+        assertThat(on35.errors()).isEmpty();
+    }
+
+    @Test
+    void capnslogFromA34HostIsRefusedForA35HostUnlessTheInventorySetsTheLogger() throws Exception {
+        CarryOver.Result r = own(load(""), 0, 0, "ETCD_LOGGER=capnslog");
+        CarryOver.Planned planned = CarryOver.planned(load("").members().get(0), r, "3.5.16");
+        assertThat(planned.errors()).singleElement().asString()
+                .startsWith("refused for etcd 3.5.16: ETCD_LOGGER=capnslog: etcd 3.5.16 exits at start");
+        assertThat(CarryOver.planned(load("").members().get(0), r, "3.4.23").errors()).isEmpty();
+
+        ClusterPlan zap = load("""
+                        etcd_settings: {logger: zap}
+                """);
+        assertThat(CarryOver.planned(zap.members().get(0), own(zap, 0, 0, "ETCD_LOGGER=capnslog"), "3.5.16").errors())
+                .isEmpty();
+    }
+
+    @Test
     void carriesWhatMustSurviveInTheOldFilesOrder() throws Exception {
         ClusterPlan plan = load("");
         CarryOver.Result r = own(plan, 0, 0,

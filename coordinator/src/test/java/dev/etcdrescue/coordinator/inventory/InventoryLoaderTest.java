@@ -346,6 +346,43 @@ class InventoryLoaderTest {
     }
 
     @Test
+    void baseUnitDefaultsToOldUnitAndIsKeptApartFromIt() throws Exception {
+        ClusterPlan c = load("""
+                all:
+                  children:
+                    c:
+                      vars: {cluster_token: tok, snapshot_file: snap.db, old_unit: etcd-old}
+                      hosts:
+                        h0:
+                          address: 127.0.0.1
+                        h1:
+                          address: 127.0.0.2
+                          base_unit: etcd.service
+                """).clusters().get(0);
+
+        assertThat(c.members().get(0).baseUnit()).as("default: old_unit").isEqualTo("etcd-old");
+        assertThat(c.members().get(1).baseUnit()).isEqualTo("etcd");
+        assertThat(c.members().get(1).oldUnit()).as("still the unit stopped at cut-over").isEqualTo("etcd-old");
+    }
+
+    @Test
+    void baseUnitIsCheckedLikeTheOtherUnits() throws Exception {
+        assertProblems(cluster("""
+                    h0:
+                      address: 127.0.0.1
+                      base_unit: "etcd base"
+                    h1:
+                      address: 127.0.0.2
+                      base_unit: etcd_new.service
+                    h2:
+                      address: 127.0.0.3
+                      base_unit: [etcd]
+                """), "inventory.yaml:10: cluster c, host h0, base_unit: 'etcd base' is not a systemd service name",
+                "inventory.yaml:13: cluster c, host h1, base_unit: is the same as new_unit 'etcd_new'",
+                "inventory.yaml:16: cluster c, host h2, base_unit: must be a single value, not a list");
+    }
+
+    @Test
     void electionTimeoutMustBeFiveHeartbeats() throws Exception {
         assertProblems(cluster("""
                     h0:

@@ -176,6 +176,30 @@ class ProductionInventoryTest {
     }
 
     @Test
+    void experimentalSettingsTheirNewNamesAndFeatureGatesAreCheckedEtcdSettings() throws Exception {
+        MemberPlan first = load(inventory("""
+                        etcd_settings:
+                          experimental_initial_corrupt_check: true
+                          corrupt_check_time: 10m
+                          feature_gates: CompactHashCheck=true
+                """, "")).clusters().get(0).members().get(0);
+        assertThat(first.etcdSettings()).containsExactly(Map.entry("ETCD_EXPERIMENTAL_INITIAL_CORRUPT_CHECK", "true"),
+                Map.entry("ETCD_CORRUPT_CHECK_TIME", "10m"), Map.entry("ETCD_FEATURE_GATES", "CompactHashCheck=true"));
+
+        String bad = inventory("""
+                        etcd_settings:
+                          experimental_compaction_sleep_interval: 10
+                          feature_gates: CompactHashCheck
+                """, "");
+        assertThatThrownBy(() -> load(bad)).isInstanceOfSatisfying(InventoryException.class, e -> {
+            assertThat(e.problems()).anySatisfy(p -> assertThat(p).startsWith(file() + ":15:")
+                    .contains("etcd_settings.experimental_compaction_sleep_interval: '10' is not a duration like 500ms"));
+            assertThat(e.problems()).anySatisfy(p -> assertThat(p).startsWith(file() + ":16:")
+                    .contains("'CompactHashCheck' is not a comma-separated list of Name=true or Name=false"));
+        });
+    }
+
+    @Test
     void settingsThatWouldBreakTheNewMemberAreRefusedWithTheirReason() throws Exception {
         String yaml = inventory("""
                         etcd_settings:

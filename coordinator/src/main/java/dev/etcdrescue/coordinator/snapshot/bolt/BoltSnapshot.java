@@ -32,6 +32,9 @@ public final class BoltSnapshot {
     private static final String KEY_BUCKET = "key";
     private static final String META_BUCKET = "meta";
     private static final byte[] CONSISTENT_INDEX = "consistent_index".getBytes(StandardCharsets.US_ASCII);
+    /** etcd 3.6+ writes its storage version ("3.6.0"); 3.5 writes the raft term beside the consistent index. */
+    private static final byte[] STORAGE_VERSION = "storageVersion".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] TERM = "term".getBytes(StandardCharsets.US_ASCII);
     /** etcd's revision key: 8-byte main revision, '_', 8-byte sub revision, and 't' on a tombstone. */
     private static final int REVISION_KEY = 17;
 
@@ -106,7 +109,7 @@ public final class BoltSnapshot {
                     + (status.buckets.isEmpty() ? "none" : String.join(", ", status.buckets)) + ")");
         }
         return new SnapshotInfo(status.revision, status.totalKeys, meta.highWaterMark() * meta.pageSize(),
-                Long.toHexString(status.hash.getValue()), status.consistentIndex, trailer);
+                Long.toHexString(status.hash.getValue()), status.consistentIndex, trailer, status.storageVersion, status.term);
     }
 
     /**
@@ -226,6 +229,8 @@ public final class BoltSnapshot {
         long totalKeys;
         long revision;
         long consistentIndex;
+        String storageVersion = "";
+        boolean term;
 
         EtcdStatus(BucketWalker walker) {
             this.walker = walker;
@@ -251,6 +256,11 @@ public final class BoltSnapshot {
                     revision = revision(key);
                 } else if (bucket.equals(META_BUCKET) && Arrays.equals(key, CONSISTENT_INDEX)) {
                     consistentIndex = consistentIndex(value);
+                } else if (bucket.equals(META_BUCKET) && Arrays.equals(key, STORAGE_VERSION) && !nested) {
+                    storageVersion = StandardCharsets.US_ASCII.decode(value.duplicate()).toString();
+                } else if (bucket.equals(META_BUCKET) && Arrays.equals(key, TERM) && !nested) {
+                    // etcd's DetectSchemaVersion takes a term of 0 as no term.
+                    term = value.remaining() == Long.BYTES && value.duplicate().getLong() != 0;
                 }
             });
         }

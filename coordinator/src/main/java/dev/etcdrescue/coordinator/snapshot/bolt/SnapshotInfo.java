@@ -9,9 +9,24 @@ package dev.etcdrescue.coordinator.snapshot.bolt;
  * @param hash etcdctl's hash as its table prints it: CRC-32C in lower-case hex without leading zeros
  * @param consistentIndex etcd's {@code meta/consistent_index}: the raft index the data reflects (0 if unset)
  * @param hashTrailer whether etcd's 32-byte SHA-256 trailer follows the database (a snapshot, not a raw {@code db})
+ * @param storageVersion etcd's {@code meta/storageVersion} ("3.6.0"), written by etcd 3.6 and later; empty when absent
+ * @param term whether {@code meta/term} is set, which etcd 3.5 and later write (etcd's own test for a 3.5 backend)
  */
 public record SnapshotInfo(long revision, long totalKeys, long totalSize, String hash, long consistentIndex,
-        boolean hashTrailer) {
+        boolean hashTrailer, String storageVersion, boolean term) {
+
+    /**
+     * The oldest etcd minor version that can have written this file, as etcd's {@code DetectSchemaVersion}
+     * tells it (v3.6.14 {@code server/storage/schema/schema.go}): the storage version, else 3.5 when the
+     * term is set; empty for a file of etcd 3.4 or older, which has neither.
+     */
+    public java.util.Optional<String> storageMinor() {
+        if (!storageVersion.isEmpty()) {
+            return java.util.Optional.of(storageVersion.replaceFirst("^(\\d+\\.\\d+).*$", "$1"));
+        }
+        return term ? java.util.Optional.of("3.5") : java.util.Optional.empty();
+    }
+
     /** The hash as etcdctl's json output prints it: an unsigned 32-bit decimal. */
     public long hashValue() {
         return Long.parseLong(hash, 16);

@@ -61,6 +61,14 @@ class BoltSnapshotReaderTest {
     }
 
     @Test
+    void aSnapshotOfEtcd34HasNeitherTermNorStorageVersion() throws Exception {
+        assumeTrue(EtcdTestData.run("/usr/bin/etcd", "--version").contains("Version: 3.4."), "/usr/bin/etcd is not 3.4");
+        SnapshotInfo info = BoltSnapshot.read(snapshot);
+        assertThat(info.term()).isFalse();
+        assertThat(info.storageMinor()).isEmpty();
+    }
+
+    @Test
     void snapshotHasBranchAndOverflowPages() throws Exception {
         byte[] bytes = Files.readAllBytes(snapshot);
         ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
@@ -126,6 +134,8 @@ class BoltSnapshotReaderTest {
         assertSameStatus(info, EtcdTestData.status("/usr/bin/etcdctl", file));
         assertThat(info.hashTrailer()).isTrue();
         assertThat(info.revision()).isEqualTo(1 + 1500 + 150 + 60 + 3);
+        assertThat(info.storageVersion()).as("written from etcd 3.6 on").isEmpty();
+        assertThat(info.storageMinor()).as("3.5 writes meta/term").contains("3.5");
     }
 
     @Test
