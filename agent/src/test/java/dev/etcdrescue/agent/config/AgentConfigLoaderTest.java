@@ -57,6 +57,15 @@ class AgentConfigLoaderTest {
     }
 
     @Test
+    void readsTheKubesprayExample() throws Exception {
+        AgentConfig config = AgentConfigLoader.load(Path.of("../deploy/examples/kubespray-agent.yaml").toAbsolutePath());
+
+        assertThat(config.hostName()).isEqualTo("etcd1");
+        assertThat(config.allowedDataRoots()).containsExactly(Path.of("/var/lib"));
+        assertThat(config.toolDirs()).startsWith(Path.of("/usr/local/bin"));
+    }
+
+    @Test
     void optionalKeysAndScalarsOfOtherTypesReadAsBefore() throws Exception {
         AgentConfig config = AgentConfigLoader.load(write(DOCUMENTED.replace("host_name: lv-etcd-research-beta-0", "host_name: 12345")
                 .replace("backup_dirs: [/var/backups/etcd]", "backup_dirs:")

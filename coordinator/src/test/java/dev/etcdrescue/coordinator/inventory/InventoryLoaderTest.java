@@ -19,6 +19,19 @@ class InventoryLoaderTest {
     @TempDir Path dir;
 
     @Test
+    void kubesprayExampleKeepsItsNamesAndCertificatesAndPutsTheDataDirBesideTheOld() {
+        ClusterPlan cluster = InventoryLoader.load(Path.of("../deploy/examples/kubespray-inventory.yaml")).clusters().get(0);
+
+        assertThat(cluster.members()).extracting(MemberPlan::etcdName).containsExactly("etcd1", "etcd2", "etcd3");
+        MemberPlan second = cluster.members().get(1);
+        assertThat(second.clientUrls()).containsExactly(URI.create("https://10.0.0.12:22379"));
+        assertThat(second.tls().certFile()).isEqualTo("/etc/ssl/etcd/ssl/member-etcd2.pem");
+        assertThat(second.tls().keyFile()).isEqualTo("/etc/ssl/etcd/ssl/member-etcd2-key.pem");
+        assertThat(second.tls().caFile()).isEqualTo("/etc/ssl/etcd/ssl/ca.pem");
+        assertThat(second.dataDir()).isEqualTo("/var/lib/etcd-new").doesNotStartWith("/var/lib/etcd/");
+    }
+
+    @Test
     void exampleInventoryIsTheSeedsCluster() {
         Inventory inventory = InventoryLoader.load(EXAMPLE);
 
