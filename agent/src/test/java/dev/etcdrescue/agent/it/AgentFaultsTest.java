@@ -1,5 +1,6 @@
 package dev.etcdrescue.agent.it;
 
+import org.junit.jupiter.api.Tag;
 import static dev.etcdrescue.agent.testing.AgentFixture.header;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -52,6 +53,7 @@ import org.junit.jupiter.api.io.TempDir;
  * where etcd or systemd would read it, the original data is intact, and the operation completes
  * when repeated.
  */
+@Tag("etcd")
 @Timeout(180)
 class AgentFaultsTest {
     private static final String OP = "op-faults";

@@ -1,5 +1,6 @@
 package dev.etcdrescue.agent.it;
 
+import org.junit.jupiter.api.Tag;
 import static dev.etcdrescue.agent.testing.AgentFixture.header;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -35,6 +36,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 import static org.awaitility.Awaitility.await;
 
 /** Who may call the agent: real mTLS, certificates made with the pki module. */
+@Tag("etcd")
 @Timeout(60)
 class AuthTest {
     @TempDir

@@ -1,5 +1,6 @@
 package dev.etcdrescue.agent.it;
 
+import org.junit.jupiter.api.Tag;
 import static dev.etcdrescue.agent.testing.AgentFixture.header;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -35,6 +36,7 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /** ConfigureMember, StartMember, CutOver and Rollback on real files; systemd is the test fake. */
+@Tag("etcd")
 @Timeout(60)
 class ConfigureAndRollbackTest {
     private static final String OP = "op-configure-1";

@@ -1,5 +1,6 @@
 package dev.etcdrescue.agent.it;
 
+import org.junit.jupiter.api.Tag;
 import static dev.etcdrescue.agent.testing.AgentFixture.header;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -26,6 +27,7 @@ import org.junit.jupiter.api.io.TempDir;
  * A host with etcd 3.6 and its etcdctl but no etcdutl: etcdctl 3.6 has no snapshot restore or status
  * and answers either with the snapshot group's help and exit 0 (fake tools print that help here).
  */
+@Tag("etcd")
 @Timeout(120)
 class Etcd36ToolsTest {
     private static final String OP = "op-36";

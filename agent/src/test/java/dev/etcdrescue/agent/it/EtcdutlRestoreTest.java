@@ -1,5 +1,6 @@
 package dev.etcdrescue.agent.it;
 
+import org.junit.jupiter.api.Tag;
 import static dev.etcdrescue.agent.testing.AgentFixture.header;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -28,6 +29,7 @@ import org.junit.jupiter.api.io.TempDir;
  * etcdutl 3.5 (from .tools/, fetched by the project's tool script) is preferred over etcdctl, and its
  * --bump-revision/--mark-compacted, detected from its help, are used. Skipped when .tools is absent.
  */
+@Tag("etcd")
 @Timeout(90)
 class EtcdutlRestoreTest {
     private static final Path TOOLS = Path.of(System.getProperty("user.dir")).resolve("../.tools/etcd-3.5.16/bin").normalize();

@@ -1,5 +1,6 @@
 package dev.etcdrescue.agent.it;
 
+import org.junit.jupiter.api.Tag;
 import static dev.etcdrescue.agent.testing.AgentFixture.header;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -45,6 +46,7 @@ import org.junit.jupiter.params.provider.EnumSource;
  * every file under the fixture's root, taken before, is compared after). Rows that only exercise an
  * existing rule are here as well, so the table is the full list.
  */
+@Tag("etcd")
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @Timeout(120)
 class HostileInputTest {

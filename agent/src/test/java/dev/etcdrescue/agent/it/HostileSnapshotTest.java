@@ -1,5 +1,6 @@
 package dev.etcdrescue.agent.it;
 
+import org.junit.jupiter.api.Tag;
 import static dev.etcdrescue.agent.testing.AgentFixture.header;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -38,6 +39,7 @@ import org.junit.jupiter.params.provider.EnumSource;
  * {@code has_hash_trailer=false}, and its restore is refused unless {@code skip_hash_check} is asked
  * for, leaving no data dir behind.
  */
+@Tag("etcd")
 @Timeout(120)
 class HostileSnapshotTest {
     private static final String OP = "op-bad-snap";

@@ -1,5 +1,6 @@
 package dev.etcdrescue.agent.it;
 
+import org.junit.jupiter.api.Tag;
 import static dev.etcdrescue.agent.testing.AgentFixture.header;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -40,6 +41,7 @@ import org.junit.jupiter.api.io.TempDir;
  * DownloadSnapshot of the local member: the agent runs the real etcdctl against a real etcd on
  * loopback and streams the snapshot over real mTLS; refusals name the field and leave nothing behind.
  */
+@Tag("etcd")
 @Timeout(120)
 class LocalSnapshotTest {
     private static final String OP = "op-local-snap";

@@ -1,5 +1,6 @@
 package dev.etcdrescue.agent.it;
 
+import org.junit.jupiter.api.Tag;
 import static dev.etcdrescue.agent.testing.AgentFixture.header;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -40,6 +41,7 @@ import org.junit.jupiter.api.io.TempDir;
  * Preflight's rendered plan (the dry run) is what RestoreMember and ConfigureMember then really run
  * and write, and producing it changes nothing on the host. Real snapshot, real etcdctl, real files.
  */
+@Tag("etcd")
 @Timeout(120)
 class PreflightPlanTest {
     private static final String OP = "op-plan-1";

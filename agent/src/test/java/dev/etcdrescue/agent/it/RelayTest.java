@@ -1,5 +1,6 @@
 package dev.etcdrescue.agent.it;
 
+import org.junit.jupiter.api.Tag;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
@@ -40,6 +41,7 @@ import org.junit.jupiter.api.io.TempDir;
  * etcd snapshot, the test in the coordinator's place (its certificate, its grants). The coordinator
  * sends once to the first agent; each agent writes, verifies and forwards to the next.
  */
+@Tag("etcd")
 @Timeout(120)
 class RelayTest {
     private static final String OP = "op-relay";

@@ -1,5 +1,6 @@
 package dev.etcdrescue.agent.it;
 
+import org.junit.jupiter.api.Tag;
 import static dev.etcdrescue.agent.testing.AgentFixture.header;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -43,6 +44,7 @@ import org.junit.jupiter.api.io.TempDir;
  * operation they must change nothing that is already done, and steps out of order are refused.
  * Real snapshot, real etcdctl restore, real files; systemd is the fake.
  */
+@Tag("etcd")
 @Timeout(120)
 class ResumeAndIdempotencyTest {
     private static final String OP = "op-resume-1";

@@ -1,5 +1,6 @@
 package dev.etcdrescue.agent.it;
 
+import org.junit.jupiter.api.Tag;
 import static dev.etcdrescue.agent.testing.AgentFixture.header;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -40,6 +41,7 @@ import org.junit.jupiter.api.io.TempDir;
  * The agent's core path with real parts: a real etcd's snapshot, uploaded over real mTLS in 64 KiB
  * chunks, restored with the real etcdctl, and a real etcd started from the restored data dir.
  */
+@Tag("etcd")
 @Timeout(120)
 class TransferAndRestoreTest {
     private static final String OP = "op-restore-1";

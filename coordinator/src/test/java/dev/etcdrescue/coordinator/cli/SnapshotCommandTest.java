@@ -1,5 +1,6 @@
 package dev.etcdrescue.coordinator.cli;
 
+import org.junit.jupiter.api.Tag;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -22,6 +23,7 @@ import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
 /** 'etcd-rescue snapshot save|status' against a real etcd 3.4, checked against etcdctl. */
+@Tag("etcd")
 @Timeout(120)
 class SnapshotCommandTest {
     @TempDir static Path shared;

@@ -1,5 +1,6 @@
 package dev.etcdrescue.coordinator.cli;
 
+import org.junit.jupiter.api.Tag;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.etcdrescue.pki.CertificateAuthority;
@@ -23,6 +24,7 @@ import picocli.CommandLine;
  * becomes the agent's LocalEtcdAccess. The agent side runs for real in the agent's LocalSnapshotTest
  * and on the testbed in SnapshotThroughAgentTest.
  */
+@Tag("etcd")
 @Timeout(60)
 class SnapshotViaAgentTest {
     @TempDir Path tmp;

@@ -1,5 +1,6 @@
 package dev.etcdrescue.coordinator.cli;
 
+import org.junit.jupiter.api.Tag;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.etcdrescue.coordinator.testing.LocalEtcd;
@@ -20,6 +21,7 @@ import org.junit.jupiter.api.io.TempDir;
  * The seed's warning, enforced: a survivor (a real etcd 3.4 with the v2 API on) holding v2 keys is
  * refused in preflight with their count, before any agent is asked; --allow-v2-loss goes past it.
  */
+@Tag("etcd")
 @Timeout(120)
 class V2RefusalTest {
     @TempDir Path dir;

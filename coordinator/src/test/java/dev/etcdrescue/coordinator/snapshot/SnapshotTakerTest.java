@@ -1,5 +1,6 @@
 package dev.etcdrescue.coordinator.snapshot;
 
+import org.junit.jupiter.api.Tag;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.etcdrescue.coordinator.testing.LocalEtcd;
@@ -15,6 +16,7 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Against a real etcd 3.4: the snapshot jetcd streams is accepted by etcdctl and carries a valid trailer. */
+@Tag("etcd")
 @Timeout(120)
 class SnapshotTakerTest {
     @TempDir static Path dir;

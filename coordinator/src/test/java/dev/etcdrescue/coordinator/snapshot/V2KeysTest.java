@@ -1,5 +1,6 @@
 package dev.etcdrescue.coordinator.snapshot;
 
+import org.junit.jupiter.api.Tag;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.etcdrescue.coordinator.testing.LocalEtcd;
@@ -14,6 +15,7 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Against real etcd 3.4 members: v2 keys are counted where the v2 API is on, and absent where it is off. */
+@Tag("etcd")
 @Timeout(120)
 class V2KeysTest {
     @TempDir Path dir;

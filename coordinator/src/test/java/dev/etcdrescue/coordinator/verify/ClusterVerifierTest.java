@@ -1,5 +1,6 @@
 package dev.etcdrescue.coordinator.verify;
 
+import org.junit.jupiter.api.Tag;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.etcdrescue.coordinator.inventory.ClusterPlan;
@@ -20,6 +21,7 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The verifier against a real one-member etcd: it passes what is as planned and names what is not. */
+@Tag("etcd")
 @Timeout(120)
 class ClusterVerifierTest {
     @TempDir static Path dir;

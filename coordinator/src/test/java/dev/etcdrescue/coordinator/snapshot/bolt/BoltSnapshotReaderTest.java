@@ -1,5 +1,6 @@
 package dev.etcdrescue.coordinator.snapshot.bolt;
 
+import org.junit.jupiter.api.Tag;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -19,6 +20,7 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /** BoltSnapshot against real etcd files, compared with etcdctl's own reading of the same file. */
+@Tag("etcd")
 @Timeout(180)
 class BoltSnapshotReaderTest {
     /** Where testbed/fetch-etcd-3.5.sh unpacks etcd 3.5 (.ci/run runs it); Maven runs tests in the module's dir. */
