@@ -203,8 +203,10 @@ abstract class LayoutMatrixBase {
             String cluster = config.getOrDefault("initial-cluster", "<unset>");
             soft.assertThat(Stream.of(cluster.split(",")).sorted().collect(Collectors.joining(",")))
                     .as("initial-cluster of %s", what).isEqualTo(initialCluster);
+            long cap = hardOpenFilesLimit(h);
             layout.maxOpenFiles().ifPresent(n -> soft.assertThat(etcd.maxOpenFiles())
-                    .as("Max open files of %s", what).isEqualTo(Integer.toString(n)));
+                    .as("Max open files of %s (the unit's %d, capped at the host's hard limit %d)", what, n, cap)
+                    .isEqualTo(Long.toString(Math.min(n, cap))));
         }
         for (TestHost h : hosts()) {
             try {
@@ -222,6 +224,20 @@ abstract class LayoutMatrixBase {
         for (TestHost h : hosts()) {
             soft.assertThat(fingerprint(h, layout)).as("the old member's files on %s (SHA-256 each)", h.name())
                     .isEqualTo(before.files().get(h.name()));
+        }
+    }
+
+    /** The hard limit of open files the host's systemd runs under: no unit of it gets more. */
+    static long hardOpenFilesLimit(TestHost h) {
+        try {
+            String limits = Files.readString(h.livePath("/proc/1/limits"));
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?m)^Max open files\\s+\\S+\\s+(\\S+)").matcher(limits);
+            if (!m.find()) {
+                throw new IllegalStateException("no 'Max open files' in " + h.name() + "'s /proc/1/limits:\n" + limits);
+            }
+            return m.group(1).equals("unlimited") ? Long.MAX_VALUE : Long.parseLong(m.group(1));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
     }
 
