@@ -132,6 +132,7 @@ abstract class LayoutMatrixBase {
         reset();
         long t0 = System.nanoTime();
         layout.start(hosts(), "old-" + layout.shortName(), etcdCa);
+        assertOldMembersRunTheTuning(layout);
         Map<String, String> keys = writeKeys(layout, URI.create(layout.clientUrl(survivor())), "/matrix/" + layout.shortName() + "/");
         Map<String, Map<String, String>> files = new LinkedHashMap<>();
         for (TestHost h : hosts()) {
@@ -142,6 +143,33 @@ abstract class LayoutMatrixBase {
         System.out.printf("%s: old cluster up, %d keys written, 2 members killed in %.1fs%n", layout, keys.size(),
                 (System.nanoTime() - t0) / 1e9);
         return new OldState(keys, files);
+    }
+
+    /**
+     * The layout is what it claims before anything is recovered: each old member's etcd (read from /proc as the new
+     * ones will be) runs with its name, data dir and the operator's tuning, from wherever the layout keeps them.
+     * This also shows that {@link RunningEtcd} reads every layout's shape (flags, YAML, wrappers) right.
+     */
+    void assertOldMembersRunTheTuning(Layout layout) {
+        SoftAssertions soft = new SoftAssertions();
+        for (TestHost h : hosts()) {
+            RunningEtcd etcd = RunningEtcd.of(h, "etcd");
+            Map<String, String> config = etcd.effectiveConfig();
+            Map<String, String> expected = new TreeMap<>(Map.of("name", layout.memberName(hosts(), h), "data-dir", layout.oldDataDir(),
+                    "listen-client-urls", layout.clientUrl(h), "quota-backend-bytes", Long.toString(Layout.QUOTA_BACKEND_BYTES),
+                    "heartbeat-interval", Integer.toString(Layout.HEARTBEAT_MS), "election-timeout", Integer.toString(Layout.ELECTION_MS),
+                    "snapshot-count", Integer.toString(Layout.SNAPSHOT_COUNT)));
+            Map<String, String> actual = new TreeMap<>();
+            expected.keySet().forEach(k -> actual.put(k, config.getOrDefault(k, "<unset>")));
+            soft.assertThat(actual).as("the old member of %s in layout %s: %s", h.name(), layout, etcd.describe()).isEqualTo(expected);
+            soft.assertThat(etcd.flagAndVariableConflicts()).as("old member of %s", h.name()).isEmpty();
+            soft.assertThat(etcd.configFile().isPresent()).as("old member of %s runs from a --config-file", h.name())
+                    .isEqualTo(layout == Layout.CONFIG_FILE);
+            long cap = hardOpenFilesLimit(h);
+            layout.maxOpenFiles().ifPresent(n -> soft.assertThat(etcd.maxOpenFiles()).as("Max open files of the old member of %s", h.name())
+                    .isEqualTo(Long.toString(Math.min(n, cap))));
+        }
+        soft.assertAll();
     }
 
     /** {@code etcd-rescue recover} of the layout's inventory, in a run dir of its own (kept in {@link #lastRun}). */

@@ -219,9 +219,7 @@ public final class Testbed implements AutoCloseable {
      */
     private static final String PRIVATE_VAR_LIB = String.join("\n",
             "set -eu",
-            "if awk '$5 == \"/var/lib\" { found = 1 } END { exit !found }' /proc/self/mountinfo; then",
-            "  echo '/var/lib is already a mount point in this host' >&2; exit 1",
-            "fi",
+            "if [ -e /run/testbed-var-lib ]; then echo 'this host has its own /var/lib already' >&2; exit 1; fi",
             "keep=/run/testbed-var-lib/keep",
             "mkdir -p $keep /run/testbed-var-lib/upper /run/testbed-var-lib/work",
             "subs=$(awk 'index($5, \"/var/lib/\") == 1 { print $5 }' /proc/self/mountinfo | sort -u)",
@@ -231,7 +229,7 @@ public final class Testbed implements AutoCloseable {
             "for m in $subs; do mkdir -p \"$keep/${m#/var/lib/}\"; mount --move \"$m\" \"$keep/${m#/var/lib/}\"; done",
             "mount -t overlay overlay -o lowerdir=/var/lib,upperdir=/run/testbed-var-lib/upper,workdir=/run/testbed-var-lib/work /var/lib",
             "for m in $subs; do mkdir -p \"$m\"; mount --move \"$keep/${m#/var/lib/}\" \"$m\"; done",
-            "[ \"$(stat -f -c %T /var/lib)\" = overlayfs ]",
+            "awk '$5 == \"/var/lib\" && $9 == \"overlay\" { found = 1 } END { exit !found }' /proc/self/mountinfo",
             "");
 
     /** {@code <address>:7443}: where the host's agent listens. */
