@@ -229,7 +229,9 @@ public final class Testbed implements AutoCloseable {
             "for m in $subs; do mkdir -p \"$keep/${m#/var/lib/}\"; mount --move \"$m\" \"$keep/${m#/var/lib/}\"; done",
             "mount -t overlay overlay -o lowerdir=/var/lib,upperdir=/run/testbed-var-lib/upper,workdir=/run/testbed-var-lib/work /var/lib",
             "for m in $subs; do mkdir -p \"$m\"; mount --move \"$keep/${m#/var/lib/}\" \"$m\"; done",
-            "awk '$5 == \"/var/lib\" && $9 == \"overlay\" { found = 1 } END { exit !found }' /proc/self/mountinfo",
+            // The file system type follows the " - " that ends a mountinfo line's optional fields.
+            "awk '$5 == \"/var/lib\" { for (i = 6; i < NF; i++) if ($i == \"-\") { if ($(i + 1) == \"overlay\") found = 1; break } }"
+                    + " END { exit !found }' /proc/self/mountinfo",
             "");
 
     /** {@code <address>:7443}: where the host's agent listens. */
