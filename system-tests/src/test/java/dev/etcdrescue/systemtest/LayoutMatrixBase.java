@@ -183,6 +183,20 @@ abstract class LayoutMatrixBase {
         return r;
     }
 
+    /** Exit 0, or a failure with the output and the tail of each host's etcd_new journal (why a member did not start). */
+    void assertSucceeded(String what, Cli.Result r) {
+        if (r.exitCode() == 0) {
+            return;
+        }
+        StringBuilder journals = new StringBuilder();
+        for (TestHost h : hosts()) {
+            String[] lines = h.journal(NEW_UNIT).split("\n");
+            journals.append("\n--- ").append(h.name()).append(": last lines of journalctl -u ").append(NEW_UNIT).append('\n')
+                    .append(String.join("\n", List.of(lines).subList(Math.max(0, lines.length - 4), lines.length)));
+        }
+        assertThat(r.exitCode()).as("%s:%n%s%s", what, r.all(), journals).isZero();
+    }
+
     Path newRunsDir(Layout layout) {
         return work.resolve("runs-" + (++runs) + "-" + layout.shortName());
     }

@@ -59,7 +59,7 @@ class LayoutMatrixEnvFilesTest extends LayoutMatrixBase {
     private void recoversInPlace(Layout layout) throws Exception {
         OldState before = oldClusterLosesQuorum(layout);
         Cli.Result r = recover(layout);
-        assertThat(r.exitCode()).as("recover in layout %s:%n%s", layout, r.all()).isZero();
+        assertSucceeded("recover in layout " + layout, r);
         assertRecovered(layout, before);
     }
 }

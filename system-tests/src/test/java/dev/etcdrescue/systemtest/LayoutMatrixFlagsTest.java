@@ -42,7 +42,7 @@ class LayoutMatrixFlagsTest extends LayoutMatrixBase {
     void hardWayEveryFlagInExecStart() throws Exception {
         OldState before = oldClusterLosesQuorum(Layout.HARD_WAY);
         Cli.Result r = recover(Layout.HARD_WAY);
-        assertThat(r.exitCode()).as("recover in layout HARD_WAY:%n%s", r.all()).isZero();
+        assertSucceeded("recover in layout HARD_WAY", r);
         assertRecovered(Layout.HARD_WAY, before);
     }
 
@@ -51,7 +51,7 @@ class LayoutMatrixFlagsTest extends LayoutMatrixBase {
     void configFileYaml() throws Exception {
         OldState before = oldClusterLosesQuorum(Layout.CONFIG_FILE);
         Cli.Result r = recover(Layout.CONFIG_FILE);
-        assertThat(r.exitCode()).as("recover in layout CONFIG_FILE:%n%s", r.all()).isZero();
+        assertSucceeded("recover in layout CONFIG_FILE", r);
         assertRecovered(Layout.CONFIG_FILE, before);
     }
 
@@ -104,7 +104,7 @@ class LayoutMatrixFlagsTest extends LayoutMatrixBase {
                 "--work-dir", runs.toString(), "--start-timeout", START_TIMEOUT, "--verify-timeout", VERIFY_TIMEOUT);
         Cli.Result r = Cli.etcdRescue("resume", interruptedRun.toString(), "--start-timeout", START_TIMEOUT,
                 "--verify-timeout", VERIFY_TIMEOUT);
-        assertThat(r.exitCode()).as("resume of the interrupted recovery in layout HARD_WAY:%n%s", r.all()).isZero();
+        assertSucceeded("resume of the interrupted recovery in layout HARD_WAY", r);
         assertThat(r.stdout()).contains("restore: done in an earlier attempt");
         assertRecovered(Layout.HARD_WAY, hardWayBefore);
     }
