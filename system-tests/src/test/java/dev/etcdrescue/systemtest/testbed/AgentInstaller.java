@@ -30,12 +30,21 @@ final class AgentInstaller {
     /** JVM start-up of up to 5 agents at once on 2 cores, plus install-agent.sh's own wait. */
     private static final Duration INSTALL_TIMEOUT = Duration.ofSeconds(150);
 
+    /** The agent config's default data roots: Debian's layout, restored data dirs inside /var/lib/etcd. */
+    static final List<String> DEFAULT_DATA_ROOTS = List.of("/var/lib/etcd");
+
     private final Path projectRoot;
     private final Path runDir;
+    private final List<String> allowedDataRoots;
 
     AgentInstaller(Path projectRoot, Path runDir) {
+        this(projectRoot, runDir, DEFAULT_DATA_ROOTS);
+    }
+
+    AgentInstaller(Path projectRoot, Path runDir, List<String> allowedDataRoots) {
         this.projectRoot = projectRoot;
         this.runDir = runDir;
+        this.allowedDataRoots = List.copyOf(allowedDataRoots);
     }
 
     void install(List<TestHost> hosts, Path pkiDir) {
@@ -151,7 +160,7 @@ final class AgentInstaller {
             cert.writeTo(own.resolve("agent.pem"), own.resolve("agent-key.pem"));
         }
         Files.copy(pkiDir.resolve("ca.pem"), own.resolve("ca.pem"), StandardCopyOption.REPLACE_EXISTING);
-        Files.writeString(own.resolve("agent.yaml"), agentYaml(host));
+        Files.writeString(own.resolve("agent.yaml"), agentYaml(host, allowedDataRoots));
         Path staged = runDir.resolve("agent-input").resolve(host.name());
         Files.createDirectories(staged);
         for (String file : List.of("ca.pem", "agent.pem", "agent-key.pem", "agent.yaml")) {
@@ -163,6 +172,11 @@ final class AgentInstaller {
 
     /** The host's agent.yaml, in the format of docs/architecture.md, with the paths install-agent.sh uses. */
     static String agentYaml(TestHost host) {
+        return agentYaml(host, DEFAULT_DATA_ROOTS);
+    }
+
+    /** As {@link #agentYaml(TestHost)}, with the given {@code allowed_data_roots}. */
+    static String agentYaml(TestHost host, List<String> allowedDataRoots) {
         return "host_name: " + host.name() + "\n"
                 + "listen: " + host.address() + ":" + AGENT_PORT + "\n"
                 + "tls:\n"
@@ -171,7 +185,7 @@ final class AgentInstaller {
                 + "  key: /etc/etcd-rescue/tls/agent-key.pem\n"
                 + "  coordinator_cn: " + COORDINATOR_CN + "\n"
                 + "state_dir: /var/lib/etcd-rescue-agent\n"
-                + "allowed_data_roots: [/var/lib/etcd]\n"
+                + "allowed_data_roots: [" + String.join(", ", allowedDataRoots) + "]\n"
                 + "env_dir: /etc/default\n"
                 + "unit_dir: /etc/systemd/system\n"
                 + "base_unit_dirs: [/etc/systemd/system, /lib/systemd/system]\n"

@@ -194,6 +194,46 @@ public final class Testbed implements AutoCloseable {
         new AgentInstaller(projectRoot, runDir).install(hosts, pkiDir);
     }
 
+    /** As {@link #installAgents(Path)}, with these {@code allowed_data_roots} in every agent.yaml. */
+    public void installAgents(Path pkiDir, List<String> allowedDataRoots) {
+        new AgentInstaller(projectRoot, runDir, allowedDataRoots).install(hosts, pkiDir);
+    }
+
+    /**
+     * Gives every host a /var/lib of its own: an overlay on the machine's, its upper layer in the host's
+     * private /run (a tmpfs, gone with the host), the host's bound dirs under /var/lib (etcd's data, the
+     * agent's state, systemd's) moved back on top. A host can then create dirs beside /var/lib/etcd, such
+     * as /var/lib/etcd-new, without touching the machine's /var/lib or another host's. Call it before
+     * {@link #installAgents}: services started earlier keep their own mount namespace without it.
+     */
+    public void privateVarLib() {
+        for (TestHost host : hosts) {
+            host.execOk(Duration.ofSeconds(30), "sh", "-c", PRIVATE_VAR_LIB);
+        }
+    }
+
+    /**
+     * Run inside a host. The upper layer must not lie on the file system of the lower one under it (the
+     * kernel refuses overlapping layers, and the run dir is inside /var/lib), hence /run. Each mount under
+     * /var/lib is moved away, the overlay mounted, and the mount moved back; nested ones are refused.
+     */
+    private static final String PRIVATE_VAR_LIB = String.join("\n",
+            "set -eu",
+            "if [ -e /run/testbed-var-lib ]; then echo 'this host has its own /var/lib already' >&2; exit 1; fi",
+            "keep=/run/testbed-var-lib/keep",
+            "mkdir -p $keep /run/testbed-var-lib/upper /run/testbed-var-lib/work",
+            "subs=$(awk 'index($5, \"/var/lib/\") == 1 { print $5 }' /proc/self/mountinfo | sort -u)",
+            "for m in $subs; do",
+            "  case \"${m#/var/lib/}\" in */*) echo \"nested mount $m under /var/lib\" >&2; exit 1 ;; esac",
+            "done",
+            "for m in $subs; do mkdir -p \"$keep/${m#/var/lib/}\"; mount --move \"$m\" \"$keep/${m#/var/lib/}\"; done",
+            "mount -t overlay overlay -o lowerdir=/var/lib,upperdir=/run/testbed-var-lib/upper,workdir=/run/testbed-var-lib/work /var/lib",
+            "for m in $subs; do mkdir -p \"$m\"; mount --move \"$keep/${m#/var/lib/}\" \"$m\"; done",
+            // The file system type follows the " - " that ends a mountinfo line's optional fields.
+            "awk '$5 == \"/var/lib\" { for (i = 6; i < NF; i++) if ($i == \"-\") { if ($(i + 1) == \"overlay\") found = 1; break } }"
+                    + " END { exit !found }' /proc/self/mountinfo",
+            "");
+
     /** {@code <address>:7443}: where the host's agent listens. */
     public static String agentAddress(TestHost host) {
         return host.address() + ":" + AgentInstaller.AGENT_PORT;
