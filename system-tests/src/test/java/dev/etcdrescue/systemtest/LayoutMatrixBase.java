@@ -9,7 +9,6 @@ import dev.etcdrescue.pki.IssuedCertificate;
 import dev.etcdrescue.pki.Pem;
 import dev.etcdrescue.pki.TlsContexts;
 import dev.etcdrescue.systemtest.testbed.EtcdVersion;
-import dev.etcdrescue.systemtest.testbed.ExecResult;
 import dev.etcdrescue.systemtest.testbed.Layout;
 import dev.etcdrescue.systemtest.testbed.TestHost;
 import dev.etcdrescue.systemtest.testbed.Testbed;
@@ -190,9 +189,12 @@ abstract class LayoutMatrixBase {
         }
         StringBuilder journals = new StringBuilder();
         for (TestHost h : hosts()) {
-            String[] lines = h.journal(NEW_UNIT).split("\n");
-            journals.append("\n--- ").append(h.name()).append(": last lines of journalctl -u ").append(NEW_UNIT).append('\n')
-                    .append(String.join("\n", List.of(lines).subList(Math.max(0, lines.length - 4), lines.length)));
+            List<String> lines = List.of(h.journal(NEW_UNIT).split("\n"));
+            // etcd's own verdict (a fatal flag/variable conflict, a port in use) if it gave one, else the last lines.
+            List<String> telling = lines.stream().filter(l -> l.contains("\"level\":\"fatal\"") || l.contains("\"level\":\"error\""))
+                    .limit(3).toList();
+            journals.append("\n--- ").append(h.name()).append(": journalctl -u ").append(NEW_UNIT).append('\n').append(String.join("\n",
+                    telling.isEmpty() ? lines.subList(Math.max(0, lines.size() - 4), lines.size()) : telling));
         }
         assertThat(r.exitCode()).as("%s:%n%s%s", what, r.all(), journals).isZero();
     }
@@ -527,20 +529,8 @@ abstract class LayoutMatrixBase {
         return false;
     }
 
-    /** {@code systemctl is-active} of unit etcd on every host, by host name. */
-    Map<String, String> oldUnitStates() {
-        Map<String, String> states = new LinkedHashMap<>();
-        for (TestHost h : hosts()) {
-            states.put(h.name(), h.unitState("etcd"));
-        }
-        return states;
-    }
-
+    /** What systemctl is-active says of a unit that runs nothing (or that systemd no longer knows). */
     static Set<String> stopped() {
         return Set.of("inactive", "failed", "unknown");
-    }
-
-    static ExecResult exec(TestHost h, String... argv) {
-        return h.exec(SHORT, argv);
     }
 }

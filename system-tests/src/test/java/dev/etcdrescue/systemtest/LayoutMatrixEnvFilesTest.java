@@ -1,7 +1,5 @@
 package dev.etcdrescue.systemtest;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
 import dev.etcdrescue.systemtest.testbed.Layout;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.MethodOrderer;
