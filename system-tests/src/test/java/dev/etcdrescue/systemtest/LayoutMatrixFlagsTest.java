@@ -41,6 +41,14 @@ class LayoutMatrixFlagsTest extends LayoutMatrixBase {
     @Order(1)
     void hardWayEveryFlagInExecStart() throws Exception {
         OldState before = oldClusterLosesQuorum(Layout.HARD_WAY);
+        // plan shows where the old member's settings live, each with its flag and line, and the unit it would write.
+        Cli.Result plan = Cli.etcdRescue("plan", "-i", inventory(Layout.HARD_WAY).toString());
+        assertThat(plan.exitCode()).as("plan:%n%s", plan.all()).isZero();
+        assertThat(plan.stdout()).contains("old member: flags on ExecStart at /etc/systemd/system/etcd.service:",
+                "ETCD_QUOTA_BACKEND_BYTES=" + Layout.QUOTA_BACKEND_BYTES + "  [--quota-backend-bytes at /etc/systemd/system/etcd.service:",
+                "carried: ETCD_QUOTA_BACKEND_BYTES=" + Layout.QUOTA_BACKEND_BYTES + " [--quota-backend-bytes at");
+        assertThat(plan.stdout().lines().map(String::strip)).as("the new unit's ExecStart in plan")
+                .contains("| ExecStart=/usr/local/bin/etcd").noneMatch(l -> l.startsWith("| ExecStart=") && l.contains("--"));
         Cli.Result r = recover(Layout.HARD_WAY);
         assertSucceeded("recover in layout HARD_WAY", r);
         assertRecovered(Layout.HARD_WAY, before);
@@ -111,7 +119,9 @@ class LayoutMatrixFlagsTest extends LayoutMatrixBase {
 
     /**
      * {@code rollback} of that run: the old unit runs again where it ran (the survivor), the new unit is stopped and
-     * its files gone from every host, the old files and the old data are as they were.
+     * its files gone from every host, the old files and the old data are as they were. The survivor's old member,
+     * started again without a quorum, stays "activating" (Type=notify) and serves no client until its peers are
+     * back (etcd serves clients only once it is ready), so what it runs is read from /proc, not asked of it.
      */
     @Test
     @Order(5)
@@ -120,7 +130,10 @@ class LayoutMatrixFlagsTest extends LayoutMatrixBase {
         Cli.Result r = Cli.etcdRescue("rollback", interruptedRun.toString(), "--yes");
         SoftAssertions soft = new SoftAssertions();
         soft.assertThat(r.exitCode()).as("rollback in layout HARD_WAY:%n%s", r.all()).isZero();
-        soft.assertThat(survivor().unitState("etcd")).as("the survivor's old member after rollback").isEqualTo("active");
+        soft.assertThat(survivor().unitState("etcd")).as("the survivor's old member after rollback").isIn("active", "activating");
+        Map<String, String> old = RunningEtcd.of(survivor(), "etcd").effectiveConfig();
+        soft.assertThat(old.get("name")).as("the survivor's old member's name").isEqualTo(Layout.HARD_WAY.memberName(hosts(), survivor()));
+        soft.assertThat(old.get("data-dir")).as("the survivor's old member's data dir").isEqualTo(Layout.HARD_WAY.oldDataDir());
         for (TestHost h : hosts()) {
             soft.assertThat(h.unitState(NEW_UNIT)).as("%s on %s", NEW_UNIT, h.name()).isIn(stopped());
             soft.assertThat(h.livePath("/etc/systemd/system/" + NEW_UNIT + ".service")).as("new unit file on %s", h.name()).doesNotExist();
@@ -129,8 +142,6 @@ class LayoutMatrixFlagsTest extends LayoutMatrixBase {
             soft.assertThat(h.hostPath(Layout.HARD_WAY.oldDataDir() + "/member/snap/db")).as("old data on %s", h.name()).exists();
         }
         assertOldFilesUnchanged(soft, Layout.HARD_WAY, hardWayBefore);
-        soft.assertThat(readKeys(Layout.HARD_WAY, java.net.URI.create(Layout.HARD_WAY.clientUrl(survivor())), "/matrix/hardway/", true))
-                .as("keys the survivor's old member serves again (from its own copy: it has no quorum)").isEqualTo(hardWayBefore.keys());
         soft.assertAll();
     }
 

@@ -216,7 +216,9 @@ final class CarryOver {
                             + " with existing it would wait to join a cluster that is gone)" + old.from(key));
                 }
             } else if (DROPPED.containsKey(key)) {
-                lines.add("dropped: " + key + "=" + quoted(value) + " (" + DROPPED.get(key) + ")" + old.from(key));
+                boolean off = value.isEmpty() || value.equalsIgnoreCase("false");
+                lines.add("dropped: " + key + "=" + quoted(value) + " (" + (off ? "etcd's default anyway" : DROPPED.get(key)) + ")"
+                        + old.from(key));
             } else if (TLS.contains(key)) {
                 continue;
             } else {
