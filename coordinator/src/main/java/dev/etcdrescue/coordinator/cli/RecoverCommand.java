@@ -184,11 +184,11 @@ public final class RecoverCommand implements Callable<Integer> {
                 : FleetReporter.text(System.out, System.console() != null, names);
         FleetReport fleet = new Rollout(policy).run(clusters, (plan, clusterReporter) -> {
             Prepared p = prepared.get(plan.name());
-            RecoveryOptions options = options(p.dir(), bump, keepOld, allowNoHashTrailer, forceWithLeader, fencePort, yes, chunkSize,
-                    startTimeoutSeconds, verifyTimeoutSeconds).withAllowV2Loss(allowV2Loss).withDistribution(mode).withFence(fenceMode);
+            RecoveryOptions options = new RecoveryOptions(p.dir(), keepOld, allowNoHashTrailer, forceWithLeader, bump, fencePort, yes,
+                    chunkSize, RecoveryOptions.DEFAULT_CLAIM_TTL, Duration.ofSeconds(startTimeoutSeconds), Duration.ofSeconds(verifyTimeoutSeconds), allowV2Loss,
+                    mode, fenceMode);
             Journal journal = Journal.create(p.dir(), new Journal.Header(p.operationId(), plan.name(),
-                    inventory.source().toAbsolutePath().toString(), inventorySha, keepOld, allowNoHashTrailer, forceWithLeader,
-                    chunkSize, bump, fencePort, yes, fenceMode.name().toLowerCase(java.util.Locale.ROOT)));
+                    inventory.source().toAbsolutePath().toString(), inventorySha, options));
             return p.recovery().run(plan, options, journal, clusterReporter);
         }, reporter);
         if (clusters.size() == 1 && fleet.clusters().size() == 1 && fleet.clusters().get(0).workDir() == null) {
@@ -220,12 +220,6 @@ public final class RecoverCommand implements Callable<Integer> {
                 return op;
             }
         }
-    }
-
-    static RecoveryOptions options(Path dir, long bump, boolean keepOld, boolean allowNoHashTrailer, boolean forceWithLeader,
-                                   int fencePort, boolean yes, int chunkSize, long startTimeoutSeconds, long verifyTimeoutSeconds) {
-        return new RecoveryOptions(dir, keepOld, allowNoHashTrailer, forceWithLeader, bump, fencePort, yes, chunkSize,
-                Duration.ofMinutes(2), Duration.ofSeconds(startTimeoutSeconds), Duration.ofSeconds(verifyTimeoutSeconds));
     }
 
     static RecoveryOptions.FenceMode fenceMode(String value) {

@@ -2,7 +2,9 @@ package dev.etcdrescue.coordinator.engine;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
 import dev.etcdrescue.coordinator.UserException;
 import dev.etcdrescue.coordinator.cli.ExitCodes;
 import java.io.IOException;
@@ -26,16 +28,19 @@ import java.util.Set;
  */
 public final class Journal {
     static final String FILE = "journal.jsonl";
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final ObjectMapper JSON = new ObjectMapper().registerModule(new JavaTimeModule())
+            .disable(SerializationFeature.WRITE_DURATIONS_AS_TIMESTAMPS);
     private final Path file;
     private final Header header;
     private final Set<PhaseName> done = EnumSet.noneOf(PhaseName.class);
     private final Map<String, Object> facts = new LinkedHashMap<>();
 
-    /** What a resume needs to rebuild the run: the inventory (checked unchanged by its digest) and the options. */
+    /**
+     * What a resume needs to rebuild the run: the inventory (checked unchanged by its digest) and the
+     * options, whole, so that a resumed run runs as the one it continues.
+     */
     public record Header(String operationId, String cluster, String inventory, String inventorySha256,
-                         boolean keepOld, boolean allowNoHashTrailer, boolean forceWithLeader, int chunkSize,
-                         long bumpRevision, int fencePort, boolean rollbackOnFailure, String fence) {}
+                         RecoveryOptions options) {}
 
     private Journal(Path file, Header header) {
         this.file = file;
@@ -81,7 +86,7 @@ public final class Journal {
                 }
                 switch (line.path("type").asText()) {
                     case "plan" -> {
-                        j = new Journal(file, JSON.treeToValue(line.get("header"), Header.class));
+                        j = new Journal(file, header(line.get("header"), workDir));
                     }
                     case "phase-done" -> {
                         j.done.add(PhaseName.valueOf(line.get("phase").asText()));
@@ -98,6 +103,16 @@ public final class Journal {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /** A journal written before the options were journalled whole holds some of them flat in its header. */
+    private static Header header(JsonNode header, Path workDir) throws IOException {
+        if (!header.has("options")) {
+            return JSON.treeToValue(header, FlatHeader.class).header(workDir);
+        }
+        Header h = JSON.treeToValue(header, Header.class);
+        // The work dir is where the journal is now, should the run's dir have been moved.
+        return new Header(h.operationId(), h.cluster(), h.inventory(), h.inventorySha256(), h.options().withWorkDir(workDir));
     }
 
     public Header header() {

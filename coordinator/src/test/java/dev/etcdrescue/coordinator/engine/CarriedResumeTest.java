@@ -34,8 +34,7 @@ class CarriedResumeTest {
                         beta-1: {address: 10.0.0.2}
                 """)).clusters().get(0);
         Path work = dir.resolve("run");
-        Journal journal = Journal.create(work, new Journal.Header("op-1", "beta", "inventory.yaml", "x", false, false, false,
-                1 << 20, 0, 32379, false, "auto"));
+        Journal journal = Journal.create(work, new Journal.Header("op-1", "beta", "inventory.yaml", "x", RecoveryOptions.defaults(work)));
         RecoveryRun first = new RecoveryRun(plan, RecoveryOptions.defaults(work), "op-1", null, Map.of(), null, null, journal);
         Map<String, String> carried = new LinkedHashMap<>();
         carried.put("ETCD_QUOTA_BACKEND_BYTES", "8589934592");
