@@ -5,8 +5,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
-import dev.etcdrescue.coordinator.UserException;
-import dev.etcdrescue.coordinator.cli.ExitCodes;
+import dev.etcdrescue.coordinator.failure.FailureKind;
+import dev.etcdrescue.coordinator.failure.UserException;
+import dev.etcdrescue.coordinator.report.PhaseName;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
@@ -52,7 +53,7 @@ public final class Journal {
             Files.createDirectories(workDir);
             Path file = workDir.resolve(FILE);
             if (Files.exists(file)) {
-                throw new UserException(ExitCodes.USAGE, file + " already exists: a run lives there; resume it with 'etcd-rescue resume "
+                throw new UserException(FailureKind.BAD_INPUT, file + " already exists: a run lives there; resume it with 'etcd-rescue resume "
                         + workDir + "' or choose another --work-dir");
             }
             Journal j = new Journal(file, header);
@@ -68,7 +69,7 @@ public final class Journal {
     public static Journal open(Path workDir) {
         Path file = workDir.resolve(FILE);
         if (!Files.isRegularFile(file)) {
-            throw new UserException(ExitCodes.USAGE, "no journal at " + file + ": give the work dir that 'etcd-rescue recover' printed");
+            throw new UserException(FailureKind.BAD_INPUT, "no journal at " + file + ": give the work dir that 'etcd-rescue recover' printed");
         }
         try {
             List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
@@ -97,7 +98,7 @@ public final class Journal {
                 }
             }
             if (j == null) {
-                throw new UserException(ExitCodes.USAGE, file + " holds no plan: it is not an etcd-rescue journal");
+                throw new UserException(FailureKind.BAD_INPUT, file + " holds no plan: it is not an etcd-rescue journal");
             }
             return j;
         } catch (IOException e) {
