@@ -1,5 +1,6 @@
 package dev.etcdrescue.coordinator.engine;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -107,13 +108,18 @@ public final class Journal {
     }
 
     /** A journal written before the options were journalled whole holds some of them flat in its header. */
-    private static Header header(JsonNode header, Path workDir) throws IOException {
-        if (!header.has("options")) {
-            return JSON.treeToValue(header, FlatHeader.class).header(workDir);
+    private static Header header(JsonNode header, Path workDir) {
+        try {
+            if (!header.has("options")) {
+                return JSON.treeToValue(header, FlatHeader.class).header(workDir);
+            }
+            Header h = JSON.treeToValue(header, Header.class);
+            // The work dir is where the journal is now, should the run's dir have been moved.
+            return new Header(h.operationId(), h.cluster(), h.inventory(), h.inventorySha256(), h.options().withWorkDir(workDir));
+        } catch (JsonProcessingException e) {
+            throw new UserException(FailureKind.BAD_INPUT, "this etcd-rescue cannot read the plan in " + workDir.resolve(FILE)
+                    + " (" + e.getOriginalMessage() + "): resume the run with the etcd-rescue that started it");
         }
-        Header h = JSON.treeToValue(header, Header.class);
-        // The work dir is where the journal is now, should the run's dir have been moved.
-        return new Header(h.operationId(), h.cluster(), h.inventory(), h.inventorySha256(), h.options().withWorkDir(workDir));
     }
 
     public Header header() {

@@ -1,10 +1,13 @@
 package dev.etcdrescue.coordinator.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.etcdrescue.coordinator.agent.SnapshotDistribution;
 import dev.etcdrescue.coordinator.engine.Journal;
 import dev.etcdrescue.coordinator.engine.RecoveryOptions;
+import dev.etcdrescue.coordinator.failure.FailureKind;
+import dev.etcdrescue.coordinator.failure.UserException;
 import java.lang.reflect.RecordComponent;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -89,6 +92,20 @@ class ResumeOptionsTest {
         assertThat(ResumeCommand.options(journal.header(), null, null)).isEqualTo(new RecoveryOptions(run, true, false, true, 0,
                 32379, true, 4096, d.claimTtl(), d.startTimeout(), d.verifyTimeout(), false, SnapshotDistribution.Mode.STREAMED,
                 RecoveryOptions.FenceMode.AUTO));
+    }
+
+    @Test
+    void aPlanThisVersionCannotReadIsRefusedAsBadInput() throws Exception {
+        Path run = Files.createDirectories(dir.resolve("future"));
+        Files.writeString(run.resolve("journal.jsonl"), """
+                {"type":"plan","header":{"operationId":"op-1","cluster":"beta","inventory":"/inv.yaml","inventorySha256":"x",\
+                "options":{"workDir":"/run","someNewOption":true}}}
+                """);
+
+        assertThatThrownBy(() -> Journal.open(run)).isInstanceOfSatisfying(UserException.class, e -> {
+            assertThat(e.kind()).isEqualTo(FailureKind.BAD_INPUT);
+            assertThat(e).hasMessageContaining("someNewOption").hasMessageContaining("the etcd-rescue that started it");
+        });
     }
 
     private static Journal.Header header(RecoveryOptions options) {
