@@ -5,7 +5,7 @@ import java.util.Optional;
 
 /**
  * An expected failure of a request: carries the gRPC code the coordinator sees and a message that
- * says what to do. {@link dev.etcdrescue.agent.server.StatusMapper} is the only place that turns it
+ * says what to do. {@link dev.etcdrescue.agent.rpc.StatusMapper} is the only place that turns it
  * into a {@link Status}.
  */
 public final class AgentException extends RuntimeException {

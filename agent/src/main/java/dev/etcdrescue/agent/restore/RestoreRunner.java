@@ -15,7 +15,7 @@ import dev.etcdrescue.agent.spec.Grammar;
 import dev.etcdrescue.agent.spec.MemberPlan;
 import dev.etcdrescue.agent.spec.PathRules;
 import dev.etcdrescue.agent.spec.UnitNames;
-import dev.etcdrescue.agent.transfer.StagingArea;
+import dev.etcdrescue.agent.staging.StagingArea;
 import dev.etcdrescue.proto.v1.MovedFile;
 import dev.etcdrescue.proto.v1.RestoreRequest;
 import dev.etcdrescue.proto.v1.RestoreResult;

@@ -3,6 +3,7 @@ package dev.etcdrescue.agent.server;
 import dev.etcdrescue.agent.AgentException;
 import dev.etcdrescue.agent.journal.JournalEntry;
 import dev.etcdrescue.agent.journal.OperationJournal;
+import dev.etcdrescue.agent.rpc.StatusMapper;
 import dev.etcdrescue.proto.v1.Phase;
 import java.util.List;
 import java.util.Objects;

@@ -1,6 +1,7 @@
 package dev.etcdrescue.agent.server;
 
 import dev.etcdrescue.agent.failpoint.Failpoints;
+import dev.etcdrescue.agent.rpc.StatusMapper;
 import dev.etcdrescue.proto.v1.OperationHeader;
 import io.grpc.Context;
 import io.grpc.stub.ServerCallStreamObserver;

@@ -4,6 +4,7 @@ import dev.etcdrescue.agent.AgentException;
 import dev.etcdrescue.agent.io.Json;
 import dev.etcdrescue.agent.io.SafeFiles;
 import dev.etcdrescue.agent.spec.Grammar;
+import dev.etcdrescue.agent.staging.StagingArea;
 import dev.etcdrescue.proto.v1.BeginTransferRequest;
 import dev.etcdrescue.proto.v1.TransferResult;
 import dev.etcdrescue.proto.v1.TransferState;

@@ -2,7 +2,7 @@ package dev.etcdrescue.agent.transfer;
 
 import com.google.protobuf.ByteString;
 import dev.etcdrescue.agent.AgentException;
-import dev.etcdrescue.agent.server.StatusMapper;
+import dev.etcdrescue.agent.rpc.StatusMapper;
 import dev.etcdrescue.agent.spec.Grammar;
 import dev.etcdrescue.proto.v1.OperationHeader;
 import dev.etcdrescue.proto.v1.RelayGrant;

@@ -1,8 +1,8 @@
 package dev.etcdrescue.coordinator.agent;
 
-import dev.etcdrescue.coordinator.UserException;
-import dev.etcdrescue.coordinator.cli.ExitCodes;
 import com.google.protobuf.ByteString;
+import dev.etcdrescue.coordinator.failure.FailureKind;
+import dev.etcdrescue.coordinator.failure.UserException;
 import dev.etcdrescue.pki.Pem;
 import dev.etcdrescue.pki.RelayGrantSignature;
 import dev.etcdrescue.pki.TlsContexts;
@@ -40,14 +40,14 @@ public final class AgentChannels {
         Path key = tlsDir.resolve("coordinator-key.pem");
         for (Path p : new Path[] {ca, cert, key}) {
             if (!Files.isReadable(p)) {
-                throw new UserException(ExitCodes.USAGE, "coordinator TLS file " + p + " is missing or unreadable: "
+                throw new UserException(FailureKind.BAD_INPUT, "coordinator TLS file " + p + " is missing or unreadable: "
                         + "create the fleet PKI with 'etcd-rescue pki init --dir " + tlsDir + "' or set tls_dir in the inventory");
             }
         }
         try {
             return new AgentChannels(TlsContexts.grpcClient(cert, key, ca), Pem.readPrivateKey(key));
         } catch (Exception e) {
-            throw new UserException(ExitCodes.USAGE, "cannot load the coordinator's TLS files from " + tlsDir + ": " + e.getMessage(), e);
+            throw new UserException(FailureKind.BAD_INPUT, "cannot load the coordinator's TLS files from " + tlsDir + ": " + e.getMessage(), e);
         }
     }
 

@@ -1,10 +1,11 @@
 package dev.etcdrescue.coordinator.cli;
 
-import dev.etcdrescue.coordinator.UserException;
 import dev.etcdrescue.coordinator.agent.AgentChannels;
 import dev.etcdrescue.coordinator.agent.AgentClient;
 import dev.etcdrescue.coordinator.agent.AgentEndpoint;
 import dev.etcdrescue.coordinator.engine.Recovery;
+import dev.etcdrescue.coordinator.failure.FailureKind;
+import dev.etcdrescue.coordinator.failure.UserException;
 import dev.etcdrescue.coordinator.inventory.ClusterPlan;
 import dev.etcdrescue.coordinator.inventory.MemberPlan;
 import dev.etcdrescue.coordinator.report.JsonReporter;
@@ -44,11 +45,11 @@ public final class CleanupCommand implements Callable<Integer> {
         if (remove && !yes) {
             Console console = System.console();
             if (console == null) {
-                throw new UserException(ExitCodes.USAGE, "cleanup --remove deletes files on every host; without a terminal to confirm on, pass --yes");
+                throw new UserException(FailureKind.BAD_INPUT, "cleanup --remove deletes files on every host; without a terminal to confirm on, pass --yes");
             }
             String answer = console.readLine("Remove every leftover on the hosts of %d cluster(s)? [y/N] ", clusters.size());
             if (answer == null || !answer.strip().equalsIgnoreCase("y")) {
-                throw new UserException(ExitCodes.USAGE, "not confirmed: nothing was removed");
+                throw new UserException(FailureKind.BAD_INPUT, "not confirmed: nothing was removed");
             }
         }
         String op = "cleanup-" + Recovery.newOperationId();

@@ -1,5 +1,7 @@
 package dev.etcdrescue.coordinator.cli;
 
+import dev.etcdrescue.coordinator.failure.FailureKind;
+import dev.etcdrescue.coordinator.failure.UserException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -20,7 +22,7 @@ public final class EtcdRescueCommand implements Runnable {
     @Override
     public void run() {
         spec.commandLine().usage(spec.commandLine().getErr());
-        throw new dev.etcdrescue.coordinator.UserException(ExitCodes.USAGE, "missing command: try 'etcd-rescue recover --help'");
+        throw new UserException(FailureKind.BAD_INPUT, "missing command: try 'etcd-rescue recover --help'");
     }
 
     /**

@@ -1,12 +1,14 @@
 package dev.etcdrescue.coordinator.cli;
 
-/** Exit codes scripts can rely on; the README lists them. */
+import dev.etcdrescue.coordinator.failure.FailureKind;
+
+/** Exit codes scripts can rely on; the README lists them. The one place a failure kind becomes a number. */
 public final class ExitCodes {
     private ExitCodes() {}
 
     /** The command did what it was asked; for recover: verify passed. */
     public static final int OK = 0;
-    /** Something failed while acting (a phase failed on a host, verify failed). */
+    /** A step failed while acting (a phase failed on a host). */
     public static final int FAILED = 1;
     /** Bad input: command line, inventory, files. Nothing was touched. */
     public static final int USAGE = 2;
@@ -16,4 +18,14 @@ public final class ExitCodes {
     public static final int VERIFY_FAILED = 4;
     /** An unexpected internal error (a bug): the message and the log say where. */
     public static final int INTERNAL = 70;
+
+    public static int of(FailureKind kind) {
+        return switch (kind) {
+            case BAD_INPUT -> USAGE;
+            case REFUSED -> PREFLIGHT_REFUSED;
+            case PHASE_FAILED -> FAILED;
+            case VERIFY_FAILED -> VERIFY_FAILED;
+            case INTERNAL -> INTERNAL;
+        };
+    }
 }

@@ -1,7 +1,8 @@
 package dev.etcdrescue.coordinator.cli;
 
 import dev.etcdrescue.coordinator.IoErrors;
-import dev.etcdrescue.coordinator.UserException;
+import dev.etcdrescue.coordinator.failure.FailureKind;
+import dev.etcdrescue.coordinator.failure.UserException;
 import dev.etcdrescue.coordinator.inventory.ClusterPlan;
 import dev.etcdrescue.coordinator.inventory.Inventory;
 import dev.etcdrescue.coordinator.inventory.InventoryLoader;
@@ -106,7 +107,7 @@ public final class PkiCommand implements Runnable {
             Path key = dir.resolve("coordinator-key.pem");
             List<Path> existing = existing(List.of(caCert, caKey, cert, key));
             if (!existing.isEmpty()) {
-                throw new UserException(ExitCodes.USAGE, "refusing to create a new CA: " + join(existing) + " already exist"
+                throw new UserException(FailureKind.BAD_INPUT, "refusing to create a new CA: " + join(existing) + " already exist"
                         + (existing.size() == 1 ? "s" : "") + ". A new CA would lock out every agent certified by the old one; "
                         + "to issue agent certificates from the existing CA use 'etcd-rescue pki issue --dir " + dir
                         + "', or pick another --dir");
@@ -117,9 +118,9 @@ public final class PkiCommand implements Runnable {
                 ca.writeTo(caCert, caKey);
                 coordinator.writeTo(cert, key);
             } catch (FileAlreadyExistsException e) {
-                throw new UserException(ExitCodes.USAGE, "refusing to overwrite " + e.getFile() + ", created meanwhile by someone else", e);
+                throw new UserException(FailureKind.BAD_INPUT, "refusing to overwrite " + e.getFile() + ", created meanwhile by someone else", e);
             } catch (IOException e) {
-                throw new UserException(ExitCodes.FAILED, "cannot write the PKI files in " + dir + ": " + IoErrors.describe(e), e);
+                throw new UserException(FailureKind.PHASE_FAILED, "cannot write the PKI files in " + dir + ": " + IoErrors.describe(e), e);
             }
             PrintWriter out = spec.commandLine().getOut();
             out.println("created CA:          " + caCert + ", " + caKey + " (mode 0600; keep it off the etcd hosts)");
@@ -190,7 +191,7 @@ public final class PkiCommand implements Runnable {
             }
             List<Path> existing = existing(files.values().stream().flatMap(List::stream).toList());
             if (!existing.isEmpty() && !force) {
-                throw new UserException(ExitCodes.USAGE, "refusing to overwrite " + join(existing)
+                throw new UserException(FailureKind.BAD_INPUT, "refusing to overwrite " + join(existing)
                         + ": move them away, or pass --force to move them aside to <file>.old-<timestamp>");
             }
             PrintWriter out = spec.commandLine().getOut();
@@ -204,15 +205,15 @@ public final class PkiCommand implements Runnable {
                 try {
                     agent = ca.issueAgent(entry.getKey(), entry.getValue(), validity);
                 } catch (IllegalArgumentException e) {
-                    throw new UserException(ExitCodes.USAGE, "host " + entry.getKey() + ": " + e.getMessage());
+                    throw new UserException(FailureKind.BAD_INPUT, "host " + entry.getKey() + ": " + e.getMessage());
                 }
                 try {
                     Pem.writeCertificate(target.get(0), ca.certificate());
                     agent.writeTo(target.get(1), target.get(2));
                 } catch (FileAlreadyExistsException e) {
-                    throw new UserException(ExitCodes.USAGE, "refusing to overwrite " + e.getFile() + ", created meanwhile by someone else", e);
+                    throw new UserException(FailureKind.BAD_INPUT, "refusing to overwrite " + e.getFile() + ", created meanwhile by someone else", e);
                 } catch (IOException e) {
-                    throw new UserException(ExitCodes.FAILED, "cannot write " + target.get(1).getParent() + ": " + IoErrors.describe(e), e);
+                    throw new UserException(FailureKind.PHASE_FAILED, "cannot write " + target.get(1).getParent() + ": " + IoErrors.describe(e), e);
                 }
                 out.println(entry.getKey() + ": copy " + target.get(1).getParent() + "/{ca.pem,agent.pem,agent-key.pem} to "
                         + entry.getKey() + ":" + AGENT_TLS_DIR + " (agent-key.pem mode 0600, owned by the agent's user); "
@@ -260,19 +261,19 @@ public final class PkiCommand implements Runnable {
             Path cert = dir.resolve("ca.pem");
             Path key = dir.resolve("ca-key.pem");
             if (!Files.isRegularFile(cert) || !Files.isRegularFile(key)) {
-                throw new UserException(ExitCodes.USAGE, "no CA in " + dir + " (" + cert + " and " + key + " are needed): "
+                throw new UserException(FailureKind.BAD_INPUT, "no CA in " + dir + " (" + cert + " and " + key + " are needed): "
                         + "create it with 'etcd-rescue pki init --dir " + dir + "'");
             }
             try {
                 return CertificateAuthority.load(cert, key);
             } catch (IOException | RuntimeException e) {
-                throw new UserException(ExitCodes.USAGE, "cannot load the CA from " + dir + ": " + e.getMessage(), e);
+                throw new UserException(FailureKind.BAD_INPUT, "cannot load the CA from " + dir + ": " + e.getMessage(), e);
             }
         }
 
         static String requireDirName(String name) {
             if (!HOST_DIR_NAME.matcher(name).matches()) {
-                throw new UserException(ExitCodes.USAGE, "host name '" + name + "' cannot name a directory under agents/: "
+                throw new UserException(FailureKind.BAD_INPUT, "host name '" + name + "' cannot name a directory under agents/: "
                         + "use letters, digits, '.', '_', '-' in the inventory's host names");
             }
             return name;
@@ -287,7 +288,7 @@ public final class PkiCommand implements Runnable {
                 } catch (FileAlreadyExistsException e) {
                     // Two runs in the same second: take the next suffix.
                 } catch (IOException e) {
-                    throw new UserException(ExitCodes.FAILED, "cannot move " + file + " aside to " + aside + ": " + IoErrors.describe(e), e);
+                    throw new UserException(FailureKind.PHASE_FAILED, "cannot move " + file + " aside to " + aside + ": " + IoErrors.describe(e), e);
                 }
             }
         }
@@ -320,16 +321,16 @@ public final class PkiCommand implements Runnable {
             Path key = EtcdCertificateIssuer.caKey(caDir);
             List<Path> present = existing(List.of(cert, key));
             if (!present.isEmpty()) {
-                throw new UserException(ExitCodes.USAGE, "refusing to create a new etcd CA: " + join(present) + " already exist"
+                throw new UserException(FailureKind.BAD_INPUT, "refusing to create a new etcd CA: " + join(present) + " already exist"
                         + (present.size() == 1 ? "s" : "") + ". Members certified by the old CA would no longer trust the new ones;"
                         + " issue from it with 'etcd-rescue pki issue-etcd --ca-dir " + caDir + "', or pick another --ca-dir");
             }
             try {
                 CertificateAuthority.create("etcd-rescue etcd CA", caValidity).writeTo(cert, key);
             } catch (FileAlreadyExistsException e) {
-                throw new UserException(ExitCodes.USAGE, "refusing to overwrite " + e.getFile() + ", created meanwhile by someone else", e);
+                throw new UserException(FailureKind.BAD_INPUT, "refusing to overwrite " + e.getFile() + ", created meanwhile by someone else", e);
             } catch (IOException e) {
-                throw new UserException(ExitCodes.FAILED, "cannot write the etcd CA in " + caDir + ": " + IoErrors.describe(e), e);
+                throw new UserException(FailureKind.PHASE_FAILED, "cannot write the etcd CA in " + caDir + ": " + IoErrors.describe(e), e);
             }
             PrintWriter out = spec.commandLine().getOut();
             out.println("created etcd CA: " + cert + ", " + key + " (mode 0600; keep it off the etcd hosts)");
@@ -418,7 +419,7 @@ public final class PkiCommand implements Runnable {
             files.addAll(client.all());
             List<Path> present = existing(files);
             if (!present.isEmpty() && !force) {
-                throw new UserException(ExitCodes.USAGE, "refusing to overwrite " + join(present)
+                throw new UserException(FailureKind.BAD_INPUT, "refusing to overwrite " + join(present)
                         + ": move them away, or pass --force to move them aside to <file>.old-<timestamp>");
             }
             PrintWriter printer = spec.commandLine().getOut();
@@ -429,11 +430,11 @@ public final class PkiCommand implements Runnable {
             try {
                 EtcdCertificateIssuer.issue(ca, members, client, validity);
             } catch (IllegalArgumentException e) {
-                throw new UserException(ExitCodes.USAGE, "cannot issue: " + e.getMessage());
+                throw new UserException(FailureKind.BAD_INPUT, "cannot issue: " + e.getMessage());
             } catch (FileAlreadyExistsException e) {
-                throw new UserException(ExitCodes.USAGE, "refusing to overwrite " + e.getFile() + ", created meanwhile by someone else", e);
+                throw new UserException(FailureKind.BAD_INPUT, "refusing to overwrite " + e.getFile() + ", created meanwhile by someone else", e);
             } catch (IOException e) {
-                throw new UserException(ExitCodes.FAILED, "cannot write the etcd certificates in " + target + ": " + IoErrors.describe(e), e);
+                throw new UserException(FailureKind.PHASE_FAILED, "cannot write the etcd certificates in " + target + ": " + IoErrors.describe(e), e);
             }
             for (EtcdCertificateIssuer.MemberFiles m : members) {
                 var on = m.onHost();
@@ -460,13 +461,13 @@ public final class PkiCommand implements Runnable {
             Path cert = EtcdCertificateIssuer.caCert(caDir);
             Path key = EtcdCertificateIssuer.caKey(caDir);
             if (!Files.isRegularFile(cert) || !Files.isRegularFile(key)) {
-                throw new UserException(ExitCodes.USAGE, "no etcd CA in " + caDir + " (" + cert + " and " + key + " are needed): "
+                throw new UserException(FailureKind.BAD_INPUT, "no etcd CA in " + caDir + " (" + cert + " and " + key + " are needed): "
                         + "create one with 'etcd-rescue pki init-etcd-ca --ca-dir " + caDir + "', or copy the cluster's CA there");
             }
             try {
                 return CertificateAuthority.load(cert, key);
             } catch (IOException | RuntimeException e) {
-                throw new UserException(ExitCodes.USAGE, "cannot load the etcd CA from " + caDir + ": " + e.getMessage(), e);
+                throw new UserException(FailureKind.BAD_INPUT, "cannot load the etcd CA from " + caDir + ": " + e.getMessage(), e);
             }
         }
     }
@@ -484,7 +485,7 @@ public final class PkiCommand implements Runnable {
      * would report a picocli ParameterException thrown from here as an internal error.
      */
     static UserException usage(String message) {
-        return new UserException(ExitCodes.USAGE, message);
+        return new UserException(FailureKind.BAD_INPUT, message);
     }
 
     static void requirePositive(String option, Duration value) {

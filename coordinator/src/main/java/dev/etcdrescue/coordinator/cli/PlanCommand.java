@@ -43,8 +43,9 @@ public final class PlanCommand implements Callable<Integer> {
         long bump = RecoverCommand.parseBump(bumpRevision);
         List<Planner.ClusterDryRun> runs = new ArrayList<>();
         for (ClusterPlan plan : inv.load().clusters()) {
-            RecoveryOptions options = RecoverCommand.options(Path.of("."), bump, keepOld, false, false, fencePort, false,
-                    1 << 20, 120, 120).withFence(RecoverCommand.fenceMode(fence));
+            RecoveryOptions d = RecoveryOptions.defaults(Path.of("."));
+            RecoveryOptions options = new RecoveryOptions(d.workDir(), keepOld, false, false, bump, fencePort, false, d.chunkSize(),
+                    d.claimTtl(), d.startTimeout(), d.verifyTimeout(), false, d.distribution(), RecoverCommand.fenceMode(fence));
             runs.add(new Planner(AgentChannels.fromDir(plan.tlsDir()),
                     new dev.etcdrescue.coordinator.snapshot.EtcdClients(Duration.ofSeconds(3))).plan(plan, options));
         }

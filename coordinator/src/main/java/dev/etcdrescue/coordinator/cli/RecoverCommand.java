@@ -1,10 +1,11 @@
 package dev.etcdrescue.coordinator.cli;
 
-import dev.etcdrescue.coordinator.UserException;
 import dev.etcdrescue.coordinator.agent.SnapshotDistribution;
 import dev.etcdrescue.coordinator.engine.Journal;
 import dev.etcdrescue.coordinator.engine.Recovery;
 import dev.etcdrescue.coordinator.engine.RecoveryOptions;
+import dev.etcdrescue.coordinator.failure.FailureKind;
+import dev.etcdrescue.coordinator.failure.UserException;
 import dev.etcdrescue.coordinator.inventory.ClusterPlan;
 import dev.etcdrescue.coordinator.inventory.Inventory;
 import dev.etcdrescue.coordinator.report.FleetReport;
@@ -22,7 +23,9 @@ import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 @Command(name = "recover", mixinStandardHelpOptions = true, sortOptions = false,
         description = {
@@ -61,6 +64,7 @@ import picocli.CommandLine.Option;
             "first failed cluster in inventory order: 1 a phase failed, 2 bad input,",
             "3 refused before any host was changed, 4 verify failed, 70 internal error."})
 public final class RecoverCommand implements Callable<Integer> {
+    @Spec CommandSpec spec;
     @Mixin InventoryOptions inv;
 
     @Option(names = "--keep-old", description = "Leave the old unit running and enabled (side-by-side, as the seed's experiment).")
@@ -141,14 +145,14 @@ public final class RecoverCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (chunkSize < 1024 || chunkSize > (4 << 20)) {
-            throw new UserException(ExitCodes.USAGE, "--chunk-size must be between 1024 and 4194304 bytes");
+            throw new UserException(FailureKind.BAD_INPUT, "--chunk-size must be between 1024 and 4194304 bytes");
         }
         long bump = parseBump(bumpRevision);
         SnapshotDistribution.Mode mode;
         try {
             mode = SnapshotDistribution.Mode.parse(distribution);
         } catch (IllegalArgumentException e) {
-            throw new UserException(ExitCodes.USAGE, "--distribution: " + e.getMessage());
+            throw new UserException(FailureKind.BAD_INPUT, "--distribution: " + e.getMessage());
         }
         if (check) {
             PlanCommand plan = new PlanCommand();
@@ -160,13 +164,13 @@ public final class RecoverCommand implements Callable<Integer> {
             return plan.call();
         }
         if (fencePort < 0 || fencePort > 65535) {
-            throw new UserException(ExitCodes.USAGE, "--fence-port must be 0 (no fence) or a port number");
+            throw new UserException(FailureKind.BAD_INPUT, "--fence-port must be 0 (no fence) or a port number");
         }
         RecoveryOptions.FenceMode fenceMode = fenceMode(fence);
         Inventory inventory = inv.load();
         List<ClusterPlan> clusters = inventory.clusters();
         if (clusters.isEmpty()) {
-            throw new UserException(ExitCodes.USAGE, inventory.source() + " holds no cluster to recover");
+            throw new UserException(FailureKind.BAD_INPUT, inventory.source() + " holds no cluster to recover");
         }
         RolloutPolicy policy = policy(clusters.size());
         String inventorySha = Runs.sha256(inventory.source());
@@ -182,18 +186,18 @@ public final class RecoverCommand implements Callable<Integer> {
         FleetReporter reporter = inv.writeOut == InventoryOptions.OutputFormat.json
                 ? FleetReporter.json(System.out, System.err, names)
                 : FleetReporter.text(System.out, System.console() != null, names);
-        FleetReport fleet = new Rollout(policy).run(clusters, (plan, clusterReporter) -> {
+        FleetReport fleet = new Rollout(policy, ExitCodes::of).run(clusters, (plan, clusterReporter) -> {
             Prepared p = prepared.get(plan.name());
-            RecoveryOptions options = options(p.dir(), bump, keepOld, allowNoHashTrailer, forceWithLeader, fencePort, yes, chunkSize,
-                    startTimeoutSeconds, verifyTimeoutSeconds).withAllowV2Loss(allowV2Loss).withDistribution(mode).withFence(fenceMode);
+            RecoveryOptions options = new RecoveryOptions(p.dir(), keepOld, allowNoHashTrailer, forceWithLeader, bump, fencePort, yes,
+                    chunkSize, RecoveryOptions.DEFAULT_CLAIM_TTL, Duration.ofSeconds(startTimeoutSeconds),
+                    Duration.ofSeconds(verifyTimeoutSeconds), allowV2Loss, mode, fenceMode);
             Journal journal = Journal.create(p.dir(), new Journal.Header(p.operationId(), plan.name(),
-                    inventory.source().toAbsolutePath().toString(), inventorySha, keepOld, allowNoHashTrailer, forceWithLeader,
-                    chunkSize, bump, fencePort, yes, fenceMode.name().toLowerCase(java.util.Locale.ROOT)));
+                    inventory.source().toAbsolutePath().toString(), inventorySha, options));
             return p.recovery().run(plan, options, journal, clusterReporter);
         }, reporter);
         if (clusters.size() == 1 && fleet.clusters().size() == 1 && fleet.clusters().get(0).workDir() == null) {
             // The one cluster never started (its journal could not be written): no report was printed, say why.
-            throw new UserException(fleet.exitCode(), fleet.clusters().get(0).message());
+            spec.commandLine().getErr().println("etcd-rescue: " + fleet.clusters().get(0).message());
         }
         return fleet.exitCode();
     }
@@ -203,12 +207,12 @@ public final class RecoverCommand implements Callable<Integer> {
 
     private RolloutPolicy policy(int clusters) {
         if (maxFailPercentage < 0 || maxFailPercentage > 100) {
-            throw new UserException(ExitCodes.USAGE, "--max-fail-percentage must lie in 0..100, not " + maxFailPercentage);
+            throw new UserException(FailureKind.BAD_INPUT, "--max-fail-percentage must lie in 0..100, not " + maxFailPercentage);
         }
         try {
             return new RolloutPolicy(RolloutPolicy.parseSerial(serial, clusters), maxFailPercentage);
         } catch (IllegalArgumentException e) {
-            throw new UserException(ExitCodes.USAGE, e.getMessage());
+            throw new UserException(FailureKind.BAD_INPUT, e.getMessage());
         }
     }
 
@@ -222,17 +226,11 @@ public final class RecoverCommand implements Callable<Integer> {
         }
     }
 
-    static RecoveryOptions options(Path dir, long bump, boolean keepOld, boolean allowNoHashTrailer, boolean forceWithLeader,
-                                   int fencePort, boolean yes, int chunkSize, long startTimeoutSeconds, long verifyTimeoutSeconds) {
-        return new RecoveryOptions(dir, keepOld, allowNoHashTrailer, forceWithLeader, bump, fencePort, yes, chunkSize,
-                Duration.ofMinutes(2), Duration.ofSeconds(startTimeoutSeconds), Duration.ofSeconds(verifyTimeoutSeconds));
-    }
-
     static RecoveryOptions.FenceMode fenceMode(String value) {
         try {
             return RecoveryOptions.FenceMode.parse(value);
         } catch (IllegalArgumentException e) {
-            throw new UserException(ExitCodes.USAGE, "--fence: " + e.getMessage());
+            throw new UserException(FailureKind.BAD_INPUT, "--fence: " + e.getMessage());
         }
     }
 
@@ -248,6 +246,6 @@ public final class RecoverCommand implements Callable<Integer> {
         } catch (NumberFormatException e) {
             // reported below
         }
-        throw new UserException(ExitCodes.USAGE, "--bump-revision must be auto, 0 or a positive number, not '" + value + "'");
+        throw new UserException(FailureKind.BAD_INPUT, "--bump-revision must be auto, 0 or a positive number, not '" + value + "'");
     }
 }

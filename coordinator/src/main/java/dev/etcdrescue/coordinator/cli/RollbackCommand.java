@@ -1,8 +1,9 @@
 package dev.etcdrescue.coordinator.cli;
 
-import dev.etcdrescue.coordinator.UserException;
 import dev.etcdrescue.coordinator.engine.Journal;
 import dev.etcdrescue.coordinator.engine.Recovery;
+import dev.etcdrescue.coordinator.failure.FailureKind;
+import dev.etcdrescue.coordinator.failure.UserException;
 import dev.etcdrescue.coordinator.inventory.ClusterPlan;
 import java.io.Console;
 import java.nio.file.Path;
@@ -37,13 +38,13 @@ public final class RollbackCommand implements Callable<Integer> {
         if (!yes) {
             Console console = System.console();
             if (console == null) {
-                throw new UserException(ExitCodes.USAGE, "rollback changes " + plan.members().size()
+                throw new UserException(FailureKind.BAD_INPUT, "rollback changes " + plan.members().size()
                         + " hosts; without a terminal to confirm on, pass --yes");
             }
             String answer = console.readLine("Roll back operation %s of cluster %s on %d hosts? [y/N] ",
                     journal.header().operationId(), plan.name(), plan.members().size());
             if (answer == null || !answer.strip().equalsIgnoreCase("y")) {
-                throw new UserException(ExitCodes.USAGE, "not confirmed: nothing was changed");
+                throw new UserException(FailureKind.BAD_INPUT, "not confirmed: nothing was changed");
             }
         }
         Recovery recovery = Runs.recovery(plan);

@@ -1,10 +1,11 @@
 package dev.etcdrescue.coordinator.cli;
 
 import dev.etcdrescue.coordinator.IoErrors;
-import dev.etcdrescue.coordinator.UserException;
 import dev.etcdrescue.coordinator.agent.AgentChannels;
 import dev.etcdrescue.coordinator.engine.Journal;
 import dev.etcdrescue.coordinator.engine.Recovery;
+import dev.etcdrescue.coordinator.failure.FailureKind;
+import dev.etcdrescue.coordinator.failure.UserException;
 import dev.etcdrescue.coordinator.inventory.ClusterPlan;
 import dev.etcdrescue.coordinator.inventory.Inventory;
 import dev.etcdrescue.coordinator.inventory.InventoryLoader;
@@ -37,14 +38,14 @@ final class Runs {
     }
 
     static Recovery recovery(ClusterPlan plan) {
-        return new Recovery(AgentChannels.fromDir(plan.tlsDir()), new EtcdClients(Duration.ofSeconds(5), plan.etcdAccess()));
+        return new Recovery(AgentChannels.fromDir(plan.tlsDir()), new EtcdClients(Duration.ofSeconds(5), plan.etcdAccess()), ExitCodes::of);
     }
 
     static String sha256(Path file) {
         try {
             return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(file)));
         } catch (IOException e) {
-            throw new UserException(ExitCodes.USAGE, "cannot read " + file + ": " + IoErrors.describe(e));
+            throw new UserException(FailureKind.BAD_INPUT, "cannot read " + file + ": " + IoErrors.describe(e));
         } catch (java.security.NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
@@ -55,20 +56,20 @@ final class Runs {
         Journal.Header h = journal.header();
         Path inventory = Path.of(h.inventory());
         if (!Files.isRegularFile(inventory)) {
-            throw new UserException(ExitCodes.USAGE, "the run in " + workDir + " used the inventory " + inventory + ", which is gone");
+            throw new UserException(FailureKind.BAD_INPUT, "the run in " + workDir + " used the inventory " + inventory + ", which is gone");
         }
         if (!sha256(inventory).equals(h.inventorySha256())) {
-            throw new UserException(ExitCodes.USAGE, "the inventory " + inventory + " changed since the run in " + workDir
+            throw new UserException(FailureKind.BAD_INPUT, "the inventory " + inventory + " changed since the run in " + workDir
                     + " started: a resumed or rolled-back run must act on the plan it began with. Restore the file, or start a new recover");
         }
         Inventory inv = InventoryLoader.load(inventory);
-        return inv.cluster(h.cluster()).orElseThrow(() -> new UserException(ExitCodes.USAGE,
+        return inv.cluster(h.cluster()).orElseThrow(() -> new UserException(FailureKind.BAD_INPUT,
                 "cluster " + h.cluster() + " is no longer in " + inventory));
     }
 
     static void requireDir(Path dir) {
         if (!Files.isDirectory(dir)) {
-            throw new UserException(ExitCodes.USAGE, dir + " is not a run's work dir: give the dir 'etcd-rescue recover' printed");
+            throw new UserException(FailureKind.BAD_INPUT, dir + " is not a run's work dir: give the dir 'etcd-rescue recover' printed");
         }
     }
 

@@ -4,7 +4,8 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.etcdrescue.coordinator.IoErrors;
-import dev.etcdrescue.coordinator.UserException;
+import dev.etcdrescue.coordinator.failure.FailureKind;
+import dev.etcdrescue.coordinator.failure.UserException;
 import dev.etcdrescue.coordinator.snapshot.EtcdClients;
 import dev.etcdrescue.coordinator.snapshot.SnapshotFile;
 import dev.etcdrescue.coordinator.snapshot.SnapshotTaker;
@@ -55,7 +56,7 @@ import picocli.CommandLine.Parameters;
 public final class SnapshotCommand implements Runnable {
     @Override
     public void run() {
-        throw new UserException(ExitCodes.USAGE, "missing command: 'snapshot save' or 'snapshot status' (see 'etcd-rescue snapshot --help')");
+        throw new UserException(FailureKind.BAD_INPUT, "missing command: 'snapshot save' or 'snapshot status' (see 'etcd-rescue snapshot --help')");
     }
 
     enum OutputFormat { table, json }
@@ -165,7 +166,7 @@ public final class SnapshotCommand implements Runnable {
             Duration dial = Duration.ofSeconds(dialTimeoutSeconds);
             SnapshotTaker taker = new SnapshotTaker(new EtcdClients(dial), dial);
             SnapshotTaker.Probe probe = taker.probe(urls);
-            SourceMember source = probe.best().orElseThrow(() -> new UserException(ExitCodes.FAILED,
+            SourceMember source = probe.best().orElseThrow(() -> new UserException(FailureKind.PHASE_FAILED,
                     "no endpoint answered: " + describe(probe.unreachable())));
             // Checked again right before writing: another job may have created FILE while we probed.
             refuseExisting(file);
@@ -174,11 +175,11 @@ public final class SnapshotCommand implements Runnable {
             try {
                 facts = new Facts(taken, BoltSnapshot.read(file));
             } catch (NotASnapshotException e) {
-                throw new UserException(ExitCodes.FAILED, "the snapshot from " + source.endpoint() + " is not intact ("
+                throw new UserException(FailureKind.PHASE_FAILED, "the snapshot from " + source.endpoint() + " is not intact ("
                         + e.reason() + "); moved it aside to " + moveAside(file));
             }
             if (facts.file.trailer() != SnapshotDigest.Trailer.VALID) {
-                throw new UserException(ExitCodes.FAILED, "the snapshot from " + source.endpoint() + " has a "
+                throw new UserException(FailureKind.PHASE_FAILED, "the snapshot from " + source.endpoint() + " has a "
                         + trailerWord(facts.file.trailer()) + " SHA-256 trailer; moved it aside to " + moveAside(file));
             }
             Map<String, Object> extra = new LinkedHashMap<>();
@@ -199,11 +200,11 @@ public final class SnapshotCommand implements Runnable {
             try {
                 facts = new Facts(taken, BoltSnapshot.read(file));
             } catch (NotASnapshotException e) {
-                throw new UserException(ExitCodes.FAILED, "the snapshot from " + from + " is not intact ("
+                throw new UserException(FailureKind.PHASE_FAILED, "the snapshot from " + from + " is not intact ("
                         + e.reason() + "); moved it aside to " + moveAside(file));
             }
             if (facts.file.trailer() != SnapshotDigest.Trailer.VALID) {
-                throw new UserException(ExitCodes.FAILED, "the snapshot from " + from + " has a "
+                throw new UserException(FailureKind.PHASE_FAILED, "the snapshot from " + from + " has a "
                         + trailerWord(facts.file.trailer()) + " SHA-256 trailer; moved it aside to " + moveAside(file));
             }
             Map<String, Object> extra = new LinkedHashMap<>();
@@ -374,6 +375,6 @@ public final class SnapshotCommand implements Runnable {
      * would report a picocli ParameterException thrown from here as an internal error.
      */
     private static UserException usage(String message) {
-        return new UserException(ExitCodes.USAGE, message);
+        return new UserException(FailureKind.BAD_INPUT, message);
     }
 }

@@ -1,8 +1,9 @@
 package dev.etcdrescue.coordinator.cli;
 
 import dev.etcdrescue.coordinator.IoErrors;
-import dev.etcdrescue.coordinator.UserException;
 import dev.etcdrescue.coordinator.engine.Recovery;
+import dev.etcdrescue.coordinator.failure.FailureKind;
+import dev.etcdrescue.coordinator.failure.UserException;
 import dev.etcdrescue.coordinator.inventory.ClusterPlan;
 import dev.etcdrescue.coordinator.inventory.Inventory;
 import dev.etcdrescue.coordinator.inventory.InventoryLoader;
@@ -191,6 +192,6 @@ final class SnapshotViaAgent {
     }
 
     private static UserException usage(String message) {
-        return new UserException(ExitCodes.USAGE, message);
+        return new UserException(FailureKind.BAD_INPUT, message);
     }
 }

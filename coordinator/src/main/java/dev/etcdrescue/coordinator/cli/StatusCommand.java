@@ -1,6 +1,8 @@
 package dev.etcdrescue.coordinator.cli;
 
 import dev.etcdrescue.coordinator.agent.AgentChannels;
+import dev.etcdrescue.coordinator.failure.FailureKind;
+import dev.etcdrescue.coordinator.failure.UserException;
 import dev.etcdrescue.coordinator.report.JsonReporter;
 import dev.etcdrescue.coordinator.rollout.FleetStatus;
 import dev.etcdrescue.coordinator.rollout.HostStatus;
@@ -37,7 +39,7 @@ public final class StatusCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (timeoutSeconds < 1) {
-            throw new dev.etcdrescue.coordinator.UserException(ExitCodes.USAGE, "--timeout must be at least 1 second");
+            throw new UserException(FailureKind.BAD_INPUT, "--timeout must be at least 1 second");
         }
         List<HostStatus> rows = new FleetStatus(AgentChannels::fromDir, Duration.ofSeconds(timeoutSeconds))
                 .probe(inv.load().clusters());

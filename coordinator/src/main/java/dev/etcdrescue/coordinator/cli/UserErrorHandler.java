@@ -1,6 +1,6 @@
 package dev.etcdrescue.coordinator.cli;
 
-import dev.etcdrescue.coordinator.UserException;
+import dev.etcdrescue.coordinator.failure.UserException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
@@ -17,7 +17,7 @@ final class UserErrorHandler implements CommandLine.IExecutionExceptionHandler {
         }
         if (ex instanceof UserException user) {
             cl.getErr().println("etcd-rescue: " + user.getMessage());
-            return user.exitCode();
+            return ExitCodes.of(user.kind());
         }
         log.error("internal error", ex);
         cl.getErr().println("etcd-rescue: internal error: " + ex
@@ -29,6 +29,6 @@ final class UserErrorHandler implements CommandLine.IExecutionExceptionHandler {
         if (t instanceof CommandLine.ParameterException) {
             return ExitCodes.USAGE;
         }
-        return t instanceof UserException user ? user.exitCode() : ExitCodes.INTERNAL;
+        return t instanceof UserException user ? ExitCodes.of(user.kind()) : ExitCodes.INTERNAL;
     }
 }

@@ -1,5 +1,6 @@
 package dev.etcdrescue.coordinator.engine;
 
+import dev.etcdrescue.coordinator.report.PhaseName;
 import dev.etcdrescue.proto.v1.ConfigureRequest;
 import dev.etcdrescue.proto.v1.ConfigureResult;
 import dev.etcdrescue.proto.v1.MovedFile;

@@ -1,5 +1,7 @@
 package dev.etcdrescue.coordinator.engine;
 
+import dev.etcdrescue.coordinator.report.Outcome;
+import dev.etcdrescue.coordinator.report.PhaseName;
 import dev.etcdrescue.proto.v1.CutOverRequest;
 import dev.etcdrescue.proto.v1.CutOverResult;
 

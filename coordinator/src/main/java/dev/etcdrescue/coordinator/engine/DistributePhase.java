@@ -2,8 +2,10 @@ package dev.etcdrescue.coordinator.engine;
 
 import dev.etcdrescue.coordinator.agent.AgentChannels;
 import dev.etcdrescue.coordinator.agent.SnapshotDistribution;
-import dev.etcdrescue.coordinator.cli.ExitCodes;
+import dev.etcdrescue.coordinator.failure.FailureKind;
 import dev.etcdrescue.coordinator.inventory.MemberPlan;
+import dev.etcdrescue.coordinator.report.Outcome;
+import dev.etcdrescue.coordinator.report.PhaseName;
 import dev.etcdrescue.coordinator.snapshot.SnapshotFile;
 import dev.etcdrescue.proto.v1.ToolInfo;
 import dev.etcdrescue.proto.v1.TransferResult;
@@ -83,7 +85,7 @@ final class DistributePhase implements Phase {
         Set<Long> revisions = run.transfers.values().stream().filter(TransferResult::hasSnapshotStatus)
                 .map(t -> t.getSnapshotStatus().getRevision()).collect(Collectors.toSet());
         if (revisions.size() != 1 || !revisions.contains(run.expectedRevision)) {
-            throw new PhaseFailedException(name(), ExitCodes.FAILED, "the hosts' restore tools read revisions " + revisions
+            throw new PhaseFailedException(name(), FailureKind.PHASE_FAILED, "the hosts' restore tools read revisions " + revisions
                     + " from the snapshot, the coordinator read " + run.expectedRevision + ": the tools disagree on the file");
         }
     }

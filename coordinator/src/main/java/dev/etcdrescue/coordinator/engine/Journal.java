@@ -1,10 +1,14 @@
 package dev.etcdrescue.coordinator.engine;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.etcdrescue.coordinator.UserException;
-import dev.etcdrescue.coordinator.cli.ExitCodes;
+import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
+import dev.etcdrescue.coordinator.failure.FailureKind;
+import dev.etcdrescue.coordinator.failure.UserException;
+import dev.etcdrescue.coordinator.report.PhaseName;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
@@ -26,16 +30,19 @@ import java.util.Set;
  */
 public final class Journal {
     static final String FILE = "journal.jsonl";
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final ObjectMapper JSON = new ObjectMapper().registerModule(new JavaTimeModule())
+            .disable(SerializationFeature.WRITE_DURATIONS_AS_TIMESTAMPS);
     private final Path file;
     private final Header header;
     private final Set<PhaseName> done = EnumSet.noneOf(PhaseName.class);
     private final Map<String, Object> facts = new LinkedHashMap<>();
 
-    /** What a resume needs to rebuild the run: the inventory (checked unchanged by its digest) and the options. */
+    /**
+     * What a resume needs to rebuild the run: the inventory (checked unchanged by its digest) and the
+     * options, whole, so that a resumed run runs as the one it continues.
+     */
     public record Header(String operationId, String cluster, String inventory, String inventorySha256,
-                         boolean keepOld, boolean allowNoHashTrailer, boolean forceWithLeader, int chunkSize,
-                         long bumpRevision, int fencePort, boolean rollbackOnFailure, String fence) {}
+                         RecoveryOptions options) {}
 
     private Journal(Path file, Header header) {
         this.file = file;
@@ -47,7 +54,7 @@ public final class Journal {
             Files.createDirectories(workDir);
             Path file = workDir.resolve(FILE);
             if (Files.exists(file)) {
-                throw new UserException(ExitCodes.USAGE, file + " already exists: a run lives there; resume it with 'etcd-rescue resume "
+                throw new UserException(FailureKind.BAD_INPUT, file + " already exists: a run lives there; resume it with 'etcd-rescue resume "
                         + workDir + "' or choose another --work-dir");
             }
             Journal j = new Journal(file, header);
@@ -63,7 +70,7 @@ public final class Journal {
     public static Journal open(Path workDir) {
         Path file = workDir.resolve(FILE);
         if (!Files.isRegularFile(file)) {
-            throw new UserException(ExitCodes.USAGE, "no journal at " + file + ": give the work dir that 'etcd-rescue recover' printed");
+            throw new UserException(FailureKind.BAD_INPUT, "no journal at " + file + ": give the work dir that 'etcd-rescue recover' printed");
         }
         try {
             List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
@@ -81,7 +88,7 @@ public final class Journal {
                 }
                 switch (line.path("type").asText()) {
                     case "plan" -> {
-                        j = new Journal(file, JSON.treeToValue(line.get("header"), Header.class));
+                        j = new Journal(file, header(line.get("header"), workDir));
                     }
                     case "phase-done" -> {
                         j.done.add(PhaseName.valueOf(line.get("phase").asText()));
@@ -92,11 +99,26 @@ public final class Journal {
                 }
             }
             if (j == null) {
-                throw new UserException(ExitCodes.USAGE, file + " holds no plan: it is not an etcd-rescue journal");
+                throw new UserException(FailureKind.BAD_INPUT, file + " holds no plan: it is not an etcd-rescue journal");
             }
             return j;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
+        }
+    }
+
+    /** A journal written before the options were journalled whole holds some of them flat in its header. */
+    private static Header header(JsonNode header, Path workDir) {
+        try {
+            if (!header.has("options")) {
+                return JSON.treeToValue(header, FlatHeader.class).header(workDir);
+            }
+            Header h = JSON.treeToValue(header, Header.class);
+            // The work dir is where the journal is now, should the run's dir have been moved.
+            return new Header(h.operationId(), h.cluster(), h.inventory(), h.inventorySha256(), h.options().withWorkDir(workDir));
+        } catch (JsonProcessingException e) {
+            throw new UserException(FailureKind.BAD_INPUT, "this etcd-rescue cannot read the plan in " + workDir.resolve(FILE)
+                    + " (" + e.getOriginalMessage() + "): resume the run with the etcd-rescue that started it");
         }
     }
 

@@ -1,5 +1,7 @@
 package dev.etcdrescue.coordinator.engine;
 
+import dev.etcdrescue.coordinator.report.PhaseName;
+
 /** One step of a recovery. A phase reports per host and throws {@link PhaseFailedException} to stop the run. */
 interface Phase {
     PhaseName name();

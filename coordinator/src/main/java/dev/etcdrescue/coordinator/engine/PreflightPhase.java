@@ -1,8 +1,10 @@
 package dev.etcdrescue.coordinator.engine;
 
-import dev.etcdrescue.coordinator.cli.ExitCodes;
+import dev.etcdrescue.coordinator.failure.FailureKind;
 import dev.etcdrescue.coordinator.inventory.MemberPlan;
 import dev.etcdrescue.coordinator.inventory.SnapshotSource;
+import dev.etcdrescue.coordinator.report.Outcome;
+import dev.etcdrescue.coordinator.report.PhaseName;
 import dev.etcdrescue.coordinator.snapshot.SnapshotTaker;
 import dev.etcdrescue.coordinator.snapshot.SourceMember;
 import dev.etcdrescue.proto.v1.AgentStatus;
@@ -15,8 +17,8 @@ import dev.etcdrescue.proto.v1.Severity;
 import java.nio.file.Files;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.List;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
@@ -359,7 +361,7 @@ final class PreflightPhase implements Phase {
     }
 
     private PhaseFailedException refused(String message) {
-        return new PhaseFailedException(name(), ExitCodes.PREFLIGHT_REFUSED, message);
+        return new PhaseFailedException(name(), FailureKind.REFUSED, message);
     }
 
     static Duration since(long t0) {

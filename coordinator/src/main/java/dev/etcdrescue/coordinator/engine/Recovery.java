@@ -1,13 +1,15 @@
 package dev.etcdrescue.coordinator.engine;
 
-import dev.etcdrescue.coordinator.UserException;
 import dev.etcdrescue.coordinator.agent.AgentChannels;
 import dev.etcdrescue.coordinator.agent.AgentClient;
 import dev.etcdrescue.coordinator.agent.AgentEndpoint;
-import dev.etcdrescue.coordinator.cli.ExitCodes;
+import dev.etcdrescue.coordinator.failure.FailureKind;
+import dev.etcdrescue.coordinator.failure.UserException;
 import dev.etcdrescue.coordinator.inventory.ClusterPlan;
 import dev.etcdrescue.coordinator.inventory.MemberPlan;
 import dev.etcdrescue.coordinator.report.JsonReporter;
+import dev.etcdrescue.coordinator.report.Outcome;
+import dev.etcdrescue.coordinator.report.PhaseName;
 import dev.etcdrescue.coordinator.report.RecoveryReport;
 import dev.etcdrescue.coordinator.report.Reporter;
 import dev.etcdrescue.coordinator.snapshot.EtcdClients;
@@ -33,6 +35,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.function.ToIntFunction;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -46,10 +49,18 @@ public final class Recovery {
     private static final Logger log = LoggerFactory.getLogger(Recovery.class);
     private final AgentChannels channels;
     private final EtcdClients etcd;
+    private final ToIntFunction<FailureKind> exitCodes;
 
-    public Recovery(AgentChannels channels, EtcdClients etcd) {
+    /** @param exitCodes the CLI's exit code of each failure kind, which the report records */
+    public Recovery(AgentChannels channels, EtcdClients etcd, ToIntFunction<FailureKind> exitCodes) {
         this.channels = channels;
         this.etcd = etcd;
+        this.exitCodes = exitCodes;
+    }
+
+    /** The report's exit code: 0 when nothing failed. */
+    private int exitCode(FailureKind failure) {
+        return failure == null ? 0 : exitCodes.applyAsInt(failure);
     }
 
     public static String newOperationId() {
@@ -74,7 +85,7 @@ public final class Recovery {
         RecoveryRun run = new RecoveryRun(plan, options, operationId, reporter, agents, etcd, executor, journal);
         Map<String, Long> phaseMillis = new LinkedHashMap<>();
         reporter.runStarted(plan.name(), operationId, options.workDir().toString());
-        int exit = ExitCodes.OK;
+        FailureKind failure = null;
         String message = "cluster " + plan.name() + " restored on " + plan.members().size() + " hosts and verified";
         try {
             if (resuming) {
@@ -106,7 +117,7 @@ public final class Recovery {
             }
             releaseClaims(run);
         } catch (UserException e) {
-            exit = e.exitCode();
+            failure = e.kind();
             PhaseName phase = e instanceof PhaseFailedException pf ? pf.phase() : null;
             if (phase != null && run.results.stream().noneMatch(r -> r.phase() == phase && r.failed())) {
                 run.recordCluster(phase, Outcome.FAILED, e.getMessage(), Duration.ZERO);
@@ -119,11 +130,11 @@ public final class Recovery {
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            exit = ExitCodes.FAILED;
+            failure = FailureKind.PHASE_FAILED;
             message = "interrupted; resume with: etcd-rescue resume " + options.workDir();
         } catch (Exception e) {
             log.error("recovery failed unexpectedly", e);
-            exit = ExitCodes.INTERNAL;
+            failure = FailureKind.INTERNAL;
             message = "internal error: " + e + " (a bug; the log has the stack trace); resume with: etcd-rescue resume " + options.workDir();
         } finally {
             renewer.shutdownNow();
@@ -132,7 +143,7 @@ public final class Recovery {
             }
         }
         try {
-            RecoveryReport report = new RecoveryReport(plan.name(), operationId, exit == ExitCodes.OK, exit, message,
+            RecoveryReport report = new RecoveryReport(plan.name(), operationId, failure == null, exitCode(failure), message,
                     options.workDir().toString(), run.snapshotFacts, phaseMillis, new ArrayList<>(run.results),
                     new ArrayList<>(run.checks), newClientEndpoints(plan));
             writeReport(report, options.workDir());
@@ -154,7 +165,7 @@ public final class Recovery {
         ExecutorService executor = Executors.newFixedThreadPool(Math.max(2, plan.members().size()));
         RecoveryRun run = new RecoveryRun(plan, RecoveryOptions.defaults(workDir), operationId, reporter, agents, etcd, executor, journal);
         reporter.runStarted(plan.name(), operationId, workDir.toString());
-        int exit = ExitCodes.OK;
+        FailureKind failure = null;
         String message = "operation " + operationId + " rolled back on " + plan.members().size() + " hosts";
         long t0 = System.nanoTime();
         try {
@@ -163,18 +174,18 @@ public final class Recovery {
             Rollbacks.rollbackAll(run);
             journal.note("rolled-back", message);
         } catch (UserException e) {
-            exit = e.exitCode();
+            failure = e.kind();
             message = e.getMessage();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            exit = ExitCodes.FAILED;
+            failure = FailureKind.PHASE_FAILED;
             message = "interrupted: run the rollback again, it is safe to repeat";
         } finally {
-            reporter.phaseFinished(PhaseName.ROLLBACK, Duration.ofNanos(System.nanoTime() - t0), exit == ExitCodes.OK);
+            reporter.phaseFinished(PhaseName.ROLLBACK, Duration.ofNanos(System.nanoTime() - t0), failure == null);
             executor.shutdownNow();
             agents.values().forEach(AgentClient::close);
         }
-        RecoveryReport report = new RecoveryReport(plan.name(), operationId, exit == ExitCodes.OK, exit, message, workDir.toString(),
+        RecoveryReport report = new RecoveryReport(plan.name(), operationId, failure == null, exitCode(failure), message, workDir.toString(),
                 Map.of(), Map.of("rollback", Duration.ofNanos(System.nanoTime() - t0).toMillis()), new ArrayList<>(run.results),
                 List.of(), null);
         reporter.runFinished(report);

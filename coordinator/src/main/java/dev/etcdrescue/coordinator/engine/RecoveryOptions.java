@@ -51,33 +51,15 @@ public record RecoveryOptions(
         }
     }
 
-    public RecoveryOptions(Path workDir, boolean keepOld, boolean allowNoHashTrailer, boolean forceWithLeader, long bumpRevision,
-                           int fencePort, boolean rollbackOnFailure, int chunkSize, Duration claimTtl, Duration startTimeout,
-                           Duration verifyTimeout, boolean allowV2Loss) {
-        this(workDir, keepOld, allowNoHashTrailer, forceWithLeader, bumpRevision, fencePort, rollbackOnFailure, chunkSize,
-                claimTtl, startTimeout, verifyTimeout, allowV2Loss, SnapshotDistribution.Mode.STREAMED, FenceMode.AUTO);
+    /** The same run in another work dir: a resumed run lives where its journal is now. */
+    public RecoveryOptions withWorkDir(Path dir) {
+        return new RecoveryOptions(dir, keepOld, allowNoHashTrailer, forceWithLeader, bumpRevision, fencePort, rollbackOnFailure,
+                chunkSize, claimTtl, startTimeout, verifyTimeout, allowV2Loss, distribution, fence);
     }
 
-    public RecoveryOptions(Path workDir, boolean keepOld, boolean allowNoHashTrailer, boolean forceWithLeader, long bumpRevision,
-                           int fencePort, boolean rollbackOnFailure, int chunkSize, Duration claimTtl, Duration startTimeout,
-                           Duration verifyTimeout) {
-        this(workDir, keepOld, allowNoHashTrailer, forceWithLeader, bumpRevision, fencePort, rollbackOnFailure, chunkSize,
-                claimTtl, startTimeout, verifyTimeout, false);
-    }
-
-    public RecoveryOptions withAllowV2Loss(boolean allow) {
+    public RecoveryOptions withTimeouts(Duration start, Duration verify) {
         return new RecoveryOptions(workDir, keepOld, allowNoHashTrailer, forceWithLeader, bumpRevision, fencePort, rollbackOnFailure,
-                chunkSize, claimTtl, startTimeout, verifyTimeout, allow, distribution, fence);
-    }
-
-    public RecoveryOptions withDistribution(SnapshotDistribution.Mode mode) {
-        return new RecoveryOptions(workDir, keepOld, allowNoHashTrailer, forceWithLeader, bumpRevision, fencePort, rollbackOnFailure,
-                chunkSize, claimTtl, startTimeout, verifyTimeout, allowV2Loss, mode, fence);
-    }
-
-    public RecoveryOptions withFence(FenceMode mode) {
-        return new RecoveryOptions(workDir, keepOld, allowNoHashTrailer, forceWithLeader, bumpRevision, fencePort, rollbackOnFailure,
-                chunkSize, claimTtl, startTimeout, verifyTimeout, allowV2Loss, distribution, mode);
+                chunkSize, claimTtl, start, verify, allowV2Loss, distribution, fence);
     }
 
     /** Bump where the restore tool supports it, by {@link #DEFAULT_BUMP}. */
@@ -89,10 +71,11 @@ public record RecoveryOptions(
      */
     public static final long DEFAULT_BUMP = 1_000_000_000L;
     public static final int DEFAULT_FENCE_PORT = 32379;
+    public static final Duration DEFAULT_CLAIM_TTL = Duration.ofMinutes(2);
 
     public static RecoveryOptions defaults(Path workDir) {
         return new RecoveryOptions(workDir, false, false, false, BUMP_AUTO, DEFAULT_FENCE_PORT, false, 1 << 20,
-                Duration.ofMinutes(2), Duration.ofMinutes(2), Duration.ofMinutes(2), false, SnapshotDistribution.Mode.STREAMED,
+                DEFAULT_CLAIM_TTL, Duration.ofMinutes(2), Duration.ofMinutes(2), false, SnapshotDistribution.Mode.STREAMED,
                 FenceMode.AUTO);
     }
 }

@@ -1,9 +1,12 @@
 package dev.etcdrescue.coordinator.engine;
 
 import dev.etcdrescue.coordinator.agent.AgentClient;
-import dev.etcdrescue.coordinator.cli.ExitCodes;
+import dev.etcdrescue.coordinator.failure.FailureKind;
 import dev.etcdrescue.coordinator.inventory.ClusterPlan;
 import dev.etcdrescue.coordinator.inventory.MemberPlan;
+import dev.etcdrescue.coordinator.report.HostResult;
+import dev.etcdrescue.coordinator.report.Outcome;
+import dev.etcdrescue.coordinator.report.PhaseName;
 import dev.etcdrescue.coordinator.report.RecoveryReport;
 import dev.etcdrescue.coordinator.report.Reporter;
 import dev.etcdrescue.coordinator.snapshot.EtcdClients;
@@ -165,7 +168,7 @@ public final class RecoveryRun {
         if (!failed.isEmpty()) {
             StringBuilder msg = new StringBuilder(phase.label() + " failed on " + failed.size() + " of " + out.size() + " hosts:");
             failed.forEach(f -> msg.append("\n  ").append(f.host()).append(": ").append(f.message()));
-            throw new PhaseFailedException(phase, phase == PhaseName.PREFLIGHT ? ExitCodes.PREFLIGHT_REFUSED : ExitCodes.FAILED,
+            throw new PhaseFailedException(phase, phase == PhaseName.PREFLIGHT ? FailureKind.REFUSED : FailureKind.PHASE_FAILED,
                     msg.toString());
         }
         return out;

@@ -1,8 +1,11 @@
 package dev.etcdrescue.coordinator.engine;
 
-import dev.etcdrescue.coordinator.cli.ExitCodes;
+import dev.etcdrescue.coordinator.failure.FailureKind;
 import dev.etcdrescue.coordinator.inventory.ClusterPlan;
 import dev.etcdrescue.coordinator.inventory.MemberPlan;
+import dev.etcdrescue.coordinator.report.HostResult;
+import dev.etcdrescue.coordinator.report.Outcome;
+import dev.etcdrescue.coordinator.report.PhaseName;
 import dev.etcdrescue.coordinator.report.RecoveryReport.Check;
 import dev.etcdrescue.coordinator.verify.ClusterVerifier;
 import dev.etcdrescue.proto.v1.ConfigureRequest;
@@ -70,7 +73,7 @@ final class ReleasePhase implements Phase {
                 }
             }
             if (!failed.isEmpty()) {
-                throw new PhaseFailedException(name(), ExitCodes.FAILED, "release stopped at " + String.join(", ", failed)
+                throw new PhaseFailedException(name(), FailureKind.PHASE_FAILED, "release stopped at " + String.join(", ", failed)
                         + "; " + (released.isEmpty() ? "no member" : String.join(", ", released)) + " serve(s) the planned URLs, the rest"
                         + " are still fenced or stopped there");
             }
@@ -79,7 +82,7 @@ final class ReleasePhase implements Phase {
         List<Check> failed = after.stream().filter(c -> !c.ok()).toList();
         run.checks.addAll(after.stream().map(c -> new Check(c.name() + " (released)", c.ok(), c.detail())).toList());
         if (!failed.isEmpty()) {
-            throw new PhaseFailedException(name(), ExitCodes.VERIFY_FAILED, "after release: "
+            throw new PhaseFailedException(name(), FailureKind.VERIFY_FAILED, "after release: "
                     + failed.stream().map(c -> c.name() + ": " + c.detail()).toList());
         }
     }
@@ -181,7 +184,7 @@ final class ReleasePhase implements Phase {
                 return;
             }
             if ("failed".equals(s.getActiveState()) || System.nanoTime() > deadline) {
-                throw new PhaseFailedException(PhaseName.RELEASE, ExitCodes.FAILED, m.newUnit() + " on " + m.hostName()
+                throw new PhaseFailedException(PhaseName.RELEASE, FailureKind.PHASE_FAILED, m.newUnit() + " on " + m.hostName()
                         + " is " + s.getActiveState() + " after the switch to its planned client URL; see 'journalctl -u "
                         + m.newUnit() + "' there");
             }

@@ -1,5 +1,6 @@
 package dev.etcdrescue.coordinator.engine;
 
+import dev.etcdrescue.coordinator.report.PhaseName;
 import dev.etcdrescue.proto.v1.RestoreRequest;
 import dev.etcdrescue.proto.v1.RestoreResult;
 import dev.etcdrescue.snapshotformat.SnapshotDigest;

@@ -1,6 +1,8 @@
 package dev.etcdrescue.coordinator.engine;
 
 import dev.etcdrescue.coordinator.inventory.MemberPlan;
+import dev.etcdrescue.coordinator.report.HostResult;
+import dev.etcdrescue.coordinator.report.PhaseName;
 import dev.etcdrescue.proto.v1.RollbackRequest;
 import dev.etcdrescue.proto.v1.RollbackResult;
 import dev.etcdrescue.proto.v1.UnitRequest;

@@ -3,8 +3,10 @@ package dev.etcdrescue.coordinator.engine;
 import dev.etcdrescue.coordinator.agent.GrowingFile;
 import dev.etcdrescue.coordinator.agent.LiveDistribution;
 import dev.etcdrescue.coordinator.agent.SnapshotDistribution;
-import dev.etcdrescue.coordinator.cli.ExitCodes;
+import dev.etcdrescue.coordinator.failure.FailureKind;
 import dev.etcdrescue.coordinator.inventory.SnapshotSource;
+import dev.etcdrescue.coordinator.report.Outcome;
+import dev.etcdrescue.coordinator.report.PhaseName;
 import dev.etcdrescue.coordinator.snapshot.SnapshotFile;
 import dev.etcdrescue.coordinator.snapshot.SnapshotTaker;
 import dev.etcdrescue.coordinator.snapshot.bolt.BoltSnapshot;
@@ -111,7 +113,7 @@ final class SnapshotPhase implements Phase {
                 info.storageMinor(), what);
         v.warnings().forEach(w -> run.reporter.note(name(), "WARNING: " + w));
         if (!v.refused().isEmpty()) {
-            throw new PhaseFailedException(name(), ExitCodes.PREFLIGHT_REFUSED, String.join("; ", v.refused())
+            throw new PhaseFailedException(name(), FailureKind.REFUSED, String.join("; ", v.refused())
                     + ". Nothing was changed on any host");
         }
         run.snapshotFacts.put("storageVersion", info.storageMinor().orElse("3.4 or older"));
@@ -119,12 +121,12 @@ final class SnapshotPhase implements Phase {
 
     private void check(RecoveryRun run, SnapshotFile file, String origin, long t0) throws java.io.IOException {
         switch (file.trailer()) {
-            case MISMATCH -> throw new PhaseFailedException(name(), ExitCodes.PREFLIGHT_REFUSED, "snapshot " + file.path()
+            case MISMATCH -> throw new PhaseFailedException(name(), FailureKind.REFUSED, "snapshot " + file.path()
                     + " is corrupt: its SHA-256 trailer does not match its content. Nothing was changed on any host; "
                     + "take a new snapshot or use another backup");
             case ABSENT -> {
                 if (!run.options.allowNoHashTrailer()) {
-                    throw new PhaseFailedException(name(), ExitCodes.PREFLIGHT_REFUSED, "snapshot " + file.path()
+                    throw new PhaseFailedException(name(), FailureKind.REFUSED, "snapshot " + file.path()
                             + " has no SHA-256 trailer, so its integrity cannot be checked (a raw member/snap/db, or not a snapshot). "
                             + "If it is a db file copied from a member, pass --allow-no-hash-trailer. Nothing was changed on any host");
                 }
@@ -135,11 +137,11 @@ final class SnapshotPhase implements Phase {
         try {
             info = BoltSnapshot.read(file.path());
         } catch (NotASnapshotException e) {
-            throw new PhaseFailedException(name(), ExitCodes.PREFLIGHT_REFUSED, "snapshot " + e.getMessage()
+            throw new PhaseFailedException(name(), FailureKind.REFUSED, "snapshot " + e.getMessage()
                     + ". Nothing was changed on any host; take a new snapshot or use another backup");
         }
         if (run.source != null && info.revision() < run.source.revision()) {
-            throw new PhaseFailedException(name(), ExitCodes.FAILED, "snapshot " + file.path() + " holds revision "
+            throw new PhaseFailedException(name(), FailureKind.PHASE_FAILED, "snapshot " + file.path() + " holds revision "
                     + info.revision() + " but " + run.source.endpoint() + " reported " + run.source.revision()
                     + " before it was taken: the file is not that member's data");
         }

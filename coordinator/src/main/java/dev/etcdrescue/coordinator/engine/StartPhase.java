@@ -3,8 +3,11 @@ package dev.etcdrescue.coordinator.engine;
 import com.google.common.util.concurrent.ListenableFuture;
 import com.google.common.util.concurrent.MoreExecutors;
 import dev.etcdrescue.coordinator.agent.AgentClient;
-import dev.etcdrescue.coordinator.cli.ExitCodes;
+import dev.etcdrescue.coordinator.failure.FailureKind;
 import dev.etcdrescue.coordinator.inventory.MemberPlan;
+import dev.etcdrescue.coordinator.report.HostResult;
+import dev.etcdrescue.coordinator.report.Outcome;
+import dev.etcdrescue.coordinator.report.PhaseName;
 import dev.etcdrescue.proto.v1.UnitRequest;
 import dev.etcdrescue.proto.v1.UnitState;
 import java.time.Duration;
@@ -69,7 +72,7 @@ final class StartPhase implements Phase {
                     settle(run, p, run.agents.get(p.hostName()).inspectUnit(p.newUnit()), t0, active, polled, failed);
                 }
                 if (!failed.isEmpty()) {
-                    throw new PhaseFailedException(name(), ExitCodes.FAILED, "start failed on " + failed.size() + " of "
+                    throw new PhaseFailedException(name(), FailureKind.PHASE_FAILED, "start failed on " + failed.size() + " of "
                             + calls.size() + " hosts:\n  " + String.join("\n  ", failed));
                 }
             }
@@ -129,7 +132,7 @@ final class StartPhase implements Phase {
                 waiting.add(m.hostName() + " (" + state + ")");
             }
         }
-        return new PhaseFailedException(name(), ExitCodes.FAILED, "not active after " + run.options.startTimeout().toSeconds()
+        return new PhaseFailedException(name(), FailureKind.PHASE_FAILED, "not active after " + run.options.startTimeout().toSeconds()
                 + "s: " + waiting + "; a new member becomes active only when a quorum of members has started: check the others' logs");
     }
 

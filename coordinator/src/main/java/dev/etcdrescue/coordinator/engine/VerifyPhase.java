@@ -1,6 +1,8 @@
 package dev.etcdrescue.coordinator.engine;
 
-import dev.etcdrescue.coordinator.cli.ExitCodes;
+import dev.etcdrescue.coordinator.failure.FailureKind;
+import dev.etcdrescue.coordinator.report.Outcome;
+import dev.etcdrescue.coordinator.report.PhaseName;
 import dev.etcdrescue.coordinator.report.RecoveryReport.Check;
 import dev.etcdrescue.coordinator.verify.ClusterVerifier;
 import java.util.List;
@@ -30,7 +32,7 @@ final class VerifyPhase implements Phase {
         if (!failed.isEmpty()) {
             String msg = failed.stream().map(c -> c.name() + ": " + c.detail()).collect(Collectors.joining("\n  "));
             run.recordCluster(name(), Outcome.FAILED, msg, PreflightPhase.since(t0));
-            throw new PhaseFailedException(name(), ExitCodes.VERIFY_FAILED, "verify failed:\n  " + msg);
+            throw new PhaseFailedException(name(), FailureKind.VERIFY_FAILED, "verify failed:\n  " + msg);
         }
         run.recordCluster(name(), Outcome.OK, checks.size() + " checks passed", PreflightPhase.since(t0));
     }

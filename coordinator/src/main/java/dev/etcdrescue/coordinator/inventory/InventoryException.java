@@ -1,7 +1,7 @@
 package dev.etcdrescue.coordinator.inventory;
 
-import dev.etcdrescue.coordinator.UserException;
-import dev.etcdrescue.coordinator.cli.ExitCodes;
+import dev.etcdrescue.coordinator.failure.FailureKind;
+import dev.etcdrescue.coordinator.failure.UserException;
 import java.util.List;
 
 /** The inventory cannot be used; the message lists every problem found, one per line. */
@@ -9,7 +9,7 @@ public final class InventoryException extends UserException {
     private final List<String> problems;
 
     public InventoryException(String summary, List<String> problems) {
-        super(ExitCodes.USAGE, summary + (problems.isEmpty() ? "" : ":\n  " + String.join("\n  ", problems)));
+        super(FailureKind.BAD_INPUT, summary + (problems.isEmpty() ? "" : ":\n  " + String.join("\n  ", problems)));
         this.problems = List.copyOf(problems);
     }
 

@@ -2,8 +2,6 @@ package dev.etcdrescue.coordinator.report;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import dev.etcdrescue.coordinator.engine.HostResult;
-import dev.etcdrescue.coordinator.engine.PhaseName;
 import java.io.PrintStream;
 import java.time.Duration;
 

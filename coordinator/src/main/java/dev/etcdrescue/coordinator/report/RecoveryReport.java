@@ -1,6 +1,5 @@
 package dev.etcdrescue.coordinator.report;
 
-import dev.etcdrescue.coordinator.engine.HostResult;
 import java.util.List;
 import java.util.Map;
 

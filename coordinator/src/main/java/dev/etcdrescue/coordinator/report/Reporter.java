@@ -1,7 +1,5 @@
 package dev.etcdrescue.coordinator.report;
 
-import dev.etcdrescue.coordinator.engine.HostResult;
-import dev.etcdrescue.coordinator.engine.PhaseName;
 import java.time.Duration;
 
 /** Receives what a run does, as it happens. Implementations must be thread-safe: hosts run in parallel. */

@@ -1,7 +1,5 @@
 package dev.etcdrescue.coordinator.report;
 
-import dev.etcdrescue.coordinator.engine.HostResult;
-import dev.etcdrescue.coordinator.engine.PhaseName;
 import java.time.Duration;
 
 /**

@@ -1,8 +1,5 @@
 package dev.etcdrescue.coordinator.report;
 
-import dev.etcdrescue.coordinator.engine.HostResult;
-import dev.etcdrescue.coordinator.engine.Outcome;
-import dev.etcdrescue.coordinator.engine.PhaseName;
 import java.io.PrintStream;
 import java.time.Duration;
 import java.util.EnumMap;

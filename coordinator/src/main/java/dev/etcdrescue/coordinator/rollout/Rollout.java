@@ -1,7 +1,7 @@
 package dev.etcdrescue.coordinator.rollout;
 
-import dev.etcdrescue.coordinator.UserException;
-import dev.etcdrescue.coordinator.cli.ExitCodes;
+import dev.etcdrescue.coordinator.failure.FailureKind;
+import dev.etcdrescue.coordinator.failure.UserException;
 import dev.etcdrescue.coordinator.inventory.ClusterPlan;
 import dev.etcdrescue.coordinator.report.FleetReport;
 import dev.etcdrescue.coordinator.report.FleetReporter;
@@ -17,6 +17,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.ToIntFunction;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -35,9 +36,12 @@ public final class Rollout {
     }
 
     private final RolloutPolicy policy;
+    private final ToIntFunction<FailureKind> exitCodes;
 
-    public Rollout(RolloutPolicy policy) {
+    /** @param exitCodes the CLI's exit code of each failure kind, for the report of a cluster whose recovery threw */
+    public Rollout(RolloutPolicy policy, ToIntFunction<FailureKind> exitCodes) {
         this.policy = policy;
+        this.exitCodes = exitCodes;
     }
 
     /** Runs the rollout and reports it to the end (the fleet recap or JSON document included). */
@@ -79,7 +83,7 @@ public final class Rollout {
     }
 
     /** Every cluster of the batch at once; their reports in batch (inventory) order once all have ended. */
-    private static List<RecoveryReport> runBatch(List<ClusterPlan> batch, ClusterRecovery recovery, FleetReporter reporter,
+    private List<RecoveryReport> runBatch(List<ClusterPlan> batch, ClusterRecovery recovery, FleetReporter reporter,
                                                  ExecutorService pool) {
         Map<ClusterPlan, Future<RecoveryReport>> running = new LinkedHashMap<>();
         for (ClusterPlan plan : batch) {
@@ -93,25 +97,25 @@ public final class Rollout {
         return out;
     }
 
-    private static RecoveryReport await(ClusterPlan plan, Future<RecoveryReport> future) {
+    private RecoveryReport await(ClusterPlan plan, Future<RecoveryReport> future) {
         try {
             return future.get();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             future.cancel(true);
-            return failed(plan, ExitCodes.FAILED, "interrupted before the recovery of " + plan.name() + " ended");
+            return failed(plan, exitCodes.applyAsInt(FailureKind.PHASE_FAILED), "interrupted before the recovery of " + plan.name() + " ended");
         } catch (ExecutionException e) {
             Throwable cause = e.getCause();
             if (cause instanceof UserException user) {
-                return failed(plan, user.exitCode(), user.getMessage());
+                return failed(plan, exitCodes.applyAsInt(user.kind()), user.getMessage());
             }
             log.error("the recovery of {} failed unexpectedly", plan.name(), cause);
-            return failed(plan, ExitCodes.INTERNAL, "internal error: " + cause + " (a bug; the log has the stack trace)");
+            return failed(plan, exitCodes.applyAsInt(FailureKind.INTERNAL), "internal error: " + cause + " (a bug; the log has the stack trace)");
         }
     }
 
     /** The report of a cluster whose recovery could not run at all. */
-    public static RecoveryReport failed(ClusterPlan plan, int exitCode, String message) {
+    private static RecoveryReport failed(ClusterPlan plan, int exitCode, String message) {
         return new RecoveryReport(plan.name(), null, false, exitCode, message, null, Map.of(), Map.of(), List.of(), List.of(), null);
     }
 

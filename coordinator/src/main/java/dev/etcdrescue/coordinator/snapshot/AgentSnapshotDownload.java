@@ -1,7 +1,7 @@
 package dev.etcdrescue.coordinator.snapshot;
 
-import dev.etcdrescue.coordinator.UserException;
-import dev.etcdrescue.coordinator.cli.ExitCodes;
+import dev.etcdrescue.coordinator.failure.FailureKind;
+import dev.etcdrescue.coordinator.failure.UserException;
 import dev.etcdrescue.proto.v1.ClaimRequest;
 import dev.etcdrescue.proto.v1.DownloadSnapshotRequest;
 import dev.etcdrescue.proto.v1.LocalEtcdAccess;
@@ -73,7 +73,7 @@ public final class AgentSnapshotDownload {
         try {
             stub(SHORT_CALL).claim(ClaimRequest.newBuilder().setHeader(header).setTtlMs(CLAIM_TTL.toMillis()).build());
         } catch (StatusRuntimeException e) {
-            throw new UserException(ExitCodes.FAILED, "cannot claim the agent " + agent + ": " + describe(e), e);
+            throw new UserException(FailureKind.PHASE_FAILED, "cannot claim the agent " + agent + ": " + describe(e), e);
         }
     }
 
@@ -102,7 +102,7 @@ public final class AgentSnapshotDownload {
                 return receive(chunks, part, progress);
             } catch (StatusRuntimeException e) {
                 boolean partial = Files.exists(part);
-                throw new UserException(ExitCodes.FAILED, "the agent " + agent + " could not take the snapshot of "
+                throw new UserException(FailureKind.PHASE_FAILED, "the agent " + agent + " could not take the snapshot of "
                         + access.getEndpoint() + ": " + describe(e) + (partial ? "; the partial file is " + part : ""), e);
             } finally {
                 call.detach(previous);
@@ -119,11 +119,11 @@ public final class AgentSnapshotDownload {
             SnapshotFile file = out.result(part);
             SnapshotChunk last = r.last();
             if (last == null) {
-                throw new UserException(ExitCodes.FAILED, "the agent " + agent + " ended the download without its last chunk"
+                throw new UserException(FailureKind.PHASE_FAILED, "the agent " + agent + " ended the download without its last chunk"
                         + " after " + r.bytes() + " bytes; the partial file is " + part);
             }
             if (last.getFinalSize() != file.size() || !last.getFinalSha256().equals(file.sha256())) {
-                throw new UserException(ExitCodes.FAILED, "the download from " + agent + " does not match what the agent sent: "
+                throw new UserException(FailureKind.PHASE_FAILED, "the download from " + agent + " does not match what the agent sent: "
                         + file.size() + " bytes, SHA-256 " + file.sha256() + " here, " + last.getFinalSize() + " bytes, SHA-256 "
                         + last.getFinalSha256() + " there; the partial file is " + part);
             }
@@ -140,7 +140,7 @@ public final class AgentSnapshotDownload {
         while (chunks.hasNext()) {
             SnapshotChunk chunk = chunks.next();
             if (chunk.getOffset() != received) {
-                throw new UserException(ExitCodes.FAILED, "the agent " + agent + " sent a chunk at offset " + chunk.getOffset()
+                throw new UserException(FailureKind.PHASE_FAILED, "the agent " + agent + " sent a chunk at offset " + chunk.getOffset()
                         + ", expected " + received);
             }
             chunk.getData().writeTo(out);
@@ -161,7 +161,7 @@ public final class AgentSnapshotDownload {
         try {
             Files.createLink(target, part);
         } catch (FileAlreadyExistsException e) {
-            throw new UserException(ExitCodes.USAGE, "refusing to overwrite " + target + ": it appeared while the snapshot"
+            throw new UserException(FailureKind.BAD_INPUT, "refusing to overwrite " + target + ": it appeared while the snapshot"
                     + " was taken; the snapshot is kept as " + part);
         }
         Files.delete(part);

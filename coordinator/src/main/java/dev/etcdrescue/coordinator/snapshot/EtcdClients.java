@@ -1,7 +1,7 @@
 package dev.etcdrescue.coordinator.snapshot;
 
-import dev.etcdrescue.coordinator.UserException;
-import dev.etcdrescue.coordinator.cli.ExitCodes;
+import dev.etcdrescue.coordinator.failure.FailureKind;
+import dev.etcdrescue.coordinator.failure.UserException;
 import dev.etcdrescue.coordinator.inventory.EtcdAccess;
 import dev.etcdrescue.pki.TlsContexts;
 import io.etcd.jetcd.ByteSequence;
@@ -81,7 +81,7 @@ public final class EtcdClients {
             try {
                 password = access.password(environment);
             } catch (IllegalStateException e) {
-                throw new UserException(ExitCodes.USAGE, e.getMessage());
+                throw new UserException(FailureKind.BAD_INPUT, e.getMessage());
             }
             builder.user(ByteSequence.from(access.user(), StandardCharsets.UTF_8))
                     .password(ByteSequence.from(password, StandardCharsets.UTF_8));
@@ -92,13 +92,13 @@ public final class EtcdClients {
     private synchronized SslContext sslContext(URI clientUrl) {
         if (ssl == null) {
             if (!access.tls()) {
-                throw new UserException(ExitCodes.USAGE, clientUrl + " is https but no etcd CA is configured:"
+                throw new UserException(FailureKind.BAD_INPUT, clientUrl + " is https but no etcd CA is configured:"
                         + " set etcd_client_ca (and etcd_client_cert, etcd_client_key) in the inventory");
             }
             try {
                 ssl = TlsContexts.etcdClient(access.cert(), access.key(), access.ca());
             } catch (IOException | RuntimeException e) {
-                throw new UserException(ExitCodes.USAGE, "cannot use the etcd client TLS files (etcd_client_ca " + access.ca()
+                throw new UserException(FailureKind.BAD_INPUT, "cannot use the etcd client TLS files (etcd_client_ca " + access.ca()
                         + (access.cert() == null ? "" : ", etcd_client_cert " + access.cert() + ", etcd_client_key " + access.key())
                         + "): " + e.getMessage());
             }

@@ -1,7 +1,7 @@
 package dev.etcdrescue.coordinator.snapshot;
 
-import dev.etcdrescue.coordinator.UserException;
-import dev.etcdrescue.coordinator.cli.ExitCodes;
+import dev.etcdrescue.coordinator.failure.FailureKind;
+import dev.etcdrescue.coordinator.failure.UserException;
 import io.etcd.jetcd.Client;
 import io.etcd.jetcd.maintenance.StatusResponse;
 import java.io.FilterOutputStream;
@@ -120,13 +120,13 @@ public final class SnapshotTaker {
             // Durable before the rename: the file is what every host will be restored from.
             channel.force(true);
         } catch (TimeoutException e) {
-            throw new UserException(ExitCodes.FAILED, "snapshot from " + source.endpoint() + " did not finish within "
+            throw new UserException(FailureKind.PHASE_FAILED, "snapshot from " + source.endpoint() + " did not finish within "
                     + timeout.toSeconds() + "s; the partial file is " + part);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted while taking the snapshot", e);
         } catch (Exception e) {
-            throw new UserException(ExitCodes.FAILED, "snapshot from " + source.endpoint() + " failed: " + rootMessage(e)
+            throw new UserException(FailureKind.PHASE_FAILED, "snapshot from " + source.endpoint() + " failed: " + rootMessage(e)
                     + authHint(rootMessage(e)) + "; the partial file is " + part);
         }
         Files.move(part, target, StandardCopyOption.ATOMIC_MOVE);

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.etcdrescue.coordinator.inventory.ClusterPlan;
 import dev.etcdrescue.coordinator.inventory.InventoryLoader;
+import dev.etcdrescue.coordinator.report.PhaseName;
 import dev.etcdrescue.proto.v1.EnvSetting;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -34,8 +35,7 @@ class CarriedResumeTest {
                         beta-1: {address: 10.0.0.2}
                 """)).clusters().get(0);
         Path work = dir.resolve("run");
-        Journal journal = Journal.create(work, new Journal.Header("op-1", "beta", "inventory.yaml", "x", false, false, false,
-                1 << 20, 0, 32379, false, "auto"));
+        Journal journal = Journal.create(work, new Journal.Header("op-1", "beta", "inventory.yaml", "x", RecoveryOptions.defaults(work)));
         RecoveryRun first = new RecoveryRun(plan, RecoveryOptions.defaults(work), "op-1", null, Map.of(), null, null, journal);
         Map<String, String> carried = new LinkedHashMap<>();
         carried.put("ETCD_QUOTA_BACKEND_BYTES", "8589934592");

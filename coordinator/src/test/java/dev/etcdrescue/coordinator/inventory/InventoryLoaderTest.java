@@ -3,7 +3,7 @@ package dev.etcdrescue.coordinator.inventory;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.etcdrescue.coordinator.cli.ExitCodes;
+import dev.etcdrescue.coordinator.failure.FailureKind;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -501,7 +501,7 @@ class InventoryLoaderTest {
                 """));
         assertThatThrownBy(() -> InventoryLoader.load(file))
                 .isInstanceOfSatisfying(InventoryException.class, e -> {
-                    assertThat(e.exitCode()).isEqualTo(ExitCodes.USAGE);
+                    assertThat(e.kind()).isEqualTo(FailureKind.BAD_INPUT);
                     assertThat(e.problems()).hasSize(3);
                     assertThat(e.getMessage()).startsWith("inventory " + file + " has 3 problems:\n");
                     assertThat(e.getMessage().lines()).hasSize(4);
@@ -581,7 +581,7 @@ class InventoryLoaderTest {
         Path file = write(yaml);
         assertThatThrownBy(() -> InventoryLoader.load(file))
                 .isInstanceOfSatisfying(InventoryException.class, e -> {
-                    assertThat(e.exitCode()).isEqualTo(ExitCodes.USAGE);
+                    assertThat(e.kind()).isEqualTo(FailureKind.BAD_INPUT);
                     for (String text : expected) {
                         String withPath = text.replace("inventory.yaml", file.toString());
                         assertThat(e.problems()).as("problems of\n%s", yaml)

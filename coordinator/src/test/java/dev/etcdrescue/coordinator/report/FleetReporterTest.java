@@ -3,9 +3,6 @@ package dev.etcdrescue.coordinator.report;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.etcdrescue.coordinator.engine.HostResult;
-import dev.etcdrescue.coordinator.engine.Outcome;
-import dev.etcdrescue.coordinator.engine.PhaseName;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;

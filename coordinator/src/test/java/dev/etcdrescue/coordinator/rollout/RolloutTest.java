@@ -2,7 +2,9 @@ package dev.etcdrescue.coordinator.rollout;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.etcdrescue.coordinator.UserException;
+import dev.etcdrescue.coordinator.cli.ExitCodes;
+import dev.etcdrescue.coordinator.failure.FailureKind;
+import dev.etcdrescue.coordinator.failure.UserException;
 import dev.etcdrescue.coordinator.inventory.ClusterPlan;
 import dev.etcdrescue.coordinator.report.FleetReport;
 import dev.etcdrescue.coordinator.report.FleetReporter;
@@ -37,7 +39,7 @@ class RolloutTest {
 
     private FleetReport roll(RolloutPolicy policy, List<String> names, Set<String> failing) {
         FleetReporter reporter = FleetReporter.text(new PrintStream(out, true, StandardCharsets.UTF_8), false, names);
-        return new Rollout(policy).run(names.stream().map(RolloutTest::cluster).toList(), (plan, r) -> {
+        return new Rollout(policy, ExitCodes::of).run(names.stream().map(RolloutTest::cluster).toList(), (plan, r) -> {
             started.add(plan.name());
             return report(plan.name(), failing.contains(plan.name()) ? 3 : 0);
         }, reporter);
@@ -84,7 +86,7 @@ class RolloutTest {
     void exitCodeIsTheFirstFailureInInventoryOrder() {
         List<String> names = List.of("a", "b", "c");
         FleetReporter reporter = FleetReporter.text(new PrintStream(out, true, StandardCharsets.UTF_8), false, names);
-        FleetReport fleet = new Rollout(new RolloutPolicy(3, 100)).run(names.stream().map(RolloutTest::cluster).toList(),
+        FleetReport fleet = new Rollout(new RolloutPolicy(3, 100), ExitCodes::of).run(names.stream().map(RolloutTest::cluster).toList(),
                 (plan, r) -> report(plan.name(), plan.name().equals("a") ? 0 : plan.name().equals("b") ? 4 : 1), reporter);
         assertThat(fleet.exitCode()).isEqualTo(4);
     }
@@ -94,7 +96,7 @@ class RolloutTest {
         List<String> names = List.of("a", "b", "c");
         CyclicBarrier allThree = new CyclicBarrier(3);
         FleetReporter reporter = FleetReporter.text(new PrintStream(out, true, StandardCharsets.UTF_8), false, names);
-        FleetReport fleet = new Rollout(new RolloutPolicy(3, 0)).run(names.stream().map(RolloutTest::cluster).toList(), (plan, r) -> {
+        FleetReport fleet = new Rollout(new RolloutPolicy(3, 0), ExitCodes::of).run(names.stream().map(RolloutTest::cluster).toList(), (plan, r) -> {
             // Only returns if all three recoveries are running at once.
             allThree.await(5, TimeUnit.SECONDS);
             return report(plan.name(), 0);
@@ -106,9 +108,9 @@ class RolloutTest {
     void aRecoveryThatThrowsIsAFailedClusterNotACrash() {
         List<String> names = List.of("a", "b");
         FleetReporter reporter = FleetReporter.text(new PrintStream(out, true, StandardCharsets.UTF_8), false, names);
-        FleetReport fleet = new Rollout(new RolloutPolicy(2, 100)).run(names.stream().map(RolloutTest::cluster).toList(), (plan, r) -> {
+        FleetReport fleet = new Rollout(new RolloutPolicy(2, 100), ExitCodes::of).run(names.stream().map(RolloutTest::cluster).toList(), (plan, r) -> {
             if (plan.name().equals("a")) {
-                throw new UserException(2, "work dir not writable");
+                throw new UserException(FailureKind.BAD_INPUT, "work dir not writable");
             }
             throw new IllegalStateException("boom");
         }, reporter);

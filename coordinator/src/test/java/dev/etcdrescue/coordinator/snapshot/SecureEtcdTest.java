@@ -3,7 +3,7 @@ package dev.etcdrescue.coordinator.snapshot;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.etcdrescue.coordinator.UserException;
+import dev.etcdrescue.coordinator.failure.UserException;
 import dev.etcdrescue.coordinator.inventory.ClusterPlan;
 import dev.etcdrescue.coordinator.inventory.EtcdAccess;
 import dev.etcdrescue.coordinator.inventory.MemberPlan;

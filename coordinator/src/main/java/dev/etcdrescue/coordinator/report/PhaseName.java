@@ -1,4 +1,4 @@
-package dev.etcdrescue.coordinator.engine;
+package dev.etcdrescue.coordinator.report;
 
 /** The phases of a recovery, in the order they run. */
 public enum PhaseName {

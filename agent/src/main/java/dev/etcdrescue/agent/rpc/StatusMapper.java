@@ -1,4 +1,4 @@
-package dev.etcdrescue.agent.server;
+package dev.etcdrescue.agent.rpc;
 
 import dev.etcdrescue.agent.AgentException;
 import io.grpc.Status;

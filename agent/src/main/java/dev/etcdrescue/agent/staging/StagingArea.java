@@ -1,4 +1,4 @@
-package dev.etcdrescue.agent.transfer;
+package dev.etcdrescue.agent.staging;
 
 import dev.etcdrescue.agent.spec.Grammar;
 import java.io.IOException;

@@ -1,8 +1,10 @@
-package dev.etcdrescue.agent.journal;
+package dev.etcdrescue.agent.rollback;
 
 import dev.etcdrescue.agent.AgentException;
 import dev.etcdrescue.agent.io.SafeFiles;
+import dev.etcdrescue.agent.journal.JournalEntry;
 import dev.etcdrescue.agent.journal.JournalEntry.Kind;
+import dev.etcdrescue.agent.journal.OperationJournal;
 import dev.etcdrescue.agent.systemd.Systemctl;
 import dev.etcdrescue.proto.v1.MovedFile;
 import dev.etcdrescue.proto.v1.RollbackResult;

@@ -1,4 +1,4 @@
-package dev.etcdrescue.coordinator.engine;
+package dev.etcdrescue.coordinator.report;
 
 /** Per host and phase, counted as Ansible's PLAY RECAP counts them. */
 public enum Outcome {

@@ -1,4 +1,4 @@
-package dev.etcdrescue.coordinator.engine;
+package dev.etcdrescue.coordinator.report;
 
 import java.time.Duration;
 
