@@ -173,33 +173,14 @@ final class PreflightPhase implements Phase {
         }
     }
 
-    /**
-     * Kubernetes watchers remember revisions: a cluster restored to an older revision makes them miss
-     * changes. Where every host's tool can, the restore moves all revisions forward and marks the old
-     * ones compacted, so watchers re-list instead.
-     */
+    /** One bump for the whole cluster from every host's restore tool (RevisionBump.decide, as plan shows it). */
     private void decideBump(RecoveryRun run) {
-        long wanted = run.options.bumpRevision();
-        List<String> lacking = run.tools.entrySet().stream()
-                .filter(e -> !e.getValue().getSupportsBumpRevision() || !e.getValue().getSupportsMarkCompacted())
-                .map(e -> e.getKey() + " (" + e.getValue().getKind().name().toLowerCase(Locale.ROOT) + " " + e.getValue().getVersion() + ")")
-                .sorted().toList();
-        if (wanted == 0) {
-            run.bump = 0;
-            run.reporter.note(name(), "revision bump: off (--bump-revision 0); revisions restart at the snapshot's");
-        } else if (wanted == RecoveryOptions.BUMP_AUTO) {
-            run.bump = lacking.isEmpty() ? RecoveryOptions.DEFAULT_BUMP : 0;
-            run.reporter.note(name(), lacking.isEmpty()
-                    ? "revision bump: +" + run.bump + " with --mark-compacted, so watchers never see revisions go backwards"
-                    : "revision bump: not possible, no --bump-revision in " + lacking
-                            + "; revisions restart at the snapshot's, so Kubernetes watchers must re-list");
-        } else if (!lacking.isEmpty()) {
-            throw refused("--bump-revision " + wanted + " asked for, but these hosts' restore tools lack --bump-revision/--mark-compacted: "
-                    + lacking + ". Install etcd 3.5+ (etcdutl) there, or pass --bump-revision 0");
-        } else {
-            run.bump = wanted;
-            run.reporter.note(name(), "revision bump: +" + wanted + " with --mark-compacted (as asked)");
+        RevisionBump.Decision d = RevisionBump.decide(run.options.bumpRevision(), run.tools);
+        if (d.refused()) {
+            throw refused(d.why());
         }
+        run.bump = d.bump();
+        run.reporter.note(name(), "revision bump: " + d.why());
         run.preflightFacts.put("bump", run.bump);
     }
 
