@@ -13,6 +13,7 @@ import dev.etcdrescue.proto.v1.PreflightReport;
 import dev.etcdrescue.proto.v1.PreflightRequest;
 import dev.etcdrescue.proto.v1.RenderedPlan;
 import dev.etcdrescue.proto.v1.Severity;
+import dev.etcdrescue.proto.v1.ToolInfo;
 import dev.etcdrescue.snapshotformat.SnapshotDigest;
 import java.net.URI;
 import java.time.Duration;
@@ -42,12 +43,18 @@ public final class Planner {
     public record HostPlan(String host, String agent, String etcdVersion, String restoreTool, List<String> restoreCommand,
                            String dataDir, String dataDirMovedAsideTo, String envFile, String envFileContent,
                            String currentEnvFileContent, String unitFile, String unitFileContent, String currentUnitFileContent,
-                           List<String> ports, List<String> systemctl, List<String> findings, List<String> carriedOver,
-                           boolean refused, String error, String oldLayout, List<String> oldSettings) {}
+                           List<String> ports, List<String> systemctl, List<UnitActions.Action> unitActions, List<String> findings,
+                           List<String> carriedOver, boolean refused, String error, String oldLayout, List<String> oldSettings) {}
 
-    public record ClusterDryRun(String cluster, String source, String bump, String fence, List<HostPlan> hosts) {
+    /**
+     * @param bump the revision bump as recover decides it for the whole cluster (one sentence)
+     * @param bumpRevision what every host's restore adds to every revision (0: none)
+     * @param bumpRefused recover would refuse the bump asked for
+     */
+    public record ClusterDryRun(String cluster, String source, String bump, long bumpRevision, boolean bumpRefused, String fence,
+                                List<HostPlan> hosts) {
         public boolean refused() {
-            return hosts.stream().anyMatch(HostPlan::refused);
+            return bumpRefused || hosts.stream().anyMatch(HostPlan::refused);
         }
     }
 
@@ -59,9 +66,11 @@ public final class Planner {
         Map<String, Map<String, String>> sources = new LinkedHashMap<>();
         Map<String, List<String>> oldMembers = new LinkedHashMap<>();
         Map<String, String> versions = new LinkedHashMap<>();
+        Map<String, ToolInfo> tools = new LinkedHashMap<>();
         for (MemberPlan m : plan.members()) {
             oldEnv(plan, m, operation).ifPresent(r -> {
                 versions.put(m.hostName(), r.getStatus().getEtcdVersion());
+                tools.put(m.hostName(), r.getStatus().getRestoreTool());
                 Map<String, String> env = new LinkedHashMap<>();
                 Map<String, String> from = new LinkedHashMap<>();
                 List<String> shown = new ArrayList<>();
@@ -80,22 +89,17 @@ public final class Planner {
         Fence.Decision fence = Fence.decide(plan, options, envs.values(),
                 plan.snapshot() instanceof SnapshotSource.Endpoints e ? e.endpoints() : List.of());
         int fencePort = fence.fenced() ? options.fencePort() : 0;
+        // One bump for the cluster, as preflight decides it; a host the agent could not be asked about is refused below.
+        RevisionBump.Decision bump = RevisionBump.decide(options.bumpRevision(), tools);
         List<HostPlan> hosts = new ArrayList<>();
-        boolean bumpPossible = true;
         for (MemberPlan m : plan.members()) {
             CarryOver.Planned planned = CarryOver.planned(m, CarryOver.of(plan, m, CarryOver.envFor(m, envs, files, sources, sourceHost),
                     fencePort), versions.getOrDefault(m.hostName(), ""));
-            HostPlan h = hostPlan(plan, planned.member(), options, fencePort, operation, planned,
-                    files.getOrDefault(m.hostName(), ""), oldMembers.getOrDefault(m.hostName(), List.of()));
-            hosts.add(h);
-            bumpPossible &= h.error() == null && h.restoreCommand().stream().anyMatch(a -> a.startsWith("--bump-revision"));
+            hosts.add(hostPlan(plan, planned.member(), options, fencePort, bump.bump(), operation, planned,
+                    files.getOrDefault(m.hostName(), ""), oldMembers.getOrDefault(m.hostName(), List.of())));
         }
-        String bump = options.bumpRevision() == 0 ? "off (--bump-revision 0)"
-                : bumpPossible ? "+" + (options.bumpRevision() == RecoveryOptions.BUMP_AUTO ? RecoveryOptions.DEFAULT_BUMP : options.bumpRevision())
-                        + " with --mark-compacted"
-                : options.bumpRevision() == RecoveryOptions.BUMP_AUTO ? "none: a restore tool lacks --bump-revision"
-                : "refused: a restore tool lacks --bump-revision";
-        return new ClusterDryRun(plan.name(), source.text(), bump, fence.why(), hosts);
+        return new ClusterDryRun(plan.name(), source.text(), (bump.refused() ? "REFUSED: " : "") + bump.why(), bump.bump(),
+                bump.refused(), fence.why(), hosts);
     }
 
     /** The snapshot source as the recovery would choose it; {@code endpoint} is null for a file or when none answers. */
@@ -121,25 +125,17 @@ public final class Planner {
         }
     }
 
-    private HostPlan hostPlan(ClusterPlan plan, MemberPlan m, RecoveryOptions options, int fencePort, String operation,
+    private HostPlan hostPlan(ClusterPlan plan, MemberPlan m, RecoveryOptions options, int fencePort, long bump, String operation,
                               CarryOver.Planned carried, String oldLayout, List<String> oldSettings) {
         AgentEndpoint endpoint = new AgentEndpoint(m.hostName(), m.agentHost(), m.agentPort());
         MemberPlan running = fencePort > 0 ? Fence.fenced(m, fencePort) : m;
-        List<String> systemctl = new ArrayList<>(List.of("systemctl daemon-reload", "systemctl start --no-block " + m.newUnit()));
-        if (fencePort > 0) {
-            systemctl.add("after verify: env file rewritten with client URL " + m.clientUrls().get(0) + ", systemctl stop/start " + m.newUnit());
-        }
-        if (!options.keepOld()) {
-            systemctl.addAll(List.of("systemctl enable " + m.newUnit(), "systemctl stop " + m.oldUnit(), "systemctl disable " + m.oldUnit()));
-        }
+        List<UnitActions.Action> actions = UnitActions.of(m, fencePort > 0, options.keepOld());
+        List<String> systemctl = actions.stream().map(UnitActions.Action::line).toList();
         try (AgentClient agent = channels.connect(endpoint)) {
             // Rendered exactly as configure will write it first (behind the fence), without a bump...
             PreflightReport r = agent.preflight(request(plan, m, running, operation, 0));
             var tool = r.getStatus().getRestoreTool();
-            long bump = options.bumpRevision() == RecoveryOptions.BUMP_AUTO
-                    ? (tool.getSupportsBumpRevision() && tool.getSupportsMarkCompacted() ? RecoveryOptions.DEFAULT_BUMP : 0)
-                    : options.bumpRevision();
-            // ...then with the bump the restore will use, for its exact command line and refusals.
+            // ...then with the cluster's bump the restore will use, for its exact command line and refusals.
             PreflightReport withBump = bump > 0 ? agent.preflight(request(plan, m, running, operation, bump)) : r;
             // ...and the planned client port, which the member takes over at release, must be free as well.
             PreflightReport planned = running != m ? agent.preflight(request(plan, m, m, operation, 0)) : r;
@@ -165,11 +161,11 @@ public final class Planner {
             return new HostPlan(m.hostName(), endpoint.toString(), r.getStatus().getEtcdVersion(),
                     tool.getKind().name().toLowerCase(Locale.ROOT) + " " + tool.getVersion(), withBump.getPlan().getRestoreCommandList(),
                     p.getDataDir(), p.getDataDirMovedAsideTo(), p.getEnvFile(), p.getEnvFileContent(), p.getCurrentEnvFileContent(),
-                    p.getUnitFile(), p.getUnitFileContent(), p.getCurrentUnitFileContent(), List.copyOf(ports), systemctl, findings,
+                    p.getUnitFile(), p.getUnitFileContent(), p.getCurrentUnitFileContent(), List.copyOf(ports), systemctl, actions, findings,
                     carried.lines(), refused, null, oldLayout, oldSettings);
         } catch (RuntimeException e) {
             return new HostPlan(m.hostName(), endpoint.toString(), null, null, List.of(), m.dataDir(), "", "", "", "", "", "", "",
-                    List.of(), systemctl, List.of(), carried.lines(), true, AgentErrors.describe(e, endpoint.toString()),
+                    List.of(), systemctl, actions, List.of(), carried.lines(), true, AgentErrors.describe(e, endpoint.toString()),
                     oldLayout, oldSettings);
         }
     }

@@ -118,6 +118,11 @@ public final class RecoveryRun {
         return fenced() ? Fence.fenced(m, fencePort) : m;
     }
 
+    /** The systemd actions {@code phase} takes on the member's host (UnitActions.of, as plan shows them). */
+    List<UnitActions.Action> unitActions(MemberPlan m, PhaseName phase) {
+        return UnitActions.in(phase, UnitActions.of(m, fenced(), options.keepOld()));
+    }
+
     /** The plan verify checks before release: the fenced client URLs when fencing. */
     ClusterPlan verifyPlan() {
         return fenced() ? Fence.fenced(plan, fencePort) : plan;

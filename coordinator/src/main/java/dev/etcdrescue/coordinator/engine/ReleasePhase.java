@@ -94,16 +94,15 @@ final class ReleasePhase implements Phase {
         try {
             agent.configure(ConfigureRequest.newBuilder().setHeader(run.header(m)).setMember(MemberSpecs.of(run.plan, m))
                     .setNewUnit(m.newUnit()).setBaseUnit(m.baseUnit()).addAllExtra(MemberSpecs.extras(m, run.snapshot == null ? 0 : run.snapshot.size())).build());
-            agent.stop(UnitRequest.newBuilder().setHeader(run.header(m)).setUnit(m.newUnit()).build());
-            // The others keep a quorum, so the member's start job ends once it has rejoined (or failed).
-            var started = agent.startAndWait(UnitRequest.newBuilder().setHeader(run.header(m)).setUnit(m.newUnit()).build(),
-                    run.options.startTimeout());
-            try {
-                if (!"active".equals(started.get().getActiveState())) {
-                    waitActive(run, m);
+            List<UnitActions.Action> actions = run.unitActions(m, name());
+            for (UnitActions.Action action : actions) {
+                switch (action.verb()) {
+                    case STOP -> agent.stop(UnitRequest.newBuilder().setHeader(run.header(m)).setUnit(action.unit()).build());
+                    // StartMember reloads systemd itself before it starts the unit (the next action).
+                    case DAEMON_RELOAD -> { }
+                    case START_AND_WAIT -> startAndWait(run, m, action.unit());
+                    default -> throw new IllegalStateException("release does not " + action.command());
                 }
-            } finally {
-                started.cancel(true);
             }
             // Health only: the member restarted on the data verify checked; hashkv of its whole keyspace here
             // (a full scan per member) would add nothing that the full verify after the last batch does not check.
@@ -112,8 +111,8 @@ final class ReleasePhase implements Phase {
                 return new HostResult(m.hostName(), name(), Outcome.FAILED, "did not come back on " + m.clientUrls().get(0) + ": "
                         + healthy.detail(), PreflightPhase.since(t0));
             }
-            return new HostResult(m.hostName(), name(), Outcome.CHANGED, "now serves clients on " + m.clientUrls().get(0),
-                    PreflightPhase.since(t0));
+            return new HostResult(m.hostName(), name(), Outcome.CHANGED, "now serves clients on " + m.clientUrls().get(0) + " ("
+                    + UnitActions.describe(actions) + ")", PreflightPhase.since(t0));
         } catch (PhaseFailedException e) {
             return new HostResult(m.hostName(), name(), Outcome.FAILED, e.getMessage(), PreflightPhase.since(t0));
         } catch (InterruptedException e) {
@@ -122,6 +121,19 @@ final class ReleasePhase implements Phase {
         } catch (Exception e) {
             return new HostResult(m.hostName(), name(), Outcome.FAILED, AgentErrors.describe(e, agent.endpoint().toString()),
                     PreflightPhase.since(t0));
+        }
+    }
+
+    /** The others keep a quorum, so the member's start job ends once it has rejoined (or failed). */
+    private static void startAndWait(RecoveryRun run, MemberPlan m, String unit) throws Exception {
+        var started = run.agents.get(m.hostName()).startAndWait(UnitRequest.newBuilder().setHeader(run.header(m)).setUnit(unit).build(),
+                run.options.startTimeout());
+        try {
+            if (!"active".equals(started.get().getActiveState())) {
+                waitActive(run, m);
+            }
+        } finally {
+            started.cancel(true);
         }
     }
 

@@ -106,7 +106,7 @@ final class StartPhase implements Phase {
         if ("active".equals(s.getActiveState())) {
             polled.remove(m);
             active.add(m);
-            run.record(new HostResult(m.hostName(), name(), Outcome.CHANGED, "daemon-reload; start " + m.newUnit()
+            run.record(new HostResult(m.hostName(), name(), Outcome.CHANGED, UnitActions.describe(run.unitActions(m, name()))
                     + ": active after " + seconds(took), took));
         } else if ("failed".equals(s.getActiveState())) {
             polled.remove(m);
