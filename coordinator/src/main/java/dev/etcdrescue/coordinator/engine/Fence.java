@@ -27,8 +27,16 @@ final class Fence {
 
     private Fence() {}
 
-    /** Whether to fence, and a sentence saying why (for the report and plan). */
-    record Decision(boolean fenced, String why) {}
+    /**
+     * Whether to fence, and a sentence saying why (for the report and plan).
+     *
+     * @param port the client port members serve on until release, 0 for no fence
+     */
+    record Decision(int port, String why) {
+        boolean fenced() {
+            return port > 0;
+        }
+    }
 
     /**
      * @param oldEnvs the old members' env files as the agents read them (hosts without one: absent or empty)
@@ -38,12 +46,12 @@ final class Fence {
                            List<URI> oldEndpoints) {
         int port = options.fencePort();
         if (port == 0) {
-            return new Decision(false, "none (--fence-port 0)");
+            return new Decision(0, "none (--fence-port 0)");
         }
         String fenced = "new members serve clients only on port " + port + " until verify passes, then move to their"
                 + " planned client URLs (release)";
         if (options.fence() == RecoveryOptions.FenceMode.ALWAYS) {
-            return new Decision(true, fenced + " (--fence always)");
+            return new Decision(port, fenced + " (--fence always)");
         }
         Set<Integer> old = new TreeSet<>();
         oldEndpoints.forEach(u -> old.add(portOf(u)));
@@ -54,7 +62,7 @@ final class Fence {
                         try {
                             old.add(portOf(new URI(url.strip())));
                         } catch (URISyntaxException e) {
-                            return new Decision(true, fenced + ": the old " + key + " " + url + " is not a URL, so the old client"
+                            return new Decision(port, fenced + ": the old " + key + " " + url + " is not a URL, so the old client"
                                     + " ports are not known");
                         }
                     }
@@ -64,16 +72,16 @@ final class Fence {
         Set<Integer> planned = new TreeSet<>();
         plan.members().forEach(m -> m.clientUrls().forEach(u -> planned.add(portOf(u))));
         if (old.isEmpty()) {
-            return new Decision(true, fenced + ": the old cluster's client ports are not known (no old member's settings name them,"
+            return new Decision(port, fenced + ": the old cluster's client ports are not known (no old member's settings name them,"
                     + " no snapshot_endpoints)");
         }
         Set<Integer> shared = new TreeSet<>(planned);
         shared.retainAll(old);
         if (!shared.isEmpty()) {
-            return new Decision(true, fenced + ": client port " + shared + " was the old cluster's, whose clients may still"
+            return new Decision(port, fenced + ": client port " + shared + " was the old cluster's, whose clients may still"
                     + " be pointed at it");
         }
-        return new Decision(false, "none needed: the planned client port " + planned + " is not the old cluster's " + old
+        return new Decision(0, "none needed: the planned client port " + planned + " is not the old cluster's " + old
                 + ", so no client reaches the new members until it is pointed at them (--fence always to fence anyway)");
     }
 

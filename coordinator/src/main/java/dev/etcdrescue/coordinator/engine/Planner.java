@@ -88,7 +88,7 @@ public final class Planner {
         Optional<MemberPlan> sourceHost = CarryOver.sourceHost(plan, source.endpoint(), envs);
         Fence.Decision fence = Fence.decide(plan, options, envs.values(),
                 plan.snapshot() instanceof SnapshotSource.Endpoints e ? e.endpoints() : List.of());
-        int fencePort = fence.fenced() ? options.fencePort() : 0;
+        int fencePort = fence.port();
         // One bump for the cluster, as preflight decides it; a host the agent could not be asked about is refused below.
         RevisionBump.Decision bump = RevisionBump.decide(options.bumpRevision(), tools);
         List<HostPlan> hosts = new ArrayList<>();

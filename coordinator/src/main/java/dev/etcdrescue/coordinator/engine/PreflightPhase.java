@@ -137,7 +137,7 @@ final class PreflightPhase implements Phase {
     private void decideFence(RecoveryRun run) {
         List<java.net.URI> oldEndpoints = run.plan.snapshot() instanceof SnapshotSource.Endpoints e ? e.endpoints() : List.of();
         Fence.Decision d = Fence.decide(run.plan, run.options, oldEnvs.values(), oldEndpoints);
-        run.fencePort = d.fenced() ? run.options.fencePort() : 0;
+        run.fencePort = d.port();
         run.preflightFacts.put("fencePort", run.fencePort);
         run.reporter.note(name(), "fence: " + d.why());
     }

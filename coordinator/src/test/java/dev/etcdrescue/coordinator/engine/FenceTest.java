@@ -53,6 +53,7 @@ class FenceTest {
     void aRestoreInPlaceOnTheOldClientPortIsFenced() throws Exception {
         Fence.Decision d = Fence.decide(plan("2379"), options(RecoveryOptions.FenceMode.AUTO, 32379), List.of(OLD_ON_2379), List.of());
         assertThat(d.fenced()).as(d.why()).isTrue();
+        assertThat(d.port()).as("the port members serve on until release").isEqualTo(32379);
         assertThat(d.why()).contains("port 32379").contains("[2379] was the old cluster's");
     }
 
@@ -78,6 +79,7 @@ class FenceTest {
                 .isTrue();
         Fence.Decision none = Fence.decide(plan("2379"), options(RecoveryOptions.FenceMode.ALWAYS, 0), List.of(OLD_ON_2379), List.of());
         assertThat(none.fenced()).isFalse();
+        assertThat(none.port()).isZero();
         assertThat(none.why()).contains("--fence-port 0");
     }
 }
