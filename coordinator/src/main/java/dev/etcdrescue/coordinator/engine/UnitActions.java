@@ -41,11 +41,15 @@ public final class UnitActions {
      * @param condition when the action is taken, empty for always
      */
     public record Action(PhaseName phase, Verb verb, String unit, String condition) {
-        /** The systemctl call as an operator would type it, and when it runs. */
-        public String command() {
+        /** The systemctl call as an operator would type it (a start waits for its job). */
+        public String call() {
             return "systemctl " + verb.word() + (unit.isEmpty() ? "" : " " + unit)
-                    + (verb == Verb.START_AND_WAIT ? ", waiting for its start job" : "")
-                    + (condition.isEmpty() ? "" : " (" + condition + ")");
+                    + (verb == Verb.START_AND_WAIT ? ", waiting for its start job" : "");
+        }
+
+        /** {@link #call()} and when it runs. */
+        public String command() {
+            return call() + (condition.isEmpty() ? "" : " (" + condition + ")");
         }
 
         /** {@link #command()} after the phase's name: one line of plan. */
@@ -84,8 +88,8 @@ public final class UnitActions {
         return actions.stream().filter(a -> a.phase() == phase).toList();
     }
 
-    /** The actions' commands on one line, for a phase's report. */
+    /** The actions' calls on one line, for a phase's report (its result says what each found). */
     public static String describe(List<Action> actions) {
-        return actions.stream().map(Action::command).collect(Collectors.joining("; "));
+        return actions.stream().map(Action::call).collect(Collectors.joining("; "));
     }
 }
