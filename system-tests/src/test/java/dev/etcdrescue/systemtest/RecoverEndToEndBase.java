@@ -90,7 +90,7 @@ abstract class RecoverEndToEndBase {
         assertThat(plan.stdout()).contains("recover would proceed").contains("snapshot restore <snapshot>").contains("--skip-hash-check")
                 .contains("--initial-cluster=" + testbed.host(0).name() + "=http://" + testbed.host(0).address() + ":22380")
                 .contains("| ETCD_NAME=\"" + testbed.host(3).name() + "\"")
-                .contains("EnvironmentFile=/etc/default/etcd_new").contains("run:      systemctl disable etcd");
+                .contains("EnvironmentFile=/etc/default/etcd_new").contains("run:      cut-over: systemctl disable etcd (if enabled)");
         Cli.Result check = Cli.etcdRescue("recover", "-i", inventory.toString(), "--check");
         assertThat(check.exitCode()).as(check.all()).isZero();
         assertThat(check.stdout()).contains("PLAN cluster beta").contains("recover would proceed");
