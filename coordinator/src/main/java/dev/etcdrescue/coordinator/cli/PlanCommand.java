@@ -79,7 +79,9 @@ public final class PlanCommand implements Callable<Integer> {
             h.systemctl().forEach(c -> out.printf("  run:      %s%n", c));
             h.findings().forEach(f -> out.printf("  %s%n", f));
         }
-        out.printf("%n%s%n%n", run.refused() ? "recover would REFUSE: see the ERROR lines" : "recover would proceed");
+        out.printf("%n%s%n%n", !run.refused() ? "recover would proceed"
+                : run.bumpRefused() ? "recover would REFUSE: see the revision bump line and any ERROR lines"
+                : "recover would REFUSE: see the ERROR lines");
     }
 
     private static void file(PrintStream out, String what, String path, String content, String current) {
