@@ -9,7 +9,7 @@ import java.util.Optional;
  * The etcd version and restore tool of this host, detected by running the binaries and kept until
  * a binary in the tool dirs is added, removed or replaced. Each detection spawns four or five
  * processes; GetStatus and Preflight each asked for one, three per host in a recovery's preflight,
- * which made up most of its second on two cores (docs/benchmarks.md, session 4).
+ * which made up most of its second on two cores (docs/benchmarks.md).
  */
 public final class HostTools {
     private final RestoreTools tools;
