@@ -41,6 +41,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.function.Supplier;
+import java.util.function.ToLongFunction;
 import java.util.regex.Matcher;
 
 /**
@@ -70,9 +71,15 @@ public final class PreflightChecker {
     private final JournaledMoves moves;
     private final Path stagingDir;
     private final String configuredListen;
+    private final PortHolders portHolders;
+    /** The main pid of a unit, 0 when it runs none (systemctl show's MainPID). */
+    private final ToLongFunction<String> mainPid;
 
     public PreflightChecker(HostTools hostTools, BaseUnits baseUnits, PathRules dataRoots, ConfigWriter configWriter,
-                            JournaledMoves moves, Path stagingDir, String configuredListen) {
+                            JournaledMoves moves, Path stagingDir, String configuredListen, PortHolders portHolders,
+                            ToLongFunction<String> mainPid) {
+        this.portHolders = portHolders;
+        this.mainPid = mainPid;
         this.hostTools = hostTools;
         this.baseUnits = baseUnits;
         this.dataRoots = dataRoots;
@@ -146,7 +153,7 @@ public final class PreflightChecker {
                 .ifPresent(command -> rendered.addAllRestoreCommand(command.argv())));
 
         checkUnits(request, plan, report, rendered, findings);
-        plan.ifPresent(p -> checkPorts(p, report, findings));
+        plan.ifPresent(p -> checkPorts(p, oldMemberPid(request), request.getBaseUnit(), report, findings));
         report.addAllLocalAddresses(localAddresses());
         return report.addAllFindings(findings).setPlan(rendered).build();
     }
@@ -193,7 +200,7 @@ public final class PreflightChecker {
             report.setBaseEnvFile(String.join(",", o.envFiles().stream().map(Path::toString).toList()))
                     .setBaseLayout(o.describe());
             findings.addAll(o.findings());
-            plan.ifPresent(p -> checkInsideOldDataDir(p, o, findings));
+            plan.ifPresent(p -> checkInsideOldDataDir(p, o, oldMemberPid(request), findings));
         });
         if (newUnit.isEmpty()) {
             return;
@@ -249,12 +256,20 @@ public final class PreflightChecker {
      * kubespray's old data dir is /var/lib/etcd itself, where the default new data dir would lie inside
      * it: whoever later clears the old member's data dir would clear the new member's too.
      */
-    private static void checkInsideOldDataDir(MemberPlan plan, OldMember old, List<Finding> findings) {
+    private static void checkInsideOldDataDir(MemberPlan plan, OldMember old, long oldPid, List<Finding> findings) {
         Setting oldDir = old.settings().get("ETCD_DATA_DIR");
         if (oldDir == null || !Path.of(oldDir.value()).isAbsolute()) {
             return;
         }
         Path oldPath = Path.of(oldDir.value()).normalize();
+        if (plan.dataDir().equals(oldPath) && oldPid > 0) {
+            // The restore moves an existing data dir aside; under a running etcd, which still writes its WAL by
+            // path, the old member would write into the new member's data dir.
+            findings.add(finding(Severity.ERROR, "data-dir-in-use", "member.data_dir", "the new data dir " + plan.dataDir()
+                    + " is the data dir of the old member still running here (pid " + oldPid + ", " + oldDir.describe()
+                    + "): the restore cannot move it aside under a running etcd. Set data_dir beside it (for example "
+                    + oldPath + "-new), or stop the old member first"));
+        }
         if (!plan.dataDir().equals(oldPath) && plan.dataDir().startsWith(oldPath)) {
             findings.add(finding(Severity.ERROR, "data-dir-inside-old", "member.data_dir", "the new data dir " + plan.dataDir()
                     + " lies inside the old member's data dir " + oldPath + " (" + oldDir.describe() + "): clearing the old one"
@@ -290,7 +305,20 @@ public final class PreflightChecker {
         }
     }
 
-    private void checkPorts(MemberPlan plan, PreflightReport.Builder report, List<Finding> findings) {
+    /** The old member's main pid (the base unit's), 0 when it is not running or the unit is not named. */
+    private long oldMemberPid(PreflightRequest request) {
+        try {
+            return mainPid.applyAsLong(UnitNames.bare(request.getBaseUnit(), "base_unit"));
+        } catch (RuntimeException e) {
+            return 0;
+        }
+    }
+
+    /**
+     * Every port the member will listen on must be free, or held by the old member it replaces: a restore
+     * in place, where the recovery stops the old member just before the new one starts.
+     */
+    private void checkPorts(MemberPlan plan, long oldPid, String baseUnit, PreflightReport.Builder report, List<Finding> findings) {
         Set<String> urls = new LinkedHashSet<>(plan.listenPeerUrls());
         urls.addAll(plan.listenClientUrls());
         for (String url : urls) {
@@ -307,11 +335,34 @@ public final class PreflightChecker {
                 check.setFree(true);
             } catch (IOException e) {
                 check.setFree(false);
-                findings.add(finding(Severity.ERROR, "port-busy", "member.listen_urls", "cannot bind " + host + ":" + port
-                        + " for " + url + " (" + e.getMessage() + "): stop what holds it, or check the address is this host's"));
+                busy(url, host, port, e.getMessage(), oldPid, baseUnit, check, findings);
             }
             report.addPorts(check);
         }
+    }
+
+    private void busy(String url, String host, int port, String error, long oldPid, String baseUnit, PortCheck.Builder check,
+                      List<Finding> findings) {
+        List<Long> holders;
+        try {
+            holders = portHolders.holders(InetAddress.getByName(host), port);
+        } catch (IOException e) {
+            holders = List.of();
+        }
+        if (!holders.isEmpty()) {
+            check.setHolderPid(holders.get(0));
+        }
+        if (oldPid > 0 && !holders.isEmpty() && holders.stream().allMatch(pid -> portHolders.sameUnit(pid, oldPid))) {
+            check.setHeldByOldMember(true);
+            findings.add(finding(Severity.INFO, "port-held-by-old-member", "member.listen_urls", host + ":" + port + " is held by "
+                    + baseUnit + " (pid " + holders.get(0) + ", the old member): freed by the recovery, which stops "
+                    + baseUnit + " after every host is restored and configured, just before the new members start"));
+            return;
+        }
+        String who = holders.isEmpty() ? "" : ", held by pid " + holders.get(0) + " (" + portHolders.command(holders.get(0)) + ")"
+                + (oldPid > 0 ? ", not by " + baseUnit + "'s old member (pid " + oldPid + ")" : "");
+        findings.add(finding(Severity.ERROR, "port-busy", "member.listen_urls", "cannot bind " + host + ":" + port
+                + " for " + url + " (" + error + who + "): stop what holds it, or check the address is this host's"));
     }
 
     private List<String> localAddresses() {

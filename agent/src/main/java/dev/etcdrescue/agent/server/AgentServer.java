@@ -95,7 +95,8 @@ public final class AgentServer {
                 new UnitOperations(systemctl, journal, failpoints),
                 new RollbackRunner(journal, systemctl),
                 new PreflightChecker(hostTools, baseUnits, dataRoots, configWriter, moves, config.stagingDir(),
-                        config.listenText()),
+                        config.listenText(), dev.etcdrescue.agent.preflight.PortHolders.system(),
+                        unit -> systemctl.show(unit).getMainPid()),
                 new PathRules(config.backupDirs(), "backup_dirs"),
                 new dev.etcdrescue.agent.cleanup.Leftovers(config),
                 dev.etcdrescue.agent.transfer.LocalSnapshotSender.from(config, runner));

@@ -92,9 +92,9 @@ public final class Journal {
                     }
                     case "phase-done" -> {
                         j.done.add(PhaseName.valueOf(line.get("phase").asText()));
-                        Journal target = j;
-                        line.path("facts").fields().forEachRemaining(f -> target.facts.put(f.getKey(), JSON.convertValue(f.getValue(), Object.class)));
+                        j.readFacts(line);
                     }
+                    case "facts" -> j.readFacts(line);
                     default -> { }
                 }
             }
@@ -148,6 +148,18 @@ public final class Journal {
         append(line);
         done.add(phase);
         facts.putAll(newFacts);
+    }
+
+    /** Facts learnt within a phase, journalled before the step that needs them remembered (a resume reads them back). */
+    void record(Map<String, Object> newFacts) {
+        ObjectNode line = JSON.createObjectNode().put("type", "facts");
+        line.set("facts", JSON.valueToTree(newFacts));
+        append(line);
+        facts.putAll(newFacts);
+    }
+
+    private void readFacts(JsonNode line) {
+        line.path("facts").fields().forEachRemaining(f -> facts.put(f.getKey(), JSON.convertValue(f.getValue(), Object.class)));
     }
 
     void note(String type, String message) {

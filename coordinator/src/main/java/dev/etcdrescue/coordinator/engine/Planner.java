@@ -129,7 +129,7 @@ public final class Planner {
                               CarryOver.Planned carried, String oldLayout, List<String> oldSettings) {
         AgentEndpoint endpoint = new AgentEndpoint(m.hostName(), m.agentHost(), m.agentPort());
         MemberPlan running = fencePort > 0 ? Fence.fenced(m, fencePort) : m;
-        List<UnitActions.Action> actions = UnitActions.of(m, fencePort > 0, options.keepOld());
+        List<UnitActions.Action> actions = UnitActions.of(m, fencePort > 0, options.keepOld(), List.of());
         List<String> systemctl = actions.stream().map(UnitActions.Action::line).toList();
         try (AgentClient agent = channels.connect(endpoint)) {
             // Rendered exactly as configure will write it first (behind the fence), without a bump...
@@ -152,11 +152,18 @@ public final class Planner {
                 refused = true;
             }
             Set<String> ports = new LinkedHashSet<>();
-            for (PreflightReport each : List.of(r, planned)) {
-                for (var pc : each.getPortsList()) {
-                    ports.add(pc.getAddress() + ":" + pc.getPort() + (pc.getFree() ? " free" : " IN USE"));
-                    refused |= !pc.getFree();
-                }
+            List<dev.etcdrescue.proto.v1.PortCheck> checks = new ArrayList<>(r.getPortsList());
+            checks.addAll(planned.getPortsList());
+            for (var pc : checks) {
+                ports.add(pc.getAddress() + ":" + pc.getPort() + (pc.getFree() ? " free"
+                        : pc.getHeldByOldMember() ? " held by the old member: freed by stop-old" : " IN USE"));
+            }
+            InPlace.Ports inPlace = InPlace.of(checks);
+            refused |= !inPlace.busy().isEmpty();
+            if (!inPlace.freed().isEmpty()) {
+                findings.add("INFO " + InPlace.describe(m.oldUnit(), inPlace.freed()));
+                actions = UnitActions.of(m, fencePort > 0, options.keepOld(), inPlace.freed());
+                systemctl = actions.stream().map(UnitActions.Action::line).toList();
             }
             return new HostPlan(m.hostName(), endpoint.toString(), r.getStatus().getEtcdVersion(),
                     tool.getKind().name().toLowerCase(Locale.ROOT) + " " + tool.getVersion(), withBump.getPlan().getRestoreCommandList(),

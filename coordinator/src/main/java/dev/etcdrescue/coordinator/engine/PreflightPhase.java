@@ -9,7 +9,6 @@ import dev.etcdrescue.coordinator.snapshot.SnapshotTaker;
 import dev.etcdrescue.coordinator.snapshot.SourceMember;
 import dev.etcdrescue.proto.v1.AgentStatus;
 import dev.etcdrescue.proto.v1.Finding;
-import dev.etcdrescue.proto.v1.PortCheck;
 import dev.etcdrescue.proto.v1.PreflightReport;
 import dev.etcdrescue.proto.v1.PreflightRequest;
 import dev.etcdrescue.proto.v1.RestoreTool;
@@ -293,10 +292,11 @@ final class PreflightPhase implements Phase {
         if (report.getStatus().getRestoreTool().getKind() == RestoreTool.RESTORE_TOOL_UNSPECIFIED) {
             problems.add("no etcdutl or etcdctl found: install etcd's client tools (Debian: apt-get install etcd-client)");
         }
-        for (PortCheck p : report.getPortsList()) {
-            if (!p.getFree()) {
-                problems.add("port " + p.getAddress() + ":" + p.getPort() + " is in use: stop what listens there or choose other ports");
-            }
+        InPlace.Ports ports = InPlace.of(report.getPortsList());
+        problems.addAll(ports.busy());
+        if (!ports.freed().isEmpty()) {
+            run.freedPorts.put(m.hostName(), ports.freed());
+            notes.add(InPlace.describe(m.oldUnit(), ports.freed()));
         }
         long need = 2 * size + DISK_MARGIN;
         if (size > 0 && report.getFreeBytesDataDir() < need) {

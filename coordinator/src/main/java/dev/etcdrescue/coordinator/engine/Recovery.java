@@ -74,7 +74,7 @@ public final class Recovery {
         SnapshotTaker taker = new SnapshotTaker(etcd, Duration.ofSeconds(5));
         ClusterVerifier verifier = new ClusterVerifier(etcd);
         List<Phase> phases = List.of(new PreflightPhase(taker), new SnapshotPhase(taker), new DistributePhase(channels),
-                new RestorePhase(), new ConfigurePhase(), new StartPhase(), new VerifyPhase(verifier),
+                new RestorePhase(), new ConfigurePhase(), new StopOldPhase(verifier), new StartPhase(), new VerifyPhase(verifier),
                 new ReleasePhase(verifier), new CutOverPhase());
         Map<String, AgentClient> agents = new LinkedHashMap<>();
         for (MemberPlan m : plan.members()) {
@@ -110,6 +110,7 @@ public final class Recovery {
                     phaseMillis.put(phase.name().label(), took.toMillis());
                     reporter.phaseFinished(phase.name(), took, ok);
                 }
+                servingAgain(run, phase.name());
                 journal.phaseDone(phase.name(), factsOf(run, phase.name()));
                 if (phase.name() == PhaseName.PREFLIGHT) {
                     startRenewing(renewer, run);
@@ -145,7 +146,8 @@ public final class Recovery {
         try {
             RecoveryReport report = new RecoveryReport(plan.name(), operationId, failure == null, exitCode(failure), message,
                     options.workDir().toString(), run.snapshotFacts, phaseMillis, new ArrayList<>(run.results),
-                    new ArrayList<>(run.checks), newClientEndpoints(plan));
+                    new ArrayList<>(run.checks), newClientEndpoints(plan),
+                    run.downtime == null ? null : run.downtime.toMillis());
             writeReport(report, options.workDir());
             reporter.runFinished(report);
             return report;
@@ -187,7 +189,7 @@ public final class Recovery {
         }
         RecoveryReport report = new RecoveryReport(plan.name(), operationId, failure == null, exitCode(failure), message, workDir.toString(),
                 Map.of(), Map.of("rollback", Duration.ofNanos(System.nanoTime() - t0).toMillis()), new ArrayList<>(run.results),
-                List.of(), null);
+                List.of(), null, null);
         reporter.runFinished(report);
         return report;
     }
@@ -212,12 +214,32 @@ public final class Recovery {
                         + "where it ran; what this attempt created was moved aside, not deleted.";
             }
             return "\nHosts were changed up to the " + phase.label() + " phase; every replaced file and dir was moved aside (see above), "
-                    + "the old units were not touched. Undo with: etcd-rescue rollback " + dir + " --yes"
-                    + "\nor fix the cause and continue with: etcd-rescue resume " + dir + claimsKept(run);
+                    + (run.oldStoppedAtMillis == 0 ? "the old units were not touched. " : "") + "Undo with: etcd-rescue rollback " + dir
+                    + " --yes\nor fix the cause and continue with: etcd-rescue resume " + dir + stoppedOld(run) + claimsKept(run);
         }
         return "\nThe new members keep running" + whereMembersServe(run, phase)
                 + " for inspection. Undo with: etcd-rescue rollback " + dir + " --yes, or continue with: etcd-rescue resume " + dir
-                + claimsKept(run);
+                + stoppedOld(run) + claimsKept(run);
+    }
+
+    /**
+     * A restore in place ends the survivor's downtime when clients can use the new cluster: after release
+     * (fenced), or after verify (not fenced). Measured from the journalled stop, so a resumed run counts the
+     * time the coordinator was away.
+     */
+    private static void servingAgain(RecoveryRun run, PhaseName phase) {
+        if (run.oldStoppedAtMillis > 0 && phase == (run.fenced() ? PhaseName.RELEASE : PhaseName.VERIFY)) {
+            run.downtime = Duration.ofMillis(System.currentTimeMillis() - run.oldStoppedAtMillis);
+            run.reporter.note(phase, String.format(Locale.ROOT, "survivor downtime: %.1f s, from the stop of the old members (%s)"
+                    + " until the new cluster served clients on the planned client URLs", run.downtime.toMillis() / 1000.0,
+                    String.join(", ", run.freedPorts.keySet())));
+        }
+    }
+
+    /** Where a restore in place stopped old members: what undoes it. */
+    private static String stoppedOld(RecoveryRun run) {
+        return run.oldStoppedAtMillis == 0 ? "" : "\nThe old members on " + String.join(", ", run.freedPorts.keySet())
+                + " were stopped for the restore in place (their data dirs untouched): rollback starts them again.";
     }
 
     /** Kept so that no other operation changes a half-recovered host; resume and rollback take them over. */
@@ -246,6 +268,7 @@ public final class Recovery {
             facts.put("carried", new LinkedHashMap<>(run.carried));
             facts.put("settings", new LinkedHashMap<>(run.settings));
             facts.put("etcdVersions", new LinkedHashMap<>(run.etcdVersions));
+            facts.put("freedPorts", new LinkedHashMap<>(run.freedPorts));
             if (run.source != null) {
                 SourceMember s = run.source;
                 facts.put("sourceEndpoint", s.endpoint().toString());
@@ -258,6 +281,11 @@ public final class Recovery {
             facts.put("snapshot", new LinkedHashMap<>(run.snapshotFacts));
             facts.put("snapshotTrailer", run.snapshot.trailer().name());
             facts.put("transferId", run.transferId);
+        } else if (phase == PhaseName.STOP_OLD) {
+            facts.putAll(InPlaceFacts.of(run));
+        }
+        if (run.downtime != null) {
+            facts.put("survivorDowntimeMillis", run.downtime.toMillis());
         }
         return facts;
     }
@@ -272,6 +300,7 @@ public final class Recovery {
             // Journals from before the version rules have no settings: the merged ones stand.
             run.applySettings((Map<String, Map<String, String>>) facts.getOrDefault("settings", Map.of()));
             run.etcdVersions.putAll((Map<String, String>) facts.getOrDefault("etcdVersions", Map.of()));
+            run.freedPorts.putAll((Map<String, List<String>>) facts.getOrDefault("freedPorts", Map.of()));
             if (facts.containsKey("sourceEndpoint")) {
                 run.source = new SourceMember(URI.create((String) facts.get("sourceEndpoint")), (String) facts.get("sourceVersion"),
                         ((Number) facts.get("sourceRevision")).longValue(), ((Number) facts.get("sourceRaftIndex")).longValue(),
@@ -284,6 +313,11 @@ public final class Recovery {
                     (String) snap.get("sha256"), SnapshotDigest.Trailer.valueOf((String) facts.get("snapshotTrailer")));
             run.expectedRevision = ((Number) snap.get("revision")).longValue();
             run.transferId = (String) facts.getOrDefault("transferId", run.snapshot.transferId());
+        } else if (phase == PhaseName.STOP_OLD) {
+            InPlaceFacts.read(run, facts);
+        }
+        if (facts.get("survivorDowntimeMillis") instanceof Number n) {
+            run.downtime = Duration.ofMillis(n.longValue());
         }
     }
 

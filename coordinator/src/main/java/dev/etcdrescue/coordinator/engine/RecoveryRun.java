@@ -77,6 +77,17 @@ public final class RecoveryRun {
      * from the old client ports ({@link Fence#decide}); journalled, so a resumed run fences as the first did.
      */
     volatile int fencePort;
+    /**
+     * A restore in place: the planned ports the old member holds on each such host (host:port), which
+     * the recovery frees by stopping it in {@link PhaseName#STOP_OLD}; decided in preflight, journalled.
+     */
+    final Map<String, List<String>> freedPorts = new ConcurrentHashMap<>();
+    /** When the first old member was stopped for a restore in place (epoch ms), 0 before; journalled. */
+    volatile long oldStoppedAtMillis;
+    /** What the source answered before it was stopped in place, for verify to compare with; null otherwise. */
+    volatile dev.etcdrescue.coordinator.verify.SourceRecord sourceRecord;
+    /** The survivor's downtime in a restore in place (old member stopped until the new cluster serves), once known. */
+    volatile Duration downtime;
     final Journal journal;
 
     RecoveryRun(ClusterPlan plan, RecoveryOptions options, String operationId, Reporter reporter,
@@ -120,7 +131,7 @@ public final class RecoveryRun {
 
     /** The systemd actions {@code phase} takes on the member's host (UnitActions.of, as plan shows them). */
     List<UnitActions.Action> unitActions(MemberPlan m, PhaseName phase) {
-        return UnitActions.in(phase, UnitActions.of(m, fenced(), options.keepOld()));
+        return UnitActions.in(phase, UnitActions.of(m, fenced(), options.keepOld(), freedPorts.getOrDefault(m.hostName(), List.of())));
     }
 
     /** The plan verify checks before release: the fenced client URLs when fencing. */

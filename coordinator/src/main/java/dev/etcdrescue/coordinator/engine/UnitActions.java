@@ -9,7 +9,8 @@ import java.util.stream.Collectors;
 /**
  * The systemd actions one host sees during a recovery, in order, each with the phase that takes it.
  * The dry run (plan) prints this list, and recover's start, release and cut-over phases act on it and
- * report it, so what plan shows is what recover does.
+ * report it, so what plan shows is what recover does. In a restore in place the old member is stopped
+ * (stop-old) before the new one starts, since both would listen on the same ports.
  *
  * <p>What each phase's RPC makes the agent run: StartMember reloads systemd, then starts the unit and
  * waits for its start job (decision 0015); StopMember stops it; CutOver enables the new unit unless it is
@@ -62,9 +63,15 @@ public final class UnitActions {
      * @param fenced the members serve clients behind the fence until verify passes (Fence.decide), so
      *               release restarts each on its planned client URL
      * @param keepOld --keep-old: no cut-over
+     * @param freedPorts the planned ports the old member holds (a restore in place), empty when none
      */
-    public static List<Action> of(MemberPlan m, boolean fenced, boolean keepOld) {
-        List<Action> actions = new ArrayList<>(start(PhaseName.START, m, ""));
+    public static List<Action> of(MemberPlan m, boolean fenced, boolean keepOld, List<String> freedPorts) {
+        List<Action> actions = new ArrayList<>();
+        if (!freedPorts.isEmpty()) {
+            actions.add(new Action(PhaseName.STOP_OLD, Verb.STOP, m.oldUnit(), "it holds " + String.join(", ", freedPorts)
+                    + "; after every host is restored and configured"));
+        }
+        actions.addAll(start(PhaseName.START, m, ""));
         if (fenced) {
             actions.add(new Action(PhaseName.RELEASE, Verb.STOP, m.newUnit(), "after verify, with its env file rewritten to client URL "
                     + m.clientUrls().get(0)));

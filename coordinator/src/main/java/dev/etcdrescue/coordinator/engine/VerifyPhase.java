@@ -26,7 +26,8 @@ final class VerifyPhase implements Phase {
     public void run(RecoveryRun run) throws Exception {
         long t0 = System.nanoTime();
         List<Check> checks = verifier.verify(run.verifyPlan(), run.restoredRevision(), run.bump,
-                Optional.ofNullable(run.source).map(s -> s.endpoint()), run.options.verifyTimeout());
+                Optional.ofNullable(run.source).map(s -> s.endpoint()), Optional.ofNullable(run.sourceRecord),
+                run.options.verifyTimeout());
         run.checks.addAll(checks);
         List<Check> failed = checks.stream().filter(c -> !c.ok()).toList();
         if (!failed.isEmpty()) {

@@ -7,6 +7,8 @@ public enum PhaseName {
     DISTRIBUTE("distribute"),
     RESTORE("restore"),
     CONFIGURE("configure"),
+    /** A restore in place: the old members that hold the planned ports stop, just before the new ones start. */
+    STOP_OLD("stop-old"),
     START("start"),
     VERIFY("verify"),
     RELEASE("release"),

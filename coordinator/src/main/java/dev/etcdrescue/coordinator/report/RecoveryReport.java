@@ -15,7 +15,9 @@ public record RecoveryReport(
         Map<String, Long> phaseMillis,
         List<HostResult> results,
         List<Check> checks,
-        String newClientEndpoints) {
+        String newClientEndpoints,
+        /** A restore in place: from the stop of the old members until the new cluster served clients; null otherwise. */
+        Long survivorDowntimeMillis) {
 
     /** One verify check: what was compared, whether it held, and the detail when it did not. */
     public record Check(String name, boolean ok, String detail) {}

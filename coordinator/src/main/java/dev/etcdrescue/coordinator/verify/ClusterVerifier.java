@@ -55,10 +55,16 @@ public final class ClusterVerifier {
      */
     public List<Check> verify(ClusterPlan plan, long expectedRevision, long bump, Optional<URI> source, Duration healthTimeout)
             throws InterruptedException {
+        return verify(plan, expectedRevision, bump, source, Optional.empty(), healthTimeout);
+    }
+
+    /** @param recorded the source's answers taken before it was stopped (a restore in place): compared instead of asking it */
+    public List<Check> verify(ClusterPlan plan, long expectedRevision, long bump, Optional<URI> source,
+                              Optional<SourceRecord> recorded, Duration healthTimeout) throws InterruptedException {
         // The plan's own TLS and auth when it has any (a plan rebuilt without them keeps the clients' own).
         EtcdClients forPlan = clients.with(plan.etcdAccess());
         if (forPlan != clients) {
-            return new ClusterVerifier(forPlan).verify(plan, expectedRevision, bump, source, healthTimeout);
+            return new ClusterVerifier(forPlan).verify(plan, expectedRevision, bump, source, recorded, healthTimeout);
         }
         List<Check> checks = new ArrayList<>();
         Map<MemberPlan, StatusResponse> status = waitHealthy(plan, healthTimeout, checks);
@@ -79,11 +85,60 @@ public final class ClusterVerifier {
         }
         long revision = expectedRevision >= 0 ? expectedRevision : status.values().iterator().next().getHeader().getRevision();
         checks.add(revision(plan, status, revision));
+        if (recorded.isPresent()) {
+            checks.add(hashes(plan, revision, Optional.empty()));
+            checks.add(sameAsRecorded(first, recorded.get(), revision));
+            return checks;
+        }
         checks.add(hashes(plan, revision, bump > 0 ? Optional.empty() : source));
         if (bump > 0 && source.isPresent()) {
             checks.add(sameData(first, source.get(), revision - bump));
         }
         return checks;
+    }
+
+    /**
+     * Asks the source what verify will compare with, before a restore in place stops it: its hashkv at the
+     * snapshot's revision, or (with a revision bump) the digest of every key and value there.
+     */
+    public SourceRecord record(URI source, long revision, boolean digestKeys) throws Exception {
+        if (!digestKeys) {
+            try {
+                return new SourceRecord(source, revision, hashKv(clients.forSurvivor(source), source, revision), -1, null);
+            } catch (CompletionException e) {
+                throw e.getCause() instanceof Exception cause ? cause : e;
+            }
+        }
+        try (Client old = clients.forSurvivor(source)) {
+            KeyspaceDigest d = KeyspaceDigest.of(old, revision, true);
+            return new SourceRecord(source, revision, null, d.keys(), d.sha256());
+        }
+    }
+
+    private Check sameAsRecorded(MemberPlan member, SourceRecord recorded, long revision) {
+        String from = "the source " + recorded.source() + " at revision " + recorded.revision() + " (asked before it was stopped)";
+        if (recorded.hashKv() != null) {
+            URI url = member.clientUrls().get(0);
+            try {
+                int now = hashKv(clients.forMember(url), url, revision);
+                boolean same = now == recorded.hashKv();
+                return new Check("data equals source", same, (same ? "hashkv " + Integer.toUnsignedString(now, 16) + " equal to "
+                        : "restored hashkv " + Integer.toUnsignedString(now, 16) + " but " + Integer.toUnsignedString(recorded.hashKv(), 16)
+                        + " from ") + from);
+            } catch (CompletionException e) {
+                return new Check("data equals source", false, "hashkv of " + url + " failed: " + root(e));
+            }
+        }
+        try (Client restored = clients.forMember(member.clientUrls().get(0))) {
+            KeyspaceDigest now = KeyspaceDigest.of(restored, 0, false);
+            boolean same = now.keys() == recorded.keys() && now.sha256().equals(recorded.sha256());
+            return new Check("data equals source", same, same
+                    ? now.keys() + " keys and values equal to " + from + " (sha256 " + now.sha256().substring(0, 16) + ")"
+                    : "restored " + now.keys() + " keys (" + now.sha256().substring(0, 16) + "), " + from + " had " + recorded.keys()
+                    + " keys (" + recorded.sha256().substring(0, 16) + ")");
+        } catch (Exception e) {
+            return new Check("data equals source", false, "could not read the restored keys from " + member.hostName() + ": " + root(e));
+        }
     }
 
     /**

@@ -36,7 +36,7 @@ class UnitActionsTest {
     @Test
     void unfencedStartsBlockingThenCutsOver() throws Exception {
         MemberPlan m = member();
-        assertThat(lines(UnitActions.of(m, false, false))).containsExactly(
+        assertThat(lines(UnitActions.of(m, false, false, List.of()))).containsExactly(
                 "start: systemctl daemon-reload",
                 "start: systemctl start " + m.newUnit() + ", waiting for its start job",
                 "cut-over: systemctl enable " + m.newUnit() + " (unless enabled)",
@@ -48,7 +48,7 @@ class UnitActionsTest {
     void noActionStartsWithoutWaitingForTheJob() throws Exception {
         for (boolean fenced : new boolean[] {false, true}) {
             for (boolean keepOld : new boolean[] {false, true}) {
-                assertThat(lines(UnitActions.of(member(), fenced, keepOld))).noneMatch(l -> l.contains("--no-block"));
+                assertThat(lines(UnitActions.of(member(), fenced, keepOld, List.of()))).noneMatch(l -> l.contains("--no-block"));
             }
         }
     }
@@ -56,7 +56,7 @@ class UnitActionsTest {
     @Test
     void fencedRestartsOnThePlannedClientUrlAfterVerify() throws Exception {
         MemberPlan m = member();
-        List<UnitActions.Action> actions = UnitActions.of(m, true, false);
+        List<UnitActions.Action> actions = UnitActions.of(m, true, false, List.of());
         assertThat(lines(UnitActions.in(PhaseName.RELEASE, actions))).containsExactly(
                 "release: systemctl stop " + m.newUnit() + " (after verify, with its env file rewritten to client URL "
                         + m.clientUrls().get(0) + ")",
@@ -69,8 +69,8 @@ class UnitActionsTest {
     @Test
     void keepOldLeavesOutTheCutOver() throws Exception {
         MemberPlan m = member();
-        assertThat(UnitActions.in(PhaseName.CUT_OVER, UnitActions.of(m, false, true))).isEmpty();
-        assertThat(lines(UnitActions.of(m, true, true))).containsExactly(
+        assertThat(UnitActions.in(PhaseName.CUT_OVER, UnitActions.of(m, false, true, List.of()))).isEmpty();
+        assertThat(lines(UnitActions.of(m, true, true, List.of()))).containsExactly(
                 "start: systemctl daemon-reload",
                 "start: systemctl start " + m.newUnit() + ", waiting for its start job",
                 "release: systemctl stop " + m.newUnit() + " (after verify, with its env file rewritten to client URL "
@@ -81,13 +81,23 @@ class UnitActionsTest {
 
     @Test
     void unfencedHasNoRelease() throws Exception {
-        assertThat(UnitActions.in(PhaseName.RELEASE, UnitActions.of(member(), false, false))).isEmpty();
+        assertThat(UnitActions.in(PhaseName.RELEASE, UnitActions.of(member(), false, false, List.of()))).isEmpty();
     }
 
     @Test
     void describeJoinsThePhasesCommands() throws Exception {
         MemberPlan m = member();
-        assertThat(UnitActions.describe(UnitActions.in(PhaseName.START, UnitActions.of(m, false, false))))
+        assertThat(UnitActions.describe(UnitActions.in(PhaseName.START, UnitActions.of(m, false, false, List.of()))))
                 .isEqualTo("systemctl daemon-reload; systemctl start " + m.newUnit() + ", waiting for its start job");
+    }
+
+    @Test
+    void inPlaceStopsTheOldMemberBeforeTheNewStarts() throws Exception {
+        MemberPlan m = member();
+        List<String> lines = lines(UnitActions.of(m, true, false, List.of("10.0.0.1:2379", "10.0.0.1:2380")));
+        assertThat(lines.get(0)).isEqualTo("stop-old: systemctl stop " + m.oldUnit()
+                + " (it holds 10.0.0.1:2379, 10.0.0.1:2380; after every host is restored and configured)");
+        assertThat(lines.get(1)).startsWith("start: ");
+        assertThat(UnitActions.in(PhaseName.STOP_OLD, UnitActions.of(m, true, false, List.of()))).isEmpty();
     }
 }
