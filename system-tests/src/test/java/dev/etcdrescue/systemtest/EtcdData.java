@@ -46,8 +46,13 @@ final class EtcdData {
     }
 
     static Map<String, String> readAll(URI endpoint, String prefix) throws Exception {
+        return readAll(endpoint, prefix, false);
+    }
+
+    /** @param serializable from the member's own copy: what an old member without quorum still serves */
+    static Map<String, String> readAll(URI endpoint, String prefix, boolean serializable) throws Exception {
         try (Client c = client(endpoint)) {
-            GetResponse r = c.getKVClient().get(bytes(prefix), GetOption.builder().isPrefix(true).build())
+            GetResponse r = c.getKVClient().get(bytes(prefix), GetOption.builder().isPrefix(true).withSerializable(serializable).build())
                     .get(60, TimeUnit.SECONDS);
             Map<String, String> out = new TreeMap<>();
             for (KeyValue kv : r.getKvs()) {

@@ -14,8 +14,9 @@ import java.util.Set;
 
 /**
  * Which processes listen on an address and port, read from {@code /proc} as {@code ss -ltnp} does: the
- * kernel's TCP tables give the listening socket's inode, each process's {@code fd} links name the inodes it
- * holds. Only processes of this PID namespace are seen, which on a host is every process; read as root.
+ * kernel's TCP tables give the listening socket's inode and owner uid, each process's {@code fd} links name
+ * the inodes it holds. Reading another user's fd links takes CAP_SYS_PTRACE, which the agent's unit does
+ * not grant: then only the sockets' owners are known, and {@link #ownedBy} is the evidence that remains.
  */
 public final class PortHolders {
     private static final String LISTEN = "0A";
@@ -33,8 +34,7 @@ public final class PortHolders {
     /** The pids holding a socket that listens on {@code port} at {@code address} or at the wildcard address. */
     public List<Long> holders(InetAddress address, int port) {
         Set<String> inodes = new LinkedHashSet<>();
-        inodes.addAll(listeningInodes(proc.resolve("net/tcp"), address, port));
-        inodes.addAll(listeningInodes(proc.resolve("net/tcp6"), address, port));
+        listeners(address, port).forEach(l -> inodes.add(l.inode()));
         List<Long> pids = new ArrayList<>();
         if (inodes.isEmpty()) {
             return pids;
@@ -49,6 +49,35 @@ public final class PortHolders {
             return pids;
         }
         return pids;
+    }
+
+    /** The sockets listening on {@code port} at {@code address} or at the wildcard address, with their owners. */
+    public List<Listener> listeners(InetAddress address, int port) {
+        List<Listener> all = new ArrayList<>(listening(proc.resolve("net/tcp"), address, port));
+        all.addAll(listening(proc.resolve("net/tcp6"), address, port));
+        return all;
+    }
+
+    /** Whether every one of {@code listeners} (at least one) belongs to the user {@code pid} runs as. */
+    public boolean ownedBy(List<Listener> listeners, long pid) {
+        Optional<Integer> uid = uid(pid);
+        return !listeners.isEmpty() && uid.isPresent() && listeners.stream().allMatch(l -> l.uid() == uid.get());
+    }
+
+    /** A listening socket: its inode and the uid that opened it. */
+    public record Listener(String inode, int uid) {}
+
+    private Optional<Integer> uid(long pid) {
+        try {
+            for (String line : Files.readAllLines(proc.resolve(pid + "/status"))) {
+                if (line.startsWith("Uid:")) {
+                    return Optional.of(Integer.parseInt(line.substring(4).trim().split("\\s+")[0]));
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            return Optional.empty();
+        }
+        return Optional.empty();
     }
 
     /** Whether {@code pid} runs in the same cgroup as {@code unitPid}: the same systemd unit, however it was forked. */
@@ -101,14 +130,14 @@ public final class PortHolders {
         return false;
     }
 
-    /** Inodes of listening sockets in one of the kernel's tables ({@code /proc/net/tcp} or {@code tcp6}). */
-    static Set<String> listeningInodes(Path table, InetAddress address, int port) {
-        Set<String> inodes = new LinkedHashSet<>();
+    /** Listening sockets in one of the kernel's tables ({@code /proc/net/tcp} or {@code tcp6}). */
+    static List<Listener> listening(Path table, InetAddress address, int port) {
+        List<Listener> found = new ArrayList<>();
         List<String> lines;
         try {
             lines = Files.readAllLines(table);
         } catch (IOException e) {
-            return inodes;
+            return found;
         }
         for (String line : lines.subList(Math.min(1, lines.size()), lines.size())) {
             String[] f = line.trim().split("\\s+");
@@ -121,10 +150,10 @@ public final class PortHolders {
             }
             byte[] local = kernelAddress(f[1].substring(0, colon));
             if (isWildcard(local) || matches(local, address.getAddress())) {
-                inodes.add(f[9]);
+                found.add(new Listener(f[9], Integer.parseInt(f[7])));
             }
         }
-        return inodes;
+        return found;
     }
 
     /** The table's address: 32-bit words in host (little-endian) order. */

@@ -38,6 +38,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.function.Supplier;
@@ -152,8 +153,9 @@ public final class PreflightChecker {
                         "bump_revision", findings))
                 .ifPresent(command -> rendered.addAllRestoreCommand(command.argv())));
 
-        checkUnits(request, plan, report, rendered, findings);
-        plan.ifPresent(p -> checkPorts(p, oldMemberPid(request), request.getBaseUnit(), report, findings));
+        Optional<OldMember> old = checkUnits(request, plan, report, rendered, findings);
+        plan.ifPresent(p -> checkPorts(p, new OldMemberPorts(oldMemberPid(request), request.getBaseUnit(), oldListenPorts(old)),
+                report, findings));
         report.addAllLocalAddresses(localAddresses());
         return report.addAllFindings(findings).setPlan(rendered).build();
     }
@@ -171,8 +173,8 @@ public final class PreflightChecker {
         }
     }
 
-    private void checkUnits(PreflightRequest request, Optional<MemberPlan> plan, PreflightReport.Builder report,
-                            RenderedPlan.Builder rendered, List<Finding> findings) {
+    private Optional<OldMember> checkUnits(PreflightRequest request, Optional<MemberPlan> plan, PreflightReport.Builder report,
+                                           RenderedPlan.Builder rendered, List<Finding> findings) {
         Optional<String> newUnit = attempt(() -> UnitNames.bare(request.getNewUnit(), "new_unit"),
                 "invalid-unit", "new_unit", findings);
         Optional<String> baseUnit = attempt(() -> UnitNames.bare(request.getBaseUnit(), "base_unit"),
@@ -203,7 +205,7 @@ public final class PreflightChecker {
             plan.ifPresent(p -> checkInsideOldDataDir(p, o, oldMemberPid(request), findings));
         });
         if (newUnit.isEmpty()) {
-            return;
+            return old;
         }
         String unit = newUnit.get();
         if (baseUnit.isPresent() && baseUnit.get().equals(unit)) {
@@ -250,6 +252,24 @@ public final class PreflightChecker {
                         + " new unit). Choose another new_unit, or move it away after checking it is not in use"));
             }
         }
+        return old;
+    }
+
+    /** The ports the old member is configured to listen on (etcd's defaults when unset). */
+    private static Set<Integer> oldListenPorts(Optional<OldMember> old) {
+        Set<Integer> ports = new LinkedHashSet<>();
+        Map<String, String> defaults = Map.of("ETCD_LISTEN_CLIENT_URLS", "http://localhost:2379",
+                "ETCD_LISTEN_PEER_URLS", "http://localhost:2380");
+        old.ifPresent(o -> defaults.forEach((key, fallback) -> {
+            Setting s = o.settings().get(key);
+            for (String url : (s == null ? fallback : s.value()).split(",")) {
+                Matcher m = Grammar.URL.matcher(url.strip());
+                if (m.matches()) {
+                    ports.add(Integer.parseInt(m.group(3)));
+                }
+            }
+        }));
+        return ports;
     }
 
     /**
@@ -318,7 +338,10 @@ public final class PreflightChecker {
      * Every port the member will listen on must be free, or held by the old member it replaces: a restore
      * in place, where the recovery stops the old member just before the new one starts.
      */
-    private void checkPorts(MemberPlan plan, long oldPid, String baseUnit, PreflightReport.Builder report, List<Finding> findings) {
+    /** The old member as the port check needs it: its main pid (0: not running), unit and configured listen ports. */
+    private record OldMemberPorts(long pid, String unit, Set<Integer> ports) {}
+
+    private void checkPorts(MemberPlan plan, OldMemberPorts old, PreflightReport.Builder report, List<Finding> findings) {
         Set<String> urls = new LinkedHashSet<>(plan.listenPeerUrls());
         urls.addAll(plan.listenClientUrls());
         for (String url : urls) {
@@ -335,34 +358,55 @@ public final class PreflightChecker {
                 check.setFree(true);
             } catch (IOException e) {
                 check.setFree(false);
-                busy(url, host, port, e.getMessage(), oldPid, baseUnit, check, findings);
+                busy(url, host, port, e.getMessage(), old, check, findings);
             }
             report.addPorts(check);
         }
     }
 
-    private void busy(String url, String host, int port, String error, long oldPid, String baseUnit, PortCheck.Builder check,
+    private void busy(String url, String host, int port, String error, OldMemberPorts old, PortCheck.Builder check,
                       List<Finding> findings) {
-        List<Long> holders;
+        InetAddress address;
         try {
-            holders = portHolders.holders(InetAddress.getByName(host), port);
+            address = InetAddress.getByName(host);
         } catch (IOException e) {
-            holders = List.of();
+            findings.add(finding(Severity.ERROR, "port-busy", "member.listen_urls", "cannot bind " + host + ":" + port + " for " + url
+                    + " (" + error + "): stop what holds it, or check the address is this host's"));
+            return;
         }
-        if (!holders.isEmpty()) {
-            check.setHolderPid(holders.get(0));
-        }
-        if (oldPid > 0 && !holders.isEmpty() && holders.stream().allMatch(pid -> portHolders.sameUnit(pid, oldPid))) {
+        List<Long> holders = portHolders.holders(address, port);
+        holders.stream().findFirst().ifPresent(check::setHolderPid);
+        Optional<String> evidence = heldByOldMember(address, port, holders, old);
+        if (evidence.isPresent()) {
             check.setHeldByOldMember(true);
             findings.add(finding(Severity.INFO, "port-held-by-old-member", "member.listen_urls", host + ":" + port + " is held by "
-                    + baseUnit + " (pid " + holders.get(0) + ", the old member): freed by the recovery, which stops "
-                    + baseUnit + " after every host is restored and configured, just before the new members start"));
+                    + old.unit() + "'s old member (" + evidence.get() + "): freed by the recovery, which stops " + old.unit()
+                    + " after every host is restored and configured, just before the new members start"));
             return;
         }
         String who = holders.isEmpty() ? "" : ", held by pid " + holders.get(0) + " (" + portHolders.command(holders.get(0)) + ")"
-                + (oldPid > 0 ? ", not by " + baseUnit + "'s old member (pid " + oldPid + ")" : "");
+                + (old.pid() > 0 ? ", not by " + old.unit() + "'s old member (pid " + old.pid() + ")" : "");
         findings.add(finding(Severity.ERROR, "port-busy", "member.listen_urls", "cannot bind " + host + ":" + port
                 + " for " + url + " (" + error + who + "): stop what holds it, or check the address is this host's"));
+    }
+
+    /**
+     * Why the port is the old member's, if it is: the listening process is in the old unit's cgroup; or, where
+     * other users' fds cannot be read, every listening socket belongs to the user the old member runs as and
+     * the old member is configured to listen on that port.
+     */
+    private Optional<String> heldByOldMember(InetAddress address, int port, List<Long> holders, OldMemberPorts old) {
+        if (old.pid() <= 0) {
+            return Optional.empty();
+        }
+        if (!holders.isEmpty()) {
+            return holders.stream().allMatch(pid -> portHolders.sameUnit(pid, old.pid()))
+                    ? Optional.of("pid " + holders.get(0)) : Optional.empty();
+        }
+        if (old.ports().contains(port) && portHolders.ownedBy(portHolders.listeners(address, port), old.pid())) {
+            return Optional.of("pid " + old.pid() + " is configured to listen there, and the socket is its user's");
+        }
+        return Optional.empty();
     }
 
     private List<String> localAddresses() {

@@ -2,7 +2,6 @@ package dev.etcdrescue.agent.preflight;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.net.InetAddress;
@@ -25,6 +24,9 @@ class PortHoldersTest {
             List<Long> holders = PortHolders.system().holders(address, socket.getLocalPort());
             assertEquals(List.of(self), holders);
             assertTrue(PortHolders.system().sameUnit(holders.get(0), self));
+            var listeners = PortHolders.system().listeners(address, socket.getLocalPort());
+            assertEquals(1, listeners.size());
+            assertTrue(PortHolders.system().ownedBy(listeners, self));
         }
     }
 
@@ -64,8 +66,8 @@ class PortHoldersTest {
                 "   2: 00000000:094C 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 333 1 0 100 0 0 10 0",
                 ""));
         InetAddress host = InetAddress.getByName("127.168.0.5");
-        assertEquals(java.util.Set.of("111"), PortHolders.listeningInodes(table, host, 2379));
-        assertEquals(java.util.Set.of("333"), PortHolders.listeningInodes(table, host, 2380));
-        assertFalse(PortHolders.listeningInodes(table, InetAddress.getByName("127.168.0.6"), 2379).contains("111"));
+        assertEquals(List.of(new PortHolders.Listener("111", 0)), PortHolders.listening(table, host, 2379));
+        assertEquals(List.of(new PortHolders.Listener("333", 0)), PortHolders.listening(table, host, 2380));
+        assertEquals(List.of(), PortHolders.listening(table, InetAddress.getByName("127.168.0.6"), 2379));
     }
 }

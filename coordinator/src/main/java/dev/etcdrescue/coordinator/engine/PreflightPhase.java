@@ -287,7 +287,10 @@ final class PreflightPhase implements Phase {
         List<String> problems = new ArrayList<>();
         List<String> notes = new ArrayList<>();
         for (Finding f : report.getFindingsList()) {
-            (f.getSeverity() == Severity.ERROR ? problems : notes).add(f.getMessage());
+            // Each port the old member holds is summed up in one line below (InPlace.describe).
+            if (!f.getCode().equals("port-held-by-old-member")) {
+                (f.getSeverity() == Severity.ERROR ? problems : notes).add(f.getMessage());
+            }
         }
         if (report.getStatus().getRestoreTool().getKind() == RestoreTool.RESTORE_TOOL_UNSPECIFIED) {
             problems.add("no etcdutl or etcdctl found: install etcd's client tools (Debian: apt-get install etcd-client)");
