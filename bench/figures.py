@@ -64,7 +64,10 @@ results = {
     "load_s": num("BENCH_LOAD_S"),
     "load_avg_start": num("BENCH_LOAD_START"),
     "load_avg_end": num("BENCH_LOAD_END"),
+    "in_place": env.get("BENCH_NEW_CLIENT_PORT") == "2379",
     "rto_s": rto,
+    # A restore in place: from stop-old to the new cluster serving the planned client URLs (the report's figure).
+    "survivor_downtime_s": round(report["survivorDowntimeMillis"] / 1000.0, 3) if report.get("survivorDowntimeMillis") is not None else None,
     "manual_s": manual,
     "rto_ratio": ratio(rto, manual),
     "rto_steal_s": num("BENCH_RTO_STEAL"),
@@ -106,6 +109,8 @@ if results["rto_steal_s"] is not None and results["manual_steal_s"] is not None:
     print(f"  stolen     CPU-seconds the hypervisor took (steal): etcd-rescue {results['rto_steal_s']:.1f}"
           f" ({100 * results['rto_steal_s'] / (os.cpu_count() * rto):.0f} % of its CPU time),"
           f" manual {results['manual_steal_s']:.1f} ({100 * results['manual_steal_s'] / (os.cpu_count() * manual):.0f} %)")
+if results["survivor_downtime_s"] is not None:
+    print(f"  in place   survivor downtime {results['survivor_downtime_s']:.1f} s (stop-old until clients were served on port 2379)")
 print("  per phase  " + "  ".join(f"{p} {s:.1f}" for p, s in rescue_phases.items()))
 print("  manual     " + "  ".join(f"{p} {s:.1f}" for p, s in manual_phases.items()))
 for p, groups in phase_cpu.items():

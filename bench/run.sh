@@ -14,11 +14,13 @@
 #   3. agent memory: VmRSS idle, VmHWM when the snapshot is in (start of restore) and at the end.
 #   4. relay: then the same file by relay (--distribution relay's code): wall time and coordinator
 #      egress (relay_s, relay_egress_ratio).
+#   With --in-place the new members take the old ports (2379/2380): the survivor keeps serving until
+#   stop-old, and the report's survivor downtime (stop-old to clients served on 2379) is a figure.
 # `bench/run.sh scaling [ARGS]` runs bench/scaling.sh instead: a 256 MB snapshot to 3, 5, 7 and 15
 # agents (plain processes), direct and relay, wall time and coordinator egress for each.
 # Prints figures as it goes and ends with one JSON line. Targets are reported, not asserted.
 #
-# usage: bench/run.sh tiny|quick|full [--build] [--chart FILE] [--keep-work] [--distribution MODE]
+# usage: bench/run.sh tiny|quick|full [--build] [--chart FILE] [--keep-work] [--distribution MODE] [--in-place]
 #        bench/run.sh scaling [--size-mb 256] [--agents "3 5 7 15"] [--snapshot FILE] [--keep-work]
 #   tiny     4,096 keys (development)       quick  65,536 keys       full  262,144 keys
 #   --build      build first (mvn package of proto, pki, agent, coordinator, dist); default: build
@@ -26,6 +28,7 @@
 #   --chart FILE the PNG of time per phase (default: docs/benchmark-phases.png of this tree)
 #   --keep-work  keep the run's big files (snapshots, generated data) for inspection
 #   --distribution MODE  recover's --distribution: streamed (its default), direct or relay
+#   --in-place   recover onto the old cluster's ports 2379/2380 instead of the seed's 22379/22380
 # The run's record (results.json, phases.dat, logs) stays in /var/lib/etcd-rescue-bench/<run>/.
 # Needs what deploy/demo.sh needs (root, systemd, cgroup v1 name=systemd, Java 17, etcd), plus
 # gnuplot for the chart and openssh-server for the scp figure (each reported n/a when missing).
@@ -52,7 +55,7 @@ election_ms=2500
 manual_client_port=24379
 manual_peer_port=24380
 # "other": the rest of the wall time (JVM start, inventory, TLS, the report), not in phaseMillis.
-phases=(preflight snapshot distribute restore configure start verify release cut-over other)
+phases=(preflight snapshot distribute restore configure stop-old start verify release cut-over other)
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
 preset=${1:-}
@@ -66,12 +69,14 @@ case "$preset" in
 esac
 shift
 build=auto chart=$repo_root/docs/benchmark-phases.png keep_work=no distribution=streamed
+new_client_port=22379 new_peer_port=22380
 while [ $# -gt 0 ]; do
   case "$1" in
     --build) build=yes; shift ;;
     --chart) chart=${2:?--chart needs a file}; shift 2 ;;
     --keep-work) keep_work=yes; shift ;;
     --distribution) distribution=${2:?--distribution needs streamed, direct or relay}; shift 2 ;;
+    --in-place) new_client_port=2379 new_peer_port=2380; shift ;;
     *) echo "bench: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -392,7 +397,7 @@ agent_end_hwm=$(agents_status_mib VmHWM "$work/agent-hwm-end.txt")
 save_agent_status "$logs/agent-status-end"
 note "agent VmHWM after receiving the snapshot: max $agent_peak_rss MiB ($(tr '\n' ' ' < "$work/agent-hwm-received.txt"))"
 note "agent VmHWM at the end of recover: max $agent_end_hwm MiB"
-recovered_keys=$(count_at "$(endpoints_on_port 22379)")
+recovered_keys=$(count_at "$(endpoints_on_port "$new_client_port")")
 [ "$recovered_keys" = "$keys" ] || fail "the recovered cluster counts ${recovered_keys:-no} keys, not $keys"
 note "recovered cluster holds all $keys keys"
 
@@ -421,7 +426,7 @@ else
 fi
 
 # ---- figures, chart, JSON ----
-export BENCH_REPORT=$work/report.json BENCH_PRESET=$preset BENCH_DISTRIBUTION=$distribution BENCH_KEYS=$keys BENCH_VALUE_BYTES=$value_bytes \
+export BENCH_REPORT=$work/report.json BENCH_PRESET=$preset BENCH_DISTRIBUTION=$distribution BENCH_KEYS=$keys BENCH_NEW_CLIENT_PORT=$new_client_port BENCH_VALUE_BYTES=$value_bytes \
   BENCH_RTO=$rto_s BENCH_MANUAL=$manual_total_s BENCH_RTO_STEAL=$rto_steal_s BENCH_MANUAL_STEAL=$manual_steal_s BENCH_DIST_BASELINE=$dist_baseline_s BENCH_SCP=$scp_s \
   BENCH_SCP_REASON=$scp_reason BENCH_IDLE=$agent_idle_rss BENCH_PEAK=$agent_peak_rss BENCH_END_HWM=$agent_end_hwm \
   BENCH_LOAD_S=$load_s BENCH_LOAD_START=$load_start BENCH_LOAD_END=$(cut -d ' ' -f 1 /proc/loadavg) \

@@ -63,7 +63,8 @@ boot_hosts() {
 }
 
 # The recovery's inventory: every host, the old members' client URLs as snapshot sources, the new
-# members on ports 22379/22380.
+# members on ports 22379/22380 (the seed's), or on new_client_port/new_peer_port when the caller sets
+# them (2379/2380: a restore in place).
 write_inventory() {
   local file=$1 comment=${2:-} i
   {
@@ -81,8 +82,8 @@ write_inventory() {
     echo "        old_unit: etcd"
     echo "        new_unit: etcd_new"
     echo "        data_dir: /var/lib/etcd/new.etcd"
-    echo "        peer_port: 22380"
-    echo "        client_port: 22379"
+    echo "        peer_port: ${new_peer_port:-22380}"
+    echo "        client_port: ${new_client_port:-22379}"
     echo "        heartbeat_interval_ms: $heartbeat_ms"
     echo "        election_timeout_ms: $election_ms"
     echo "      hosts:"
