@@ -263,7 +263,7 @@ class FaultsTest {
         inAgentMounts(full, pid, "mount", "-t", "tmpfs", "-o", "size=100m", "tmpfs", STAGING).requireOk();
         try {
             Background run = Background.start(Pattern.compile("\\.\\.\\. \\[" + full.name() + "\\] \\d+/\\d+ bytes \\((25|50)%\\)"),
-                    () -> inAgentMounts(full, pid, "dd", "if=/dev/zero", "of=" + STAGING + "/filler", "bs=1M"),
+                    () -> fill(full, pid),
                     recover(t, "--chunk-size", "1024"));
             Cli.Result first = run.await();
             assertThat(first.exitCode()).as(first.all()).isEqualTo(1);
@@ -609,6 +609,16 @@ class FaultsTest {
     }
 
     /** Runs argv inside the host, in the mount namespace of the process {@code pid} (the agent). */
+    /** Fills the agent's staging tmpfs; fails the test (not silently) if the fill did not take. */
+    private static void fill(TestHost h, String pid) {
+        inAgentMounts(h, pid, "dd", "if=/dev/zero", "of=" + STAGING + "/filler", "bs=1M");
+        String avail = inAgentMounts(h, pid, "df", "--output=avail", "-B1", STAGING).stdout().strip();
+        long free = Long.parseLong(avail.substring(avail.lastIndexOf('\n') + 1).strip());
+        if (free > 1024 * 1024) {
+            throw new IllegalStateException("the staging tmpfs still has " + free + " bytes free after dd: " + avail);
+        }
+    }
+
     private static dev.etcdrescue.systemtest.testbed.ExecResult inAgentMounts(TestHost h, String pid, String... argv) {
         List<String> all = new ArrayList<>(List.of("nsenter", "-t", pid, "-m", "--"));
         all.addAll(List.of(argv));
