@@ -52,7 +52,7 @@ final class DistributePhase implements Phase {
         Duration budget = budget(file.size());
         SnapshotDistribution.Mode mode = run.options.distribution();
         SnapshotDistribution distribution = new SnapshotDistribution(channels, file.path(), file.size(), file.sha256(),
-                run.transferId, String.valueOf(run.snapshotFacts.get("origin")), run.options.chunkSize(), budget,
+                run.transferId, run.snapshotSummary.origin(), run.options.chunkSize(), budget,
                 run.plan.members().size(), (host, note) -> run.reporter.note(name(), host.equals("-") ? note : "[" + host + "] " + note))
                 .withProgress((host, sent, total) -> run.reporter.transferProgress(host, sent, total));
         try {
@@ -74,9 +74,7 @@ final class DistributePhase implements Phase {
                         });
             });
             long sent = distribution.egressBytes() + (run.live == null ? 0 : run.live.egressBytes());
-            run.snapshotFacts.put("distribution", mode.name().toLowerCase(Locale.ROOT));
-            run.snapshotFacts.put("coordinatorBytesSent", sent);
-            relayFailure.ifPresent(f -> run.snapshotFacts.put("relayFailure", f));
+            run.snapshotSummary = run.snapshotSummary.distributed(mode.name().toLowerCase(Locale.ROOT), sent, relayFailure.orElse(null));
             run.reporter.note(name(), String.format(Locale.ROOT, "%s: the coordinator sent %d bytes (%.2f x the snapshot)",
                     mode.name().toLowerCase(Locale.ROOT), sent, sent / (double) Math.max(1, file.size())));
         } finally {

@@ -1,39 +1,30 @@
 package dev.etcdrescue.coordinator.engine;
 
 import dev.etcdrescue.coordinator.verify.SourceRecord;
-import java.net.URI;
-import java.util.LinkedHashMap;
-import java.util.Map;
+import java.time.Duration;
 
-/** What a restore in place journals before it stops the old members, and reads back on resume. */
-final class InPlaceFacts {
-    private InPlaceFacts() {}
+/**
+ * What a restore in place journals before it stops the old members (when, and the source's answers for
+ * verify), and the survivor's downtime once the new cluster serves; read back on resume.
+ *
+ * @param oldStoppedAtMillis epoch ms of the first stop, 0 before
+ */
+record InPlaceFacts(long oldStoppedAtMillis, SourceRecord sourceRecord, Long survivorDowntimeMillis) {
 
-    static Map<String, Object> of(RecoveryRun run) {
-        Map<String, Object> facts = new LinkedHashMap<>();
-        facts.put("oldStoppedAtMillis", run.oldStoppedAtMillis);
-        SourceRecord r = run.sourceRecord;
-        if (r != null) {
-            Map<String, Object> source = new LinkedHashMap<>();
-            source.put("source", r.source().toString());
-            source.put("revision", r.revision());
-            source.put("hashKv", r.hashKv());
-            source.put("keys", r.keys());
-            source.put("sha256", r.sha256());
-            facts.put("sourceRecord", source);
-        }
-        return facts;
+    static InPlaceFacts of(RecoveryRun run) {
+        return new InPlaceFacts(run.oldStoppedAtMillis, run.sourceRecord, run.downtime == null ? null : run.downtime.toMillis());
     }
 
-    /** Fills what the run does not know yet from journalled facts (a resumed run). */
-    static void read(RecoveryRun run, Map<String, Object> facts) {
-        if (run.oldStoppedAtMillis == 0 && facts.get("oldStoppedAtMillis") instanceof Number n) {
-            run.oldStoppedAtMillis = n.longValue();
+    /** Fills what the run does not know yet (a resumed run). */
+    void applyTo(RecoveryRun run) {
+        if (run.oldStoppedAtMillis == 0) {
+            run.oldStoppedAtMillis = oldStoppedAtMillis;
         }
-        if (run.sourceRecord == null && facts.get("sourceRecord") instanceof Map<?, ?> s) {
-            run.sourceRecord = new SourceRecord(URI.create((String) s.get("source")), ((Number) s.get("revision")).longValue(),
-                    s.get("hashKv") == null ? null : ((Number) s.get("hashKv")).intValue(), ((Number) s.get("keys")).longValue(),
-                    (String) s.get("sha256"));
+        if (run.sourceRecord == null) {
+            run.sourceRecord = sourceRecord;
+        }
+        if (run.downtime == null && survivorDowntimeMillis != null) {
+            run.downtime = Duration.ofMillis(survivorDowntimeMillis);
         }
     }
 }

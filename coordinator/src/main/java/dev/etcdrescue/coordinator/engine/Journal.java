@@ -32,10 +32,13 @@ public final class Journal {
     static final String FILE = "journal.jsonl";
     private static final ObjectMapper JSON = new ObjectMapper().registerModule(new JavaTimeModule())
             .disable(SerializationFeature.WRITE_DURATIONS_AS_TIMESTAMPS);
+    /** Facts of every phase share one object: each record reads its own fields and ignores the others'. */
+    private static final ObjectMapper FACTS = JSON.copy().disable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
     private final Path file;
     private final Header header;
     private final Set<PhaseName> done = EnumSet.noneOf(PhaseName.class);
-    private final Map<String, Object> facts = new LinkedHashMap<>();
+    /** Every fact journalled so far, later lines over earlier ones; read back as the typed record a phase wrote. */
+    private final ObjectNode facts = JSON.createObjectNode();
 
     /**
      * What a resume needs to rebuild the run: the inventory (checked unchanged by its digest) and the
@@ -134,32 +137,44 @@ public final class Journal {
         return EnumSet.copyOf(done.isEmpty() ? EnumSet.noneOf(PhaseName.class) : done);
     }
 
-    public Map<String, Object> facts() {
-        return facts;
+    /** The journalled facts as {@code type} (PreflightFacts, SnapshotFacts, ...); fields never journalled read as null. */
+    <T> T facts(Class<T> type) {
+        try {
+            return FACTS.treeToValue(facts, type);
+        } catch (JsonProcessingException e) {
+            throw new UserException(FailureKind.BAD_INPUT, "this etcd-rescue cannot read the facts in " + file + " ("
+                    + e.getOriginalMessage() + "): resume the run with the etcd-rescue that started it");
+        }
     }
 
     void phaseStarted(PhaseName phase) {
         append(JSON.createObjectNode().put("type", "phase-started").put("phase", phase.name()));
     }
 
-    void phaseDone(PhaseName phase, Map<String, Object> newFacts) {
+    /** @param newFacts a phase's typed facts (a record), or null when it has none to keep */
+    void phaseDone(PhaseName phase, Object newFacts) {
         ObjectNode line = JSON.createObjectNode().put("type", "phase-done").put("phase", phase.name());
-        line.set("facts", JSON.valueToTree(newFacts));
+        line.set("facts", newFacts == null ? JSON.createObjectNode() : JSON.valueToTree(newFacts));
         append(line);
         done.add(phase);
-        facts.putAll(newFacts);
+        readFacts(line);
     }
 
     /** Facts learnt within a phase, journalled before the step that needs them remembered (a resume reads them back). */
-    void record(Map<String, Object> newFacts) {
+    void record(Object newFacts) {
         ObjectNode line = JSON.createObjectNode().put("type", "facts");
         line.set("facts", JSON.valueToTree(newFacts));
         append(line);
-        facts.putAll(newFacts);
+        readFacts(line);
     }
 
+    /** Null fields are not facts: a later line's null never hides an earlier line's value. */
     private void readFacts(JsonNode line) {
-        line.path("facts").fields().forEachRemaining(f -> facts.put(f.getKey(), JSON.convertValue(f.getValue(), Object.class)));
+        line.path("facts").fields().forEachRemaining(f -> {
+            if (!f.getValue().isNull()) {
+                facts.set(f.getKey(), f.getValue());
+            }
+        });
     }
 
     void note(String type, String message) {

@@ -137,7 +137,6 @@ final class PreflightPhase implements Phase {
         List<java.net.URI> oldEndpoints = run.plan.snapshot() instanceof SnapshotSource.Endpoints e ? e.endpoints() : List.of();
         Fence.Decision d = Fence.decide(run.plan, run.options, oldEnvs.values(), oldEndpoints);
         run.fencePort = d.port();
-        run.preflightFacts.put("fencePort", run.fencePort);
         run.reporter.note(name(), "fence: " + d.why());
     }
 
@@ -180,7 +179,6 @@ final class PreflightPhase implements Phase {
         }
         run.bump = d.bump();
         run.reporter.note(name(), "revision bump: " + d.why());
-        run.preflightFacts.put("bump", run.bump);
     }
 
     private long checkSource(RecoveryRun run) throws InterruptedException {

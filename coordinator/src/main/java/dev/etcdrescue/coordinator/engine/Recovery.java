@@ -94,7 +94,7 @@ public final class Recovery {
             }
             for (Phase phase : phases) {
                 if (journal.isDone(phase.name())) {
-                    restoreFacts(run, phase.name(), journal.facts());
+                    restoreFacts(run, phase.name(), journal);
                     reporter.note(phase.name(), phase.name().label() + ": done in an earlier attempt (journal), not repeated");
                     continue;
                 }
@@ -145,7 +145,7 @@ public final class Recovery {
         }
         try {
             RecoveryReport report = new RecoveryReport(plan.name(), operationId, failure == null, exitCode(failure), message,
-                    options.workDir().toString(), run.snapshotFacts, phaseMillis, new ArrayList<>(run.results),
+                    options.workDir().toString(), run.snapshotSummary, phaseMillis, new ArrayList<>(run.results),
                     new ArrayList<>(run.checks), newClientEndpoints(plan),
                     run.downtime == null ? null : run.downtime.toMillis());
             writeReport(report, options.workDir());
@@ -188,7 +188,7 @@ public final class Recovery {
             agents.values().forEach(AgentClient::close);
         }
         RecoveryReport report = new RecoveryReport(plan.name(), operationId, failure == null, exitCode(failure), message, workDir.toString(),
-                Map.of(), Map.of("rollback", Duration.ofNanos(System.nanoTime() - t0).toMillis()), new ArrayList<>(run.results),
+                null, Map.of("rollback", Duration.ofNanos(System.nanoTime() - t0).toMillis()), new ArrayList<>(run.results),
                 List.of(), null, null);
         reporter.runFinished(report);
         return report;
@@ -200,11 +200,12 @@ public final class Recovery {
      */
     private String afterFailure(RecoveryRun run, PhaseName phase) throws InterruptedException {
         Path dir = run.options.workDir();
-        if (phase == null || phase.ordinal() <= PhaseName.DISTRIBUTE.ordinal()) {
+        PhaseName.Aftermath aftermath = phase == null ? PhaseName.Aftermath.STAGING_ONLY : phase.aftermath();
+        if (aftermath == PhaseName.Aftermath.STAGING_ONLY) {
             releaseClaims(run);
             return "\nNothing outside the agents' staging dirs was changed.";
         }
-        if (phase.ordinal() <= PhaseName.START.ordinal() && phase != PhaseName.VERIFY) {
+        if (aftermath == PhaseName.Aftermath.HOSTS_CHANGED) {
             if (phase == PhaseName.START) {
                 Rollbacks.stopNewMembers(run);
             }
@@ -253,71 +254,28 @@ public final class Recovery {
         if (!run.fenced()) {
             return "";
         }
-        if (phase == PhaseName.RELEASE) {
-            return " (the released ones on their planned client URLs, the others behind the fence)";
-        }
-        return phase.ordinal() > PhaseName.RELEASE.ordinal() ? " on their planned client URLs"
-                : " behind the fence (clients cannot reach them)";
+        return switch (phase) {
+            case RELEASE -> " (the released ones on their planned client URLs, the others behind the fence)";
+            case CUT_OVER -> " on their planned client URLs";
+            default -> " behind the fence (clients cannot reach them)";
+        };
     }
 
-    static Map<String, Object> factsOf(RecoveryRun run, PhaseName phase) {
-        Map<String, Object> facts = new LinkedHashMap<>();
-        if (phase == PhaseName.PREFLIGHT) {
-            facts.put("bump", run.bump);
-            facts.put("fencePort", run.fencePort);
-            facts.put("carried", new LinkedHashMap<>(run.carried));
-            facts.put("settings", new LinkedHashMap<>(run.settings));
-            facts.put("etcdVersions", new LinkedHashMap<>(run.etcdVersions));
-            facts.put("freedPorts", new LinkedHashMap<>(run.freedPorts));
-            if (run.source != null) {
-                SourceMember s = run.source;
-                facts.put("sourceEndpoint", s.endpoint().toString());
-                facts.put("sourceVersion", s.version());
-                facts.put("sourceRevision", s.revision());
-                facts.put("sourceRaftIndex", s.raftIndex());
-                facts.put("sourceDbSize", s.dbSize());
-            }
-        } else if (phase == PhaseName.SNAPSHOT) {
-            facts.put("snapshot", new LinkedHashMap<>(run.snapshotFacts));
-            facts.put("snapshotTrailer", run.snapshot.trailer().name());
-            facts.put("transferId", run.transferId);
-        } else if (phase == PhaseName.STOP_OLD) {
-            facts.putAll(InPlaceFacts.of(run));
-        }
-        if (run.downtime != null) {
-            facts.put("survivorDowntimeMillis", run.downtime.toMillis());
-        }
-        return facts;
+    /** What a phase leaves for later phases and for a resumed run: journalled with its phase-done line. */
+    static Object factsOf(RecoveryRun run, PhaseName phase) {
+        return switch (phase) {
+            case PREFLIGHT -> PreflightFacts.of(run);
+            case SNAPSHOT, DISTRIBUTE -> SnapshotFacts.of(run);
+            default -> run.oldStoppedAtMillis > 0 ? InPlaceFacts.of(run) : null;
+        };
     }
 
-    @SuppressWarnings("unchecked")
-    static void restoreFacts(RecoveryRun run, PhaseName phase, Map<String, Object> facts) {
-        if (phase == PhaseName.PREFLIGHT) {
-            run.bump = ((Number) facts.getOrDefault("bump", 0)).longValue();
-            // Journals written before the fence was decided in preflight fenced whenever the option asked.
-            run.fencePort = ((Number) facts.getOrDefault("fencePort", run.options.fencePort())).intValue();
-            run.applyCarried((Map<String, Map<String, String>>) facts.getOrDefault("carried", Map.of()));
-            // Journals from before the version rules have no settings: the merged ones stand.
-            run.applySettings((Map<String, Map<String, String>>) facts.getOrDefault("settings", Map.of()));
-            run.etcdVersions.putAll((Map<String, String>) facts.getOrDefault("etcdVersions", Map.of()));
-            run.freedPorts.putAll((Map<String, List<String>>) facts.getOrDefault("freedPorts", Map.of()));
-            if (facts.containsKey("sourceEndpoint")) {
-                run.source = new SourceMember(URI.create((String) facts.get("sourceEndpoint")), (String) facts.get("sourceVersion"),
-                        ((Number) facts.get("sourceRevision")).longValue(), ((Number) facts.get("sourceRaftIndex")).longValue(),
-                        ((Number) facts.get("sourceDbSize")).longValue(), 0);
-            }
-        } else if (phase == PhaseName.SNAPSHOT) {
-            Map<String, Object> snap = (Map<String, Object>) facts.get("snapshot");
-            run.snapshotFacts.putAll(snap);
-            run.snapshot = new SnapshotFile(Path.of((String) snap.get("path")), ((Number) snap.get("size")).longValue(),
-                    (String) snap.get("sha256"), SnapshotDigest.Trailer.valueOf((String) facts.get("snapshotTrailer")));
-            run.expectedRevision = ((Number) snap.get("revision")).longValue();
-            run.transferId = (String) facts.getOrDefault("transferId", run.snapshot.transferId());
-        } else if (phase == PhaseName.STOP_OLD) {
-            InPlaceFacts.read(run, facts);
-        }
-        if (facts.get("survivorDowntimeMillis") instanceof Number n) {
-            run.downtime = Duration.ofMillis(n.longValue());
+    /** A resumed run: what the phase done in an earlier attempt had decided, from the journal. */
+    static void restoreFacts(RecoveryRun run, PhaseName phase, Journal journal) {
+        switch (phase) {
+            case PREFLIGHT -> journal.facts(PreflightFacts.class).applyTo(run);
+            case SNAPSHOT, DISTRIBUTE -> journal.facts(SnapshotFacts.class).applyTo(run);
+            default -> journal.facts(InPlaceFacts.class).applyTo(run);
         }
     }
 

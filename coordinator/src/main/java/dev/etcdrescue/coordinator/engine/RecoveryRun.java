@@ -57,8 +57,8 @@ public final class RecoveryRun {
     final ExecutorService executor;
     final List<HostResult> results = Collections.synchronizedList(new ArrayList<>());
     final List<RecoveryReport.Check> checks = Collections.synchronizedList(new ArrayList<>());
-    final Map<String, Object> snapshotFacts = new LinkedHashMap<>();
-    final Map<String, Object> preflightFacts = new LinkedHashMap<>();
+    /** The snapshot as the report gives it: set by the snapshot phase, completed by distribute. */
+    volatile dev.etcdrescue.coordinator.report.SnapshotSummary snapshotSummary;
     final Map<String, TransferResult> transfers = new ConcurrentHashMap<>();
     final Map<String, dev.etcdrescue.proto.v1.ToolInfo> tools = new ConcurrentHashMap<>();
     SnapshotFile snapshot;

@@ -7,6 +7,7 @@ import dev.etcdrescue.coordinator.failure.FailureKind;
 import dev.etcdrescue.coordinator.inventory.SnapshotSource;
 import dev.etcdrescue.coordinator.report.Outcome;
 import dev.etcdrescue.coordinator.report.PhaseName;
+import dev.etcdrescue.coordinator.report.SnapshotSummary;
 import dev.etcdrescue.coordinator.snapshot.SnapshotFile;
 import dev.etcdrescue.coordinator.snapshot.SnapshotTaker;
 import dev.etcdrescue.coordinator.snapshot.bolt.BoltSnapshot;
@@ -116,7 +117,6 @@ final class SnapshotPhase implements Phase {
             throw new PhaseFailedException(name(), FailureKind.REFUSED, String.join("; ", v.refused())
                     + ". Nothing was changed on any host");
         }
-        run.snapshotFacts.put("storageVersion", info.storageMinor().orElse("3.4 or older"));
     }
 
     private void check(RecoveryRun run, SnapshotFile file, String origin, long t0) throws java.io.IOException {
@@ -147,16 +147,10 @@ final class SnapshotPhase implements Phase {
         }
         checkWriter(run, info);
         run.expectedRevision = info.revision();
-        run.snapshotFacts.put("revision", info.revision());
-        run.snapshotFacts.put("totalKeys", info.totalKeys());
-        run.snapshotFacts.put("etcdHash", info.hash());
-        run.snapshotFacts.put("consistentIndex", info.consistentIndex());
         run.snapshot = file;
-        run.snapshotFacts.put("path", file.path().toString());
-        run.snapshotFacts.put("size", file.size());
-        run.snapshotFacts.put("sha256", file.sha256());
-        run.snapshotFacts.put("hashTrailer", file.trailer().name().toLowerCase(java.util.Locale.ROOT));
-        run.snapshotFacts.put("origin", origin);
+        run.snapshotSummary = new SnapshotSummary(origin, file.path().toString(), file.size(), file.sha256(),
+                file.trailer().name().toLowerCase(java.util.Locale.ROOT), info.revision(), info.totalKeys(), info.hash(),
+                info.consistentIndex(), info.storageMinor().orElse("3.4 or older"), null, null, null);
         run.recordCluster(name(), Outcome.OK, String.format(java.util.Locale.ROOT,
                 "%s: %d bytes, revision %d, %d keys, sha256 %s, hash trailer %s", origin, file.size(), info.revision(),
                 info.totalKeys(), file.sha256(), file.trailer().name().toLowerCase(java.util.Locale.ROOT)),

@@ -34,7 +34,7 @@ final class StopOldPhase implements Phase {
             run.recordCluster(name(), Outcome.SKIPPED, "not in place: no planned port is held by an old member", java.time.Duration.ZERO);
             return;
         }
-        InPlaceFacts.read(run, run.journal.facts());
+        run.journal.facts(InPlaceFacts.class).applyTo(run);
         recordSource(run);
         if (run.oldStoppedAtMillis == 0) {
             run.oldStoppedAtMillis = System.currentTimeMillis();

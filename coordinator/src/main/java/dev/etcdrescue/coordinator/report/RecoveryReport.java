@@ -11,7 +11,7 @@ public record RecoveryReport(
         int exitCode,
         String message,
         String workDir,
-        Map<String, Object> snapshot,
+        SnapshotSummary snapshot,
         Map<String, Long> phaseMillis,
         List<HostResult> results,
         List<Check> checks,

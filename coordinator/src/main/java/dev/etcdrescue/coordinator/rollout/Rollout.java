@@ -116,7 +116,7 @@ public final class Rollout {
 
     /** The report of a cluster whose recovery could not run at all. */
     private static RecoveryReport failed(ClusterPlan plan, int exitCode, String message) {
-        return new RecoveryReport(plan.name(), null, false, exitCode, message, null, Map.of(), Map.of(), List.of(), List.of(), null, null);
+        return new RecoveryReport(plan.name(), null, false, exitCode, message, null, null, Map.of(), List.of(), List.of(), null, null);
     }
 
     private static List<String> names(List<ClusterPlan> plans) {

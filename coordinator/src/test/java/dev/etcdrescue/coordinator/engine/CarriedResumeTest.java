@@ -50,7 +50,7 @@ class CarriedResumeTest {
 
         Journal reopened = Journal.open(work);
         RecoveryRun resumed = new RecoveryRun(plan, RecoveryOptions.defaults(work), "op-1", null, Map.of(), null, null, reopened);
-        Recovery.restoreFacts(resumed, PhaseName.PREFLIGHT, reopened.facts());
+        Recovery.restoreFacts(resumed, PhaseName.PREFLIGHT, reopened);
 
         List<EnvSetting> before = MemberSpecs.extras(first.plan.members().get(0), 3L << 30);
         assertThat(MemberSpecs.extras(resumed.plan.members().get(0), 3L << 30)).isEqualTo(before);

@@ -27,7 +27,7 @@ class FleetReporterTest {
 
     private static RecoveryReport report(String cluster, boolean ok) {
         return new RecoveryReport(cluster, "op-" + cluster, ok, ok ? 0 : 3, ok ? "restored" : "preflight failed on 1 of 3 hosts:\n  h: down",
-                "/runs/op-" + cluster, Map.of(), Map.of(), List.of(new HostResult("h-" + cluster, PhaseName.PREFLIGHT,
+                "/runs/op-" + cluster, null, Map.of(), List.of(new HostResult("h-" + cluster, PhaseName.PREFLIGHT,
                 ok ? Outcome.OK : Outcome.FAILED, "x", Duration.ZERO)), List.of(), null, null);
     }
 

@@ -34,7 +34,7 @@ class RolloutTest {
 
     private static RecoveryReport report(String cluster, int exit) {
         return new RecoveryReport(cluster, "op-" + cluster, exit == 0, exit, exit == 0 ? "restored" : "preflight failed on 1 of 3 hosts",
-                "/runs/op-" + cluster, Map.of(), Map.of(), List.of(), List.of(), null, null);
+                "/runs/op-" + cluster, null, Map.of(), List.of(), List.of(), null, null);
     }
 
     private FleetReport roll(RolloutPolicy policy, List<String> names, Set<String> failing) {
