@@ -1,3 +1,5 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2154 # repo_root and bench_t0 are set by the script that sources this file
 # Functions shared by bench/run.sh and bench/scaling.sh (sourced), on top of testbed/cluster.sh's
 # (the testbed cluster that deploy/demo.sh sets up too).
 # shellcheck source=testbed/cluster.sh

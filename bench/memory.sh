@@ -49,8 +49,10 @@ done
 for tool in java python3 sha256sum; do
   command -v "$tool" >/dev/null || { echo "bench memory: $tool is missing" >&2; exit 3; }
 done
-ls "$repo_root"/agent/target/lib/*.jar >/dev/null 2>&1 && ls "$repo_root"/coordinator/target/lib/*.jar >/dev/null 2>&1 \
-  || { echo "bench memory: build first: mvn -B -DskipTests package -pl proto,snapshot-format,pki,agent,coordinator" >&2; exit 3; }
+if ! compgen -G "$repo_root/agent/target/lib/*.jar" >/dev/null || ! compgen -G "$repo_root/coordinator/target/lib/*.jar" >/dev/null; then
+  echo "bench memory: build first: mvn -B -DskipTests package -pl proto,snapshot-format,pki,agent,coordinator" >&2
+  exit 3
+fi
 
 # The unit's Environment= lines, exactly: JAVA_OPTS and anything else (MALLOC_ARENA_MAX).
 unit_env=()
@@ -121,9 +123,10 @@ all:
           address: 127.0.0.1
           agent_port: $port
 EOF
-"$repo_root/deploy/bin/etcd-rescue" pki init --dir "$work/pki" > "$work/pki.log" 2>&1 \
-  && "$repo_root/deploy/bin/etcd-rescue" pki issue --dir "$work/pki" --inventory "$work/inventory.yaml" >> "$work/pki.log" 2>&1 \
-  || { echo "bench memory: pki failed:" >&2; cat "$work/pki.log" >&2; exit 1; }
+if ! "$repo_root/deploy/bin/etcd-rescue" pki init --dir "$work/pki" > "$work/pki.log" 2>&1 \
+    || ! "$repo_root/deploy/bin/etcd-rescue" pki issue --dir "$work/pki" --inventory "$work/inventory.yaml" >> "$work/pki.log" 2>&1; then
+  echo "bench memory: pki failed:" >&2; cat "$work/pki.log" >&2; exit 1
+fi
 mkdir -p "$work/state" "$work/data" "$work/env" "$work/units" "$work/backups"
 tls=$work/pki/agents/bench-memory-host
 cat > "$work/agent.yaml" <<EOF

@@ -93,7 +93,7 @@ mkdir -p "$bench_root"
 # At the peak a host holds about 6 snapshots (old data and WAL, manual snapshot and manual.etcd, then
 # an scp copy or the staged file and new.etcd); here: the generated data and 2 snapshots. A snapshot
 # is about 1.5 x the values (quick: 386 MiB for 256 MiB).
-need_bytes=$(( keys * value_bytes * 3 / 2 * (6 * host_count + 4) + 2 * 1024 * 1024 * 1024 ))
+need_bytes=$(( keys * value_bytes * 3 * (6 * host_count + 4) / 2 + 2 * 1024 * 1024 * 1024 ))
 free_bytes=$(df --output=avail -B1 "$bench_root" | tail -n 1 | tr -d ' ')
 if [ "$free_bytes" -lt "$need_bytes" ]; then
   echo "bench: $preset needs about $((need_bytes / 1024 / 1024 / 1024)) GiB free under $bench_root, there are $((free_bytes / 1024 / 1024 / 1024)) GiB" >&2
@@ -107,7 +107,7 @@ if [ "$build" = yes ] || ! ls "$repo_root"/dist/target/etcd-rescue-*.tar.gz >/de
   mvn -B -q -f "$repo_root/pom.xml" -DskipTests package -pl proto,snapshot-format,pki,agent,coordinator,dist \
     || { echo "bench: the build failed" >&2; exit 1; }
 fi
-tarball=$(ls -t "$repo_root"/dist/target/etcd-rescue-*.tar.gz | head -n 1)
+tarball=$(find "$repo_root"/dist/target -maxdepth 1 -name "etcd-rescue-*.tar.gz" -printf "%T@ %p\n" | sort -rn | head -n 1 | cut -d " " -f 2-)
 
 # ---- the run's files; teardown on every exit ----
 run_id=$(date +%Y%m%d-%H%M%S)-$$
@@ -165,7 +165,7 @@ old_endpoints=$(endpoints_on_port 2379)
 
 # 3 random bytes are 4 base64 characters: each line is one 4 KiB random value.
 t=$(now)
-head -c $((keys * value_bytes / 4 * 3)) /dev/urandom | base64 -w "$value_bytes" \
+head -c $((keys * value_bytes * 3 / 4)) /dev/urandom | base64 -w "$value_bytes" \
   | awk -v dir="$work/data" -v batch="$batch_keys" \
       '{ f = sprintf("%s/batch-%06d", dir, int((NR - 1) / batch)); printf "put /bench/key-%08d %s\n", NR - 1, $0 > f; if (NR % batch == 0) close(f) }'
 note "generated $keys random values in $(seconds_since "$t") s"
@@ -180,7 +180,7 @@ out=$({ echo; cat "$1"; echo; echo; } | ETCDCTL_API=3 etcdctl --endpoints="${eps
 EOF
 chmod +x "$work/load-batch.sh"
 t=$(now)
-ls "$work"/data/batch-* | ENDPOINTS=$old_endpoints xargs -P "$loaders" -n 1 "$work/load-batch.sh" \
+find "$work"/data -maxdepth 1 -name "batch-*" -print0 | sort -z | ENDPOINTS=$old_endpoints xargs -0 -P "$loaders" -n 1 "$work/load-batch.sh" \
   || fail "loading failed"
 load_s=$(seconds_since "$t")
 count_at() { etcdctl_at "$1" get /bench/ --prefix --keys-only --limit=1 --consistency="${2:-l}" -w json | grep -o '"count":[0-9]*' | cut -d: -f2; }
@@ -405,7 +405,7 @@ note "recovered cluster holds all $keys keys"
 # recover streams the snapshot on while it is taken, so its distribute phase is only the tail of the
 # transfer: the distribution figure is this separate send of the finished file (SnapshotDistribution).
 direct_line="" relay_line=""
-probe_snapshot=$(ls "$work"/recover/*/snapshot*.db 2>/dev/null | head -n 1 || true)
+probe_snapshot=$(find "$work"/recover -mindepth 2 -maxdepth 2 -name "snapshot*.db" 2>/dev/null | head -n 1 || true)
 if [ -n "$probe_snapshot" ]; then
   probe_targets=()
   for i in $(seq 0 $((host_count - 1))); do probe_targets+=("$(host_name "$i")=$(address "$i"):$agent_port"); done
@@ -416,9 +416,10 @@ if [ -n "$probe_snapshot" ]; then
   done
   for mode in direct relay; do
     evict_page_cache "$rundir"/hosts/*/etcd-data "$rundir"/hosts/*/agent-state
+    # shellcheck disable=SC2046 # the options are separate words on purpose
     line=$(java $(coordinator_jvm_opts) -cp "$repo_root/coordinator/target/lib/*" "$script_dir/DistributionProbe.java" "$work/pki" \
       "$probe_snapshot" "$mode" 1048576 "bench-$mode-$$" "${probe_targets[@]}" 2> "$logs/$mode-probe.log") || line=""
-    [ -n "$line" ] && note "$mode to $host_count hosts: $line" || note "$mode: failed (see $logs/$mode-probe.log)"
+    if [ -n "$line" ]; then note "$mode to $host_count hosts: $line"; else note "$mode: failed (see $logs/$mode-probe.log)"; fi
     [ "$mode" = direct ] && direct_line=$line || relay_line=$line
   done
 else
@@ -426,12 +427,14 @@ else
 fi
 
 # ---- figures, chart, JSON ----
+load_end=$(cut -d ' ' -f 1 /proc/loadavg)
+manual_phases_line=$(for p in "${!manual_s[@]}"; do echo "$p=${manual_s[$p]}"; done | tr '\n' ' ')
 export BENCH_REPORT=$work/report.json BENCH_PRESET=$preset BENCH_DISTRIBUTION=$distribution BENCH_KEYS=$keys BENCH_NEW_CLIENT_PORT=$new_client_port BENCH_VALUE_BYTES=$value_bytes \
   BENCH_RTO=$rto_s BENCH_MANUAL=$manual_total_s BENCH_RTO_STEAL=$rto_steal_s BENCH_MANUAL_STEAL=$manual_steal_s BENCH_DIST_BASELINE=$dist_baseline_s BENCH_SCP=$scp_s \
   BENCH_SCP_REASON=$scp_reason BENCH_IDLE=$agent_idle_rss BENCH_PEAK=$agent_peak_rss BENCH_END_HWM=$agent_end_hwm \
-  BENCH_LOAD_S=$load_s BENCH_LOAD_START=$load_start BENCH_LOAD_END=$(cut -d ' ' -f 1 /proc/loadavg) \
+  BENCH_LOAD_S=$load_s BENCH_LOAD_START=$load_start BENCH_LOAD_END=$load_end \
   BENCH_SNAPSHOT_BYTES=$snapshot_bytes BENCH_HOSTS=$host_count BENCH_PHASES="${phases[*]}" \
-  BENCH_MANUAL_PHASES="$(for p in "${!manual_s[@]}"; do echo "$p=${manual_s[$p]}"; done | tr '\n' ' ')" \
+  BENCH_MANUAL_PHASES=$manual_phases_line \
   BENCH_PHASES_DAT=$work/phases.dat BENCH_RESULTS=$work/results.json BENCH_RELAY=$relay_line BENCH_DIRECT=$direct_line \
   BENCH_PHASE_CPU=$work/phase-cpu.json
 python3 "$script_dir/figures.py"

@@ -43,8 +43,10 @@ load_start=$(cut -d ' ' -f 1 /proc/loadavg)
 for tool in java etcd etcdctl python3; do
   command -v "$tool" >/dev/null || { echo "scaling: $tool is missing" >&2; exit 3; }
 done
-ls "$repo_root"/coordinator/target/lib/*.jar >/dev/null 2>&1 && ls "$repo_root"/agent/target/lib/*.jar >/dev/null 2>&1 \
-  || { echo "scaling: build first (mvn -B -DskipTests package -pl proto,snapshot-format,pki,agent,coordinator)" >&2; exit 3; }
+if ! compgen -G "$repo_root/coordinator/target/lib/*.jar" >/dev/null || ! compgen -G "$repo_root/agent/target/lib/*.jar" >/dev/null; then
+  echo "scaling: build first (mvn -B -DskipTests package -pl proto,snapshot-format,pki,agent,coordinator)" >&2
+  exit 3
+fi
 mkdir -p "$bench_root"
 free_bytes=$(df --output=avail -B1 "$bench_root" | tail -n 1 | tr -d ' ')
 need_bytes=$(( (size_mb << 20) * (host_count + 3) ))
@@ -86,10 +88,11 @@ if [ -z "$snapshot" ]; then
   keys=$(( (size_mb << 20) * 10 / 16 / 4096 ))
   head -c $((keys * 3072)) /dev/urandom | base64 -w 4096 \
     | awk -v dir="$etcd_dir/batches" '{ f = sprintf("%s/b-%06d", dir, int((NR - 1) / 128)); printf "put /bench/key-%08d %s\n", NR - 1, $0 > f; if (NR % 128 == 0) close(f) }'
+  # shellcheck disable=SC2016 # $1 is the generated script's argument, not ours
   printf '#!/bin/bash\n{ echo; cat "$1"; echo; echo; } | ETCDCTL_API=3 etcdctl --endpoints=%s --command-timeout=60s txn > /dev/null\n' \
     "$etcd_url" > "$etcd_dir/load.sh"
   chmod +x "$etcd_dir/load.sh"
-  ls "$etcd_dir"/batches/b-* | xargs -P 4 -n 1 "$etcd_dir/load.sh" || fail "loading the throwaway etcd failed"
+  find "$etcd_dir"/batches -maxdepth 1 -name "b-*" -print0 | sort -z | xargs -0 -P 4 -n 1 "$etcd_dir/load.sh" || fail "loading the throwaway etcd failed"
   etcdctl_at "$etcd_url" snapshot save "$snapshot" > "$logs/snapshot.log" 2>&1 || fail "snapshot save (see $logs/snapshot.log)"
   kill "$etcd_pid"; wait "$etcd_pid" 2>/dev/null || true
   etcd_pid=""
@@ -140,6 +143,7 @@ note "$host_count agents serving (JAVA_OPTS: $agent_java_opts)"
 probe() {
   local mode=$1 n=$2 i targets=()
   for i in $(seq 0 $((n - 1))); do targets+=("$(host_name "$i")=$(address "$i"):$agent_port"); done
+  # shellcheck disable=SC2046 # the options are separate words on purpose
   java $(coordinator_jvm_opts) -cp "$repo_root/coordinator/target/lib/*" "$script_dir/DistributionProbe.java" "$work/pki" "$snapshot" "$mode" \
     "$chunk" "scaling-$mode-$n-$$" "${targets[@]}" 2>> "$logs/probe-$mode-$n.log"
 }

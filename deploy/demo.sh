@@ -77,7 +77,7 @@ sources_newer_than() {
 }
 
 find_tarball() {
-  ls -t "$repo_root"/dist/target/etcd-rescue-*.tar.gz 2>/dev/null | sed -n 1p || true
+  find "$repo_root"/dist/target -maxdepth 1 -name "etcd-rescue-*.tar.gz" -printf "%T@ %p\n" 2>/dev/null | sort -rn | sed -n 1p | cut -d " " -f 2- || true
 }
 
 # Why the build outputs cannot be used as they are (empty when they can).

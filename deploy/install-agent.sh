@@ -54,8 +54,9 @@ java_version=$(java -version 2>&1 | awk -F'"' '/version/ { print $2; exit }')
 # The distribution's layout (lib/agent, bin/) or a source tree's (agent/target/lib, deploy/bin).
 jar_dir="" launcher=""
 for layout in "lib/agent bin" "agent/target/lib deploy/bin"; do
-  set -- $layout
-  if ls "$from/$1"/*.jar >/dev/null 2>&1; then
+  read -r jars bin <<< "$layout"
+  set -- "$jars" "$bin"
+  if compgen -G "$from/$1/*.jar" >/dev/null; then
     jar_dir=$from/$1 launcher=$from/$2/etcd-rescue-agent
     break
   fi

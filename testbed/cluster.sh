@@ -1,3 +1,5 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2154 # the variables below are the caller's
 # A local etcd cluster with an etcd-rescue agent on every host, on testbed hosts (testbed.sh): the
 # steps deploy/demo.sh and bench/run.sh share. Sourced, never run. Functions only; the caller sets
 #   testbed_sh, etcd_rescue   testbed/testbed.sh and deploy/bin/etcd-rescue
@@ -12,8 +14,8 @@ port_open() { timeout 1 bash -c "exec 3<>/dev/tcp/$1/$2" 2>/dev/null; }
 # A random 127.X.Y.0/24 block (X, Y in 100..250) where nothing listens on any of the given ports of
 # any host.
 pick_address_block() {
-  local attempt x y host port taken
-  for attempt in $(seq 1 30); do
+  local x y host port taken
+  for _ in $(seq 1 30); do
     x=$((100 + RANDOM % 151)) y=$((100 + RANDOM % 151)) taken=no
     for host in $(seq 1 "$host_count"); do
       for port in "$@"; do
@@ -109,7 +111,7 @@ install_agents() {
   local tarball=$1 i host jobs_install=()
   mkdir -p "$work/dist"
   tar -xzf "$tarball" -C "$work/dist"
-  dist=$(ls -d "$work"/dist/etcd-rescue-*/ | sed -n 1p)
+  dist=$(find "$work"/dist -mindepth 1 -maxdepth 1 -type d -name "etcd-rescue-*" | sort | sed -n 1p)
   dist=${dist%/}
   for i in $(seq 0 $((host_count - 1))); do
     host=$(host_name "$i")

@@ -154,10 +154,10 @@ cmd_up() {
   setsid unshare --pid --mount --uts --fork --propagation private \
     /bin/bash "$rundir/dist/testbed/host-boot.sh" "$host_dir" "$host" "$cgroup" "$etcd_bin_dir" \
     < /dev/null > "$host_dir/console.log" 2>&1 &
-  local unshare_pid=$! pid="" i
+  local unshare_pid=$! pid=""
   echo "$unshare_pid" > "$host_dir/unshare.pid"
-  for i in $(seq 1 100); do
-    pid=$(cat "/proc/$unshare_pid/task/$unshare_pid/children" 2>/dev/null | awk '{print $1}')
+  for _ in $(seq 1 100); do
+    pid=$(awk '{print $1}' "/proc/$unshare_pid/task/$unshare_pid/children" 2>/dev/null || true)
     [ -n "$pid" ] && break
     kill -0 "$unshare_pid" 2>/dev/null || break
     sleep 0.05
@@ -165,7 +165,7 @@ cmd_up() {
   [ -n "$pid" ] || { cat "$host_dir/console.log" >&2; die "host $host did not start"; }
   echo "$pid" > "$host_dir/systemd.pid"
   # systemd listens on its private socket once it is set up: systemctl needs it.
-  for i in $(seq 1 400); do
+  for _ in $(seq 1 400); do
     case "$(readlink "/proc/$pid/exe" 2>/dev/null)" in
       */systemd/systemd) [ -S "/proc/$pid/root/run/systemd/private" ] && break ;;
     esac
@@ -228,7 +228,7 @@ mounts_under() {
 }
 
 cmd_down() {
-  local rundir=$1 host=$2 host_dir pid cgroup i
+  local rundir=$1 host=$2 host_dir pid cgroup
   check_rundir "$rundir"
   host_dir=$(host_dir_of "$rundir" "$host")
   [ -d "$host_dir" ] || die "no host $host in $rundir"
@@ -237,7 +237,7 @@ cmd_down() {
   if pid=$(live_systemd_pid "$host_dir"); then
     # SIGKILL to the PID namespace's init ends every process of the host at once.
     kill -KILL "$pid" 2>/dev/null || true
-    for i in $(seq 1 200); do
+    for _ in $(seq 1 200); do
       [ -d "/proc/$pid" ] || break
       sleep 0.05
     done
@@ -253,7 +253,7 @@ cmd_down() {
   for hierarchy in /sys/fs/cgroup/*; do
     dir="$hierarchy/$cgroup"
     [ -d "$dir" ] || continue
-    for i in $(seq 1 100); do
+    for _ in $(seq 1 100); do
       # rmdir fails while a dying process is still charged to a cgroup: retry for a while.
       find "$dir" -depth -type d -exec rmdir {} \; 2>/dev/null || true
       [ -d "$dir" ] || break
