@@ -1,11 +1,11 @@
 package dev.etcdrescue.coordinator.engine;
 
+import dev.etcdrescue.coordinator.inventory.Addresses;
 import dev.etcdrescue.coordinator.inventory.ClusterPlan;
 import dev.etcdrescue.coordinator.inventory.EtcdSettingVersions;
 import dev.etcdrescue.coordinator.inventory.EtcdSettings;
 import dev.etcdrescue.coordinator.inventory.MemberPlan;
 import java.net.URI;
-import java.net.URISyntaxException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -153,14 +153,14 @@ final class CarryOver {
         if (endpoint == null || endpoint.getHost() == null) {
             return Optional.empty();
         }
-        String host = canonical(endpoint.getHost());
+        String host = Addresses.canonical(endpoint.getHost());
         for (MemberPlan m : plan.members()) {
             Set<String> hosts = new LinkedHashSet<>();
-            hosts.add(canonical(m.address()));
+            hosts.add(Addresses.canonical(m.address()));
             for (String key : List.of("ETCD_ADVERTISE_CLIENT_URLS", "ETCD_LISTEN_CLIENT_URLS")) {
-                for (URI url : urls(envs.getOrDefault(m.hostName(), Map.of()).getOrDefault(key, ""))) {
-                    if (url.getHost() != null && !wildcardOrLoopback(url.getHost())) {
-                        hosts.add(canonical(url.getHost()));
+                for (URI url : Addresses.webUrls(envs.getOrDefault(m.hostName(), Map.of()).getOrDefault(key, ""))) {
+                    if (url.getHost() != null && !Addresses.wildcardOrLoopback(url.getHost())) {
+                        hosts.add(Addresses.canonical(url.getHost()));
                     }
                 }
             }
@@ -329,7 +329,7 @@ final class CarryOver {
      * moves up by {@value #PORT_SHIFT}, then to the next free port.
      */
     private static Optional<String> metrics(MemberPlan m, OldEnv old, String value, int fencePort, List<String> lines) {
-        List<URI> urls = urls(value);
+        List<URI> urls = Addresses.webUrls(value);
         if (urls.isEmpty() || urls.size() != value.split(",", -1).length) {
             lines.add("dropped: " + METRICS + "=" + quoted(value) + " is not a list of http(s)://HOST:PORT URLs");
             return Optional.empty();
@@ -358,10 +358,10 @@ final class CarryOver {
         for (URI url : urls) {
             String host = url.getHost();
             List<String> why = new ArrayList<>();
-            if (!old.onThisHost() && canonical(host).equals(canonical(old.address()))) {
+            if (!old.onThisHost() && Addresses.canonical(host).equals(Addresses.canonical(old.address()))) {
                 host = m.address();
                 why.add("the source host's address becomes this host's");
-            } else if (!wildcardOrLoopback(host) && !canonical(host).equals(canonical(m.address()))) {
+            } else if (!Addresses.wildcardOrLoopback(host) && !Addresses.canonical(host).equals(Addresses.canonical(m.address()))) {
                 lines.add("dropped: " + METRICS + " URL " + url + " (not an address of this host: etcd could not listen there)");
                 continue;
             }
@@ -385,7 +385,7 @@ final class CarryOver {
                 port = free;
             }
             taken.add(port);
-            URI moved = withHostAndPort(url, host, port);
+            URI moved = Addresses.withHostAndPort(url, host, port);
             out.add(moved.toString());
             if (moved.equals(url)) {
                 lines.add("carried: " + METRICS + " URL " + url);
@@ -421,52 +421,12 @@ final class CarryOver {
     private static Set<Integer> ports(String urls, int fallback) {
         Set<Integer> ports = new LinkedHashSet<>();
         if (urls != null) {
-            urls(urls).forEach(u -> ports.add(u.getPort()));
+            Addresses.webUrls(urls).forEach(u -> ports.add(u.getPort()));
         }
         if (ports.isEmpty()) {
             ports.add(fallback);
         }
         return ports;
-    }
-
-    /** The URLs of a comma-separated list that have a scheme of http(s), a host and a port; others are left out. */
-    static List<URI> urls(String value) {
-        List<URI> urls = new ArrayList<>();
-        for (String part : value.split(",")) {
-            try {
-                URI url = new URI(part.strip());
-                boolean web = "http".equals(url.getScheme()) || "https".equals(url.getScheme());
-                boolean bare = url.getRawPath() == null || url.getRawPath().isEmpty() || url.getRawPath().equals("/");
-                if (web && url.getHost() != null && url.getPort() > 0 && bare && url.getRawQuery() == null && url.getUserInfo() == null) {
-                    urls.add(url);
-                }
-            } catch (URISyntaxException e) {
-                // Left out: the caller compares the count with the list's and drops the setting.
-            }
-        }
-        return urls;
-    }
-
-    private static URI withHostAndPort(URI url, String host, int port) {
-        try {
-            String h = host.contains(":") && !host.startsWith("[") ? "[" + host + "]" : host;
-            return new URI(url.getScheme() + "://" + h + ":" + port);
-        } catch (URISyntaxException e) {
-            throw new IllegalArgumentException("cannot move " + url + " to " + host + ":" + port, e);
-        }
-    }
-
-    private static boolean wildcardOrLoopback(String host) {
-        String h = canonical(host);
-        return h.equals("localhost") || h.startsWith("127.") || h.equals("::1") || h.equals("0.0.0.0") || h.equals("::");
-    }
-
-    private static String canonical(String host) {
-        String h = host.toLowerCase(Locale.ROOT);
-        if (h.startsWith("[") && h.endsWith("]")) {
-            h = h.substring(1, h.length() - 1);
-        }
-        return h.equals("0:0:0:0:0:0:0:1") ? "::1" : h.equals("0:0:0:0:0:0:0:0") ? "::" : h;
     }
 
     private static String join(List<URI> urls) {

@@ -8,8 +8,12 @@ import java.net.UnknownHostException;
 import java.util.Locale;
 import java.util.Set;
 
-/** Parsing and comparing the addresses, URLs and endpoints an inventory writes. Never resolves DNS. */
-final class Addresses {
+/**
+ * Parsing and comparing the addresses, URLs and endpoints an inventory and an old member's settings
+ * write: the one place that brackets IPv6 and decides when two spellings are the same address. Never
+ * resolves DNS.
+ */
+public final class Addresses {
     private Addresses() {}
 
     /** A URL that failed a rule: {@code reason} says what is wrong. */
@@ -51,13 +55,13 @@ final class Addresses {
     }
 
     /** The host of a URL without IPv6 brackets. */
-    static String host(URI url) {
+    public static String host(URI url) {
         String host = url.getHost();
         return host.startsWith("[") ? host.substring(1, host.length() - 1) : host;
     }
 
     /** {@code host} ready to go into a URL or an endpoint: IPv6 in brackets. */
-    static String hostForUrl(String host) {
+    public static String hostForUrl(String host) {
         return host.contains(":") && !host.startsWith("[") ? "[" + host + "]" : host;
     }
 
@@ -70,7 +74,7 @@ final class Addresses {
     }
 
     /** A form in which two spellings of the same address compare equal (IPv6 zeros, case, a trailing dot). */
-    static String canonical(String host) {
+    public static String canonical(String host) {
         String bare = host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
         if (HostNames.isIpLiteral(bare)) {
             try {
@@ -81,6 +85,39 @@ final class Addresses {
         }
         String lower = bare.toLowerCase(Locale.ROOT);
         return lower.endsWith(".") ? lower.substring(0, lower.length() - 1) : lower;
+    }
+
+    /** Whether {@code host} (any spelling, brackets or not) is a wildcard or a loopback address, which says nothing of the host. */
+    public static boolean wildcardOrLoopback(String host) {
+        String h = canonical(host);
+        return h.equals("localhost") || h.startsWith("127.") || h.equals("0:0:0:0:0:0:0:1") || h.equals("0.0.0.0")
+                || h.equals("0:0:0:0:0:0:0:0");
+    }
+
+    /**
+     * The URLs of a comma-separated list (an etcd setting) that have a scheme of http(s), a host and a port
+     * and nothing else; others are left out, so a caller can compare the count with the list's.
+     */
+    public static java.util.List<URI> webUrls(String value) {
+        java.util.List<URI> urls = new java.util.ArrayList<>();
+        for (String part : value.split(",")) {
+            try {
+                URI url = new URI(part.strip());
+                boolean web = "http".equals(url.getScheme()) || "https".equals(url.getScheme());
+                boolean bare = url.getRawPath() == null || url.getRawPath().isEmpty() || url.getRawPath().equals("/");
+                if (web && url.getHost() != null && url.getPort() > 0 && bare && url.getRawQuery() == null && url.getUserInfo() == null) {
+                    urls.add(url);
+                }
+            } catch (URISyntaxException e) {
+                // Left out: see above.
+            }
+        }
+        return urls;
+    }
+
+    /** {@code url}'s scheme with another host and port. */
+    public static URI withHostAndPort(URI url, String host, int port) {
+        return URI.create(url.getScheme() + "://" + hostForUrl(host) + ":" + port);
     }
 
     /** A parsed {@code host:port}. */

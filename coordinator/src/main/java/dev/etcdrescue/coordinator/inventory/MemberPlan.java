@@ -51,7 +51,7 @@ public record MemberPlan(
 
     /** {@code host:port} of the agent, IPv6 in brackets. */
     public String agentEndpoint() {
-        return (agentHost.contains(":") ? "[" + agentHost + "]" : agentHost) + ":" + agentPort;
+        return Addresses.hostForUrl(agentHost) + ":" + agentPort;
     }
 
     /** The same member with other client URLs (listen and advertise), everything else kept: the fence. */
