@@ -13,12 +13,8 @@ import dev.etcdrescue.coordinator.report.PhaseName;
 import dev.etcdrescue.coordinator.report.RecoveryReport;
 import dev.etcdrescue.coordinator.report.Reporter;
 import dev.etcdrescue.coordinator.snapshot.EtcdClients;
-import dev.etcdrescue.coordinator.snapshot.SnapshotFile;
 import dev.etcdrescue.coordinator.snapshot.SnapshotTaker;
-import dev.etcdrescue.coordinator.snapshot.SourceMember;
 import dev.etcdrescue.coordinator.verify.ClusterVerifier;
-import dev.etcdrescue.snapshotformat.SnapshotDigest;
-import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -34,7 +30,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.TimeUnit;
 import java.util.function.ToIntFunction;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
@@ -89,12 +84,12 @@ public final class Recovery {
         String message = "cluster " + plan.name() + " restored on " + plan.members().size() + " hosts and verified";
         try {
             if (resuming) {
-                reclaim(run);
-                startRenewing(renewer, run);
+                Claims.reclaim(run);
+                Claims.startRenewing(renewer, run);
             }
             for (Phase phase : phases) {
                 if (journal.isDone(phase.name())) {
-                    restoreFacts(run, phase.name(), journal);
+                    PhaseFacts.restore(run, phase.name(), journal);
                     reporter.note(phase.name(), phase.name().label() + ": done in an earlier attempt (journal), not repeated");
                     continue;
                 }
@@ -111,12 +106,12 @@ public final class Recovery {
                     reporter.phaseFinished(phase.name(), took, ok);
                 }
                 servingAgain(run, phase.name());
-                journal.phaseDone(phase.name(), factsOf(run, phase.name()));
+                journal.phaseDone(phase.name(), PhaseFacts.of(run, phase.name()));
                 if (phase.name() == PhaseName.PREFLIGHT) {
-                    startRenewing(renewer, run);
+                    Claims.startRenewing(renewer, run);
                 }
             }
-            releaseClaims(run);
+            Claims.release(run);
         } catch (UserException e) {
             failure = e.kind();
             PhaseName phase = e instanceof PhaseFailedException pf ? pf.phase() : null;
@@ -124,7 +119,7 @@ public final class Recovery {
                 run.recordCluster(phase, Outcome.FAILED, e.getMessage(), Duration.ZERO);
             }
             try {
-                message = e.getMessage() + afterFailure(run, phase);
+                message = e.getMessage() + FailurePolicy.afterFailure(run, phase);
             } catch (InterruptedException interrupted) {
                 Thread.currentThread().interrupt();
                 message = e.getMessage() + "\ninterrupted while cleaning up; resume with: etcd-rescue resume " + options.workDir();
@@ -195,35 +190,6 @@ public final class Recovery {
     }
 
     /**
-     * What a failure leaves behind, and what is done about it here: nothing outside staging before
-     * restore; after a failed start no new member may keep serving; with --yes every host is rolled back.
-     */
-    private String afterFailure(RecoveryRun run, PhaseName phase) throws InterruptedException {
-        Path dir = run.options.workDir();
-        PhaseName.Aftermath aftermath = phase == null ? PhaseName.Aftermath.STAGING_ONLY : phase.aftermath();
-        if (aftermath == PhaseName.Aftermath.STAGING_ONLY) {
-            releaseClaims(run);
-            return "\nNothing outside the agents' staging dirs was changed.";
-        }
-        if (aftermath == PhaseName.Aftermath.HOSTS_CHANGED) {
-            if (phase == PhaseName.START) {
-                Rollbacks.stopNewMembers(run);
-            }
-            if (run.options.rollbackOnFailure()) {
-                Rollbacks.rollbackAll(run);
-                return "\nRolled back every host (--yes): old data dirs, env files and units are back, the old unit runs again "
-                        + "where it ran; what this attempt created was moved aside, not deleted.";
-            }
-            return "\nHosts were changed up to the " + phase.label() + " phase; every replaced file and dir was moved aside (see above), "
-                    + (run.oldStoppedAtMillis == 0 ? "the old units were not touched. " : "") + "Undo with: etcd-rescue rollback " + dir
-                    + " --yes\nor fix the cause and continue with: etcd-rescue resume " + dir + stoppedOld(run) + claimsKept(run);
-        }
-        return "\nThe new members keep running" + whereMembersServe(run, phase)
-                + " for inspection. Undo with: etcd-rescue rollback " + dir + " --yes, or continue with: etcd-rescue resume " + dir
-                + stoppedOld(run) + claimsKept(run);
-    }
-
-    /**
      * A restore in place ends the survivor's downtime when clients can use the new cluster: after release
      * (fenced), or after verify (not fenced). Measured from the journalled stop, so a resumed run counts the
      * time the coordinator was away.
@@ -237,95 +203,9 @@ public final class Recovery {
         }
     }
 
-    /** Where a restore in place stopped old members: what undoes it. */
-    private static String stoppedOld(RecoveryRun run) {
-        return run.oldStoppedAtMillis == 0 ? "" : "\nThe old members on " + String.join(", ", run.freedPorts.keySet())
-                + " were stopped for the restore in place (their data dirs untouched): rollback starts them again.";
-    }
-
-    /** Kept so that no other operation changes a half-recovered host; resume and rollback take them over. */
-    private static String claimsKept(RecoveryRun run) {
-        return "\nThe agents stay claimed by this operation (other operations are refused) until resume or rollback takes over,"
-                + " or until the claims expire " + run.options.claimTtl().toSeconds() + " s after this command ends.";
-    }
-
-    /** After release has begun, some or all members already serve their planned client URLs. */
-    private static String whereMembersServe(RecoveryRun run, PhaseName phase) {
-        if (!run.fenced()) {
-            return "";
-        }
-        return switch (phase) {
-            case RELEASE -> " (the released ones on their planned client URLs, the others behind the fence)";
-            case CUT_OVER -> " on their planned client URLs";
-            default -> " behind the fence (clients cannot reach them)";
-        };
-    }
-
-    /** What a phase leaves for later phases and for a resumed run: journalled with its phase-done line. */
-    static Object factsOf(RecoveryRun run, PhaseName phase) {
-        return switch (phase) {
-            case PREFLIGHT -> PreflightFacts.of(run);
-            case SNAPSHOT, DISTRIBUTE -> SnapshotFacts.of(run);
-            default -> run.oldStoppedAtMillis > 0 ? InPlaceFacts.of(run) : null;
-        };
-    }
-
-    /** A resumed run: what the phase done in an earlier attempt had decided, from the journal. */
-    static void restoreFacts(RecoveryRun run, PhaseName phase, Journal journal) {
-        switch (phase) {
-            case PREFLIGHT -> journal.facts(PreflightFacts.class).applyTo(run);
-            case SNAPSHOT, DISTRIBUTE -> journal.facts(SnapshotFacts.class).applyTo(run);
-            default -> journal.facts(InPlaceFacts.class).applyTo(run);
-        }
-    }
-
-    /** A resumed run takes the claims back under the same operation id (the agents accept their own operation). */
-    private static void reclaim(RecoveryRun run) throws InterruptedException {
-        run.forEachHost(PhaseName.PREFLIGHT, (m, agent) -> {
-            agent.claim(run.header(m), run.options.claimTtl());
-            return RecoveryRun.Done.ok("claimed again for resumed operation " + run.operationId);
-        });
-    }
-
     /** The setting clients need after the cut-over, e.g. kube-apiserver's --etcd-servers. */
     static String newClientEndpoints(ClusterPlan plan) {
         return plan.members().stream().map(m -> m.clientUrls().get(0).toString()).collect(Collectors.joining(","));
-    }
-
-    private void startRenewing(ScheduledExecutorService renewer, RecoveryRun run) {
-        long every = Math.max(1000, run.options.claimTtl().toMillis() / 3);
-        renewer.scheduleAtFixedRate(() -> renewClaims(run), every, every, TimeUnit.MILLISECONDS);
-    }
-
-    private void renewClaims(RecoveryRun run) {
-        for (MemberPlan m : run.plan.members()) {
-            try {
-                run.agents.get(m.hostName()).renewClaim(run.header(m), run.options.claimTtl());
-            } catch (RuntimeException e) {
-                log.warn("could not renew the claim on {}: {}", m.hostName(), e.getMessage());
-            }
-        }
-    }
-
-    /** All hosts at once, each briefly: a frozen host must not hold up the answer (its claim expires by itself). */
-    private static void releaseClaims(RecoveryRun run) {
-        List<java.util.concurrent.CompletableFuture<Void>> calls = new ArrayList<>();
-        for (MemberPlan m : run.plan.members()) {
-            calls.add(java.util.concurrent.CompletableFuture.runAsync(() -> {
-                try {
-                    run.agents.get(m.hostName()).releaseClaim(run.header(m), Duration.ofSeconds(5));
-                } catch (RuntimeException e) {
-                    log.info("could not release the claim on {} (it expires by itself): {}", m.hostName(), e.getMessage());
-                }
-            }, run.executor));
-        }
-        calls.forEach(c -> {
-            try {
-                c.join();
-            } catch (RuntimeException ignored) {
-                // logged above
-            }
-        });
     }
 
     private static void writeReport(RecoveryReport report, Path workDir) {

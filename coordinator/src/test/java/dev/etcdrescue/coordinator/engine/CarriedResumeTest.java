@@ -46,11 +46,11 @@ class CarriedResumeTest {
         named36.put("ETCD_FEATURE_GATES", "InitialCorruptCheck=true");
         first.applySettings(Map.of("beta-1", named36));
         first.fencePort = 0;
-        journal.phaseDone(PhaseName.PREFLIGHT, Recovery.factsOf(first, PhaseName.PREFLIGHT));
+        journal.phaseDone(PhaseName.PREFLIGHT, PhaseFacts.of(first, PhaseName.PREFLIGHT));
 
         Journal reopened = Journal.open(work);
         RecoveryRun resumed = new RecoveryRun(plan, RecoveryOptions.defaults(work), "op-1", null, Map.of(), null, null, reopened);
-        Recovery.restoreFacts(resumed, PhaseName.PREFLIGHT, reopened);
+        PhaseFacts.restore(resumed, PhaseName.PREFLIGHT, reopened);
 
         List<EnvSetting> before = MemberSpecs.extras(first.plan.members().get(0), 3L << 30);
         assertThat(MemberSpecs.extras(resumed.plan.members().get(0), 3L << 30)).isEqualTo(before);

@@ -58,25 +58,25 @@ class TypedFactsResumeTest {
         first.etcdVersions.put("beta-0", "3.5.16");
         first.freedPorts.put("beta-0", List.of("10.0.0.1:2379", "10.0.0.1:2380"));
         first.source = new SourceMember(URI.create("http://10.0.0.1:2379"), "3.5.16", 42, 50, 4096, 0);
-        journal.phaseDone(PhaseName.PREFLIGHT, Recovery.factsOf(first, PhaseName.PREFLIGHT));
+        journal.phaseDone(PhaseName.PREFLIGHT, PhaseFacts.of(first, PhaseName.PREFLIGHT));
         first.snapshot = new SnapshotFile(dir.resolve("snap.db"), 4096, "ab".repeat(32), SnapshotDigest.Trailer.VALID);
         first.transferId = "live-7";
         first.snapshotSummary = new SnapshotSummary("http://10.0.0.1:2379", dir.resolve("snap.db").toString(), 4096, "ab".repeat(32),
                 "valid", 42, 7, "1234", 50, "3.5", null, null, null);
-        journal.phaseDone(PhaseName.SNAPSHOT, Recovery.factsOf(first, PhaseName.SNAPSHOT));
+        journal.phaseDone(PhaseName.SNAPSHOT, PhaseFacts.of(first, PhaseName.SNAPSHOT));
         first.snapshotSummary = first.snapshotSummary.distributed("direct", 8192, null);
-        journal.phaseDone(PhaseName.DISTRIBUTE, Recovery.factsOf(first, PhaseName.DISTRIBUTE));
+        journal.phaseDone(PhaseName.DISTRIBUTE, PhaseFacts.of(first, PhaseName.DISTRIBUTE));
         first.oldStoppedAtMillis = 1_700_000_000_000L;
         first.sourceRecord = new SourceRecord(URI.create("http://10.0.0.1:2379"), 42, 99, -1, null);
         journal.record(InPlaceFacts.of(first));
-        journal.phaseDone(PhaseName.STOP_OLD, Recovery.factsOf(first, PhaseName.STOP_OLD));
+        journal.phaseDone(PhaseName.STOP_OLD, PhaseFacts.of(first, PhaseName.STOP_OLD));
         first.downtime = Duration.ofMillis(9845);
-        journal.phaseDone(PhaseName.RELEASE, Recovery.factsOf(first, PhaseName.RELEASE));
+        journal.phaseDone(PhaseName.RELEASE, PhaseFacts.of(first, PhaseName.RELEASE));
 
         Journal reopened = Journal.open(work);
         RecoveryRun resumed = run(reopened);
         for (PhaseName p : reopened.donePhases()) {
-            Recovery.restoreFacts(resumed, p, reopened);
+            PhaseFacts.restore(resumed, p, reopened);
         }
         assertThat(resumed.bump).isEqualTo(1_000_000_000L);
         assertThat(resumed.fencePort).isEqualTo(32379);
@@ -103,8 +103,8 @@ class TypedFactsResumeTest {
                 """.formatted("cd".repeat(32)), StandardOpenOption.APPEND);
         Journal reopened = Journal.open(work);
         RecoveryRun resumed = run(reopened);
-        Recovery.restoreFacts(resumed, PhaseName.PREFLIGHT, reopened);
-        Recovery.restoreFacts(resumed, PhaseName.SNAPSHOT, reopened);
+        PhaseFacts.restore(resumed, PhaseName.PREFLIGHT, reopened);
+        PhaseFacts.restore(resumed, PhaseName.SNAPSHOT, reopened);
         assertThat(resumed.fencePort).as("the option's, as before the fence was decided in preflight")
                 .isEqualTo(RecoveryOptions.defaults(work).fencePort());
         assertThat(resumed.source.revision()).isEqualTo(11);
