@@ -86,12 +86,12 @@ public final class AgentClient implements AutoCloseable {
     }
 
     /**
-     * StartMember without no_block: the agent answers once the unit's start job has ended, or when
+     * StartMember: the agent answers once the unit's start job has ended, or when
      * {@code timeout} passes. Cancelling the future ends the agent's wait; the job stays with systemd.
      */
     public ListenableFuture<UnitState> startAndWait(UnitRequest request, Duration timeout) {
         return RescueAgentGrpc.newFutureStub(channel).withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS)
-                .startMember(request.toBuilder().setNoBlock(false).build());
+                .startMember(request);
     }
 
     public UnitState stop(UnitRequest request) {
