@@ -77,11 +77,10 @@ public final class StatusMapper {
         return StatusProto.toStatusRuntimeException(proto, trailers);
     }
 
-    /** One short phrase for the audit log and the status page: "OK" or "CODE REASON: message". */
+    /** One short phrase for the audit log and the status page: "CODE: message". */
     public static String describe(Throwable failure) {
-        Mapped m = map(failure);
-        Status s = m.status();
-        return s.getCode() + " " + m.reason() + (s.getDescription() == null ? "" : ": " + s.getDescription());
+        Status s = map(failure).status();
+        return s.getCode() + (s.getDescription() == null ? "" : ": " + s.getDescription());
     }
 
     /**

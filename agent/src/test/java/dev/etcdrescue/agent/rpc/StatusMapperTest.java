@@ -70,12 +70,6 @@ class StatusMapperTest {
         assertThat(info(e).getReason()).isEqualTo("RELAY_HOP_FAILED");
     }
 
-    @Test
-    void theAuditPhraseNamesTheReason() {
-        assertThat(StatusMapper.describe(AgentException.failedPrecondition(ErrorReason.NOT_CLAIMED, "call Claim first")))
-                .isEqualTo("FAILED_PRECONDITION NOT_CLAIMED: call Claim first");
-    }
-
     private static ErrorInfo info(StatusRuntimeException e) {
         com.google.rpc.Status status = StatusProto.fromThrowable(e);
         assertThat(status).as("status details").isNotNull();

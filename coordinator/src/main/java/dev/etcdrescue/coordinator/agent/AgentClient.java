@@ -12,6 +12,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Iterator;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -66,6 +67,14 @@ public final class AgentClient implements AutoCloseable {
 
     public PreflightReport preflight(PreflightRequest request) {
         return stub(rpcTimeout).preflight(request);
+    }
+
+    /**
+     * DownloadSnapshot: the chunks as they come, within {@code timeout}. The call runs in the caller's
+     * {@link io.grpc.Context}; cancelling that context ends the agent's sending.
+     */
+    public Iterator<SnapshotChunk> downloadSnapshot(DownloadSnapshotRequest request, Duration timeout) {
+        return stub(timeout).downloadSnapshot(request);
     }
 
     public TransferState beginTransfer(BeginTransferRequest request) {
