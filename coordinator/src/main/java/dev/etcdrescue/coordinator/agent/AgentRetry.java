@@ -4,6 +4,7 @@ import dev.etcdrescue.proto.v1.ErrorReason;
 import dev.failsafe.Failsafe;
 import dev.failsafe.FailsafeExecutor;
 import dev.failsafe.RetryPolicy;
+import io.grpc.Status;
 import java.time.Duration;
 import java.util.EnumSet;
 import java.util.Set;
@@ -45,10 +46,15 @@ public final class AgentRetry {
                 .withBackoff(firstDelay, firstDelay.multipliedBy(4))
                 .withMaxAttempts(5)
                 .withMaxDuration(Duration.ofMinutes(1))
-                .onRetry(e -> onRetry.accept("attempt " + (e.getAttemptCount() + 1) + " after "
-                        + AgentError.reason(e.getLastException()).map(Enum::name).orElse(AgentError.code(e.getLastException()).name())
-                        + ": " + e.getLastException().getMessage()))
+                .onRetry(e -> onRetry.accept("attempt " + (e.getAttemptCount() + 1) + " after " + why(e.getLastException())))
                 .build();
         return Failsafe.with(policy);
+    }
+
+    /** "TRANSFER_STILL_OPEN: <the agent's words>", or "UNAVAILABLE: <gRPC's words>" when the agent gave no reason. */
+    private static String why(Throwable t) {
+        String label = AgentError.reason(t).map(Enum::name).orElse(AgentError.code(t).name());
+        String detail = Status.fromThrowable(t).getDescription();
+        return label + ": " + (detail != null ? detail : t.getMessage());
     }
 }

@@ -61,8 +61,8 @@ class AgentRetryTest {
         });
         assertThat(out).isEqualTo("done");
         assertThat(calls).hasValue(3);
-        assertThat(notes).containsExactly("attempt 2 after UNAVAILABLE: UNAVAILABLE: connection reset",
-                "attempt 3 after TRANSFER_STILL_OPEN: FAILED_PRECONDITION: still closing");
+        assertThat(notes).containsExactly("attempt 2 after UNAVAILABLE: connection reset",
+                "attempt 3 after TRANSFER_STILL_OPEN: still closing");
     }
 
     @Test
