@@ -184,7 +184,7 @@ class FaultsTest {
 
     /**
      * The coordinator retries a transfer that broke with UNAVAILABLE from the agent's durable offset while
-     * systemd restarts the agent (TransferRetry: 5 attempts within a minute). If the agent is not back
+     * systemd restarts the agent (AgentRetry: 5 attempts within a minute). If the agent is not back
      * in time the run ends with exit 1 and nothing changed outside staging, and resume completes it.
      */
     @Test

@@ -2,6 +2,7 @@ package dev.etcdrescue.agent.restore;
 
 import dev.etcdrescue.agent.AgentException;
 import dev.etcdrescue.agent.spec.MemberPlan;
+import dev.etcdrescue.proto.v1.ErrorReason;
 import dev.etcdrescue.proto.v1.RestoreTool;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -38,7 +39,7 @@ public final class RestoreCommand {
 
     private static void requireSupported(DetectedTool tool, MemberPlan plan, RestoreOptions options) {
         if (!tool.restores()) {
-            throw AgentException.failedPrecondition(tool.cannotRestore(tool.version(), List.of(tool.path().getParent())));
+            throw AgentException.failedPrecondition(ErrorReason.TOOL_UNSUPPORTED, tool.cannotRestore(tool.version(), List.of(tool.path().getParent())));
         }
         if (options.bumpRevision() < 0) {
             throw AgentException.invalidField("bump_revision", "bump_revision must be >= 0, got " + options.bumpRevision());

@@ -16,9 +16,11 @@ import dev.etcdrescue.agent.spec.MemberPlan;
 import dev.etcdrescue.agent.spec.PathRules;
 import dev.etcdrescue.agent.spec.UnitNames;
 import dev.etcdrescue.agent.staging.StagingArea;
+import dev.etcdrescue.proto.v1.ErrorReason;
 import dev.etcdrescue.proto.v1.MovedFile;
 import dev.etcdrescue.proto.v1.RestoreRequest;
 import dev.etcdrescue.proto.v1.RestoreResult;
+import io.grpc.Status;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -89,10 +91,10 @@ public final class RestoreRunner {
                 : UnitNames.bare(request.getBaseUnit(), "base_unit");
         Path snapshot = staging.stagedFile(transferId);
         if (!Files.isRegularFile(snapshot)) {
-            throw AgentException.failedPrecondition("no verified snapshot is staged for transfer " + transferId
+            throw AgentException.failedPrecondition(ErrorReason.NOT_STAGED, "no verified snapshot is staged for transfer " + transferId
                     + ": finish BeginTransfer/UploadSnapshot first");
         }
-        DetectedTool tool = tools.detect().orElseThrow(() -> AgentException.failedPrecondition(
+        DetectedTool tool = tools.detect().orElseThrow(() -> AgentException.failedPrecondition(ErrorReason.TOOL_MISSING,
                 "neither etcdutl nor etcdctl was found in tool_dirs " + tools.toolDirs()
                         + ": install etcd's client tools"));
         RestoreOptions options = options(request);
@@ -124,7 +126,8 @@ public final class RestoreRunner {
             String leftovers = moveFailedOutputAside(plan, operationId);
             String message = "snapshot restore failed: " + result.failureSummary() + leftovers;
             throw result.timedOut() || result.exitCode() < 0
-                    ? AgentException.internal(message, null) : AgentException.failedPrecondition(message);
+                    ? new AgentException(Status.Code.INTERNAL, ErrorReason.RESTORE_FAILED, message)
+                    : AgentException.failedPrecondition(ErrorReason.RESTORE_FAILED, message);
         }
         failpoints.hit(Failpoints.RESTORE_AFTER_TOOL);
         DataDirOwner.handOver(plan.dataDir(), base.serviceUser(), base.serviceGroup());

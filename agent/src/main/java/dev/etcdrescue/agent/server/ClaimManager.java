@@ -5,6 +5,7 @@ import dev.etcdrescue.agent.AgentException;
 import dev.etcdrescue.agent.io.Json;
 import dev.etcdrescue.agent.io.SafeFiles;
 import dev.etcdrescue.proto.v1.ClaimInfo;
+import dev.etcdrescue.proto.v1.ErrorReason;
 import dev.etcdrescue.proto.v1.OperationHeader;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -48,7 +49,7 @@ public final class ClaimManager {
             throw heldBy(held.get());
         }
         if (held.isPresent() && !held.get().clusterName().equals(header.getClusterName())) {
-            throw AgentException.failedPrecondition("operation " + header.getOperationId() + " holds this agent for cluster "
+            throw AgentException.failedPrecondition(ErrorReason.CLAIMED_BY_OTHER, "operation " + header.getOperationId() + " holds this agent for cluster "
                     + held.get().clusterName() + ", not " + header.getClusterName());
         }
         return store(new Claim(header.getClusterName(), header.getOperationId(), validUntil(ttlMs)));
@@ -61,7 +62,7 @@ public final class ClaimManager {
             if (held.isPresent()) {
                 throw heldBy(held.get());
             }
-            throw AgentException.failedPrecondition("operation " + header.getOperationId()
+            throw AgentException.failedPrecondition(ErrorReason.NOT_CLAIMED, "operation " + header.getOperationId()
                     + " holds no claim on this agent: call Claim first");
         }
         return claim(header, ttlMs);
@@ -90,7 +91,7 @@ public final class ClaimManager {
     public synchronized void requireHeld(OperationHeader header) {
         Optional<Claim> held = valid();
         if (held.isEmpty()) {
-            throw AgentException.failedPrecondition("operation " + header.getOperationId()
+            throw AgentException.failedPrecondition(ErrorReason.NOT_CLAIMED, "operation " + header.getOperationId()
                     + " does not hold this agent's claim" + (current == null ? "" : " (it expired at "
                     + Instant.ofEpochMilli(current.validUntilUnixMs()) + ")") + ": call Claim first");
         }
@@ -98,7 +99,7 @@ public final class ClaimManager {
             throw heldBy(held.get());
         }
         if (!held.get().clusterName().equals(header.getClusterName())) {
-            throw AgentException.failedPrecondition("the claim of operation " + header.getOperationId()
+            throw AgentException.failedPrecondition(ErrorReason.CLAIMED_BY_OTHER, "the claim of operation " + header.getOperationId()
                     + " is for cluster " + held.get().clusterName() + ", the request is for " + header.getClusterName());
         }
     }
@@ -143,7 +144,7 @@ public final class ClaimManager {
     }
 
     private static AgentException heldBy(Claim claim) {
-        return AgentException.failedPrecondition("this agent is claimed by operation " + claim.operationId()
+        return AgentException.failedPrecondition(ErrorReason.CLAIMED_BY_OTHER, "this agent is claimed by operation " + claim.operationId()
                 + " of cluster " + claim.clusterName() + " until " + Instant.ofEpochMilli(claim.validUntilUnixMs())
                 + ": wait for it to finish or expire, or release it with that operation id");
     }

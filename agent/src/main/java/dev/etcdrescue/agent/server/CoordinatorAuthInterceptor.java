@@ -1,7 +1,9 @@
 package dev.etcdrescue.agent.server;
 
+import dev.etcdrescue.agent.rpc.StatusMapper;
 import dev.etcdrescue.pki.Role;
 import dev.etcdrescue.pki.SubjectNames;
+import dev.etcdrescue.proto.v1.ErrorReason;
 import dev.etcdrescue.proto.v1.RescueAgentGrpc;
 import io.grpc.Context;
 import io.grpc.Contexts;
@@ -11,6 +13,7 @@ import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
 import java.util.Optional;
@@ -89,7 +92,9 @@ public final class CoordinatorAuthInterceptor implements ServerInterceptor {
                 log.error("audit log write failed for a refused {}: {}", method, e.getMessage());
             }
         }
-        call.close(status.withDescription(message), new Metadata());
+        StatusRuntimeException refusal = StatusMapper.toException(status.withDescription(message), ErrorReason.NOT_AUTHORIZED,
+                new Metadata());
+        call.close(refusal.getStatus(), refusal.getTrailers());
         return new ServerCall.Listener<>() {};
     }
 

@@ -4,6 +4,7 @@ import dev.etcdrescue.agent.AgentException;
 import dev.etcdrescue.agent.journal.JournalEntry;
 import dev.etcdrescue.agent.journal.OperationJournal;
 import dev.etcdrescue.agent.rpc.StatusMapper;
+import dev.etcdrescue.proto.v1.ErrorReason;
 import dev.etcdrescue.proto.v1.Phase;
 import java.util.List;
 import java.util.Objects;
@@ -64,7 +65,7 @@ public final class PhaseMachine {
     public synchronized void require(String op, String rpc, Phase to, boolean dataDirExists) {
         sync(op);
         if (!PhaseTable.allowed(phase, previous, to, dataDirExists)) {
-            throw AgentException.failedPrecondition(rpc + " is refused in phase " + describe() + " of operation " + op
+            throw AgentException.failedPrecondition(ErrorReason.PHASE_ORDER, rpc + " is refused in phase " + describe() + " of operation " + op
                     + ": " + PhaseTable.whatFirst(base(), to));
         }
     }

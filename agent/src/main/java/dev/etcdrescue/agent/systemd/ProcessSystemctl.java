@@ -5,6 +5,7 @@ import dev.etcdrescue.agent.io.Cancellation;
 import dev.etcdrescue.agent.io.ProcessResult;
 import dev.etcdrescue.agent.io.ProcessRunner;
 import dev.etcdrescue.agent.spec.UnitNames;
+import dev.etcdrescue.proto.v1.ErrorReason;
 import dev.etcdrescue.proto.v1.UnitState;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -95,7 +96,7 @@ public final class ProcessSystemctl implements Systemctl {
     private ProcessResult run(List<String> args) {
         ProcessResult result = run(args, Cancellation.NONE);
         if (!result.succeeded()) {
-            throw AgentException.failedPrecondition("systemctl " + String.join(" ", args) + " failed: "
+            throw AgentException.failedPrecondition(ErrorReason.UNIT_FAILED, "systemctl " + String.join(" ", args) + " failed: "
                     + result.failureSummary() + "; see journalctl -u for the unit");
         }
         return result;

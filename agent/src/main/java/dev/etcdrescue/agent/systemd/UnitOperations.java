@@ -9,6 +9,7 @@ import dev.etcdrescue.agent.journal.OperationJournal;
 import dev.etcdrescue.agent.spec.UnitNames;
 import dev.etcdrescue.proto.v1.CutOverRequest;
 import dev.etcdrescue.proto.v1.CutOverResult;
+import dev.etcdrescue.proto.v1.ErrorReason;
 import dev.etcdrescue.proto.v1.UnitRequest;
 import dev.etcdrescue.proto.v1.UnitState;
 import java.util.Optional;
@@ -49,9 +50,9 @@ public final class UnitOperations {
     }
 
     /**
-     * daemon-reload, then start. Without no_block, waits for the start job (ended early by
-     * {@code cancellation}) and answers with the unit's state: a member whose job failed is answered
-     * as failed (or as activating, when its Restart= is trying again), for the caller to report.
+     * daemon-reload, then start, waiting for the start job (ended early by {@code cancellation}). Answers
+     * with the unit's state: a member whose job failed is answered as failed (or as activating, when its
+     * Restart= is trying again), for the caller to report.
      */
     public UnitState start(UnitRequest request, Cancellation cancellation) {
         String op = request.getHeader().getOperationId();
@@ -59,18 +60,13 @@ public final class UnitOperations {
         recordBeforeOnce(op, unit);
         journal.append(op, JournalEntry.unit(journal.now(), Kind.UNIT_STARTED, unit));
         systemctl.daemonReload();
-        if (request.getNoBlock()) {
-            systemctl.startNoBlock(unit);
-            log.info("started {} (no_block) for operation {}", unit, op);
-            return systemctl.show(unit);
-        }
         Optional<String> notDone = systemctl.startAndWait(unit, cancellation);
         UnitState state = systemctl.show(unit);
         log.info("start {} for operation {}, waited: {} ({}){}", unit, op, state.getActiveState(), state.getSubState(),
                 notDone.map(why -> "; " + why).orElse(""));
         if (notDone.isPresent() && !state.getActiveState().equals("failed") && !Systemctl.isActive(state)) {
             // Neither failed nor under way: systemctl refused the start (no such unit, no permission).
-            throw AgentException.failedPrecondition(notDone.get() + "; see journalctl -u " + unit);
+            throw AgentException.failedPrecondition(ErrorReason.UNIT_FAILED, notDone.get() + "; see journalctl -u " + unit);
         }
         return state;
     }

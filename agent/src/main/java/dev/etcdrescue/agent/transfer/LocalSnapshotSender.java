@@ -12,6 +12,7 @@ import dev.etcdrescue.agent.restore.RestoreTools;
 import dev.etcdrescue.agent.rpc.StatusMapper;
 import dev.etcdrescue.agent.staging.StagingArea;
 import dev.etcdrescue.proto.v1.DownloadSnapshotRequest;
+import dev.etcdrescue.proto.v1.ErrorReason;
 import dev.etcdrescue.proto.v1.SnapshotChunk;
 import io.grpc.Context;
 import io.grpc.Deadline;
@@ -102,7 +103,7 @@ public final class LocalSnapshotSender {
     public void start(DownloadSnapshotRequest request, StreamObserver<SnapshotChunk> observer, Consumer<Throwable> finished) {
         LocalAccessRules.Checked access = rules.check(request.getLocal());
         int chunk = ChunkedFileSender.chunkSize(request);
-        Path etcdctl = tools.find("etcdctl").orElseThrow(() -> AgentException.failedPrecondition(
+        Path etcdctl = tools.find("etcdctl").orElseThrow(() -> AgentException.failedPrecondition(ErrorReason.TOOL_MISSING,
                 "no etcdctl in tool_dirs " + tools.toolDirs() + ": install etcd's client tools on this host"));
         Duration limit = limit(Context.current().getDeadline());
         Path temp = staging.dir().resolve(TEMP_PREFIX + UUID.randomUUID() + ".db");
@@ -150,7 +151,7 @@ public final class LocalSnapshotSender {
             throw failed("etcdctl snapshot save", access, result, limit);
         }
         if (!Files.isRegularFile(temp)) {
-            throw AgentException.failedPrecondition("etcdctl snapshot save from " + access.endpoint()
+            throw AgentException.failedPrecondition(ErrorReason.LOCAL_SNAPSHOT_FAILED, "etcdctl snapshot save from " + access.endpoint()
                     + " reported success but left no file at " + temp);
         }
     }
@@ -177,7 +178,7 @@ public final class LocalSnapshotSender {
                 why += " (" + dial.group(1) + ")";
             }
         }
-        return AgentException.failedPrecondition(what + " against " + access.endpoint() + " " + why
+        return AgentException.failedPrecondition(ErrorReason.LOCAL_SNAPSHOT_FAILED, what + " against " + access.endpoint() + " " + why
                 + ": check that the member runs and that local.* give access to it");
     }
 

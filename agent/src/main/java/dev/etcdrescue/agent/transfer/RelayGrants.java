@@ -45,13 +45,13 @@ public final class RelayGrants {
     public void checkUpstream(RelayGrant presented, String operationId) {
         Announced announced = byTransfer.get(presented.getTransferId());
         if (announced == null) {
-            throw AgentException.permissionDenied("transfer " + presented.getTransferId()
+            throw AgentException.relayRefused("transfer " + presented.getTransferId()
                     + " was not announced to this agent as a relay transfer (BeginTransfer with a grant): refused");
         }
         check(presented, presented.getTransferId(), operationId, announced.coordinator(), "the upstream agent's");
         var hops = presented.getNextHopsList();
         if (hops.isEmpty() || !hops.subList(1, hops.size()).equals(announced.grant().getNextHopsList())) {
-            throw AgentException.permissionDenied("the upstream agent's grant names " + hops
+            throw AgentException.relayRefused("the upstream agent's grant names " + hops
                     + " as its next hops, which do not lead to this agent (whose own next hops are "
                     + announced.grant().getNextHopsList() + "): refused");
         }
@@ -59,18 +59,18 @@ public final class RelayGrants {
 
     private void check(RelayGrant grant, String transferId, String operationId, X509Certificate coordinator, String whose) {
         if (!grant.getTransferId().equals(transferId) || !grant.getOperationId().equals(operationId)) {
-            throw AgentException.permissionDenied(whose + " relay grant is for transfer " + grant.getTransferId()
+            throw AgentException.relayRefused(whose + " relay grant is for transfer " + grant.getTransferId()
                     + " of operation " + grant.getOperationId() + ", not transfer " + transferId + " of operation "
                     + operationId + ": refused");
         }
         if (grant.getValidUntilUnixMs() <= clock.millis()) {
-            throw AgentException.permissionDenied(whose + " relay grant expired at " + grant.getValidUntilUnixMs()
+            throw AgentException.relayRefused(whose + " relay grant expired at " + grant.getValidUntilUnixMs()
                     + " (unix ms): refused");
         }
         byte[] payload = RelayGrantSignature.payload(grant.getTransferId(), grant.getOperationId(),
                 grant.getNextHopsList(), grant.getValidUntilUnixMs());
         if (!RelayGrantSignature.verify(coordinator, payload, grant.getSignature().toByteArray())) {
-            throw AgentException.permissionDenied(whose + " relay grant is not signed by the coordinator "
+            throw AgentException.relayRefused(whose + " relay grant is not signed by the coordinator "
                     + coordinator.getSubjectX500Principal().getName() + " that announced the transfer: refused");
         }
     }

@@ -7,6 +7,7 @@ import dev.etcdrescue.agent.io.ProcessResult;
 import dev.etcdrescue.agent.io.ProcessRunner;
 import dev.etcdrescue.agent.preflight.HostTools;
 import dev.etcdrescue.agent.restore.DetectedTool;
+import dev.etcdrescue.proto.v1.ErrorReason;
 import dev.etcdrescue.proto.v1.RestoreTool;
 import dev.etcdrescue.proto.v1.SnapshotStatus;
 import dev.etcdrescue.snapshotformat.SnapshotDigest;
@@ -38,11 +39,11 @@ public final class SnapshotInspector {
      */
     public SnapshotStatus status(Path file) {
         HostTools.Snapshot host = tools.get();
-        DetectedTool detected = host.restoreTool().orElseThrow(() -> AgentException.failedPrecondition(
+        DetectedTool detected = host.restoreTool().orElseThrow(() -> AgentException.failedPrecondition(ErrorReason.TOOL_MISSING,
                 "neither etcdutl nor etcdctl was found in tool_dirs " + tools.toolDirs()));
         // etcdctl lost snapshot status in the same release as snapshot restore, so the restore probe tells both.
         if (!detected.restores()) {
-            throw AgentException.failedPrecondition(detected.cannotRestore(host.etcdVersion().orElse(detected.version()),
+            throw AgentException.failedPrecondition(ErrorReason.TOOL_UNSUPPORTED, detected.cannotRestore(host.etcdVersion().orElse(detected.version()),
                     tools.toolDirs()));
         }
         Path tool = detected.path();
@@ -50,7 +51,7 @@ public final class SnapshotInspector {
         ProcessResult result = runner.run(List.of(tool.toString(), "snapshot", "status", file.toString(),
                 "-w", "json"), env, timeout);
         if (!result.succeeded()) {
-            throw AgentException.failedPrecondition("the received file is not a readable etcd snapshot: "
+            throw AgentException.failedPrecondition(ErrorReason.NOT_A_SNAPSHOT, "the received file is not a readable etcd snapshot: "
                     + result.failureSummary());
         }
         try {
@@ -64,7 +65,7 @@ public final class SnapshotInspector {
                     .build();
         } catch (IOException e) {
             // Not etcd's JSON: a tool that answers with something else (its help, say) cannot vouch for the file.
-            throw AgentException.failedPrecondition(tool + " snapshot status printed no status JSON: "
+            throw AgentException.failedPrecondition(ErrorReason.TOOL_UNSUPPORTED, tool + " snapshot status printed no status JSON: "
                     + result.stdout().strip() + " (install etcdutl of the etcd version into tool_dirs)");
         }
     }

@@ -6,6 +6,7 @@ import dev.etcdrescue.agent.io.SafeFiles;
 import dev.etcdrescue.agent.spec.Grammar;
 import dev.etcdrescue.agent.staging.StagingArea;
 import dev.etcdrescue.proto.v1.BeginTransferRequest;
+import dev.etcdrescue.proto.v1.ErrorReason;
 import dev.etcdrescue.proto.v1.TransferResult;
 import dev.etcdrescue.proto.v1.TransferState;
 import dev.etcdrescue.snapshotformat.SnapshotDigest;
@@ -88,7 +89,7 @@ public final class TransferService {
                                             Optional<X509Certificate> caller) throws IOException {
         String id = Grammar.identifier(request.getTransferId(), "transfer_id");
         if (request.hasRelay()) {
-            X509Certificate coordinator = caller.orElseThrow(() -> AgentException.permissionDenied(
+            X509Certificate coordinator = caller.orElseThrow(() -> AgentException.relayRefused(
                     "a relay grant needs the coordinator's certificate from the TLS session"));
             relays.announce(id, operationId, request.getRelay(), coordinator);
         } else {
@@ -113,7 +114,7 @@ public final class TransferService {
             throw AgentException.invalidArgument("total_size must be >= 0 (0 when unknown), got " + request.getTotalSize());
         }
         if (receiving.contains(id)) {
-            throw AgentException.failedPrecondition("an upload of transfer " + id + " is still open: wait for it"
+            throw AgentException.failedPrecondition(ErrorReason.TRANSFER_STILL_OPEN, "an upload of transfer " + id + " is still open: wait for it"
                     + " to end (or be cancelled) before announcing the transfer again");
         }
         staging.ensureDir();
@@ -186,7 +187,7 @@ public final class TransferService {
             return result;
         } catch (AgentException notASnapshot) {
             Path aside = SafeFiles.moveAside(staged, ".invalid-" + clock.millis());
-            throw AgentException.failedPrecondition(notASnapshot.getMessage() + "; the file was moved to " + aside);
+            throw AgentException.failedPrecondition(ErrorReason.NOT_A_SNAPSHOT, notASnapshot.getMessage() + "; the file was moved to " + aside);
         }
     }
 

@@ -4,6 +4,7 @@ import com.google.protobuf.ByteString;
 import dev.etcdrescue.agent.AgentException;
 import dev.etcdrescue.agent.rpc.StatusMapper;
 import dev.etcdrescue.agent.spec.Grammar;
+import dev.etcdrescue.proto.v1.ErrorReason;
 import dev.etcdrescue.proto.v1.OperationHeader;
 import dev.etcdrescue.proto.v1.RelayGrant;
 import dev.etcdrescue.proto.v1.SnapshotChunk;
@@ -170,22 +171,22 @@ public final class UploadReceiver implements StreamObserver<SnapshotChunk> {
         }
         if (relayed) {
             if (!first.hasRelay()) {
-                throw AgentException.permissionDenied("RelaySnapshot needs the upstream agent's relay grant in its first"
+                throw AgentException.relayRefused("RelaySnapshot needs the upstream agent's relay grant in its first"
                         + " message: refused");
             }
             transfers.relays().checkUpstream(first.getRelay(), first.getHeader().getOperationId());
             if (!first.getRelay().getTransferId().equals(first.getTransferId())) {
-                throw AgentException.permissionDenied("the relay grant is for transfer " + first.getRelay().getTransferId()
+                throw AgentException.relayRefused("the relay grant is for transfer " + first.getRelay().getTransferId()
                         + ", the chunks for transfer " + first.getTransferId() + ": refused");
             }
         }
         header = callbacks.admit(first.getHeader());
         String id = Grammar.identifier(first.getTransferId(), "transfer_id");
         if (!transfers.startReceiving(id)) {
-            throw AgentException.failedPrecondition("another upload of transfer " + id + " is already open");
+            throw AgentException.failedPrecondition(ErrorReason.TRANSFER_STILL_OPEN, "another upload of transfer " + id + " is already open");
         }
         transferId = id;
-        announcement = transfers.announcement(transferId).orElseThrow(() -> AgentException.failedPrecondition(
+        announcement = transfers.announcement(transferId).orElseThrow(() -> AgentException.failedPrecondition(ErrorReason.TRANSFER_NOT_ANNOUNCED,
                 "transfer " + transferId + " was not announced: call BeginTransfer first"));
         if (Files.exists(transfers.staging().stagedFile(transferId))) {
             throw AgentException.alreadyExists("transfer " + transferId + " is already complete: call BeginTransfer"
@@ -330,9 +331,9 @@ public final class UploadReceiver implements StreamObserver<SnapshotChunk> {
         log.warn("transfer {}: verified here, but the relay failed at {}: {}", transferId, hop, failure.getMessage());
         Metadata trailers = new Metadata();
         trailers.put(RelayForwarder.FAILED_HOP, hop);
-        response.onError(Status.ABORTED.withDescription("this agent holds the verified file " + result.getStagedPath()
-                + ", but relaying it failed at " + hop + ": " + Status.fromThrowable(failure).getCode() + " "
-                + Status.fromThrowable(failure).getDescription()).asRuntimeException(trailers));
+        response.onError(StatusMapper.toException(Status.ABORTED.withDescription("this agent holds the verified file "
+                + result.getStagedPath() + ", but relaying it failed at " + hop + ": " + Status.fromThrowable(failure).getCode()
+                + " " + Status.fromThrowable(failure).getDescription()), ErrorReason.RELAY_HOP_FAILED, trailers));
     }
 
     private void fail(Throwable failure) {

@@ -118,7 +118,7 @@ class ConfigureAndRollbackTest {
         agent.coordinator().configureMember(configure());
 
         UnitState started = agent.coordinator().startMember(UnitRequest.newBuilder().setHeader(header(OP))
-                .setUnit("etcd_new").setNoBlock(true).build());
+                .setUnit("etcd_new").build());
         assertThat(started.getActiveState()).isEqualTo("active");
         CutOverResult cut = agent.coordinator().cutOver(CutOverRequest.newBuilder().setHeader(header(OP))
                 .setNewUnit("etcd_new").setOldUnit("etcd").build());
@@ -127,7 +127,7 @@ class ConfigureAndRollbackTest {
         assertThat(cut.getNewUnit().getUnitFileState()).isEqualTo("enabled");
         assertThat(cut.getOldUnit().getActiveState()).isEqualTo("inactive");
         assertThat(cut.getOldUnit().getUnitFileState()).isEqualTo("disabled");
-        assertThat(agent.systemctl.calls()).containsSubsequence("daemon-reload", "start etcd_new --no-block",
+        assertThat(agent.systemctl.calls()).containsSubsequence("daemon-reload", "start etcd_new",
                 "enable etcd_new", "stop etcd", "disable etcd");
         assertThat(Files.readString(agent.stateDir.resolve("journal/" + OP + ".jsonl")).lines()
                 .filter(l -> l.contains("\"unit\":\"etcd\"")).findFirst()).hasValueSatisfying(first ->

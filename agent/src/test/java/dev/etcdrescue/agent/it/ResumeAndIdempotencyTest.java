@@ -292,7 +292,7 @@ class ResumeAndIdempotencyTest {
     }
 
     private static UnitRequest start() {
-        return UnitRequest.newBuilder().setHeader(header(OP)).setUnit("etcd_new").setNoBlock(true).build();
+        return UnitRequest.newBuilder().setHeader(header(OP)).setUnit("etcd_new").build();
     }
 
     private static CutOverRequest cutOver() {

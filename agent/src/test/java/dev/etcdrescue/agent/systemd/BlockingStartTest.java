@@ -27,7 +27,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * StartMember without no_block: how the agent answers each way a start job can end. systemctl here
+ * StartMember: how the agent answers each way a start job can end. systemctl here
  * is a script that plays systemd's part (its `start` runs the test's job and `show` prints the state
  * the job left); real systemd is exercised by the system tests.
  */
@@ -126,15 +126,5 @@ class BlockingStartTest {
 
         assertThat(Duration.ofNanos(System.nanoTime() - t0)).as("not the job's 60 s").isLessThan(Duration.ofSeconds(10));
         assertThat(s.getActiveState()).isEqualTo("activating");
-    }
-
-    @Test
-    void noBlockStillQueuesTheJobAndReturnsAtOnce() throws IOException {
-        job(state("activating", "start") + "exit 0\n");
-
-        UnitState s = units.start(request().toBuilder().setNoBlock(true).build(), Cancellation.NONE);
-
-        assertThat(s.getActiveState()).isEqualTo("activating");
-        assertThat(Files.readAllLines(dir.resolve("calls"))).contains("start --no-block etcd_new.service");
     }
 }

@@ -19,8 +19,10 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Opens mTLS channels to agents with the coordinator's certificate. Netty checks the agent's
- * certificate against the address dialled (SAN), so one host cannot answer for another.
+ * Opens mTLS channels to agents with the coordinator's certificate: the only place the coordinator
+ * builds a channel (LayeringTest), so every command dials agents with the same TLS, keepalive and
+ * message limit. Netty checks the agent's certificate against the address dialled (SAN), so one host
+ * cannot answer for another.
  */
 public final class AgentChannels {
     private static final int MAX_MESSAGE_BYTES = 8 * 1024 * 1024;

@@ -12,6 +12,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Iterator;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -68,6 +69,14 @@ public final class AgentClient implements AutoCloseable {
         return stub(rpcTimeout).preflight(request);
     }
 
+    /**
+     * DownloadSnapshot: the chunks as they come, within {@code timeout}. The call runs in the caller's
+     * {@link io.grpc.Context}; cancelling that context ends the agent's sending.
+     */
+    public Iterator<SnapshotChunk> downloadSnapshot(DownloadSnapshotRequest request, Duration timeout) {
+        return stub(timeout).downloadSnapshot(request);
+    }
+
     public TransferState beginTransfer(BeginTransferRequest request) {
         return stub(rpcTimeout).beginTransfer(request);
     }
@@ -86,12 +95,12 @@ public final class AgentClient implements AutoCloseable {
     }
 
     /**
-     * StartMember without no_block: the agent answers once the unit's start job has ended, or when
+     * StartMember: the agent answers once the unit's start job has ended, or when
      * {@code timeout} passes. Cancelling the future ends the agent's wait; the job stays with systemd.
      */
     public ListenableFuture<UnitState> startAndWait(UnitRequest request, Duration timeout) {
         return RescueAgentGrpc.newFutureStub(channel).withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS)
-                .startMember(request.toBuilder().setNoBlock(false).build());
+                .startMember(request);
     }
 
     public UnitState stop(UnitRequest request) {

@@ -2,7 +2,6 @@ package dev.etcdrescue.coordinator.cli;
 
 import dev.etcdrescue.coordinator.agent.AgentChannels;
 import dev.etcdrescue.coordinator.agent.AgentClient;
-import dev.etcdrescue.coordinator.agent.AgentEndpoint;
 import dev.etcdrescue.coordinator.engine.Recovery;
 import dev.etcdrescue.coordinator.failure.FailureKind;
 import dev.etcdrescue.coordinator.failure.UserException;
@@ -78,7 +77,7 @@ public final class CleanupCommand implements Callable<Integer> {
 
     private HostLeftovers oneHost(AgentChannels channels, ClusterPlan plan, MemberPlan m, String op) {
         OperationHeader header = OperationHeader.newBuilder().setClusterName(plan.name()).setOperationId(op).setHostName(m.hostName()).build();
-        try (AgentClient agent = channels.connect(new AgentEndpoint(m.hostName(), m.agentHost(), m.agentPort()))) {
+        try (AgentClient agent = channels.connect(m.agentEndpoint())) {
             if (remove) {
                 agent.claim(header, Duration.ofMinutes(2));
             }

@@ -1,6 +1,7 @@
 package dev.etcdrescue.coordinator.cli;
 
-import dev.etcdrescue.coordinator.IoErrors;
+import dev.etcdrescue.coordinator.agent.AgentChannels;
+import dev.etcdrescue.coordinator.agent.AgentClient;
 import dev.etcdrescue.coordinator.engine.Recovery;
 import dev.etcdrescue.coordinator.failure.FailureKind;
 import dev.etcdrescue.coordinator.failure.UserException;
@@ -11,22 +12,17 @@ import dev.etcdrescue.coordinator.inventory.MemberPlan;
 import dev.etcdrescue.coordinator.inventory.SnapshotSource;
 import dev.etcdrescue.coordinator.snapshot.AgentSnapshotDownload;
 import dev.etcdrescue.coordinator.snapshot.SnapshotFile;
-import dev.etcdrescue.pki.TlsContexts;
 import dev.etcdrescue.proto.v1.LocalEtcdAccess;
 import dev.etcdrescue.proto.v1.OperationHeader;
-import io.grpc.ManagedChannel;
-import io.grpc.netty.NettyChannelBuilder;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.URI;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
-import java.util.concurrent.TimeUnit;
 import java.util.function.LongConsumer;
 import me.tongfei.progressbar.ConsoleProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBar;
@@ -40,8 +36,6 @@ import me.tongfei.progressbar.ProgressBarStyle;
  * the snapshot on its host and streams it here.
  */
 final class SnapshotViaAgent {
-    private static final int MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
-
     /** What the operator gave beside the inventory; null fields take the inventory's values. */
     record Request(Path inventory, String host, String endpoint, String caFile, String certFile, String keyFile) {}
 
@@ -135,33 +129,9 @@ final class SnapshotViaAgent {
         String agent = member.hostName() + " (" + member.agentEndpoint() + ")";
         OperationHeader header = OperationHeader.newBuilder().setClusterName(target.cluster().name())
                 .setOperationId("snapshot-" + Recovery.newOperationId()).setHostName(member.hostName()).build();
-        ManagedChannel channel = channel(target.cluster().tlsDir(), member);
-        try (Progress progress = new Progress(member.hostName(), terminal, System.err)) {
-            return new AgentSnapshotDownload(channel, agent).save(header, target.access(), file, timeout, progress);
-        } finally {
-            channel.shutdownNow();
-        }
-    }
-
-    private static ManagedChannel channel(Path tlsDir, MemberPlan member) {
-        Path ca = tlsDir.resolve("ca.pem");
-        Path cert = tlsDir.resolve("coordinator.pem");
-        Path key = tlsDir.resolve("coordinator-key.pem");
-        for (Path p : List.of(ca, cert, key)) {
-            if (!Files.isReadable(p)) {
-                throw usage("coordinator TLS file " + p + " is missing or unreadable: set tls_dir in the inventory to the"
-                        + " directory 'etcd-rescue pki init' wrote");
-            }
-        }
-        try {
-            return NettyChannelBuilder.forAddress(member.agentHost(), member.agentPort())
-                    .sslContext(TlsContexts.grpcClient(cert, key, ca))
-                    .maxInboundMessageSize(MAX_MESSAGE_BYTES)
-                    .keepAliveTime(20, TimeUnit.SECONDS)
-                    .keepAliveTimeout(10, TimeUnit.SECONDS)
-                    .build();
-        } catch (IOException e) {
-            throw usage("cannot load the coordinator's TLS files from " + tlsDir + ": " + IoErrors.describe(e));
+        try (AgentClient client = AgentChannels.fromDir(target.cluster().tlsDir()).connect(member.agentEndpoint());
+             Progress progress = new Progress(member.hostName(), terminal, System.err)) {
+            return new AgentSnapshotDownload(client, agent).save(header, target.access(), file, timeout, progress);
         }
     }
 

@@ -1,6 +1,8 @@
 package dev.etcdrescue.coordinator.engine;
 
 import dev.etcdrescue.coordinator.agent.AgentChannels;
+import dev.etcdrescue.coordinator.agent.AgentError;
+import dev.etcdrescue.coordinator.agent.AgentRetry;
 import dev.etcdrescue.coordinator.agent.SnapshotDistribution;
 import dev.etcdrescue.coordinator.failure.FailureKind;
 import dev.etcdrescue.coordinator.inventory.MemberPlan;
@@ -66,7 +68,7 @@ final class DistributePhase implements Phase {
                 if (streamed.isPresent()) {
                     return streamed.get();
                 }
-                return TransferRetry.<RecoveryRun.Done>policy(
+                return AgentRetry.<RecoveryRun.Done>policy(
                         why -> run.reporter.note(name(), "[" + m.hostName() + "] transfer interrupted, resuming from the agent's durable offset: " + why))
                         .get(() -> {
                             SnapshotDistribution.Delivered delivered = distribution.deliver(target(run, m));
@@ -109,7 +111,7 @@ final class DistributePhase implements Phase {
             run.reporter.note(name(), "[" + m.hostName() + "] " + done.message() + "; sending the checked file again");
         } catch (ExecutionException e) {
             run.reporter.note(name(), "[" + m.hostName() + "] streaming the snapshot while it was taken failed ("
-                    + AgentErrors.describe(e.getCause(), run.agents.get(m.hostName()).endpoint().toString()) + "); sending the checked file");
+                    + AgentError.describe(e.getCause(), run.agents.get(m.hostName()).endpoint().toString()) + "); sending the checked file");
         }
         return Optional.empty();
     }

@@ -2,6 +2,7 @@ package dev.etcdrescue.coordinator.engine;
 
 import dev.etcdrescue.coordinator.agent.AgentChannels;
 import dev.etcdrescue.coordinator.agent.AgentClient;
+import dev.etcdrescue.coordinator.agent.AgentError;
 import dev.etcdrescue.coordinator.agent.AgentEndpoint;
 import dev.etcdrescue.coordinator.inventory.ClusterPlan;
 import dev.etcdrescue.coordinator.inventory.MemberPlan;
@@ -118,7 +119,7 @@ public final class Planner {
 
     /** The old member's env file as the host's agent reads it; empty when the agent cannot be asked (hostPlan says why). */
     private Optional<PreflightReport> oldEnv(ClusterPlan plan, MemberPlan m, String operation) {
-        try (AgentClient agent = channels.connect(new AgentEndpoint(m.hostName(), m.agentHost(), m.agentPort()))) {
+        try (AgentClient agent = channels.connect(m.agentEndpoint())) {
             return Optional.of(agent.preflight(request(plan, m, m, operation, 0)));
         } catch (RuntimeException e) {
             return Optional.empty();
@@ -127,7 +128,7 @@ public final class Planner {
 
     private HostPlan hostPlan(ClusterPlan plan, MemberPlan m, RecoveryOptions options, int fencePort, long bump, String operation,
                               CarryOver.Planned carried, String oldLayout, List<String> oldSettings) {
-        AgentEndpoint endpoint = new AgentEndpoint(m.hostName(), m.agentHost(), m.agentPort());
+        AgentEndpoint endpoint = m.agentEndpoint();
         MemberPlan running = fencePort > 0 ? Fence.fenced(m, fencePort) : m;
         List<UnitActions.Action> actions = UnitActions.of(m, fencePort > 0, options.keepOld(), List.of());
         List<String> systemctl = actions.stream().map(UnitActions.Action::line).toList();
@@ -172,7 +173,7 @@ public final class Planner {
                     carried.lines(), refused, null, oldLayout, oldSettings);
         } catch (RuntimeException e) {
             return new HostPlan(m.hostName(), endpoint.toString(), null, null, List.of(), m.dataDir(), "", "", "", "", "", "", "",
-                    List.of(), systemctl, actions, List.of(), carried.lines(), true, AgentErrors.describe(e, endpoint.toString()),
+                    List.of(), systemctl, actions, List.of(), carried.lines(), true, AgentError.describe(e, endpoint.toString()),
                     oldLayout, oldSettings);
         }
     }

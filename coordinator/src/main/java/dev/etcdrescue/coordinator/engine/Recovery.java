@@ -2,7 +2,6 @@ package dev.etcdrescue.coordinator.engine;
 
 import dev.etcdrescue.coordinator.agent.AgentChannels;
 import dev.etcdrescue.coordinator.agent.AgentClient;
-import dev.etcdrescue.coordinator.agent.AgentEndpoint;
 import dev.etcdrescue.coordinator.failure.FailureKind;
 import dev.etcdrescue.coordinator.failure.UserException;
 import dev.etcdrescue.coordinator.inventory.ClusterPlan;
@@ -73,7 +72,7 @@ public final class Recovery {
                 new ReleasePhase(verifier), new CutOverPhase());
         Map<String, AgentClient> agents = new LinkedHashMap<>();
         for (MemberPlan m : plan.members()) {
-            agents.put(m.hostName(), channels.connect(new AgentEndpoint(m.hostName(), m.agentHost(), m.agentPort())));
+            agents.put(m.hostName(), channels.connect(m.agentEndpoint()));
         }
         ExecutorService executor = Executors.newFixedThreadPool(Math.max(2, plan.members().size()));
         ScheduledExecutorService renewer = Executors.newSingleThreadScheduledExecutor();
@@ -157,7 +156,7 @@ public final class Recovery {
         String operationId = journal.header().operationId();
         Map<String, AgentClient> agents = new LinkedHashMap<>();
         for (MemberPlan m : plan.members()) {
-            agents.put(m.hostName(), channels.connect(new AgentEndpoint(m.hostName(), m.agentHost(), m.agentPort())));
+            agents.put(m.hostName(), channels.connect(m.agentEndpoint()));
         }
         ExecutorService executor = Executors.newFixedThreadPool(Math.max(2, plan.members().size()));
         RecoveryRun run = new RecoveryRun(plan, RecoveryOptions.defaults(workDir), operationId, reporter, agents, etcd, executor, journal);

@@ -1,6 +1,7 @@
 package dev.etcdrescue.coordinator.engine;
 
 import dev.etcdrescue.coordinator.agent.AgentClient;
+import dev.etcdrescue.coordinator.agent.AgentError;
 import dev.etcdrescue.coordinator.failure.FailureKind;
 import dev.etcdrescue.coordinator.inventory.ClusterPlan;
 import dev.etcdrescue.coordinator.inventory.MemberPlan;
@@ -198,7 +199,7 @@ public final class RecoveryRun {
             Done d = action.apply(m, agent);
             r = new HostResult(m.hostName(), phase, d.outcome(), d.message(), Duration.ofNanos(System.nanoTime() - t0));
         } catch (Exception e) {
-            r = new HostResult(m.hostName(), phase, Outcome.FAILED, AgentErrors.describe(e, agent.endpoint().toString()),
+            r = new HostResult(m.hostName(), phase, Outcome.FAILED, AgentError.describe(e, agent.endpoint().toString()),
                     Duration.ofNanos(System.nanoTime() - t0));
         }
         reporter.hostResult(r);

@@ -1,5 +1,6 @@
 package dev.etcdrescue.coordinator.engine;
 
+import dev.etcdrescue.coordinator.agent.AgentError;
 import dev.etcdrescue.coordinator.failure.FailureKind;
 import dev.etcdrescue.coordinator.inventory.ClusterPlan;
 import dev.etcdrescue.coordinator.inventory.MemberPlan;
@@ -119,7 +120,7 @@ final class ReleasePhase implements Phase {
             Thread.currentThread().interrupt();
             return new HostResult(m.hostName(), name(), Outcome.FAILED, "interrupted", PreflightPhase.since(t0));
         } catch (Exception e) {
-            return new HostResult(m.hostName(), name(), Outcome.FAILED, AgentErrors.describe(e, agent.endpoint().toString()),
+            return new HostResult(m.hostName(), name(), Outcome.FAILED, AgentError.describe(e, agent.endpoint().toString()),
                     PreflightPhase.since(t0));
         }
     }

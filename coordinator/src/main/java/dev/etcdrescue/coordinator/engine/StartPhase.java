@@ -3,6 +3,7 @@ package dev.etcdrescue.coordinator.engine;
 import com.google.common.util.concurrent.ListenableFuture;
 import com.google.common.util.concurrent.MoreExecutors;
 import dev.etcdrescue.coordinator.agent.AgentClient;
+import dev.etcdrescue.coordinator.agent.AgentError;
 import dev.etcdrescue.coordinator.failure.FailureKind;
 import dev.etcdrescue.coordinator.inventory.MemberPlan;
 import dev.etcdrescue.coordinator.report.HostResult;
@@ -90,7 +91,7 @@ final class StartPhase implements Phase {
             return call.get();
         } catch (ExecutionException e) {
             AgentClient agent = run.agents.get(m.hostName());
-            String why = "StartMember " + m.newUnit() + ": " + AgentErrors.describe(e.getCause(), agent.endpoint().toString());
+            String why = "StartMember " + m.newUnit() + ": " + AgentError.describe(e.getCause(), agent.endpoint().toString());
             failed.add(m.hostName() + ": " + why);
             run.record(new HostResult(m.hostName(), name(), Outcome.FAILED, why, Duration.ZERO));
             return null;

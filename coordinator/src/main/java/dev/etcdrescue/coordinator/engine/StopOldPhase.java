@@ -1,5 +1,6 @@
 package dev.etcdrescue.coordinator.engine;
 
+import dev.etcdrescue.coordinator.agent.AgentError;
 import dev.etcdrescue.coordinator.failure.FailureKind;
 import dev.etcdrescue.coordinator.inventory.MemberPlan;
 import dev.etcdrescue.coordinator.report.Outcome;
@@ -67,7 +68,7 @@ final class StopOldPhase implements Phase {
         } catch (Exception e) {
             throw new PhaseFailedException(name(), FailureKind.PHASE_FAILED, "the source " + run.source.endpoint()
                     + " did not answer before it was to be stopped, so verify would have nothing to compare with: "
-                    + AgentErrors.describe(e, run.source.endpoint().toString()) + ". Nothing was stopped");
+                    + AgentError.describe(e, run.source.endpoint().toString()) + ". Nothing was stopped");
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.etcdrescue.coordinator.inventory;
 
+import dev.etcdrescue.coordinator.agent.AgentEndpoint;
 import java.net.URI;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -49,9 +50,9 @@ public record MemberPlan(
                 walDir, newUnit, oldUnit, oldUnit, heartbeatIntervalMs, electionTimeoutMs, null, Map.of());
     }
 
-    /** {@code host:port} of the agent, IPv6 in brackets. */
-    public String agentEndpoint() {
-        return Addresses.hostForUrl(agentHost) + ":" + agentPort;
+    /** Where this host's agent listens, and the host name it must answer to. */
+    public AgentEndpoint agentEndpoint() {
+        return new AgentEndpoint(hostName, agentHost, agentPort);
     }
 
     /** The same member with other client URLs (listen and advertise), everything else kept: the fence. */

@@ -2,7 +2,6 @@ package dev.etcdrescue.coordinator.rollout;
 
 import dev.etcdrescue.coordinator.agent.AgentChannels;
 import dev.etcdrescue.coordinator.agent.AgentClient;
-import dev.etcdrescue.coordinator.agent.AgentEndpoint;
 import dev.etcdrescue.coordinator.inventory.ClusterPlan;
 import dev.etcdrescue.coordinator.inventory.MemberPlan;
 import io.grpc.Status;
@@ -57,7 +56,7 @@ public final class FleetStatus {
                 AgentChannels ch = channels.get(plan.tlsDir());
                 for (MemberPlan m : plan.members()) {
                     asked.add(pool.submit(() -> ask(ch, plan.name(), m)));
-                    who.add(new String[] {plan.name(), m.hostName(), m.agentEndpoint()});
+                    who.add(new String[] {plan.name(), m.hostName(), m.agentEndpoint().toString()});
                 }
             }
             long deadline = System.nanoTime() + timeout.toNanos();
@@ -80,10 +79,10 @@ public final class FleetStatus {
     }
 
     private static HostStatus ask(AgentChannels channels, String cluster, MemberPlan m) {
-        try (AgentClient agent = channels.connect(new AgentEndpoint(m.hostName(), m.agentHost(), m.agentPort()))) {
-            return HostStatus.of(cluster, m.hostName(), m.agentEndpoint(), agent.status());
+        try (AgentClient agent = channels.connect(m.agentEndpoint())) {
+            return HostStatus.of(cluster, m.hostName(), m.agentEndpoint().toString(), agent.status());
         } catch (RuntimeException e) {
-            return HostStatus.unreachable(cluster, m.hostName(), m.agentEndpoint(), reason(e));
+            return HostStatus.unreachable(cluster, m.hostName(), m.agentEndpoint().toString(), reason(e));
         }
     }
 

@@ -1,17 +1,14 @@
 package dev.etcdrescue.coordinator.snapshot;
 
+import dev.etcdrescue.coordinator.agent.AgentClient;
+import dev.etcdrescue.coordinator.agent.AgentError;
 import dev.etcdrescue.coordinator.failure.FailureKind;
 import dev.etcdrescue.coordinator.failure.UserException;
-import dev.etcdrescue.proto.v1.ClaimRequest;
 import dev.etcdrescue.proto.v1.DownloadSnapshotRequest;
 import dev.etcdrescue.proto.v1.LocalEtcdAccess;
 import dev.etcdrescue.proto.v1.OperationHeader;
-import dev.etcdrescue.proto.v1.ReleaseClaimRequest;
-import dev.etcdrescue.proto.v1.RescueAgentGrpc;
 import dev.etcdrescue.proto.v1.SnapshotChunk;
 import io.grpc.Context;
-import io.grpc.ManagedChannel;
-import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -23,7 +20,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.Iterator;
-import java.util.concurrent.TimeUnit;
 import java.util.function.LongConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -40,12 +36,12 @@ public final class AgentSnapshotDownload {
     private static final Duration SHORT_CALL = Duration.ofSeconds(30);
     private static final int CHUNK = 1 << 20;
 
-    private final ManagedChannel channel;
+    private final AgentClient client;
     private final String agent;
 
     /** @param agent how the agent is named in messages (host name and address) */
-    public AgentSnapshotDownload(ManagedChannel channel, String agent) {
-        this.channel = channel;
+    public AgentSnapshotDownload(AgentClient client, String agent) {
+        this.client = client;
         this.agent = agent;
     }
 
@@ -71,7 +67,7 @@ public final class AgentSnapshotDownload {
 
     private void claim(OperationHeader header) {
         try {
-            stub(SHORT_CALL).claim(ClaimRequest.newBuilder().setHeader(header).setTtlMs(CLAIM_TTL.toMillis()).build());
+            client.claim(header, CLAIM_TTL);
         } catch (StatusRuntimeException e) {
             throw new UserException(FailureKind.PHASE_FAILED, "cannot claim the agent " + agent + ": " + describe(e), e);
         }
@@ -80,7 +76,7 @@ public final class AgentSnapshotDownload {
     /** Never throws: the claim also expires by itself, and the snapshot's outcome matters more. */
     private void release(OperationHeader header) {
         try {
-            stub(SHORT_CALL).releaseClaim(ReleaseClaimRequest.newBuilder().setHeader(header).build());
+            client.releaseClaim(header, SHORT_CALL);
         } catch (StatusRuntimeException e) {
             log.warn("releasing the claim on {} failed ({}); it expires within {}", agent, describe(e), CLAIM_TTL);
         }
@@ -95,7 +91,7 @@ public final class AgentSnapshotDownload {
         try (Context.CancellableContext call = Context.current().withCancellation()) {
             Context previous = call.attach();
             try {
-                Iterator<SnapshotChunk> chunks = stub(timeout).downloadSnapshot(request);
+                Iterator<SnapshotChunk> chunks = client.downloadSnapshot(request, timeout);
                 // The first chunk comes once the agent's etcdctl is done: a refusal or etcd's failure arrives
                 // here, before FILE.part exists.
                 chunks.hasNext();
@@ -171,19 +167,11 @@ public final class AgentSnapshotDownload {
         }
     }
 
-    private RescueAgentGrpc.RescueAgentBlockingStub stub(Duration timeout) {
-        return RescueAgentGrpc.newBlockingStub(channel).withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS);
-    }
-
     private String describe(StatusRuntimeException e) {
-        Status s = e.getStatus();
-        String detail = s.getDescription() == null ? "" : s.getDescription();
-        return switch (s.getCode()) {
-            case UNAVAILABLE -> "unreachable (" + detail + "): is etcd-rescue-agent running there, and is its"
-                    + " certificate from the fleet CA and for this address?";
-            case DEADLINE_EXCEEDED -> "no answer in time (" + detail + "): raise --timeout for a large database";
-            case UNIMPLEMENTED -> detail + " (upgrade the agent on that host)";
-            default -> s.getCode() + ": " + detail;
+        return switch (e.getStatus().getCode()) {
+            case DEADLINE_EXCEEDED -> "no answer in time (" + e.getStatus().getDescription() + "): raise --timeout for a large database";
+            case UNIMPLEMENTED -> e.getStatus().getDescription() + " (upgrade the agent on that host)";
+            default -> AgentError.describe(e, agent);
         };
     }
 }

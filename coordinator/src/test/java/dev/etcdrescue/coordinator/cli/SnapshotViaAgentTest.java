@@ -129,7 +129,7 @@ class SnapshotViaAgentTest {
         Path file = tmp.resolve("a.db");
         assertThat(run("save", "-i", inventory.toString(), "--via-agent", "b0", "--timeout", "10", file.toString()))
                 .isEqualTo(ExitCodes.FAILED);
-        assertThat(err.toString()).contains("cannot claim the agent b0 (127.0.0.1:" + agentPort + "): unreachable")
+        assertThat(err.toString()).contains("cannot claim the agent b0 (127.0.0.1:" + agentPort + "): agent b0", "unreachable")
                 .doesNotContain("Exception");
         assertThat(file).doesNotExist();
         assertThat(tmp.resolve("a.db.part")).doesNotExist();

@@ -157,7 +157,7 @@ class InventoryLoaderTest {
                 """)).clusters().get(0).members().get(0);
         assertThat(m.peerUrls()).containsExactly(URI.create("http://[fd00::1]:22380"));
         assertThat(m.agentHost()).isEqualTo("fd00::1");
-        assertThat(m.agentEndpoint()).isEqualTo("[fd00::1]:7443");
+        assertThat(m.agentEndpoint()).hasToString("[fd00::1]:7443");
     }
 
     @Test
