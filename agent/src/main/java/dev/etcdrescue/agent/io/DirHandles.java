@@ -45,6 +45,9 @@ public final class DirHandles {
      */
     public static SecureDirectoryStream<Path> openBelow(Path root, Path relative) throws IOException {
         SecureDirectoryStream<Path> dir = open(root);
+        if (relative.toString().isEmpty()) {
+            return dir;
+        }
         for (Path name : relative) {
             try (SecureDirectoryStream<Path> parent = dir) {
                 dir = parent.newDirectoryStream(name, NOFOLLOW);
