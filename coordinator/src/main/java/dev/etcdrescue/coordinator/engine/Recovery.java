@@ -5,6 +5,7 @@ import dev.etcdrescue.coordinator.agent.AgentClient;
 import dev.etcdrescue.coordinator.agent.AgentEndpoint;
 import dev.etcdrescue.coordinator.failure.FailureKind;
 import dev.etcdrescue.coordinator.failure.UserException;
+import dev.etcdrescue.coordinator.files.PrivateFiles;
 import dev.etcdrescue.coordinator.inventory.ClusterPlan;
 import dev.etcdrescue.coordinator.inventory.MemberPlan;
 import dev.etcdrescue.coordinator.report.JsonReporter;
@@ -19,7 +20,6 @@ import dev.etcdrescue.coordinator.snapshot.SourceMember;
 import dev.etcdrescue.coordinator.verify.ClusterVerifier;
 import dev.etcdrescue.snapshotformat.SnapshotDigest;
 import java.net.URI;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.LocalDateTime;
@@ -143,6 +143,7 @@ public final class Recovery {
                 run.live.close();
             }
         }
+        SnapshotRetention.settle(run, failure == null);
         try {
             RecoveryReport report = new RecoveryReport(plan.name(), operationId, failure == null, exitCode(failure), message,
                     options.workDir().toString(), run.snapshotFacts, phaseMillis, new ArrayList<>(run.results),
@@ -372,8 +373,8 @@ public final class Recovery {
 
     private static void writeReport(RecoveryReport report, Path workDir) {
         try {
-            Files.createDirectories(workDir);
-            JsonReporter.mapper().writeValue(workDir.resolve("report.json").toFile(), report);
+            PrivateFiles.createDirectories(workDir);
+            PrivateFiles.writeAtomically(workDir.resolve("report.json"), JsonReporter.mapper().writeValueAsBytes(report));
         } catch (Exception e) {
             log.warn("could not write {}/report.json: {}", workDir, e.getMessage());
         }

@@ -4,6 +4,7 @@ import dev.etcdrescue.coordinator.agent.GrowingFile;
 import dev.etcdrescue.coordinator.agent.LiveDistribution;
 import dev.etcdrescue.coordinator.agent.SnapshotDistribution;
 import dev.etcdrescue.coordinator.failure.FailureKind;
+import dev.etcdrescue.coordinator.files.PrivateFiles;
 import dev.etcdrescue.coordinator.inventory.SnapshotSource;
 import dev.etcdrescue.coordinator.report.Outcome;
 import dev.etcdrescue.coordinator.report.PhaseName;
@@ -41,7 +42,7 @@ final class SnapshotPhase implements Phase {
             file = SnapshotFile.inspect(f.path());
             origin = "file " + f.path();
         } else {
-            java.nio.file.Files.createDirectories(run.options.workDir());
+            PrivateFiles.createDirectories(run.options.workDir());
             origin = "member " + run.source.endpoint() + " at revision " + run.source.revision();
             boolean stream = run.options.distribution() == SnapshotDistribution.Mode.STREAMED;
             growing = stream ? new GrowingFile() : null;

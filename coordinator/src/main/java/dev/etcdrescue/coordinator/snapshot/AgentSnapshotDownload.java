@@ -2,6 +2,7 @@ package dev.etcdrescue.coordinator.snapshot;
 
 import dev.etcdrescue.coordinator.failure.FailureKind;
 import dev.etcdrescue.coordinator.failure.UserException;
+import dev.etcdrescue.coordinator.files.PrivateFiles;
 import dev.etcdrescue.proto.v1.ClaimRequest;
 import dev.etcdrescue.proto.v1.DownloadSnapshotRequest;
 import dev.etcdrescue.proto.v1.LocalEtcdAccess;
@@ -111,8 +112,7 @@ public final class AgentSnapshotDownload {
     }
 
     private SnapshotFile receive(Iterator<SnapshotChunk> chunks, Path part, LongConsumer progress) throws IOException {
-        try (FileChannel channel = FileChannel.open(part, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                StandardOpenOption.WRITE)) {
+        try (FileChannel channel = PrivateFiles.replaceWithNew(part)) {
             SnapshotFile.Checked out = SnapshotFile.checking(Channels.newOutputStream(channel));
             Received r = receive(chunks, out, progress);
             out.flush();
