@@ -115,10 +115,11 @@ abstract class RecoverEndToEndBase {
         assertThat(report.get("snapshot").get("origin").asText()).contains(Testbed.oldClientUrl(testbed.host(4)));
         // It held every key: nothing needs it once the new cluster is verified.
         assertThat(report.get("snapshot").get("kept").asBoolean()).as(report.get("snapshot").toString()).isFalse();
-        assertThat(work.resolve("runs/snapshot.db")).doesNotExist();
-        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(work.resolve("runs/report.json"))))
+        Path runDir = Path.of(report.get("workDir").asText());
+        assertThat(runDir.resolve("snapshot.db")).doesNotExist();
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(runDir.resolve("report.json"))))
                 .isEqualTo("rw-------");
-        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(work.resolve("runs")))).isEqualTo("rwx------");
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(runDir))).isEqualTo("rwx------");
         assertThat(r.stderr()).contains("PHASE [distribute]").contains("PHASE [cut-over]")
                 .contains("fence: none needed: the planned client port [22379] is not the old cluster's [2379]");
         List<String> restores = new ArrayList<>();
