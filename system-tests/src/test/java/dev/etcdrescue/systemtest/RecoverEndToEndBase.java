@@ -12,6 +12,7 @@ import io.etcd.jetcd.cluster.Member;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -112,6 +113,13 @@ abstract class RecoverEndToEndBase {
         assertThat(report.get("success").asBoolean()).isTrue();
         assertThat(report.get("checks")).allSatisfy(c -> assertThat(c.get("ok").asBoolean()).as(c.toString()).isTrue());
         assertThat(report.get("snapshot").get("origin").asText()).contains(Testbed.oldClientUrl(testbed.host(4)));
+        // It held every key: nothing needs it once the new cluster is verified.
+        assertThat(report.get("snapshot").get("kept").asBoolean()).as(report.get("snapshot").toString()).isFalse();
+        Path runDir = Path.of(report.get("workDir").asText());
+        assertThat(runDir.resolve("snapshot.db")).doesNotExist();
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(runDir.resolve("report.json"))))
+                .isEqualTo("rw-------");
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(runDir))).isEqualTo("rwx------");
         assertThat(r.stderr()).contains("PHASE [distribute]").contains("PHASE [cut-over]")
                 .contains("fence: none needed: the planned client port [22379] is not the old cluster's [2379]");
         List<String> restores = new ArrayList<>();

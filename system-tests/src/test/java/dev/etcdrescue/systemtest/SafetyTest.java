@@ -188,15 +188,21 @@ class SafetyTest {
         }
     }
 
-    /** What the attempts left aside is listed, kept until asked, then removed; the running cluster is untouched. */
+    /**
+     * What the attempts left aside is listed, kept until asked, then removed; the running cluster is
+     * untouched, and a directory someone else named like a leftover is neither listed nor removed.
+     */
     @Test
     @Order(3)
     void cleanupListsWhatWasLeftAsideAndRemovesItOnlyWhenAsked() throws Exception {
         Path inventory = work.resolve("b.yaml");
+        TestHost h = testbed.host(0);
+        Path decoy = Files.createDirectories(h.hostPath("/var/lib/etcd/decoy.etcd-rescue-1/member"));
+        Files.writeString(decoy.resolve("keep"), "not the agent's");
         Cli.Result list = Cli.etcdRescue("cleanup", "-i", inventory.toString());
         assertThat(list.exitCode()).as(list.all()).isZero();
-        assertThat(list.stdout()).contains("rolled-back").contains("/var/lib/etcd/b.etcd.rolled-back-").contains("Nothing was removed");
-        TestHost h = testbed.host(0);
+        assertThat(list.stdout()).contains("rolled-back").contains("/var/lib/etcd/b.etcd.rolled-back-").contains("Nothing was removed")
+                .doesNotContain("decoy");
         List<Path> aside;
         try (Stream<Path> s = Files.list(h.hostPath("/var/lib/etcd"))) {
             aside = s.filter(p -> p.getFileName().toString().contains(".rolled-back-")).toList();
@@ -210,6 +216,8 @@ class SafetyTest {
         Cli.Result removed = Cli.etcdRescue("cleanup", "-i", inventory.toString(), "--remove", "--yes");
         assertThat(removed.exitCode()).as(removed.all()).isZero();
         assertThat(aside).allSatisfy(p -> assertThat(p).doesNotExist());
+        assertThat(removed.stdout()).doesNotContain("decoy");
+        assertThat(decoy.resolve("keep")).exists();
         assertThat(h.hostPath("/var/lib/etcd/new.etcd/member/snap/db")).exists();
         assertThat(h.unitState("etcd_new")).isEqualTo("active");
         assertThat(EtcdData.readAll(URI.create("http://" + h.address() + ":22379"), "/safe/")).isEqualTo(written);

@@ -26,6 +26,12 @@ public record JournalEntry(
     public enum Kind {
         /** {@code path} is being moved aside to {@code moved_to}. */
         MOVED_ASIDE,
+        /**
+         * {@code path}, this operation's own output (a failed or interrupted restore's, or what a
+         * rollback takes away), is being moved to {@code moved_to} for good: Rollback does not move
+         * it back, and Cleanup may remove it.
+         */
+        LEFT_ASIDE,
         /** {@code path} (a data dir, WAL dir or file) is being created by this operation. */
         CREATED,
         /** {@code path} is a unit file for {@code unit} written by this operation. */
@@ -52,12 +58,16 @@ public record JournalEntry(
         /** Kinds that record a change to the host, which Rollback may have to undo. */
         public boolean changesHost() {
             return this != ROLLBACK && this != UNDONE && this != PHASE && this != RESTORE_STARTED
-                    && this != RESTORE_COMPLETED;
+                    && this != RESTORE_COMPLETED && this != LEFT_ASIDE;
         }
     }
 
     public static JournalEntry movedAside(long now, String path, String movedTo) {
         return new JournalEntry(now, Kind.MOVED_ASIDE, path, movedTo, null, null, null, null, null, null, null, null, null);
+    }
+
+    public static JournalEntry leftAside(long now, String path, String movedTo) {
+        return new JournalEntry(now, Kind.LEFT_ASIDE, path, movedTo, null, null, null, null, null, null, null, null, null);
     }
 
     public static JournalEntry created(long now, String path) {

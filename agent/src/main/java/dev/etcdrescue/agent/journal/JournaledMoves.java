@@ -25,6 +25,17 @@ public final class JournaledMoves {
         return Optional.of(MovedFile.newBuilder().setOriginal(path.toString()).setMovedTo(target.toString()).build());
     }
 
+    /**
+     * Moves this operation's own output at {@code path} to {@code <path><suffix>} for good, journaled
+     * first so that Cleanup knows it as the agent's.
+     */
+    public Path leaveAside(String operationId, Path path, String suffix) throws IOException {
+        Path target = SafeFiles.freeName(path, suffix);
+        journal.append(operationId, JournalEntry.leftAside(journal.now(), path.toString(), target.toString()));
+        SafeFiles.moveNoReplace(path, target);
+        return target;
+    }
+
     /** Where {@link #moveAsideIfPresent} would move {@code path} now; Preflight shows it without moving. */
     public Path asideName(String operationId, Path path) throws IOException {
         return SafeFiles.freeName(path, ".etcd-rescue-" + operationId);

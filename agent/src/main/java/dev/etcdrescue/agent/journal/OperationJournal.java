@@ -13,6 +13,7 @@ import java.nio.file.StandardOpenOption;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.stream.Stream;
 
 /**
  * Per-operation write-ahead journal ({@code <state_dir>/journal/<operation_id>.jsonl}): each entry
@@ -72,6 +73,19 @@ public final class OperationJournal {
             throw new UncheckedIOException("cannot read the operation journal " + file, e);
         }
         return entries;
+    }
+
+    /** The ids of every operation with a journal on this host. */
+    public synchronized List<String> operations() {
+        if (!Files.isDirectory(dir)) {
+            return List.of();
+        }
+        try (Stream<Path> files = Files.list(dir)) {
+            return files.map(f -> f.getFileName().toString()).filter(n -> n.endsWith(".jsonl"))
+                    .map(n -> n.substring(0, n.length() - ".jsonl".length())).sorted().toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot list the operation journals in " + dir, e);
+        }
     }
 
     public Path file(String operationId) {

@@ -220,7 +220,7 @@ public final class RestoreRunner {
     private void moveInterruptedOutputAside(MemberPlan plan, String operationId) throws IOException {
         for (Path dir : plan.walDir().isPresent() ? List.of(plan.dataDir(), plan.walDir().get()) : List.of(plan.dataDir())) {
             if (SafeFiles.exists(dir)) {
-                Path aside = SafeFiles.moveAside(dir, ".etcd-rescue-" + operationId + ".partial");
+                Path aside = moves.leaveAside(operationId, dir, ".etcd-rescue-" + operationId + ".partial");
                 log.info("a restore into {} by operation {} was interrupted; its partial output was moved to {}",
                         dir, operationId, aside);
             }
@@ -240,7 +240,7 @@ public final class RestoreRunner {
         for (Path dir : plan.walDir().isPresent() ? List.of(plan.dataDir(), plan.walDir().get())
                 : List.of(plan.dataDir())) {
             if (SafeFiles.exists(dir)) {
-                Path aside = SafeFiles.moveAside(dir, ".etcd-rescue-" + operationId + ".failed");
+                Path aside = moves.leaveAside(operationId, dir, ".etcd-rescue-" + operationId + ".failed");
                 where.append("; its partial output was moved to ").append(aside);
             }
         }

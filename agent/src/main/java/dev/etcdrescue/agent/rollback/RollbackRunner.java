@@ -4,6 +4,7 @@ import dev.etcdrescue.agent.AgentException;
 import dev.etcdrescue.agent.io.SafeFiles;
 import dev.etcdrescue.agent.journal.JournalEntry;
 import dev.etcdrescue.agent.journal.JournalEntry.Kind;
+import dev.etcdrescue.agent.journal.JournaledMoves;
 import dev.etcdrescue.agent.journal.OperationJournal;
 import dev.etcdrescue.agent.systemd.Systemctl;
 import dev.etcdrescue.proto.v1.MovedFile;
@@ -81,7 +82,7 @@ public final class RollbackRunner {
             if (e.kind() == Kind.CREATED || e.kind() == Kind.CREATED_UNIT) {
                 Path path = Path.of(e.path());
                 if (SafeFiles.exists(path)) {
-                    Path aside = SafeFiles.moveAside(path, ".rolled-back-" + operationId);
+                    Path aside = new JournaledMoves(journal).leaveAside(operationId, path, ".rolled-back-" + operationId);
                     movedAside.add(MovedFile.newBuilder().setOriginal(path.toString()).setMovedTo(aside.toString()).build());
                     actions.add("moved " + path + ", created by this operation, aside to " + aside);
                 }

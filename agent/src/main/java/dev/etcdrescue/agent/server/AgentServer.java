@@ -98,7 +98,7 @@ public final class AgentServer {
                         config.listenText(), dev.etcdrescue.agent.preflight.PortHolders.system(),
                         unit -> systemctl.show(unit).getMainPid()),
                 new PathRules(config.backupDirs(), "backup_dirs"),
-                new dev.etcdrescue.agent.cleanup.Leftovers(config),
+                new dev.etcdrescue.agent.cleanup.Leftovers(journal, config.stagingDir()),
                 dev.etcdrescue.agent.transfer.LocalSnapshotSender.from(config, runner));
         Server server = NettyServerBuilder.forAddress(listen)
                 .sslContext(tls)

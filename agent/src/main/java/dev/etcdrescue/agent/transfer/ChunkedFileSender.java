@@ -12,6 +12,8 @@ import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.channels.Channels;
+import java.nio.channels.SeekableByteChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.function.Consumer;
@@ -74,13 +76,26 @@ final class ChunkedFileSender {
      * @return false when the call already ended (cancelled or failed): nothing will read the file
      */
     synchronized boolean send(Path file) {
+        SeekableByteChannel channel;
+        try {
+            channel = Files.newByteChannel(file);
+        } catch (IOException e) {
+            fail(AgentException.failedPrecondition("cannot read " + file + ": " + e.getMessage()));
+            return false;
+        }
+        return send(file, channel);
+    }
+
+    /** Starts sending what {@code channel} reads (opened by the caller), naming it {@code file}; closes it. */
+    synchronized boolean send(Path file, SeekableByteChannel channel) {
+        this.file = file;
+        this.in = Channels.newInputStream(channel);
         if (done) {
+            close();
             return false;
         }
         try {
-            this.size = Files.size(file);
-            this.in = Files.newInputStream(file);
-            this.file = file;
+            this.size = channel.size();
         } catch (IOException e) {
             fail(AgentException.failedPrecondition("cannot read " + file + ": " + e.getMessage()));
             return false;

@@ -5,7 +5,7 @@ import dev.etcdrescue.agent.spec.PathRules;
 import dev.etcdrescue.proto.v1.DownloadSnapshotRequest;
 import dev.etcdrescue.proto.v1.SnapshotChunk;
 import io.grpc.stub.StreamObserver;
-import java.nio.file.Files;
+import java.nio.channels.SeekableByteChannel;
 import java.nio.file.Path;
 
 /**
@@ -25,10 +25,9 @@ public final class DownloadSender {
             throw AgentException.failedPrecondition("this agent has no backup_dirs configured: it serves no files");
         }
         Path file = backupDirs.requireInside(request.getPath(), "path");
-        if (!Files.isRegularFile(file)) {
-            throw AgentException.failedPrecondition("path " + file + " is not a regular file on this host");
-        }
+        Path root = backupDirs.roots().stream().filter(r -> file.startsWith(r)).findFirst().orElseThrow();
         int chunk = ChunkedFileSender.chunkSize(request);
-        ChunkedFileSender.attach(observer, request.getHeader(), chunk, failure -> { }).send(file);
+        SeekableByteChannel opened = BackupFile.open(root, file);
+        ChunkedFileSender.attach(observer, request.getHeader(), chunk, failure -> { }).send(file, opened);
     }
 }

@@ -45,7 +45,8 @@ public final class PlanCommand implements Callable<Integer> {
         for (ClusterPlan plan : inv.load().clusters()) {
             RecoveryOptions d = RecoveryOptions.defaults(Path.of("."));
             RecoveryOptions options = new RecoveryOptions(d.workDir(), keepOld, false, false, bump, fencePort, false, d.chunkSize(),
-                    d.claimTtl(), d.startTimeout(), d.verifyTimeout(), false, d.distribution(), RecoverCommand.fenceMode(fence));
+                    d.claimTtl(), d.startTimeout(), d.verifyTimeout(), false, d.distribution(), RecoverCommand.fenceMode(fence),
+                    false);
             runs.add(new Planner(AgentChannels.fromDir(plan.tlsDir()),
                     new dev.etcdrescue.coordinator.snapshot.EtcdClients(Duration.ofSeconds(3))).plan(plan, options));
         }

@@ -121,6 +121,12 @@ public final class RecoverCommand implements Callable<Integer> {
             description = "Where the snapshot and report.json of this run are kept (default: ~/.local/state/etcd-rescue/runs/<operation id>).")
     Path workDir;
 
+    @Option(names = "--keep-snapshot",
+            description = "Keep the snapshot this run takes into its work dir after a verified recovery. It holds every key "
+                    + "(every Kubernetes Secret), so by default it is removed once verify passed; a snapshot file named in "
+                    + "the inventory is never removed.")
+    boolean keepSnapshot;
+
     @Option(names = "--chunk-size", defaultValue = "1048576", paramLabel = "BYTES",
             description = "Transfer chunk size (default ${DEFAULT-VALUE}; at most 4 MiB).")
     int chunkSize;
@@ -190,7 +196,7 @@ public final class RecoverCommand implements Callable<Integer> {
             Prepared p = prepared.get(plan.name());
             RecoveryOptions options = new RecoveryOptions(p.dir(), keepOld, allowNoHashTrailer, forceWithLeader, bump, fencePort, yes,
                     chunkSize, RecoveryOptions.DEFAULT_CLAIM_TTL, Duration.ofSeconds(startTimeoutSeconds),
-                    Duration.ofSeconds(verifyTimeoutSeconds), allowV2Loss, mode, fenceMode);
+                    Duration.ofSeconds(verifyTimeoutSeconds), allowV2Loss, mode, fenceMode, keepSnapshot);
             Journal journal = Journal.create(p.dir(), new Journal.Header(p.operationId(), plan.name(),
                     inventory.source().toAbsolutePath().toString(), inventorySha, options));
             return p.recovery().run(plan, options, journal, clusterReporter);

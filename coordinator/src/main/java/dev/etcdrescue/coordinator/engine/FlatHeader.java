@@ -18,7 +18,7 @@ record FlatHeader(String operationId, String cluster, String inventory, String i
         RecoveryOptions options = new RecoveryOptions(workDir, keepOld, allowNoHashTrailer, forceWithLeader, bumpRevision, fencePort,
                 rollbackOnFailure, chunkSize, d.claimTtl(), d.startTimeout(), d.verifyTimeout(), false,
                 SnapshotDistribution.Mode.STREAMED,
-                fence == null ? RecoveryOptions.FenceMode.ALWAYS : RecoveryOptions.FenceMode.parse(fence));
+                fence == null ? RecoveryOptions.FenceMode.ALWAYS : RecoveryOptions.FenceMode.parse(fence), true);
         return new Journal.Header(operationId, cluster, inventory, inventorySha256, options);
     }
 }

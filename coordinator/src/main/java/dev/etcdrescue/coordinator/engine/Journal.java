@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
 import dev.etcdrescue.coordinator.failure.FailureKind;
 import dev.etcdrescue.coordinator.failure.UserException;
+import dev.etcdrescue.coordinator.files.PrivateFiles;
 import dev.etcdrescue.coordinator.report.PhaseName;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -16,7 +17,6 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
@@ -52,7 +52,7 @@ public final class Journal {
 
     public static Journal create(Path workDir, Header header) {
         try {
-            Files.createDirectories(workDir);
+            PrivateFiles.createDirectories(workDir);
             Path file = workDir.resolve(FILE);
             if (Files.exists(file)) {
                 throw new UserException(FailureKind.BAD_INPUT, file + " already exists: a run lives there; resume it with 'etcd-rescue resume "
@@ -181,7 +181,7 @@ public final class Journal {
 
     private synchronized void append(ObjectNode line) {
         line.put("at", java.time.Instant.now().toString());
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND)) {
+        try (FileChannel ch = PrivateFiles.append(file)) {
             ch.write(ByteBuffer.wrap((JSON.writeValueAsString(line) + "\n").getBytes(StandardCharsets.UTF_8)));
             ch.force(true);
         } catch (IOException e) {

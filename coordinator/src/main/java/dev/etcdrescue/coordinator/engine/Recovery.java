@@ -4,6 +4,7 @@ import dev.etcdrescue.coordinator.agent.AgentChannels;
 import dev.etcdrescue.coordinator.agent.AgentClient;
 import dev.etcdrescue.coordinator.failure.FailureKind;
 import dev.etcdrescue.coordinator.failure.UserException;
+import dev.etcdrescue.coordinator.files.PrivateFiles;
 import dev.etcdrescue.coordinator.inventory.ClusterPlan;
 import dev.etcdrescue.coordinator.inventory.MemberPlan;
 import dev.etcdrescue.coordinator.report.JsonReporter;
@@ -14,7 +15,6 @@ import dev.etcdrescue.coordinator.report.Reporter;
 import dev.etcdrescue.coordinator.snapshot.EtcdClients;
 import dev.etcdrescue.coordinator.snapshot.SnapshotTaker;
 import dev.etcdrescue.coordinator.verify.ClusterVerifier;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.LocalDateTime;
@@ -137,6 +137,7 @@ public final class Recovery {
                 run.live.close();
             }
         }
+        SnapshotRetention.settle(run, failure == null);
         try {
             RecoveryReport report = new RecoveryReport(plan.name(), operationId, failure == null, exitCode(failure), message,
                     options.workDir().toString(), run.snapshotSummary, phaseMillis, new ArrayList<>(run.results),
@@ -209,8 +210,8 @@ public final class Recovery {
 
     private static void writeReport(RecoveryReport report, Path workDir) {
         try {
-            Files.createDirectories(workDir);
-            JsonReporter.mapper().writeValue(workDir.resolve("report.json").toFile(), report);
+            PrivateFiles.createDirectories(workDir);
+            PrivateFiles.writeAtomically(workDir.resolve("report.json"), JsonReporter.mapper().writeValueAsBytes(report));
         } catch (Exception e) {
             log.warn("could not write {}/report.json: {}", workDir, e.getMessage());
         }

@@ -19,6 +19,8 @@ import java.time.Duration;
  * @param distribution how the snapshot reaches the agents: one stream each, started while the snapshot is taken
  *     (streamed) or once it is complete (direct), or along a chain (relay)
  * @param fence when to fence (with {@code fencePort} > 0): always, or only where clients could reach the new members
+ * @param keepSnapshot keep the snapshot taken into the work dir after a verified recovery; it holds every key (every
+ *     Kubernetes Secret), so by default it is removed once the new cluster passed verify
  */
 public record RecoveryOptions(
         Path workDir,
@@ -34,7 +36,8 @@ public record RecoveryOptions(
         Duration verifyTimeout,
         boolean allowV2Loss,
         SnapshotDistribution.Mode distribution,
-        FenceMode fence) {
+        FenceMode fence,
+        boolean keepSnapshot) {
 
     /** When restored members serve clients behind the fence port until verify passes. */
     public enum FenceMode {
@@ -54,12 +57,12 @@ public record RecoveryOptions(
     /** The same run in another work dir: a resumed run lives where its journal is now. */
     public RecoveryOptions withWorkDir(Path dir) {
         return new RecoveryOptions(dir, keepOld, allowNoHashTrailer, forceWithLeader, bumpRevision, fencePort, rollbackOnFailure,
-                chunkSize, claimTtl, startTimeout, verifyTimeout, allowV2Loss, distribution, fence);
+                chunkSize, claimTtl, startTimeout, verifyTimeout, allowV2Loss, distribution, fence, keepSnapshot);
     }
 
     public RecoveryOptions withTimeouts(Duration start, Duration verify) {
         return new RecoveryOptions(workDir, keepOld, allowNoHashTrailer, forceWithLeader, bumpRevision, fencePort, rollbackOnFailure,
-                chunkSize, claimTtl, start, verify, allowV2Loss, distribution, fence);
+                chunkSize, claimTtl, start, verify, allowV2Loss, distribution, fence, keepSnapshot);
     }
 
     /** Bump where the restore tool supports it, by {@link #DEFAULT_BUMP}. */
@@ -76,6 +79,6 @@ public record RecoveryOptions(
     public static RecoveryOptions defaults(Path workDir) {
         return new RecoveryOptions(workDir, false, false, false, BUMP_AUTO, DEFAULT_FENCE_PORT, false, 1 << 20,
                 DEFAULT_CLAIM_TTL, Duration.ofMinutes(2), Duration.ofMinutes(2), false, SnapshotDistribution.Mode.STREAMED,
-                FenceMode.AUTO);
+                FenceMode.AUTO, false);
     }
 }

@@ -4,6 +4,7 @@ import dev.etcdrescue.coordinator.agent.GrowingFile;
 import dev.etcdrescue.coordinator.agent.LiveDistribution;
 import dev.etcdrescue.coordinator.agent.SnapshotDistribution;
 import dev.etcdrescue.coordinator.failure.FailureKind;
+import dev.etcdrescue.coordinator.files.PrivateFiles;
 import dev.etcdrescue.coordinator.inventory.SnapshotSource;
 import dev.etcdrescue.coordinator.report.Outcome;
 import dev.etcdrescue.coordinator.report.PhaseName;
@@ -42,7 +43,7 @@ final class SnapshotPhase implements Phase {
             file = SnapshotFile.inspect(f.path());
             origin = "file " + f.path();
         } else {
-            java.nio.file.Files.createDirectories(run.options.workDir());
+            PrivateFiles.createDirectories(run.options.workDir());
             origin = "member " + run.source.endpoint() + " at revision " + run.source.revision();
             boolean stream = run.options.distribution() == SnapshotDistribution.Mode.STREAMED;
             growing = stream ? new GrowingFile() : null;
@@ -150,7 +151,7 @@ final class SnapshotPhase implements Phase {
         run.snapshot = file;
         run.snapshotSummary = new SnapshotSummary(origin, file.path().toString(), file.size(), file.sha256(),
                 file.trailer().name().toLowerCase(java.util.Locale.ROOT), info.revision(), info.totalKeys(), info.hash(),
-                info.consistentIndex(), info.storageMinor().orElse("3.4 or older"), null, null, null);
+                info.consistentIndex(), info.storageMinor().orElse("3.4 or older"), null, null, null, null, null);
         run.recordCluster(name(), Outcome.OK, String.format(java.util.Locale.ROOT,
                 "%s: %d bytes, revision %d, %d keys, sha256 %s, hash trailer %s", origin, file.size(), info.revision(),
                 info.totalKeys(), file.sha256(), file.trailer().name().toLowerCase(java.util.Locale.ROOT)),

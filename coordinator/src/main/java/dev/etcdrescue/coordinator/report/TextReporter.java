@@ -101,6 +101,9 @@ public final class TextReporter implements Reporter {
             out.printf("%nClients must now use: %s%n", report.newClientEndpoints());
         }
         out.printf("%n%s%n", report.success() ? "RECOVERED: " + report.message() : "FAILED: " + report.message());
+        if (report.snapshot() != null && report.snapshot().retention() != null) {
+            out.printf("snapshot: %s%n", report.snapshot().retention());
+        }
         out.printf("report: %s/report.json%n", report.workDir());
     }
 }

@@ -4,6 +4,7 @@ import dev.etcdrescue.coordinator.agent.AgentClient;
 import dev.etcdrescue.coordinator.agent.AgentError;
 import dev.etcdrescue.coordinator.failure.FailureKind;
 import dev.etcdrescue.coordinator.failure.UserException;
+import dev.etcdrescue.coordinator.files.PrivateFiles;
 import dev.etcdrescue.proto.v1.DownloadSnapshotRequest;
 import dev.etcdrescue.proto.v1.LocalEtcdAccess;
 import dev.etcdrescue.proto.v1.OperationHeader;
@@ -107,8 +108,7 @@ public final class AgentSnapshotDownload {
     }
 
     private SnapshotFile receive(Iterator<SnapshotChunk> chunks, Path part, LongConsumer progress) throws IOException {
-        try (FileChannel channel = FileChannel.open(part, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                StandardOpenOption.WRITE)) {
+        try (FileChannel channel = PrivateFiles.replaceWithNew(part)) {
             SnapshotFile.Checked out = SnapshotFile.checking(Channels.newOutputStream(channel));
             Received r = receive(chunks, out, progress);
             out.flush();

@@ -2,6 +2,7 @@ package dev.etcdrescue.coordinator.snapshot;
 
 import dev.etcdrescue.coordinator.failure.FailureKind;
 import dev.etcdrescue.coordinator.failure.UserException;
+import dev.etcdrescue.coordinator.files.PrivateFiles;
 import io.etcd.jetcd.Client;
 import io.etcd.jetcd.maintenance.StatusResponse;
 import java.io.FilterOutputStream;
@@ -105,9 +106,7 @@ public final class SnapshotTaker {
                 source.dbSize(), target);
         SnapshotFile.Checked out;
         try (Client client = clients.forSurvivor(source.endpoint());
-             java.nio.channels.FileChannel channel = java.nio.channels.FileChannel.open(part,
-                     java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.TRUNCATE_EXISTING,
-                     java.nio.file.StandardOpenOption.WRITE)) {
+             java.nio.channels.FileChannel channel = PrivateFiles.replaceWithNew(part)) {
             opened.accept(part);
             out = SnapshotFile.checking(new FilterOutputStream(java.nio.channels.Channels.newOutputStream(channel)) {
                 @Override

@@ -29,7 +29,7 @@ class ResumeOptionsTest {
     private RecoveryOptions everyOptionChanged() {
         return new RecoveryOptions(dir.resolve("elsewhere"), true, true, true, 7, 40000, true, 4096, Duration.ofSeconds(31),
                 Duration.ofSeconds(32), Duration.ofSeconds(33), true, SnapshotDistribution.Mode.RELAY,
-                RecoveryOptions.FenceMode.ALWAYS);
+                RecoveryOptions.FenceMode.ALWAYS, true);
     }
 
     @Test
@@ -91,7 +91,7 @@ class ResumeOptionsTest {
         assertThat(journal.header().operationId()).isEqualTo("op-1");
         assertThat(ResumeCommand.options(journal.header(), null, null)).isEqualTo(new RecoveryOptions(run, true, false, true, 0,
                 32379, true, 4096, d.claimTtl(), d.startTimeout(), d.verifyTimeout(), false, SnapshotDistribution.Mode.STREAMED,
-                RecoveryOptions.FenceMode.AUTO));
+                RecoveryOptions.FenceMode.AUTO, true));
     }
 
     @Test

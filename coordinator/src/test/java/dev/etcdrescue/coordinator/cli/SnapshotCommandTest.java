@@ -63,6 +63,8 @@ class SnapshotCommandTest {
         assertThat(savedJson.get("file").asText()).isEqualTo(saved.toString());
         assertThat(savedJson.get("endpoint").asText()).isEqualTo(etcd.clientUrl().toString());
         assertThat(savedJson.get("trailer").asText()).isEqualTo("valid");
+        assertThat(java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(saved)))
+                .as("a snapshot holds every key").isEqualTo("rw-------");
         assertThat(savedJson.get("size").asLong()).isEqualTo(Files.size(saved));
         assertThat(savedJson.get("sha256").asText()).isEqualTo(
                 HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(saved))));

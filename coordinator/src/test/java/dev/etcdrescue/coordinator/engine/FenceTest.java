@@ -35,7 +35,7 @@ class FenceTest {
     private static RecoveryOptions options(RecoveryOptions.FenceMode mode, int port) {
         RecoveryOptions d = RecoveryOptions.defaults(Path.of("."));
         return new RecoveryOptions(d.workDir(), false, false, false, 0, port, false, 1 << 20, d.claimTtl(), d.startTimeout(),
-                d.verifyTimeout(), false, d.distribution(), mode);
+                d.verifyTimeout(), false, d.distribution(), mode, false);
     }
 
     private static final Map<String, String> OLD_ON_2379 = Map.of(

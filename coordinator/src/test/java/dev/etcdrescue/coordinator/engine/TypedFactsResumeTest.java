@@ -62,7 +62,7 @@ class TypedFactsResumeTest {
         first.snapshot = new SnapshotFile(dir.resolve("snap.db"), 4096, "ab".repeat(32), SnapshotDigest.Trailer.VALID);
         first.transferId = "live-7";
         first.snapshotSummary = new SnapshotSummary("http://10.0.0.1:2379", dir.resolve("snap.db").toString(), 4096, "ab".repeat(32),
-                "valid", 42, 7, "1234", 50, "3.5", null, null, null);
+                "valid", 42, 7, "1234", 50, "3.5", null, null, null, null, null);
         journal.phaseDone(PhaseName.SNAPSHOT, PhaseFacts.of(first, PhaseName.SNAPSHOT));
         first.snapshotSummary = first.snapshotSummary.distributed("direct", 8192, null);
         journal.phaseDone(PhaseName.DISTRIBUTE, PhaseFacts.of(first, PhaseName.DISTRIBUTE));

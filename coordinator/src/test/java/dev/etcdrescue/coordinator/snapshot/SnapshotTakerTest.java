@@ -6,7 +6,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.etcdrescue.coordinator.testing.LocalEtcd;
 import dev.etcdrescue.snapshotformat.SnapshotDigest;
 import java.net.URI;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
@@ -63,5 +65,19 @@ class SnapshotTakerTest {
         String status = new String(p.getInputStream().readAllBytes());
         assertThat(p.waitFor()).isZero();
         assertThat(status).contains("\"revision\":" + source.revision());
+    }
+
+    /** Every key of the cluster is in it: 0600 whatever the umask, and never written through a link at its .part name. */
+    @Test
+    void theSnapshotIsPrivateAndALinkPlantedAtItsPartNameIsNotWrittenThrough() throws Exception {
+        SnapshotTaker taker = new SnapshotTaker(new EtcdClients(Duration.ofSeconds(2)), Duration.ofSeconds(3));
+        SourceMember source = taker.probe(List.of(etcd.clientUrl())).best().orElseThrow();
+        Path victim = Files.writeString(dir.resolve("victim"), "the operator's");
+        Files.createSymbolicLink(dir.resolve("private.db.part"), victim);
+
+        SnapshotFile file = taker.take(source, dir.resolve("private.db"), Duration.ofSeconds(60));
+
+        assertThat(Files.readString(victim)).isEqualTo("the operator's");
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(file.path()))).isEqualTo("rw-------");
     }
 }
