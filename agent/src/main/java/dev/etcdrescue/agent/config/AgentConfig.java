@@ -1,5 +1,6 @@
 package dev.etcdrescue.agent.config;
 
+import dev.etcdrescue.agent.spec.UnitScope;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -13,6 +14,7 @@ import java.util.List;
  * @param systemctl        the systemctl binary
  * @param restoreTimeout   how long one {@code snapshot restore} may run
  * @param commandTimeout   how long any other child process (systemctl, --version, status) may run
+ * @param units            the unit names and globs this agent may act on, the base unit included
  */
 public record AgentConfig(
         String hostName,
@@ -30,7 +32,12 @@ public record AgentConfig(
         String baseUnit,
         Path systemctl,
         Duration restoreTimeout,
-        Duration commandTimeout) {
+        Duration commandTimeout,
+        List<String> units) {
+
+    public UnitScope unitScope() {
+        return new UnitScope(units, unitDir, baseUnitDirs);
+    }
 
     public Path stagingDir() {
         return stateDir.resolve("staging");

@@ -22,8 +22,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * TLS has already proven the client certificate comes from the fleet CA; this checks what it is
- * allowed to do: the coordinator role (and, if configured, the coordinator's CN) for every
- * RescueAgent method, except RelaySnapshot, which only peers call, with their agent certificates
+ * allowed to do: the coordinator role (and, if configured, the coordinator's CN and key, see
+ * {@link CallerPolicy}) for every RescueAgent method, except RelaySnapshot, which only peers call, with
+ * their agent certificates
  * (OU=agent); the stream itself then needs a relay grant that the coordinator signed for the transfer
  * (checked on its first message, see {@code transfer.RelayGrants}).
  * A refused call to a mutating method goes to the audit log like any other mutating call: an
@@ -40,11 +41,11 @@ public final class CoordinatorAuthInterceptor implements ServerInterceptor {
             RescueAgentGrpc.getPreflightMethod().getFullMethodName(),
             RescueAgentGrpc.getInspectUnitMethod().getFullMethodName());
 
-    private final Optional<String> requiredCoordinatorCn;
+    private final CallerPolicy policy;
     private final AuditLog audit;
 
-    public CoordinatorAuthInterceptor(Optional<String> requiredCoordinatorCn, AuditLog audit) {
-        this.requiredCoordinatorCn = requiredCoordinatorCn;
+    public CoordinatorAuthInterceptor(CallerPolicy policy, AuditLog audit) {
+        this.policy = policy;
         this.audit = audit;
     }
 
@@ -69,10 +70,14 @@ public final class CoordinatorAuthInterceptor implements ServerInterceptor {
                         + peer.role().map(Role::organizationalUnit).orElse("(none)")
                         + "; only the coordinator role (OU=coordinator) may call " + method);
             }
-            if (requiredCoordinatorCn.isPresent() && !requiredCoordinatorCn.get().equals(peer.commonName())) {
-                return refuse(call, peer.commonName(), Status.PERMISSION_DENIED, "coordinator " + peer.commonName()
-                        + " is not the one this agent accepts (" + requiredCoordinatorCn.get() + "): see tls.coordinator_cn");
+            Optional<String> notOurs = policy.coordinatorRefusal(peer.commonName(), cert.get());
+            if (notOurs.isPresent()) {
+                return refuse(call, peer.commonName(), Status.PERMISSION_DENIED, notOurs.get());
             }
+        }
+        Optional<String> revoked = policy.revocation(cert.get());
+        if (revoked.isPresent()) {
+            return refuse(call, peer.commonName(), Status.PERMISSION_DENIED, revoked.get());
         }
         Context context = Context.current().withValue(PeerIdentity.KEY, peer).withValue(PEER_CERTIFICATE, cert.get());
         return Contexts.interceptCall(context, call, headers, next);

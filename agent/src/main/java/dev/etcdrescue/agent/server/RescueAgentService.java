@@ -318,8 +318,10 @@ public final class RescueAgentService extends RescueAgentGrpc.RescueAgentImplBas
     @Override
     public void cutOver(CutOverRequest request, StreamObserver<CutOverResult> out) {
         String op = request.getHeader().getOperationId();
-        rpc.mutate("CutOver", request.hasHeader(), request.getHeader(), true, out,
-                () -> rpc.phases().run(op, "CutOver", null, Phase.CUT_OVER, false, () -> units.cutOver(request)));
+        rpc.mutate("CutOver", request.hasHeader(), request.getHeader(), true, out, () -> {
+            units.checkNames(request); // a unit outside agent.yaml's units: is refused whatever the phase
+            return rpc.phases().run(op, "CutOver", null, Phase.CUT_OVER, false, () -> units.cutOver(request));
+        });
     }
 
     @Override
