@@ -15,6 +15,7 @@ import java.util.List;
  * @param restoreTimeout   how long one {@code snapshot restore} may run
  * @param commandTimeout   how long any other child process (systemctl, --version, status) may run
  * @param units            the unit names and globs this agent may act on, the base unit included
+ * @param maxSnapshotBytes the largest snapshot a transfer may bring, 0 for no cap but the free space
  */
 public record AgentConfig(
         String hostName,
@@ -33,7 +34,8 @@ public record AgentConfig(
         Path systemctl,
         Duration restoreTimeout,
         Duration commandTimeout,
-        List<String> units) {
+        List<String> units,
+        long maxSnapshotBytes) {
 
     public UnitScope unitScope() {
         return new UnitScope(units, unitDir, baseUnitDirs);

@@ -28,13 +28,14 @@ public final class AgentConfigLoader {
     private static final Set<String> TOP_KEYS = new TreeSet<>(List.of(
             "host_name", "listen", "tls", "state_dir", "allowed_data_roots", "env_dir", "unit_dir",
             "base_unit_dirs", "tool_dirs", "backup_dirs", "max_claim_ttl", "base_unit", "systemctl",
-            "restore_timeout", "command_timeout", "units"));
+            "restore_timeout", "command_timeout", "units", "max_snapshot_bytes"));
     private static final Set<String> TLS_KEYS = new TreeSet<>(List.of("ca", "cert", "key", "coordinator_cn",
             "coordinator_spki_sha256", "crl"));
     private static final Pattern SHA256_HEX = Pattern.compile("[0-9a-f]{64}");
     private static final Pattern HOST_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
     private static final Pattern UNIT_NAME = Pattern.compile("[A-Za-z0-9_.@-]+");
     private static final Pattern UNIT_GLOB = Pattern.compile("[A-Za-z0-9_.@*-]{1,200}");
+    private static final Pattern SIZE = Pattern.compile("([0-9]{1,18}) ?(KiB|MiB|GiB|TiB)?");
     private static final Pattern CN = Pattern.compile("[A-Za-z0-9 ._@-]{1,64}");
     private static final Pattern HOST_PORT = Pattern.compile("(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9.-]+):([0-9]{1,5})");
 
@@ -85,7 +86,7 @@ public final class AgentConfigLoader {
         String bareBaseUnit = baseUnit.replaceFirst("\\.service$", "");
         return new AgentConfig(hostName, listen, listenText, tls, stateDir, allowedDataRoots, envDir, unitDir,
                 baseUnitDirs, toolDirs, backupDirs, maxClaimTtl, bareBaseUnit,
-                systemctl, restoreTimeout, commandTimeout, units(root, bareBaseUnit));
+                systemctl, restoreTimeout, commandTimeout, units(root, bareBaseUnit), size(root, "max_snapshot_bytes"));
     }
 
     private TlsConfig tls(YamlNode root) throws ConfigException {
@@ -250,6 +251,30 @@ public final class AgentConfigLoader {
             units.add(baseUnit);
         }
         return List.copyOf(units);
+    }
+
+    /** A byte count: digits, or digits with a binary suffix (KiB, MiB, GiB, TiB); 0 when absent. */
+    private long size(YamlNode root, String key) throws ConfigException {
+        if (!root.has(key)) {
+            return 0;
+        }
+        String text = requiredText(root, key);
+        var m = SIZE.matcher(text);
+        if (!m.matches()) {
+            throw new ConfigException(file, key, "must be a size in bytes like 17179869184 or 16GiB, got '" + text + "'");
+        }
+        int shift = switch (m.group(2) == null ? "" : m.group(2)) {
+            case "KiB" -> 10;
+            case "MiB" -> 20;
+            case "GiB" -> 30;
+            case "TiB" -> 40;
+            default -> 0;
+        };
+        long value = Long.parseLong(m.group(1));
+        if (value <= 0 || value > (Long.MAX_VALUE >> shift)) {
+            throw new ConfigException(file, key, "must be positive and below 2^63 bytes, got '" + text + "'");
+        }
+        return value << shift;
     }
 
     private Duration duration(YamlNode root, String key, Duration fallback) throws ConfigException {

@@ -89,7 +89,8 @@ public final class AgentServer {
                 failpoints);
         HostTools hostTools = new HostTools(tools);
         TransferService transfers = new TransferService(staging,
-                new SnapshotInspector(hostTools, runner, config.commandTimeout()), clock, new RelayDialer(config.tls()));
+                new SnapshotInspector(hostTools, runner, config.commandTimeout()), clock, new RelayDialer(config.tls()),
+                config.maxSnapshotBytes());
         RescueAgentService service = new RescueAgentService(config.hostName(), rpc, hostTools, transfers,
                 new RestoreRunner(dataRoots, staging, tools, baseUnits, unitScope, config.baseUnit(), runner, moves,
                         config.restoreTimeout(), failpoints),

@@ -261,6 +261,7 @@ public final class UploadReceiver implements StreamObserver<SnapshotChunk> {
         for (ByteBuffer part : payload) {
             length += part.remaining();
         }
+        transfers.requireWithinCap(expected + length, "the snapshot received so far");
         if (announcement.totalSize() > 0 && expected + length > announcement.totalSize()) {
             throw AgentException.invalidArgument("chunk ends at " + (expected + length)
                     + ", beyond the announced size " + announcement.totalSize());
@@ -280,6 +281,7 @@ public final class UploadReceiver implements StreamObserver<SnapshotChunk> {
         if (unsyncedBytes >= SYNC_EVERY_BYTES) {
             channel.force(false);
             unsyncedBytes = 0;
+            transfers.requireSpaceWhileReceiving();
         }
         callbacks.progress(header, digest.position(), announcement.totalSize());
     }

@@ -175,6 +175,17 @@ class AgentConfigLoaderTest {
     }
 
     @Test
+    void maxSnapshotBytesTakesBytesOrABinarySuffix() throws Exception {
+        assertThat(AgentConfigLoader.load(write(DOCUMENTED)).maxSnapshotBytes()).isZero();
+        assertThat(AgentConfigLoader.load(write(DOCUMENTED + "max_snapshot_bytes: 16GiB\n")).maxSnapshotBytes()).isEqualTo(16L << 30);
+        assertThat(AgentConfigLoader.load(write(DOCUMENTED + "max_snapshot_bytes: 1000\n")).maxSnapshotBytes()).isEqualTo(1000);
+        assertThatThrownBy(() -> AgentConfigLoader.load(write(DOCUMENTED + "max_snapshot_bytes: 16G\n")))
+                .hasMessageContaining("field max_snapshot_bytes: must be a size in bytes");
+        assertThatThrownBy(() -> AgentConfigLoader.load(write(DOCUMENTED + "max_snapshot_bytes: 0\n")))
+                .hasMessageContaining("field max_snapshot_bytes: must be positive");
+    }
+
+    @Test
     void theMessageNamesTheFile() throws Exception {
         Path file = write("host_name: [");
         assertThatThrownBy(() -> AgentConfigLoader.load(file)).hasMessageStartingWith("agent config " + file + ": not valid YAML");
