@@ -106,7 +106,7 @@ public final class AgentServer {
         Server server = NettyServerBuilder.forAddress(listen)
                 .sslContext(tls)
                 .addService(ServerInterceptors.intercept(transfers.chunks().bind(service.bindService()),
-                        new CoordinatorAuthInterceptor(CallerPolicy.of(config.tls()), audit)))
+                        new CoordinatorAuthInterceptor(CallerPolicy.of(config.tls()), audit, clock)))
                 .permitKeepAliveTime(10, TimeUnit.SECONDS)
                 // A coordinator that vanished without a reset (its host down, packets dropped) would keep
                 // an upload open, and a resume refused, until the call's deadline; pings find it in ~40 s.

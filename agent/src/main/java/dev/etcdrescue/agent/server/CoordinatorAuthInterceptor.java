@@ -13,7 +13,9 @@ import io.grpc.ServerInterceptor;
 import io.grpc.Status;
 import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
+import java.time.Clock;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.Set;
 import javax.net.ssl.SSLPeerUnverifiedException;
 import javax.net.ssl.SSLSession;
@@ -43,10 +45,12 @@ public final class CoordinatorAuthInterceptor implements ServerInterceptor {
 
     private final CallerPolicy policy;
     private final AuditLog audit;
+    private final RefusalThrottle throttle;
 
-    public CoordinatorAuthInterceptor(CallerPolicy policy, AuditLog audit) {
+    public CoordinatorAuthInterceptor(CallerPolicy policy, AuditLog audit, Clock clock) {
         this.policy = policy;
         this.audit = audit;
+        this.throttle = new RefusalThrottle(clock);
     }
 
     @Override
@@ -89,7 +93,11 @@ public final class CoordinatorAuthInterceptor implements ServerInterceptor {
         if (!READ_ONLY.contains(method)) {
             try {
                 // The request is not read yet, so its header (cluster, operation) is unknown here.
-                audit.record(peer, call.getMethodDescriptor().getBareMethodName(), "", "", status.getCode() + ": " + message);
+                OptionalLong left = throttle.admit(peer);
+                if (left.isPresent()) {
+                    audit.record(peer, call.getMethodDescriptor().getBareMethodName(), "", "", status.getCode() + ": " + message
+                            + (left.getAsLong() > 0 ? " (" + left.getAsLong() + " more refused calls of this peer not recorded)" : ""));
+                }
             } catch (RuntimeException e) {
                 log.error("audit log write failed for a refused {}: {}", method, e.getMessage());
             }
