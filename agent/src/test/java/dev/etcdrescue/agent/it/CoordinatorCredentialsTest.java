@@ -7,7 +7,10 @@ import dev.etcdrescue.agent.testing.AgentFixture;
 import dev.etcdrescue.pki.IssuedCertificate;
 import dev.etcdrescue.pki.Pem;
 import dev.etcdrescue.pki.PublicKeyPins;
+import dev.etcdrescue.proto.v1.ClaimRequest;
 import dev.etcdrescue.proto.v1.GetStatusRequest;
+import dev.etcdrescue.proto.v1.ReleaseClaimRequest;
+import dev.etcdrescue.proto.v1.UnitRequest;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import java.math.BigInteger;
@@ -83,6 +86,27 @@ class CoordinatorCredentialsTest {
                     "presents key " + PublicKeyPins.spkiSha256(sameNameOtherKey.certificate()), "tls.coordinator_spki_sha256");
             assertThat(agent.as(renewed).getStatus(GetStatusRequest.getDefaultInstance()).getHostName()).isEqualTo(AgentFixture.HOST);
             assertThat(renewed.certificate().getSerialNumber()).isNotEqualTo(agent.certs.coordinator.certificate().getSerialNumber());
+        }
+    }
+
+    @Test
+    void aClaimServesOnlyTheCoordinatorKeyThatMadeIt() throws Exception {
+        try (AgentFixture agent = new AgentFixture(tmp)) {
+            agent.claim("op-mine");
+            IssuedCertificate second = agent.certs.fleet.issueCoordinator("etcd-rescue-coordinator", Duration.ofDays(1));
+            IssuedCertificate renewed = agent.certs.fleet.renewCoordinator(agent.certs.coordinator, Duration.ofDays(1));
+            var header = agent.headerFor("op-mine");
+
+            refused(() -> agent.as(second).claim(ClaimRequest.newBuilder().setHeader(header).build()),
+                    "was claimed by the coordinator with key " + PublicKeyPins.spkiSha256(agent.certs.coordinator.certificate()));
+            refused(() -> agent.as(second).stopMember(UnitRequest.newBuilder().setHeader(header).setUnit("etcd").build()),
+                    "only that coordinator may act under its claim");
+            refused(() -> agent.as(second).releaseClaim(ReleaseClaimRequest.newBuilder().setHeader(header).build()),
+                    "only that coordinator may act under its claim");
+            assertThat(agent.systemctl.calls()).isEmpty();
+
+            agent.as(renewed).stopMember(UnitRequest.newBuilder().setHeader(header).setUnit("etcd").build());
+            assertThat(agent.systemctl.calls()).contains("stop etcd");
         }
     }
 
