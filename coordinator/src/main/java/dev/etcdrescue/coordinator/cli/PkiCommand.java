@@ -13,6 +13,7 @@ import dev.etcdrescue.pki.HostNames;
 import dev.etcdrescue.pki.IssuedCertificate;
 import dev.etcdrescue.pki.Pem;
 import dev.etcdrescue.pki.PublicKeyPins;
+import dev.etcdrescue.pki.SubjectNames;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.FileAlreadyExistsException;
@@ -58,6 +59,8 @@ public final class PkiCommand implements Runnable {
     /** Where the agent's configuration expects its TLS files (docs/architecture.md, agent.yaml). */
     static final String AGENT_TLS_DIR = "/etc/etcd-rescue/tls/";
     static final String DEFAULT_COORDINATOR_CN = "etcd-rescue-coordinator";
+    /** The fleet CA's subject CN: issue-etcd refuses a CA of that name, so etcd's certificates never come from it. */
+    static final String FLEET_CA_CN = "etcd-rescue fleet CA";
 
     @Override
     public void run() {
@@ -126,7 +129,7 @@ public final class PkiCommand implements Runnable {
                         + "to issue agent certificates from the existing CA use 'etcd-rescue pki issue --dir " + dir
                         + "', or pick another --dir");
             }
-            CertificateAuthority ca = CertificateAuthority.create("etcd-rescue fleet CA", caValidity);
+            CertificateAuthority ca = CertificateAuthority.create(FLEET_CA_CN, caValidity);
             IssuedCertificate coordinator = ca.issueCoordinator(coordinatorCn, validity);
             try {
                 ca.writeTo(caCert, caKey);
@@ -474,11 +477,17 @@ public final class PkiCommand implements Runnable {
                 throw new UserException(FailureKind.BAD_INPUT, "no etcd CA in " + caDir + " (" + cert + " and " + key + " are needed): "
                         + "create one with 'etcd-rescue pki init-etcd-ca --ca-dir " + caDir + "', or copy the cluster's CA there");
             }
+            CertificateAuthority ca;
             try {
-                return CertificateAuthority.load(cert, key);
+                ca = CertificateAuthority.load(cert, key);
             } catch (IOException | RuntimeException e) {
                 throw new UserException(FailureKind.BAD_INPUT, "cannot load the etcd CA from " + caDir + ": " + e.getMessage(), e);
             }
+            if (SubjectNames.commonName(ca.certificate()).filter(FLEET_CA_CN::equals).isPresent()) {
+                throw new UserException(FailureKind.BAD_INPUT, caDir + " holds the fleet CA of 'pki init', not an etcd CA: a member"
+                        + " certificate from it could pass as that host's agent. Use the cluster's CA or 'pki init-etcd-ca'");
+            }
+            return ca;
         }
     }
 
