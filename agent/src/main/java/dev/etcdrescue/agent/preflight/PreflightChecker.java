@@ -96,7 +96,8 @@ public final class PreflightChecker {
         HostTools.Snapshot tools = hostTools.get();
         if (tools.restoreTool().isEmpty()) {
             findings.add(finding(Severity.ERROR, "restore-tool-missing", "tool_dirs",
-                    "neither etcdutl nor etcdctl is installed in the agent's tool_dirs: install etcd's client tools"));
+                    "neither etcdutl nor etcdctl is installed in the agent's tool_dirs" + hostTools.refusedNote()
+                            + ": install etcd's client tools"));
         }
         tools.restoreTool().filter(tool -> !tool.restores()).ifPresent(tool -> findings.add(finding(Severity.ERROR,
                 "restore-tool-cannot-restore", "tool_dirs", tool.cannotRestore(tools.etcdVersion().orElse(tool.version()),

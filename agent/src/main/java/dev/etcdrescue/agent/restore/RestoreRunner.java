@@ -96,7 +96,7 @@ public final class RestoreRunner {
         }
         DetectedTool tool = tools.detect().orElseThrow(() -> AgentException.failedPrecondition(
                 "neither etcdutl nor etcdctl was found in tool_dirs " + tools.toolDirs()
-                        + ": install etcd's client tools"));
+                        + tools.refusedNote() + ": install etcd's client tools"));
         RestoreOptions options = options(request);
         CommandLine command = RestoreCommand.build(tool, snapshot, plan, options);
         BaseUnit base = baseUnits.require(ownerUnitName);
