@@ -16,6 +16,7 @@ import java.util.List;
  * @param commandTimeout   how long any other child process (systemctl, --version, status) may run
  * @param units            the unit names and globs this agent may act on, the base unit included
  * @param maxSnapshotBytes the largest snapshot a transfer may bring, 0 for no cap but the free space
+ * @param logDirs          where files named in ETCD_LOG_OUTPUTS may lie
  */
 public record AgentConfig(
         String hostName,
@@ -35,7 +36,8 @@ public record AgentConfig(
         Duration restoreTimeout,
         Duration commandTimeout,
         List<String> units,
-        long maxSnapshotBytes) {
+        long maxSnapshotBytes,
+        List<Path> logDirs) {
 
     public UnitScope unitScope() {
         return new UnitScope(units, unitDir, baseUnitDirs);

@@ -28,7 +28,7 @@ public final class AgentConfigLoader {
     private static final Set<String> TOP_KEYS = new TreeSet<>(List.of(
             "host_name", "listen", "tls", "state_dir", "allowed_data_roots", "env_dir", "unit_dir",
             "base_unit_dirs", "tool_dirs", "backup_dirs", "max_claim_ttl", "base_unit", "systemctl",
-            "restore_timeout", "command_timeout", "units", "max_snapshot_bytes"));
+            "restore_timeout", "command_timeout", "units", "max_snapshot_bytes", "log_dirs"));
     private static final Set<String> TLS_KEYS = new TreeSet<>(List.of("ca", "cert", "key", "coordinator_cn",
             "coordinator_spki_sha256", "crl"));
     private static final Pattern SHA256_HEX = Pattern.compile("[0-9a-f]{64}");
@@ -86,7 +86,8 @@ public final class AgentConfigLoader {
         String bareBaseUnit = baseUnit.replaceFirst("\\.service$", "");
         return new AgentConfig(hostName, listen, listenText, tls, stateDir, allowedDataRoots, envDir, unitDir,
                 baseUnitDirs, toolDirs, backupDirs, maxClaimTtl, bareBaseUnit,
-                systemctl, restoreTimeout, commandTimeout, units(root, bareBaseUnit), size(root, "max_snapshot_bytes"));
+                systemctl, restoreTimeout, commandTimeout, units(root, bareBaseUnit), size(root, "max_snapshot_bytes"),
+                root.has("log_dirs") ? paths(root, "log_dirs", false) : List.of(Path.of("/var/log/etcd")));
     }
 
     private TlsConfig tls(YamlNode root) throws ConfigException {

@@ -45,12 +45,14 @@ public final class ConfigWriter {
     private final PathRules dataRoots;
     private final BaseUnits baseUnits;
     private final UnitScope units;
+    private final PathRules logDirs;
     private final JournaledMoves moves;
     private final Failpoints failpoints;
 
     public ConfigWriter(Path envDir, Path unitDir, PathRules dataRoots, BaseUnits baseUnits, UnitScope units,
-                        JournaledMoves moves, Failpoints failpoints) {
+                        PathRules logDirs, JournaledMoves moves, Failpoints failpoints) {
         this.units = units;
+        this.logDirs = logDirs;
         this.envDir = envDir;
         this.unitDir = unitDir;
         this.dataRoots = dataRoots;
@@ -109,6 +111,7 @@ public final class ConfigWriter {
     /** The env file's content; Preflight shows it through this same method. */
     public String renderEnv(OperationHeader header, MemberPlan plan, List<EnvSetting> extras) {
         String text = EnvFileRenderer.render(plan, extras, header.getClusterName(), header.getOperationId());
+        ExtraSetting.requireLogFilesInside(extras, logDirs);
         ExtraFiles.requirePresent(extras);
         return text;
     }

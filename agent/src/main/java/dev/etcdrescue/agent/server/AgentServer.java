@@ -85,7 +85,8 @@ public final class AgentServer {
         AuditLog audit = new AuditLog(config.auditLog(), clock);
         RpcRunner rpc = new RpcRunner(new HeaderValidator(config.hostName()), claims, audit, status, phases, blocking,
                 failpoints);
-        ConfigWriter configWriter = new ConfigWriter(config.envDir(), config.unitDir(), dataRoots, baseUnits, unitScope, moves,
+        ConfigWriter configWriter = new ConfigWriter(config.envDir(), config.unitDir(), dataRoots, baseUnits, unitScope,
+                new PathRules(config.logDirs(), "log_dirs"), moves,
                 failpoints);
         HostTools hostTools = new HostTools(tools);
         TransferService transfers = new TransferService(staging,
