@@ -57,6 +57,15 @@ class AgentConfigLoaderTest {
     }
 
     @Test
+    void readsTheDeployedExample() throws Exception {
+        AgentConfig config = AgentConfigLoader.load(Path.of("../deploy/examples/agent.yaml").toAbsolutePath());
+
+        assertThat(config.units()).containsExactly("etcd", "etcd_*", "etcd-*");
+        assertThat(config.logDirs()).containsExactly(Path.of("/var/log/etcd"));
+        assertThat(config.tls().crl()).isEmpty();
+    }
+
+    @Test
     void readsTheKubesprayExample() throws Exception {
         AgentConfig config = AgentConfigLoader.load(Path.of("../deploy/examples/kubespray-agent.yaml").toAbsolutePath());
 
