@@ -199,7 +199,7 @@ public final class RescueAgentService extends RescueAgentGrpc.RescueAgentImplBas
     /** A peer agent forwarding a relay transfer; the interceptor let only OU=agent through, the receiver checks the grant. */
     @Override
     public StreamObserver<SnapshotChunk> relaySnapshot(StreamObserver<TransferResult> out) {
-        return UploadReceiver.startRelayed(transfers, receiving("RelaySnapshot", true), out);
+        return UploadReceiver.startRelayed(transfers, receiving("RelaySnapshot", true), out, PeerIdentity.currentCommonName());
     }
 
     /**

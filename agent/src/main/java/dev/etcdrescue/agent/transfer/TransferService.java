@@ -95,6 +95,10 @@ public final class TransferService {
                                             Optional<X509Certificate> caller) throws IOException {
         String id = Grammar.identifier(request.getTransferId(), "transfer_id");
         if (request.hasRelay()) {
+            if (request.getSha256().isEmpty() || request.getTotalSize() == 0) {
+                // A relayed stream's digest would otherwise come from the peer's last chunk: the peer would choose it.
+                throw AgentException.invalidArgument("a relay transfer must be announced with its sha256 and total_size");
+            }
             X509Certificate coordinator = caller.orElseThrow(() -> AgentException.permissionDenied(
                     "a relay grant needs the coordinator's certificate from the TLS session"));
             relays.announce(id, operationId, request.getRelay(), coordinator);

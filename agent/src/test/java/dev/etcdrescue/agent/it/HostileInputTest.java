@@ -169,7 +169,12 @@ class HostileInputTest {
         TRANSFER_ID_DOT_DOT(Status.Code.INVALID_ARGUMENT, "transfer_id", (t, r) -> r.begin("..", t.sha, 10)),
         TRANSFER_ID_EMPTY(Status.Code.INVALID_ARGUMENT, "transfer_id", (t, r) -> r.begin("", t.sha, 10)),
         TRANSFER_ID_TOO_LONG(Status.Code.INVALID_ARGUMENT, "transfer_id", (t, r) -> r.begin("x".repeat(65), t.sha, 10)),
-        SHA256_NOT_HEX(Status.Code.INVALID_ARGUMENT, "sha256", (t, r) -> r.begin("t-sha", "z".repeat(64), 10)),
+        RELAY_ANNOUNCED_WITHOUT_A_DIGEST(Status.Code.INVALID_ARGUMENT, "sha256 and total_size",
+                (t, r) -> r.stub.beginTransfer(BeginTransferRequest.newBuilder().setHeader(header(OP)).setTransferId("t-relay")
+                        .setTotalSize(10).setRelay(dev.etcdrescue.agent.testing.RelayGrants.sign(t.agent.certs.coordinator,
+                                "t-relay", OP, AgentFixture.HOST, java.util.List.of(), java.time.Instant.now().plusSeconds(60)))
+                        .build())),
+                SHA256_NOT_HEX(Status.Code.INVALID_ARGUMENT, "sha256", (t, r) -> r.begin("t-sha", "z".repeat(64), 10)),
         TOTAL_SIZE_NEGATIVE(Status.Code.INVALID_ARGUMENT, "total_size", (t, r) -> r.begin("t-size", t.sha, -1)),
         DOWNLOAD_TRAVERSAL(Status.Code.INVALID_ARGUMENT, "'..'",
                 (t, r) -> r.download(t.agent.backupDir + "/../../../etc/shadow")),

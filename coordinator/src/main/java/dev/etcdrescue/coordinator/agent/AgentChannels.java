@@ -51,10 +51,14 @@ public final class AgentChannels {
         }
     }
 
-    /** A grant, signed with the coordinator's key, for the agent whose next hops are {@code nextHops}. */
-    public RelayGrant grant(String transferId, String operationId, List<String> nextHops, Instant validUntil) {
-        byte[] payload = RelayGrantSignature.payload(transferId, operationId, nextHops, validUntil.toEpochMilli());
-        return RelayGrant.newBuilder().setTransferId(transferId).setOperationId(operationId).addAllNextHops(nextHops)
+    /**
+     * A grant, signed with the coordinator's key, for the agent {@code holder} (its certificate's CN, the
+     * inventory host name) whose next hops are {@code nextHops}.
+     */
+    public RelayGrant grant(String transferId, String operationId, String holder, List<String> nextHops, Instant validUntil) {
+        byte[] payload = RelayGrantSignature.payload(transferId, operationId, holder, nextHops, validUntil.toEpochMilli());
+        return RelayGrant.newBuilder().setTransferId(transferId).setOperationId(operationId).setHolder(holder)
+                .addAllNextHops(nextHops)
                 .setValidUntilUnixMs(validUntil.toEpochMilli())
                 .setSignature(ByteString.copyFrom(RelayGrantSignature.sign(key, payload))).build();
     }

@@ -27,11 +27,11 @@ class RelayGrantSigningTest {
         coordinator.writeTo(tls.resolve("coordinator.pem"), tls.resolve("coordinator-key.pem"));
         Instant until = Instant.ofEpochMilli(1_900_000_000_000L);
 
-        RelayGrant grant = AgentChannels.fromDir(tls).grant("t-1", "op-1", List.of("10.0.0.2:7443"), until);
+        RelayGrant grant = AgentChannels.fromDir(tls).grant("t-1", "op-1", "beta-1", List.of("10.0.0.2:7443"), until);
 
         assertThat(grant.getNextHopsList()).containsExactly("10.0.0.2:7443");
         assertThat(grant.getValidUntilUnixMs()).isEqualTo(until.toEpochMilli());
-        byte[] payload = RelayGrantSignature.payload("t-1", "op-1", List.of("10.0.0.2:7443"), until.toEpochMilli());
+        byte[] payload = RelayGrantSignature.payload("t-1", "op-1", "beta-1", List.of("10.0.0.2:7443"), until.toEpochMilli());
         assertThat(RelayGrantSignature.verify(coordinator.certificate(), payload, grant.getSignature().toByteArray())).isTrue();
         IssuedCertificate agent = fleet.issueAgent("h", List.of("10.0.0.2"), Duration.ofDays(1));
         assertThat(RelayGrantSignature.verify(agent.certificate(), payload, grant.getSignature().toByteArray())).isFalse();
