@@ -1,7 +1,9 @@
 package dev.etcdrescue.coordinator.agent;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.etcdrescue.coordinator.failure.UserException;
 import dev.etcdrescue.pki.CertificateAuthority;
 import dev.etcdrescue.pki.IssuedCertificate;
 import dev.etcdrescue.pki.RelayGrantSignature;
@@ -35,5 +37,18 @@ class RelayGrantSigningTest {
         assertThat(RelayGrantSignature.verify(coordinator.certificate(), payload, grant.getSignature().toByteArray())).isTrue();
         IssuedCertificate agent = fleet.issueAgent("h", List.of("10.0.0.2"), Duration.ofDays(1));
         assertThat(RelayGrantSignature.verify(agent.certificate(), payload, grant.getSignature().toByteArray())).isFalse();
+    }
+
+    @Test
+    void aCoordinatorKeyReadableByOthersIsRefused() throws Exception {
+        CertificateAuthority fleet = CertificateAuthority.create("fleet", Duration.ofDays(1));
+        fleet.writeTo(tls.resolve("ca.pem"), tls.resolve("ca-key.pem"));
+        fleet.issueCoordinator("etcd-rescue-coordinator", Duration.ofDays(1))
+                .writeTo(tls.resolve("coordinator.pem"), tls.resolve("coordinator-key.pem"));
+        java.nio.file.Files.setPosixFilePermissions(tls.resolve("coordinator-key.pem"),
+                java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+
+        assertThatThrownBy(() -> AgentChannels.fromDir(tls)).isInstanceOf(UserException.class)
+                .hasMessageContaining("is readable by others (mode rw-r--r--): chmod 600");
     }
 }
