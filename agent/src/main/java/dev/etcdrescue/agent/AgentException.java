@@ -96,6 +96,11 @@ public final class AgentException extends RuntimeException {
         return new AgentException(Status.Code.DATA_LOSS, message);
     }
 
+    /** PERMISSION_DENIED with the reason the coordinator tells it by. */
+    public static AgentException permissionDenied(ErrorReason reason, String message) {
+        return new AgentException(Status.Code.PERMISSION_DENIED, reason, message);
+    }
+
     /** PERMISSION_DENIED for a relay whose grant does not hold. */
     public static AgentException relayRefused(String message) {
         return new AgentException(Status.Code.PERMISSION_DENIED, ErrorReason.RELAY_REFUSED, message);

@@ -18,7 +18,10 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Date;
 import java.util.List;
+import java.util.Collection;
 import java.util.Objects;
+import java.util.TreeSet;
+import java.security.cert.X509CRL;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x500.X500NameBuilder;
 import org.bouncycastle.asn1.x500.style.BCStyle;
@@ -30,7 +33,10 @@ import org.bouncycastle.asn1.x509.GeneralNames;
 import org.bouncycastle.asn1.x509.KeyPurposeId;
 import org.bouncycastle.asn1.x509.KeyUsage;
 import org.bouncycastle.cert.CertIOException;
+import org.bouncycastle.asn1.x509.CRLReason;
+import org.bouncycastle.cert.X509v2CRLBuilder;
 import org.bouncycastle.cert.X509v3CertificateBuilder;
+import org.bouncycastle.cert.jcajce.JcaX509CRLConverter;
 import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
 import org.bouncycastle.cert.jcajce.JcaX509ExtensionUtils;
 import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
@@ -159,9 +165,45 @@ public final class CertificateAuthority {
         return sans;
     }
 
+    /**
+     * A new coordinator certificate for the key of {@code existing} (the key stays, only the validity
+     * is new), so that agents pinning that key ({@code tls.coordinator_spki_sha256}) keep accepting it.
+     */
+    public IssuedCertificate renewCoordinator(IssuedCertificate existing, Duration validity) {
+        requirePositive(validity);
+        Instant now = clock.instant();
+        CertificateSpec spec = new CertificateSpec(Role.COORDINATOR, SubjectNames.commonName(existing.certificate()).orElse("etcd-rescue-coordinator"), List.of(),
+                now.minus(CLOCK_SKEW), now.plus(validity));
+        return issue(spec, new KeyPair(existing.certificate().getPublicKey(), existing.privateKey()));
+    }
+
+    /**
+     * A CRL signed by this CA that lists {@code serials}, valid for {@code validity}. Agents honour it
+     * whatever its nextUpdate (agent.yaml {@code tls.crl}); the dates are for other readers.
+     */
+    public X509CRL revocationList(Collection<BigInteger> serials, Duration validity) {
+        requirePositive(validity);
+        Instant now = clock.instant();
+        X500Name issuer = X500Name.getInstance(certificate.getSubjectX500Principal().getEncoded());
+        X509v2CRLBuilder builder = new X509v2CRLBuilder(issuer, Date.from(now));
+        builder.setNextUpdate(Date.from(now.plus(validity)));
+        for (BigInteger serial : new TreeSet<>(serials)) {
+            builder.addCRLEntry(serial, Date.from(now), CRLReason.keyCompromise);
+        }
+        try {
+            ContentSigner signer = new JcaContentSignerBuilder(signatureAlgorithm(privateKey)).build(privateKey);
+            return new JcaX509CRLConverter().getCRL(builder.build(signer));
+        } catch (OperatorCreationException | java.security.cert.CRLException e) {
+            throw new IllegalStateException("signing the CRL failed", e);
+        }
+    }
+
     /** A certificate exactly as specified, with a fresh EC P-256 key. */
     public IssuedCertificate issue(CertificateSpec spec) {
-        KeyPair keys = newKeyPair();
+        return issue(spec, newKeyPair());
+    }
+
+    private IssuedCertificate issue(CertificateSpec spec, KeyPair keys) {
         X500Name subject = new X500NameBuilder(BCStyle.INSTANCE)
                 .addRDN(BCStyle.CN, spec.commonName())
                 .addRDN(BCStyle.OU, spec.role().organizationalUnit())

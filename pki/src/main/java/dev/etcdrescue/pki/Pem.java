@@ -15,6 +15,7 @@ import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.PrivateKey;
 import java.security.cert.CertificateException;
+import java.security.cert.X509CRL;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.List;
@@ -96,6 +97,23 @@ public final class Pem {
     /** Writes a new certificate file, mode 0644; refuses if the file exists. */
     public static void writeCertificate(Path file, X509Certificate certificate) throws IOException {
         writeNew(file, toPem(certificate), CERT_MODE);
+    }
+
+    /**
+     * Replaces {@code file} with {@code crl} (mode 0644): a new file beside it, then a rename, so an
+     * agent reading it meanwhile sees the old list or the new one, never half of one.
+     */
+    public static void replaceCrl(Path file, X509CRL crl) throws IOException {
+        String text;
+        try {
+            text = toPem(new PemObject("X509 CRL", crl.getEncoded()));
+        } catch (java.security.cert.CRLException e) {
+            throw new IOException("encoding the CRL failed: " + e.getMessage(), e);
+        }
+        Path next = file.resolveSibling(file.getFileName() + ".new");
+        Files.deleteIfExists(next);
+        writeNew(next, text, CERT_MODE);
+        Files.move(next, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
     }
 
     /** Writes a new PKCS#8 key file, mode 0600 from its creation on; refuses if the file exists. */

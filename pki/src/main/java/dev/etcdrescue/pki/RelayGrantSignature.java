@@ -20,17 +20,19 @@ import java.util.List;
  */
 public final class RelayGrantSignature {
     public static final String ALGORITHM = "SHA256withECDSA";
-    private static final String LABEL = "etcd-rescue relay grant v1";
+    private static final String LABEL = "etcd-rescue relay grant v2";
 
     private RelayGrantSignature() {}
 
     /** The bytes that are signed. */
-    public static byte[] payload(String transferId, String operationId, List<String> nextHops, long validUntilUnixMs) {
+    public static byte[] payload(String transferId, String operationId, String holder, List<String> nextHops,
+                                 long validUntilUnixMs) {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         try (DataOutputStream out = new DataOutputStream(bytes)) {
             field(out, LABEL);
             field(out, transferId);
             field(out, operationId);
+            field(out, holder);
             out.writeInt(nextHops.size());
             for (String hop : nextHops) {
                 field(out, hop);

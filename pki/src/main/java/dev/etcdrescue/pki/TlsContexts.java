@@ -18,8 +18,13 @@ import javax.net.ssl.SSLException;
  * All three use {@link GrpcSslContexts} because each is HTTP/2 gRPC over Netty and needs ALPN {@code h2}.
  * The fleet's files are read with the JDK alone ({@link JdkPem}): the agent runs without BouncyCastle.
  * A key in another form than PKCS#8 is left to Netty's reader (which needs BouncyCastle for those forms).
+ * The fleet's own connections (agent server, coordinator and relaying agent as clients) speak TLS 1.3
+ * only: both ends are this project's code, so nothing needs 1.2's wider choice of key exchanges.
+ * The etcd client keeps Netty's defaults: etcd may be configured for TLS 1.2 only.
  */
 public final class TlsContexts {
+    static final String PROTOCOL = "TLSv1.3";
+
     private TlsContexts() {}
 
     /** An agent's server: presents {@code cert}, requires a client certificate signed by {@code ca}. */
@@ -31,6 +36,7 @@ public final class TlsContexts {
         return GrpcSslContexts.configure(builder)
                 .trustManager(certificates(ca))
                 .clientAuth(ClientAuth.REQUIRE)
+                .protocols(PROTOCOL)
                 .build();
     }
 
@@ -39,15 +45,18 @@ public final class TlsContexts {
         return GrpcSslContexts.configure(SslContextBuilder.forServer(identity.privateKey(), identity.certificate()))
                 .trustManager(ca)
                 .clientAuth(ClientAuth.REQUIRE)
+                .protocols(PROTOCOL)
                 .build();
     }
 
     /**
      * A gRPC client (the coordinator, or an agent relaying): presents {@code cert}, trusts only
-     * {@code ca}. gRPC verifies the server's certificate against the address dialled.
+     * {@code ca}, and only an agent's certificate ({@link AgentServerTrust}). gRPC verifies the server's
+     * certificate against the address dialled.
      */
     public static SslContext grpcClient(Path cert, Path key, Path ca) throws SSLException {
-        SslContextBuilder builder = GrpcSslContexts.forClient().trustManager(certificates(ca));
+        SslContextBuilder builder = GrpcSslContexts.forClient().trustManager(AgentServerTrust.of(certificates(ca)))
+                .protocols(PROTOCOL);
         Optional<PrivateKey> pkcs8 = pkcs8Key(key);
         if (pkcs8.isPresent()) {
             builder.keyManager(pkcs8.get(), certificates(cert));
@@ -75,7 +84,7 @@ public final class TlsContexts {
 
     /** In-memory variant of {@link #grpcClient(Path, Path, Path)}; a null identity presents no certificate. */
     public static SslContext grpcClient(IssuedCertificate identity, X509Certificate ca) throws SSLException {
-        SslContextBuilder builder = GrpcSslContexts.forClient().trustManager(ca);
+        SslContextBuilder builder = GrpcSslContexts.forClient().trustManager(AgentServerTrust.of(ca)).protocols(PROTOCOL);
         if (identity != null) {
             builder.keyManager(identity.privateKey(), identity.certificate());
         }

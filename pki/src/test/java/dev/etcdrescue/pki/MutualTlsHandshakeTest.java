@@ -100,6 +100,32 @@ class MutualTlsHandshakeTest {
         }
     }
 
+    /** A fleet certificate of another role, with the right SAN, does not pass as the host's agent. */
+    @Test
+    void aServerCertificateThatIsNoAgentsIsRefusedByTheClient() throws Exception {
+        IssuedCertificate member = fleetCa.issueEtcdMember("agent-0", List.of("127.0.0.1"), Duration.ofHours(1));
+        Server impostor = startServer(TlsContexts.grpcServer(member, fleetCa.certificate()));
+        try {
+            SslContext client = TlsContexts.grpcClient(
+                    fleetCa.issueCoordinator("etcd-rescue-coordinator", Duration.ofHours(1)), fleetCa.certificate());
+            assertThatThrownBy(() -> check(client, impostor.getPort())).isInstanceOf(StatusRuntimeException.class)
+                    .rootCause().hasMessageContaining("not agent (OU=agent)");
+        } finally {
+            impostor.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        }
+    }
+
+    /** The fleet's connections are TLS 1.3 only: a client offering at most 1.2 gets no session. */
+    @Test
+    void aTls12ClientIsRefused() throws Exception {
+        IssuedCertificate coordinator = fleetCa.issueCoordinator("etcd-rescue-coordinator", Duration.ofHours(1));
+        SslContext tls12 = io.grpc.netty.GrpcSslContexts.forClient().trustManager(fleetCa.certificate())
+                .keyManager(coordinator.privateKey(), coordinator.certificate()).protocols("TLSv1.2").build();
+        assertThatThrownBy(() -> check(tls12, server.getPort())).isInstanceOf(StatusRuntimeException.class);
+        SslContext tls13 = TlsContexts.grpcClient(coordinator, fleetCa.certificate());
+        assertThat(check(tls13, server.getPort())).isEqualTo(ServingStatus.SERVING);
+    }
+
     @Test
     void etcdClientContextLoadsWithAndWithoutAClientCertificate() throws Exception {
         fleetCa.issueCoordinator("c", Duration.ofHours(1)).writeTo(dir.resolve("c.pem"), dir.resolve("c-key.pem"));

@@ -14,26 +14,28 @@ class RelayGrantSignatureTest {
 
     @Test
     void aSignedGrantVerifiesOnlyWithTheSignersCertificateAndItsExactFields() {
-        byte[] payload = RelayGrantSignature.payload("t-1", "op-1", List.of("10.0.0.2:7443", "10.0.0.3:7443"), 1000);
+        byte[] payload = RelayGrantSignature.payload("t-1", "op-1", "h", List.of("10.0.0.2:7443", "10.0.0.3:7443"), 1000);
         byte[] signature = RelayGrantSignature.sign(COORDINATOR.privateKey(), payload);
 
         assertThat(RelayGrantSignature.verify(COORDINATOR.certificate(), payload, signature)).isTrue();
         IssuedCertificate other = FLEET.issueCoordinator("etcd-rescue-coordinator", Duration.ofDays(1));
         assertThat(RelayGrantSignature.verify(other.certificate(), payload, signature)).isFalse();
         assertThat(RelayGrantSignature.verify(COORDINATOR.certificate(),
-                RelayGrantSignature.payload("t-2", "op-1", List.of("10.0.0.2:7443", "10.0.0.3:7443"), 1000), signature)).isFalse();
+                RelayGrantSignature.payload("t-2", "op-1", "h", List.of("10.0.0.2:7443", "10.0.0.3:7443"), 1000), signature)).isFalse();
         assertThat(RelayGrantSignature.verify(COORDINATOR.certificate(),
-                RelayGrantSignature.payload("t-1", "op-1", List.of("10.0.0.3:7443"), 1000), signature)).isFalse();
+                RelayGrantSignature.payload("t-1", "op-1", "h", List.of("10.0.0.3:7443"), 1000), signature)).isFalse();
         assertThat(RelayGrantSignature.verify(COORDINATOR.certificate(),
-                RelayGrantSignature.payload("t-1", "op-1", List.of("10.0.0.2:7443", "10.0.0.3:7443"), 1001), signature)).isFalse();
+                RelayGrantSignature.payload("t-1", "op-1", "h", List.of("10.0.0.2:7443", "10.0.0.3:7443"), 1001), signature)).isFalse();
+        assertThat(RelayGrantSignature.verify(COORDINATOR.certificate(),
+                RelayGrantSignature.payload("t-1", "op-1", "other-host", List.of("10.0.0.2:7443", "10.0.0.3:7443"), 1000), signature)).isFalse();
         assertThat(RelayGrantSignature.verify(COORDINATOR.certificate(), payload, new byte[] {1, 2, 3})).isFalse();
     }
 
     @Test
     void fieldBoundariesAreUnambiguous() {
-        assertThat(RelayGrantSignature.payload("ab", "c", List.of(), 0))
-                .isNotEqualTo(RelayGrantSignature.payload("a", "bc", List.of(), 0));
-        assertThat(RelayGrantSignature.payload("a", "b", List.of("x", "y"), 0))
-                .isNotEqualTo(RelayGrantSignature.payload("a", "b", List.of("xy"), 0));
+        assertThat(RelayGrantSignature.payload("ab", "c", "h", List.of(), 0))
+                .isNotEqualTo(RelayGrantSignature.payload("a", "bc", "h", List.of(), 0));
+        assertThat(RelayGrantSignature.payload("a", "b", "h", List.of("x", "y"), 0))
+                .isNotEqualTo(RelayGrantSignature.payload("a", "b", "h", List.of("xy"), 0));
     }
 }

@@ -1,5 +1,6 @@
 package dev.etcdrescue.agent.config;
 
+import dev.etcdrescue.agent.spec.UnitScope;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -13,6 +14,9 @@ import java.util.List;
  * @param systemctl        the systemctl binary
  * @param restoreTimeout   how long one {@code snapshot restore} may run
  * @param commandTimeout   how long any other child process (systemctl, --version, status) may run
+ * @param units            the unit names and globs this agent may act on, the base unit included
+ * @param maxSnapshotBytes the largest snapshot a transfer may bring, 0 for no cap but the free space
+ * @param logDirs          where files named in ETCD_LOG_OUTPUTS may lie
  */
 public record AgentConfig(
         String hostName,
@@ -30,7 +34,14 @@ public record AgentConfig(
         String baseUnit,
         Path systemctl,
         Duration restoreTimeout,
-        Duration commandTimeout) {
+        Duration commandTimeout,
+        List<String> units,
+        long maxSnapshotBytes,
+        List<Path> logDirs) {
+
+    public UnitScope unitScope() {
+        return new UnitScope(units, unitDir, baseUnitDirs);
+    }
 
     public Path stagingDir() {
         return stateDir.resolve("staging");

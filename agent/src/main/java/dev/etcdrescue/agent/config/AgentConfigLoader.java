@@ -1,6 +1,7 @@
 package dev.etcdrescue.agent.config;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import dev.etcdrescue.agent.spec.UnitScope;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.AccessDeniedException;
@@ -27,10 +28,14 @@ public final class AgentConfigLoader {
     private static final Set<String> TOP_KEYS = new TreeSet<>(List.of(
             "host_name", "listen", "tls", "state_dir", "allowed_data_roots", "env_dir", "unit_dir",
             "base_unit_dirs", "tool_dirs", "backup_dirs", "max_claim_ttl", "base_unit", "systemctl",
-            "restore_timeout", "command_timeout"));
-    private static final Set<String> TLS_KEYS = new TreeSet<>(List.of("ca", "cert", "key", "coordinator_cn"));
+            "restore_timeout", "command_timeout", "units", "max_snapshot_bytes", "log_dirs"));
+    private static final Set<String> TLS_KEYS = new TreeSet<>(List.of("ca", "cert", "key", "coordinator_cn",
+            "coordinator_spki_sha256", "crl"));
+    private static final Pattern SHA256_HEX = Pattern.compile("[0-9a-f]{64}");
     private static final Pattern HOST_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
     private static final Pattern UNIT_NAME = Pattern.compile("[A-Za-z0-9_.@-]+");
+    private static final Pattern UNIT_GLOB = Pattern.compile("[A-Za-z0-9_.@*-]{1,200}");
+    private static final Pattern SIZE = Pattern.compile("([0-9]{1,18}) ?(KiB|MiB|GiB|TiB)?");
     private static final Pattern CN = Pattern.compile("[A-Za-z0-9 ._@-]{1,64}");
     private static final Pattern HOST_PORT = Pattern.compile("(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9.-]+):([0-9]{1,5})");
 
@@ -78,9 +83,11 @@ public final class AgentConfigLoader {
         Path systemctl = root.has("systemctl") ? path(root, "systemctl") : Path.of("/usr/bin/systemctl");
         Duration restoreTimeout = duration(root, "restore_timeout", Duration.ofMinutes(10));
         Duration commandTimeout = duration(root, "command_timeout", Duration.ofMinutes(2));
+        String bareBaseUnit = baseUnit.replaceFirst("\\.service$", "");
         return new AgentConfig(hostName, listen, listenText, tls, stateDir, allowedDataRoots, envDir, unitDir,
-                baseUnitDirs, toolDirs, backupDirs, maxClaimTtl, baseUnit.replaceFirst("\\.service$", ""),
-                systemctl, restoreTimeout, commandTimeout);
+                baseUnitDirs, toolDirs, backupDirs, maxClaimTtl, bareBaseUnit,
+                systemctl, restoreTimeout, commandTimeout, units(root, bareBaseUnit), size(root, "max_snapshot_bytes"),
+                root.has("log_dirs") ? paths(root, "log_dirs", false) : List.of(Path.of("/var/log/etcd")));
     }
 
     private TlsConfig tls(YamlNode root) throws ConfigException {
@@ -92,8 +99,37 @@ public final class AgentConfigLoader {
         Optional<String> coordinatorCn = tls.has("coordinator_cn")
                 ? Optional.of(matching(tls, "coordinator_cn", CN, "a certificate CN", "tls."))
                 : Optional.empty();
+        Optional<Path> crl = tls.has("crl") ? Optional.of(pathAt(tls, "crl", "tls.")) : Optional.empty();
         return new TlsConfig(pathAt(tls, "ca", "tls."), pathAt(tls, "cert", "tls."), pathAt(tls, "key", "tls."),
-                coordinatorCn);
+                coordinatorCn, pins(tls), crl);
+    }
+
+    private List<String> pins(YamlNode tls) throws ConfigException {
+        YamlNode value = tls.get("coordinator_spki_sha256");
+        if (value == null || value.isNull()) {
+            return List.of();
+        }
+        List<YamlNode> items = new ArrayList<>();
+        if (value.isArray()) {
+            for (int i = 0; i < value.size(); i++) {
+                items.add(value.get(i));
+            }
+        } else {
+            items.add(value);
+        }
+        List<String> pins = new ArrayList<>();
+        for (int i = 0; i < items.size(); i++) {
+            String text = items.get(i).isValueNode() ? items.get(i).asText().strip().toLowerCase(java.util.Locale.ROOT) : "";
+            if (!SHA256_HEX.matcher(text).matches()) {
+                throw new ConfigException(file, "tls.coordinator_spki_sha256" + (value.isArray() ? "[" + i + "]" : ""),
+                        "must be the 64 hex digits 'etcd-rescue pki issue-coordinator' prints, got '" + text + "'");
+            }
+            pins.add(text);
+        }
+        if (pins.isEmpty()) {
+            throw new ConfigException(file, "tls.coordinator_spki_sha256", "must name at least one key, or be left out");
+        }
+        return List.copyOf(pins);
     }
 
     private void rejectUnknown(YamlNode node, Set<String> allowed, String prefix) throws ConfigException {
@@ -191,6 +227,55 @@ public final class AgentConfigLoader {
             result.add(checkedPath(item.asText().strip(), key + "[" + i + "]"));
         }
         return List.copyOf(result);
+    }
+
+    /** The configured unit names and globs (default {@link UnitScope#DEFAULT}), plus the base unit. */
+    private List<String> units(YamlNode root, String baseUnit) throws ConfigException {
+        List<String> units = new ArrayList<>(UnitScope.DEFAULT);
+        YamlNode value = root.get("units");
+        if (value != null && !value.isNull()) {
+            if (!value.isArray() || value.isEmpty()) {
+                throw new ConfigException(file, "units", "must be a non-empty list of unit names or globs like etcd_*");
+            }
+            units.clear();
+            for (int i = 0; i < value.size(); i++) {
+                YamlNode item = value.get(i);
+                String text = item.isTextual() ? item.asText().strip() : "";
+                if (!UNIT_GLOB.matcher(text).matches() || text.equals("*")) {
+                    throw new ConfigException(file, "units[" + i + "]", "must be a unit name or a glob like etcd_*"
+                            + " ([A-Za-z0-9_.@-] and *, not * alone), got '" + text + "'");
+                }
+                units.add(text.replaceFirst("\\.service$", ""));
+            }
+        }
+        if (!units.contains(baseUnit)) {
+            units.add(baseUnit);
+        }
+        return List.copyOf(units);
+    }
+
+    /** A byte count: digits, or digits with a binary suffix (KiB, MiB, GiB, TiB); 0 when absent. */
+    private long size(YamlNode root, String key) throws ConfigException {
+        if (!root.has(key)) {
+            return 0;
+        }
+        String text = requiredText(root, key);
+        var m = SIZE.matcher(text);
+        if (!m.matches()) {
+            throw new ConfigException(file, key, "must be a size in bytes like 17179869184 or 16GiB, got '" + text + "'");
+        }
+        int shift = switch (m.group(2) == null ? "" : m.group(2)) {
+            case "KiB" -> 10;
+            case "MiB" -> 20;
+            case "GiB" -> 30;
+            case "TiB" -> 40;
+            default -> 0;
+        };
+        long value = Long.parseLong(m.group(1));
+        if (value <= 0 || value > (Long.MAX_VALUE >> shift)) {
+            throw new ConfigException(file, key, "must be positive and below 2^63 bytes, got '" + text + "'");
+        }
+        return value << shift;
     }
 
     private Duration duration(YamlNode root, String key, Duration fallback) throws ConfigException {

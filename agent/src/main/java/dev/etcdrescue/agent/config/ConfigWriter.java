@@ -14,6 +14,7 @@ import dev.etcdrescue.proto.v1.Severity;
 import dev.etcdrescue.agent.spec.MemberPlan;
 import dev.etcdrescue.agent.spec.PathRules;
 import dev.etcdrescue.agent.spec.UnitNames;
+import dev.etcdrescue.agent.spec.UnitScope;
 import dev.etcdrescue.proto.v1.ConfigureRequest;
 import dev.etcdrescue.proto.v1.ConfigureResult;
 import dev.etcdrescue.proto.v1.EnvSetting;
@@ -43,17 +44,26 @@ public final class ConfigWriter {
     private final Path unitDir;
     private final PathRules dataRoots;
     private final BaseUnits baseUnits;
+    private final UnitScope units;
+    private final PathRules logDirs;
     private final JournaledMoves moves;
     private final Failpoints failpoints;
 
-    public ConfigWriter(Path envDir, Path unitDir, PathRules dataRoots, BaseUnits baseUnits, JournaledMoves moves,
-                        Failpoints failpoints) {
+    public ConfigWriter(Path envDir, Path unitDir, PathRules dataRoots, BaseUnits baseUnits, UnitScope units,
+                        PathRules logDirs, JournaledMoves moves, Failpoints failpoints) {
+        this.units = units;
+        this.logDirs = logDirs;
         this.envDir = envDir;
         this.unitDir = unitDir;
         this.dataRoots = dataRoots;
         this.baseUnits = baseUnits;
         this.moves = moves;
         this.failpoints = failpoints;
+    }
+
+    /** The units this agent may write and read (agent.yaml {@code units:}). */
+    public UnitScope units() {
+        return units;
     }
 
     public Path envFile(String unit) {
@@ -81,12 +91,13 @@ public final class ConfigWriter {
     /** Checks the request and renders both files, exactly as {@link #write} would write them. */
     public Prepared prepare(ConfigureRequest request) {
         OperationHeader header = request.getHeader();
-        String newUnit = UnitNames.bare(request.getNewUnit(), "new_unit");
-        String baseUnitName = UnitNames.bare(request.getBaseUnit(), "base_unit");
+        String newUnit = units.managed(request.getNewUnit(), "new_unit");
+        String baseUnitName = units.managed(request.getBaseUnit(), "base_unit");
         if (newUnit.equals(baseUnitName)) {
             throw AgentException.invalidField("new_unit", "new_unit must differ from base_unit (" + newUnit
                     + "): the new member runs beside the old one until the cut-over");
         }
+        units.requireNotShadowing(newUnit, "new_unit");
         MemberPlan plan = MemberPlan.from(request.getMember(), dataRoots);
         OldMember old = oldMember(baseUnitName);
         old.findings().stream().filter(f -> f.getSeverity() == Severity.ERROR).map(Finding::getMessage).findFirst()
@@ -100,6 +111,7 @@ public final class ConfigWriter {
     /** The env file's content; Preflight shows it through this same method. */
     public String renderEnv(OperationHeader header, MemberPlan plan, List<EnvSetting> extras) {
         String text = EnvFileRenderer.render(plan, extras, header.getClusterName(), header.getOperationId());
+        ExtraSetting.requireLogFilesInside(extras, logDirs);
         ExtraFiles.requirePresent(extras);
         return text;
     }

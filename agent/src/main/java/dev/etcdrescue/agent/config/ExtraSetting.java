@@ -3,7 +3,9 @@ package dev.etcdrescue.agent.config;
 import dev.etcdrescue.agent.AgentException;
 import dev.etcdrescue.agent.spec.Grammar;
 import dev.etcdrescue.agent.spec.PathRules;
+import dev.etcdrescue.proto.v1.EnvSetting;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.function.BiConsumer;
@@ -132,6 +134,25 @@ public enum ExtraSetting {
     }
 
     private static final Pattern STREAMS = Pattern.compile("default|stdout|stderr|systemd/journal");
+
+    /**
+     * The files among ETCD_LOG_OUTPUTS must lie inside agent.yaml's log_dirs: etcd appends to them as
+     * its unit's User=, which is root for a unit without one, so any path would be a root write.
+     */
+    public static void requireLogFilesInside(List<EnvSetting> extras, PathRules logDirs) {
+        for (int i = 0; i < extras.size(); i++) {
+            EnvSetting extra = extras.get(i);
+            if (!extra.getKey().equals(ETCD_LOG_OUTPUTS.name())) {
+                continue;
+            }
+            String[] outputs = extra.getValue().split(",", -1);
+            for (int j = 0; j < outputs.length; j++) {
+                if (!STREAMS.matcher(outputs[j]).matches()) {
+                    logDirs.requireInside(outputs[j], "extra[" + i + "].value (ETCD_LOG_OUTPUTS)[" + j + "]");
+                }
+            }
+        }
+    }
 
     private static void path(String value, String field) {
         PathRules.parse(value, field);

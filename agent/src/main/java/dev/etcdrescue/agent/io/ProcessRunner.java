@@ -9,6 +9,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -22,6 +23,7 @@ public class ProcessRunner {
     private static final Logger log = LoggerFactory.getLogger(ProcessRunner.class);
     /** Output beyond this is dropped: the agent keeps tails for messages, not whole logs. */
     private static final int MAX_CAPTURE_BYTES = 1 << 20;
+    private static final Set<String> INHERITED_ENV = Set.of("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "HOME");
 
     public ProcessResult run(List<String> argv, Map<String, String> extraEnv, Duration timeout) {
         return run(argv, extraEnv, timeout, Cancellation.NONE);
@@ -32,6 +34,9 @@ public class ProcessRunner {
         long started = System.nanoTime();
         ProcessBuilder builder = new ProcessBuilder(argv).redirectInput(ProcessBuilder.Redirect.from(
                 new File("/dev/null")));
+        // Children get a minimal environment plus what the call passes: not the agent's JAVA_OPTS,
+        // failpoints or anything else its unit sets.
+        builder.environment().keySet().retainAll(INHERITED_ENV);
         builder.environment().putAll(extraEnv);
         Process process;
         try {

@@ -18,6 +18,11 @@ public final class HostTools {
 
     public record Snapshot(Optional<String> etcdVersion, Optional<DetectedTool> restoreTool) {}
 
+    /** Binaries in tool_dirs passed over as unsafe to run as root, for "not found" messages. */
+    public String refusedNote() {
+        return tools.refusedNote();
+    }
+
     public HostTools(RestoreTools tools) {
         this.tools = tools;
     }

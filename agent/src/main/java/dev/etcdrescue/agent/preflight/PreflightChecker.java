@@ -96,7 +96,8 @@ public final class PreflightChecker {
         HostTools.Snapshot tools = hostTools.get();
         if (tools.restoreTool().isEmpty()) {
             findings.add(finding(Severity.ERROR, "restore-tool-missing", "tool_dirs",
-                    "neither etcdutl nor etcdctl is installed in the agent's tool_dirs: install etcd's client tools"));
+                    "neither etcdutl nor etcdctl is installed in the agent's tool_dirs" + hostTools.refusedNote()
+                            + ": install etcd's client tools"));
         }
         tools.restoreTool().filter(tool -> !tool.restores()).ifPresent(tool -> findings.add(finding(Severity.ERROR,
                 "restore-tool-cannot-restore", "tool_dirs", tool.cannotRestore(tools.etcdVersion().orElse(tool.version()),
@@ -175,9 +176,9 @@ public final class PreflightChecker {
 
     private Optional<OldMember> checkUnits(PreflightRequest request, Optional<MemberPlan> plan, PreflightReport.Builder report,
                                            RenderedPlan.Builder rendered, List<Finding> findings) {
-        Optional<String> newUnit = attempt(() -> UnitNames.bare(request.getNewUnit(), "new_unit"),
+        Optional<String> newUnit = attempt(() -> configWriter.units().managed(request.getNewUnit(), "new_unit"),
                 "invalid-unit", "new_unit", findings);
-        Optional<String> baseUnit = attempt(() -> UnitNames.bare(request.getBaseUnit(), "base_unit"),
+        Optional<String> baseUnit = attempt(() -> configWriter.units().managed(request.getBaseUnit(), "base_unit"),
                 "invalid-unit", "base_unit", findings);
         Optional<BaseUnit> base = baseUnit.flatMap(unit -> {
             Optional<BaseUnit> found = attempt(() -> baseUnits.find(unit), "base-unit-unreadable", "base_unit", findings)
@@ -211,6 +212,12 @@ public final class PreflightChecker {
         if (baseUnit.isPresent() && baseUnit.get().equals(unit)) {
             findings.add(finding(Severity.ERROR, "new-unit-is-base-unit", "new_unit",
                     "new_unit and base_unit are both " + unit + ": the new member needs its own unit"));
+        }
+        if (attempt(() -> {
+            configWriter.units().requireNotShadowing(unit, "new_unit");
+            return unit;
+        }, "unit-would-shadow", "new_unit", findings).isEmpty()) {
+            return old;
         }
         Path envFile = configWriter.envFile(unit);
         Path unitFile = configWriter.unitFile(unit);

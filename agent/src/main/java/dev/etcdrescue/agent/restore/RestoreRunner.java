@@ -14,7 +14,7 @@ import dev.etcdrescue.agent.journal.OperationJournal;
 import dev.etcdrescue.agent.spec.Grammar;
 import dev.etcdrescue.agent.spec.MemberPlan;
 import dev.etcdrescue.agent.spec.PathRules;
-import dev.etcdrescue.agent.spec.UnitNames;
+import dev.etcdrescue.agent.spec.UnitScope;
 import dev.etcdrescue.agent.staging.StagingArea;
 import dev.etcdrescue.proto.v1.ErrorReason;
 import dev.etcdrescue.proto.v1.MovedFile;
@@ -49,6 +49,7 @@ public final class RestoreRunner {
     private final StagingArea staging;
     private final RestoreTools tools;
     private final BaseUnits baseUnits;
+    private final UnitScope units;
     private final String ownerUnit;
     private final ProcessRunner runner;
     private final JournaledMoves moves;
@@ -56,12 +57,13 @@ public final class RestoreRunner {
     private final Failpoints failpoints;
 
     public RestoreRunner(PathRules dataRoots, StagingArea staging, RestoreTools tools, BaseUnits baseUnits,
-                         String ownerUnit, ProcessRunner runner, JournaledMoves moves, Duration timeout,
+                         UnitScope units, String ownerUnit, ProcessRunner runner, JournaledMoves moves, Duration timeout,
                          Failpoints failpoints) {
         this.dataRoots = dataRoots;
         this.staging = staging;
         this.tools = tools;
         this.baseUnits = baseUnits;
+        this.units = units;
         this.ownerUnit = ownerUnit;
         this.runner = runner;
         this.moves = moves;
@@ -88,7 +90,7 @@ public final class RestoreRunner {
         String transferId = Grammar.identifier(request.getTransferId(), "transfer_id");
         MemberPlan plan = MemberPlan.from(request.getMember(), dataRoots);
         String ownerUnitName = request.getBaseUnit().isEmpty() ? ownerUnit
-                : UnitNames.bare(request.getBaseUnit(), "base_unit");
+                : units.managed(request.getBaseUnit(), "base_unit");
         Path snapshot = staging.stagedFile(transferId);
         if (!Files.isRegularFile(snapshot)) {
             throw AgentException.failedPrecondition(ErrorReason.NOT_STAGED, "no verified snapshot is staged for transfer " + transferId
@@ -96,7 +98,7 @@ public final class RestoreRunner {
         }
         DetectedTool tool = tools.detect().orElseThrow(() -> AgentException.failedPrecondition(ErrorReason.TOOL_MISSING,
                 "neither etcdutl nor etcdctl was found in tool_dirs " + tools.toolDirs()
-                        + ": install etcd's client tools"));
+                        + tools.refusedNote() + ": install etcd's client tools"));
         RestoreOptions options = options(request);
         CommandLine command = RestoreCommand.build(tool, snapshot, plan, options);
         BaseUnit base = baseUnits.require(ownerUnitName);

@@ -11,9 +11,12 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Finds etcdutl (preferred: it owns offline restore since 3.5) or else etcdctl in the configured
@@ -21,13 +24,22 @@ import java.util.stream.Stream;
  * (backports make version checks wrong, e.g. --bump-revision in late 3.4 releases).
  */
 public final class RestoreTools {
+    private static final Logger log = LoggerFactory.getLogger(RestoreTools.class);
     private static final Pattern VERSION = Pattern.compile("(\\d+\\.\\d+\\.\\d+[0-9A-Za-z.+-]*)");
 
     private final List<Path> toolDirs;
     private final ProcessRunner runner;
     private final Duration timeout;
+    private final ToolTrust trust;
+    /** Binaries passed over because they may not be run, with why: logged once, named in "not found" messages. */
+    private final Map<Path, String> refused = new ConcurrentHashMap<>();
 
     public RestoreTools(List<Path> toolDirs, ProcessRunner runner, Duration timeout) {
+        this(toolDirs, runner, timeout, ToolTrust.forThisProcess());
+    }
+
+    RestoreTools(List<Path> toolDirs, ProcessRunner runner, Duration timeout, ToolTrust trust) {
+        this.trust = trust;
         this.toolDirs = List.copyOf(toolDirs);
         this.runner = runner;
         this.timeout = timeout;
@@ -48,7 +60,24 @@ public final class RestoreTools {
 
     public Optional<Path> find(String binary) {
         return toolDirs.stream().map(dir -> dir.resolve(binary))
-                .filter(p -> Files.isRegularFile(p) && Files.isExecutable(p)).findFirst();
+                .filter(p -> Files.isRegularFile(p) && Files.isExecutable(p)).filter(this::trusted).findFirst();
+    }
+
+    /** The binaries passed over as unsafe to run, for a "not found" message; empty when none were. */
+    public String refusedNote() {
+        return refused.isEmpty() ? "" : " (passed over, unsafe to run as root: " + String.join("; ", refused.values()) + ")";
+    }
+
+    private boolean trusted(Path tool) {
+        Optional<String> why = trust.refusal(tool);
+        if (why.isEmpty()) {
+            refused.remove(tool);
+            return true;
+        }
+        if (refused.put(tool, why.get()) == null) {
+            log.warn("not running {}: {}", tool, why.get());
+        }
+        return false;
     }
 
     /**

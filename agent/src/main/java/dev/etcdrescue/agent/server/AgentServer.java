@@ -13,6 +13,7 @@ import dev.etcdrescue.agent.preflight.PreflightChecker;
 import dev.etcdrescue.agent.restore.RestoreRunner;
 import dev.etcdrescue.agent.restore.RestoreTools;
 import dev.etcdrescue.agent.spec.PathRules;
+import dev.etcdrescue.agent.spec.UnitScope;
 import dev.etcdrescue.agent.systemd.Systemctl;
 import dev.etcdrescue.agent.systemd.UnitOperations;
 import dev.etcdrescue.agent.transfer.RelayDialer;
@@ -73,6 +74,7 @@ public final class AgentServer {
         JournaledMoves moves = new JournaledMoves(journal);
         PathRules dataRoots = new PathRules(config.allowedDataRoots());
         BaseUnits baseUnits = BaseUnits.system(config.baseUnitDirs());
+        UnitScope unitScope = config.unitScope();
         RestoreTools tools = new RestoreTools(config.toolDirs(), runner, config.commandTimeout());
         StagingArea staging = new StagingArea(config.stagingDir());
         staging.ensureDir();
@@ -83,16 +85,18 @@ public final class AgentServer {
         AuditLog audit = new AuditLog(config.auditLog(), clock);
         RpcRunner rpc = new RpcRunner(new HeaderValidator(config.hostName()), claims, audit, status, phases, blocking,
                 failpoints);
-        ConfigWriter configWriter = new ConfigWriter(config.envDir(), config.unitDir(), dataRoots, baseUnits, moves,
+        ConfigWriter configWriter = new ConfigWriter(config.envDir(), config.unitDir(), dataRoots, baseUnits, unitScope,
+                new PathRules(config.logDirs(), "log_dirs"), moves,
                 failpoints);
         HostTools hostTools = new HostTools(tools);
         TransferService transfers = new TransferService(staging,
-                new SnapshotInspector(hostTools, runner, config.commandTimeout()), clock, new RelayDialer(config.tls()));
+                new SnapshotInspector(hostTools, runner, config.commandTimeout()), clock, new RelayDialer(config.tls()),
+                config.maxSnapshotBytes());
         RescueAgentService service = new RescueAgentService(config.hostName(), rpc, hostTools, transfers,
-                new RestoreRunner(dataRoots, staging, tools, baseUnits, config.baseUnit(), runner, moves,
+                new RestoreRunner(dataRoots, staging, tools, baseUnits, unitScope, config.baseUnit(), runner, moves,
                         config.restoreTimeout(), failpoints),
                 configWriter,
-                new UnitOperations(systemctl, journal, failpoints),
+                new UnitOperations(systemctl, journal, failpoints, unitScope),
                 new RollbackRunner(journal, systemctl),
                 new PreflightChecker(hostTools, baseUnits, dataRoots, configWriter, moves, config.stagingDir(),
                         config.listenText(), dev.etcdrescue.agent.preflight.PortHolders.system(),
@@ -103,7 +107,7 @@ public final class AgentServer {
         Server server = NettyServerBuilder.forAddress(listen)
                 .sslContext(tls)
                 .addService(ServerInterceptors.intercept(transfers.chunks().bind(service.bindService()),
-                        new CoordinatorAuthInterceptor(config.tls().coordinatorCn(), audit)))
+                        new CoordinatorAuthInterceptor(CallerPolicy.of(config.tls()), audit, clock)))
                 .permitKeepAliveTime(10, TimeUnit.SECONDS)
                 // A coordinator that vanished without a reset (its host down, packets dropped) would keep
                 // an upload open, and a resume refused, until the call's deadline; pings find it in ~40 s.

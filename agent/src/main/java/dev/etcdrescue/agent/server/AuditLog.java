@@ -9,6 +9,7 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.time.Clock;
 import java.time.Instant;
@@ -16,14 +17,25 @@ import java.time.Instant;
 /**
  * {@code <state_dir>/audit.log}: one JSON line per mutating RPC (who, what, which operation, the
  * outcome), fsynced before the reply leaves, so the record survives a crash of the agent or host.
+ * At {@link #MAX_BYTES} it is rotated to {@code audit.log.1} (the older ones to .2 ... .{@value #KEPT}),
+ * so no caller, however many calls it makes, can fill the disk beside /var/lib/etcd with it.
  */
 public final class AuditLog {
+    static final long MAX_BYTES = 16L << 20;
+    static final int KEPT = 4;
+
     private final Path file;
     private final Clock clock;
+    private final long maxBytes;
 
     public AuditLog(Path file, Clock clock) {
+        this(file, clock, MAX_BYTES);
+    }
+
+    AuditLog(Path file, Clock clock, long maxBytes) {
         this.file = file;
         this.clock = clock;
+        this.maxBytes = maxBytes;
     }
 
     public synchronized void record(String peer, String rpc, String clusterName, String operationId, String result) {
@@ -36,6 +48,7 @@ public final class AuditLog {
                 .put("result", result);
         try {
             Files.createDirectories(file.getParent());
+            rotateIfFull();
             try (FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                     StandardOpenOption.APPEND)) {
                 ByteBuffer bytes = ByteBuffer.wrap((Json.strict().writeValueAsString(line) + "\n").getBytes(StandardCharsets.UTF_8));
@@ -47,6 +60,23 @@ public final class AuditLog {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot append to the audit log " + file, e);
         }
+    }
+
+    private void rotateIfFull() throws IOException {
+        if (!Files.exists(file) || Files.size(file) < maxBytes) {
+            return;
+        }
+        for (int i = KEPT - 1; i >= 1; i--) {
+            Path older = generation(i);
+            if (Files.exists(older)) {
+                Files.move(older, generation(i + 1), StandardCopyOption.REPLACE_EXISTING);
+            }
+        }
+        Files.move(file, generation(1), StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    Path generation(int n) {
+        return file.resolveSibling(file.getFileName() + "." + n);
     }
 
     public Path file() {

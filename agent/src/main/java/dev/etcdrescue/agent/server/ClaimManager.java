@@ -4,6 +4,8 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.etcdrescue.agent.AgentException;
 import dev.etcdrescue.agent.io.Json;
 import dev.etcdrescue.agent.io.SafeFiles;
+import dev.etcdrescue.pki.PublicKeyPins;
+import dev.etcdrescue.pki.Role;
 import dev.etcdrescue.proto.v1.ClaimInfo;
 import dev.etcdrescue.proto.v1.ErrorReason;
 import dev.etcdrescue.proto.v1.OperationHeader;
@@ -11,24 +13,32 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
+import java.util.function.Supplier;
 
 /**
  * The agent's single claim: one operation at a time may change this host. Persisted in claim.json
  * (atomically) so a restarted agent keeps refusing a foreign coordinator until the claim expires.
+ * The claim is bound to the key of the coordinator that made it: the operation id is shown to every
+ * coordinator by GetStatus, so without the binding it would be a bearer token. Relaying agents act
+ * under the coordinator's signed grant instead, and are not checked here.
  */
 public final class ClaimManager {
     private final Path file;
     private final Clock clock;
     private final Duration maxTtl;
+    private final Supplier<Optional<String>> caller;
     private Claim current;
 
+    /** {@code holder}: the SPKI SHA-256 of the claiming coordinator's key; null in claims from older agents. */
     record Claim(@JsonProperty("cluster_name") String clusterName,
                  @JsonProperty("operation_id") String operationId,
-                 @JsonProperty("valid_until_unix_ms") long validUntilUnixMs) {
+                 @JsonProperty("valid_until_unix_ms") long validUntilUnixMs,
+                 @JsonProperty("holder_spki_sha256") String holder) {
         ClaimInfo toProto() {
             return ClaimInfo.newBuilder().setClusterName(clusterName).setOperationId(operationId)
                     .setValidUntilUnixMs(validUntilUnixMs).build();
@@ -36,6 +46,12 @@ public final class ClaimManager {
     }
 
     public ClaimManager(Path file, Clock clock, Duration maxTtl) {
+        this(file, clock, maxTtl, ClaimManager::callingCoordinatorKey);
+    }
+
+    /** @param caller the calling coordinator's key; empty for a caller that is no coordinator */
+    ClaimManager(Path file, Clock clock, Duration maxTtl, Supplier<Optional<String>> caller) {
+        this.caller = caller;
         this.file = file;
         this.clock = clock;
         this.maxTtl = maxTtl;
@@ -52,7 +68,9 @@ public final class ClaimManager {
             throw AgentException.failedPrecondition(ErrorReason.CLAIMED_BY_OTHER, "operation " + header.getOperationId() + " holds this agent for cluster "
                     + held.get().clusterName() + ", not " + header.getClusterName());
         }
-        return store(new Claim(header.getClusterName(), header.getOperationId(), validUntil(ttlMs)));
+        held.ifPresent(this::requireHolder);
+        String holder = held.map(Claim::holder).orElse(caller.get().orElse(null));
+        return store(new Claim(header.getClusterName(), header.getOperationId(), validUntil(ttlMs), holder));
     }
 
     /** Extends the claim of the operation that holds it (also just after expiry, if nobody took it). */
@@ -77,6 +95,7 @@ public final class ClaimManager {
         if (current == null || !current.operationId().equals(header.getOperationId())) {
             return false;
         }
+        held.ifPresent(this::requireHolder);
         current = null;
         try {
             Files.deleteIfExists(file);
@@ -101,6 +120,26 @@ public final class ClaimManager {
         if (!held.get().clusterName().equals(header.getClusterName())) {
             throw AgentException.failedPrecondition(ErrorReason.CLAIMED_BY_OTHER, "the claim of operation " + header.getOperationId()
                     + " is for cluster " + held.get().clusterName() + ", the request is for " + header.getClusterName());
+        }
+        requireHolder(held.get());
+    }
+
+    /** The calling coordinator's key (SPKI SHA-256), from the call's verified certificate. */
+    static Optional<String> callingCoordinatorKey() {
+        PeerIdentity peer = PeerIdentity.KEY.get();
+        X509Certificate cert = CoordinatorAuthInterceptor.PEER_CERTIFICATE.get();
+        if (peer == null || cert == null || peer.role().orElse(null) != Role.COORDINATOR) {
+            return Optional.empty();
+        }
+        return Optional.of(PublicKeyPins.spkiSha256(cert));
+    }
+
+    private void requireHolder(Claim claim) {
+        Optional<String> key = caller.get();
+        if (claim.holder() != null && key.isPresent() && !claim.holder().equals(key.get())) {
+            throw AgentException.permissionDenied(ErrorReason.CLAIMED_BY_OTHER, "operation " + claim.operationId() + " was claimed by the coordinator"
+                    + " with key " + claim.holder() + ", not this one (" + key.get() + "): only that coordinator may act"
+                    + " under its claim; wait for it to end or expire at " + Instant.ofEpochMilli(claim.validUntilUnixMs()));
         }
     }
 

@@ -16,7 +16,9 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
+import java.time.Clock;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.Set;
 import javax.net.ssl.SSLPeerUnverifiedException;
 import javax.net.ssl.SSLSession;
@@ -25,8 +27,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * TLS has already proven the client certificate comes from the fleet CA; this checks what it is
- * allowed to do: the coordinator role (and, if configured, the coordinator's CN) for every
- * RescueAgent method, except RelaySnapshot, which only peers call, with their agent certificates
+ * allowed to do: the coordinator role (and, if configured, the coordinator's CN and key, see
+ * {@link CallerPolicy}) for every RescueAgent method, except RelaySnapshot, which only peers call, with
+ * their agent certificates
  * (OU=agent); the stream itself then needs a relay grant that the coordinator signed for the transfer
  * (checked on its first message, see {@code transfer.RelayGrants}).
  * A refused call to a mutating method goes to the audit log like any other mutating call: an
@@ -43,12 +46,14 @@ public final class CoordinatorAuthInterceptor implements ServerInterceptor {
             RescueAgentGrpc.getPreflightMethod().getFullMethodName(),
             RescueAgentGrpc.getInspectUnitMethod().getFullMethodName());
 
-    private final Optional<String> requiredCoordinatorCn;
+    private final CallerPolicy policy;
     private final AuditLog audit;
+    private final RefusalThrottle throttle;
 
-    public CoordinatorAuthInterceptor(Optional<String> requiredCoordinatorCn, AuditLog audit) {
-        this.requiredCoordinatorCn = requiredCoordinatorCn;
+    public CoordinatorAuthInterceptor(CallerPolicy policy, AuditLog audit, Clock clock) {
+        this.policy = policy;
         this.audit = audit;
+        this.throttle = new RefusalThrottle(clock);
     }
 
     @Override
@@ -72,10 +77,14 @@ public final class CoordinatorAuthInterceptor implements ServerInterceptor {
                         + peer.role().map(Role::organizationalUnit).orElse("(none)")
                         + "; only the coordinator role (OU=coordinator) may call " + method);
             }
-            if (requiredCoordinatorCn.isPresent() && !requiredCoordinatorCn.get().equals(peer.commonName())) {
-                return refuse(call, peer.commonName(), Status.PERMISSION_DENIED, "coordinator " + peer.commonName()
-                        + " is not the one this agent accepts (" + requiredCoordinatorCn.get() + "): see tls.coordinator_cn");
+            Optional<String> notOurs = policy.coordinatorRefusal(peer.commonName(), cert.get());
+            if (notOurs.isPresent()) {
+                return refuse(call, peer.commonName(), Status.PERMISSION_DENIED, notOurs.get());
             }
+        }
+        Optional<String> revoked = policy.revocation(cert.get());
+        if (revoked.isPresent()) {
+            return refuse(call, peer.commonName(), Status.PERMISSION_DENIED, revoked.get());
         }
         Context context = Context.current().withValue(PeerIdentity.KEY, peer).withValue(PEER_CERTIFICATE, cert.get());
         return Contexts.interceptCall(context, call, headers, next);
@@ -87,7 +96,11 @@ public final class CoordinatorAuthInterceptor implements ServerInterceptor {
         if (!READ_ONLY.contains(method)) {
             try {
                 // The request is not read yet, so its header (cluster, operation) is unknown here.
-                audit.record(peer, call.getMethodDescriptor().getBareMethodName(), "", "", status.getCode() + ": " + message);
+                OptionalLong left = throttle.admit(peer);
+                if (left.isPresent()) {
+                    audit.record(peer, call.getMethodDescriptor().getBareMethodName(), "", "", status.getCode() + ": " + message
+                            + (left.getAsLong() > 0 ? " (" + left.getAsLong() + " more refused calls of this peer not recorded)" : ""));
+                }
             } catch (RuntimeException e) {
                 log.error("audit log write failed for a refused {}: {}", method, e.getMessage());
             }

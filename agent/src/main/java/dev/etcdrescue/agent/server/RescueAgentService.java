@@ -199,7 +199,7 @@ public final class RescueAgentService extends RescueAgentGrpc.RescueAgentImplBas
     /** A peer agent forwarding a relay transfer; the interceptor let only OU=agent through, the receiver checks the grant. */
     @Override
     public StreamObserver<SnapshotChunk> relaySnapshot(StreamObserver<TransferResult> out) {
-        return UploadReceiver.startRelayed(transfers, receiving("RelaySnapshot", true), out);
+        return UploadReceiver.startRelayed(transfers, receiving("RelaySnapshot", true), out, PeerIdentity.currentCommonName());
     }
 
     /**
@@ -318,8 +318,10 @@ public final class RescueAgentService extends RescueAgentGrpc.RescueAgentImplBas
     @Override
     public void cutOver(CutOverRequest request, StreamObserver<CutOverResult> out) {
         String op = request.getHeader().getOperationId();
-        rpc.mutate("CutOver", request.hasHeader(), request.getHeader(), true, out,
-                () -> rpc.phases().run(op, "CutOver", null, Phase.CUT_OVER, false, () -> units.cutOver(request)));
+        rpc.mutate("CutOver", request.hasHeader(), request.getHeader(), true, out, () -> {
+            units.checkNames(request); // a unit outside agent.yaml's units: is refused whatever the phase
+            return rpc.phases().run(op, "CutOver", null, Phase.CUT_OVER, false, () -> units.cutOver(request));
+        });
     }
 
     @Override

@@ -7,6 +7,7 @@ import dev.etcdrescue.agent.journal.JournalEntry;
 import dev.etcdrescue.agent.journal.JournalEntry.Kind;
 import dev.etcdrescue.agent.journal.OperationJournal;
 import dev.etcdrescue.agent.spec.UnitNames;
+import dev.etcdrescue.agent.spec.UnitScope;
 import dev.etcdrescue.proto.v1.CutOverRequest;
 import dev.etcdrescue.proto.v1.CutOverResult;
 import dev.etcdrescue.proto.v1.ErrorReason;
@@ -27,8 +28,10 @@ public final class UnitOperations {
     private final Systemctl systemctl;
     private final OperationJournal journal;
     private final Failpoints failpoints;
+    private final UnitScope units;
 
-    public UnitOperations(Systemctl systemctl, OperationJournal journal, Failpoints failpoints) {
+    public UnitOperations(Systemctl systemctl, OperationJournal journal, Failpoints failpoints, UnitScope units) {
+        this.units = units;
         this.systemctl = systemctl;
         this.journal = journal;
         this.failpoints = failpoints;
@@ -45,7 +48,7 @@ public final class UnitOperations {
      * also keeps the journal and the phase where they are.
      */
     public Optional<UnitState> alreadyActive(UnitRequest request) {
-        UnitState state = systemctl.show(UnitNames.bare(request.getUnit(), "unit"));
+        UnitState state = systemctl.show(units.managed(request.getUnit(), "unit"));
         return Systemctl.isActive(state) ? Optional.of(state) : Optional.empty();
     }
 
@@ -56,7 +59,7 @@ public final class UnitOperations {
      */
     public UnitState start(UnitRequest request, Cancellation cancellation) {
         String op = request.getHeader().getOperationId();
-        String unit = UnitNames.bare(request.getUnit(), "unit");
+        String unit = units.managed(request.getUnit(), "unit");
         recordBeforeOnce(op, unit);
         journal.append(op, JournalEntry.unit(journal.now(), Kind.UNIT_STARTED, unit));
         systemctl.daemonReload();
@@ -73,7 +76,7 @@ public final class UnitOperations {
 
     public UnitState stop(UnitRequest request) {
         String op = request.getHeader().getOperationId();
-        String unit = UnitNames.bare(request.getUnit(), "unit");
+        String unit = units.managed(request.getUnit(), "unit");
         requireExists(unit, "unit");
         recordBeforeOnce(op, unit);
         journal.append(op, JournalEntry.unit(journal.now(), Kind.UNIT_STOPPED, unit));
@@ -82,10 +85,16 @@ public final class UnitOperations {
         return systemctl.show(unit);
     }
 
+    /** Checks both unit names against the grammar and agent.yaml's {@code units:}. */
+    public void checkNames(CutOverRequest request) {
+        units.managed(request.getNewUnit(), "new_unit");
+        units.managed(request.getOldUnit(), "old_unit");
+    }
+
     public CutOverResult cutOver(CutOverRequest request) {
         String op = request.getHeader().getOperationId();
-        String newUnit = UnitNames.bare(request.getNewUnit(), "new_unit");
-        String oldUnit = UnitNames.bare(request.getOldUnit(), "old_unit");
+        String newUnit = units.managed(request.getNewUnit(), "new_unit");
+        String oldUnit = units.managed(request.getOldUnit(), "old_unit");
         if (newUnit.equals(oldUnit)) {
             throw AgentException.invalidArgument("new_unit and old_unit are both " + newUnit);
         }

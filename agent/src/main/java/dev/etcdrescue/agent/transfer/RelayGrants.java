@@ -41,14 +41,21 @@ public final class RelayGrants {
         return Optional.ofNullable(byTransfer.get(transferId)).map(Announced::grant);
     }
 
-    /** The first message of RelaySnapshot: whether the sending agent may deliver this transfer here. */
-    public void checkUpstream(RelayGrant presented, String operationId) {
+    /**
+     * The first message of RelaySnapshot: whether the sending agent, {@code sender} (its certificate's
+     * CN), may deliver this transfer here: the grant must be its own.
+     */
+    public void checkUpstream(RelayGrant presented, String operationId, String sender) {
         Announced announced = byTransfer.get(presented.getTransferId());
         if (announced == null) {
             throw AgentException.relayRefused("transfer " + presented.getTransferId()
                     + " was not announced to this agent as a relay transfer (BeginTransfer with a grant): refused");
         }
         check(presented, presented.getTransferId(), operationId, announced.coordinator(), "the upstream agent's");
+        if (!presented.getHolder().equals(sender)) {
+            throw AgentException.relayRefused("the relay grant is for agent " + presented.getHolder()
+                    + ", but agent " + sender + " presented it: refused");
+        }
         var hops = presented.getNextHopsList();
         if (hops.isEmpty() || !hops.subList(1, hops.size()).equals(announced.grant().getNextHopsList())) {
             throw AgentException.relayRefused("the upstream agent's grant names " + hops
@@ -67,7 +74,7 @@ public final class RelayGrants {
             throw AgentException.relayRefused(whose + " relay grant expired at " + grant.getValidUntilUnixMs()
                     + " (unix ms): refused");
         }
-        byte[] payload = RelayGrantSignature.payload(grant.getTransferId(), grant.getOperationId(),
+        byte[] payload = RelayGrantSignature.payload(grant.getTransferId(), grant.getOperationId(), grant.getHolder(),
                 grant.getNextHopsList(), grant.getValidUntilUnixMs());
         if (!RelayGrantSignature.verify(coordinator, payload, grant.getSignature().toByteArray())) {
             throw AgentException.relayRefused(whose + " relay grant is not signed by the coordinator "

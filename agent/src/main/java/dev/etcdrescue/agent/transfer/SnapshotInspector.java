@@ -40,7 +40,7 @@ public final class SnapshotInspector {
     public SnapshotStatus status(Path file) {
         HostTools.Snapshot host = tools.get();
         DetectedTool detected = host.restoreTool().orElseThrow(() -> AgentException.failedPrecondition(ErrorReason.TOOL_MISSING,
-                "neither etcdutl nor etcdctl was found in tool_dirs " + tools.toolDirs()));
+                "neither etcdutl nor etcdctl was found in tool_dirs " + tools.toolDirs() + tools.refusedNote()));
         // etcdctl lost snapshot status in the same release as snapshot restore, so the restore probe tells both.
         if (!detected.restores()) {
             throw AgentException.failedPrecondition(ErrorReason.TOOL_UNSUPPORTED, detected.cannotRestore(host.etcdVersion().orElse(detected.version()),

@@ -45,6 +45,8 @@ public final class TransferService {
     private final RelayGrants relays;
     private final Optional<RelayDialer> dialer;
     private final ZeroCopyChunks chunks = new ZeroCopyChunks();
+    /** agent.yaml max_snapshot_bytes; 0: no cap beyond the free space. */
+    private final long maxSnapshotBytes;
     /**
      * What complete() found, by transfer id, with the staged file's size and modification time: a
      * BeginTransfer after a relay (the coordinator collecting the chain's results) then answers at
@@ -56,11 +58,16 @@ public final class TransferService {
 
     /** Without a dialer: relay grants are checked, but this agent cannot forward (tests of one agent). */
     public TransferService(StagingArea staging, SnapshotInspector inspector, Clock clock) {
-        this(staging, inspector, clock, null);
+        this(staging, inspector, clock, null, 0);
     }
 
-    /** @param dialer opens the channel to a relay chain's next hop with this agent's certificate */
-    public TransferService(StagingArea staging, SnapshotInspector inspector, Clock clock, RelayDialer dialer) {
+    /**
+     * @param dialer           opens the channel to a relay chain's next hop with this agent's certificate
+     * @param maxSnapshotBytes the largest snapshot accepted, announced or streamed; 0 for no cap
+     */
+    public TransferService(StagingArea staging, SnapshotInspector inspector, Clock clock, RelayDialer dialer,
+                           long maxSnapshotBytes) {
+        this.maxSnapshotBytes = maxSnapshotBytes;
         this.staging = staging;
         this.inspector = inspector;
         this.clock = clock;
@@ -89,6 +96,10 @@ public final class TransferService {
                                             Optional<X509Certificate> caller) throws IOException {
         String id = Grammar.identifier(request.getTransferId(), "transfer_id");
         if (request.hasRelay()) {
+            if (request.getSha256().isEmpty() || request.getTotalSize() == 0) {
+                // A relayed stream's digest would otherwise come from the peer's last chunk: the peer would choose it.
+                throw AgentException.invalidArgument("a relay transfer must be announced with its sha256 and total_size");
+            }
             X509Certificate coordinator = caller.orElseThrow(() -> AgentException.relayRefused(
                     "a relay grant needs the coordinator's certificate from the TLS session"));
             relays.announce(id, operationId, request.getRelay(), coordinator);
@@ -113,6 +124,7 @@ public final class TransferService {
         if (request.getTotalSize() < 0) {
             throw AgentException.invalidArgument("total_size must be >= 0 (0 when unknown), got " + request.getTotalSize());
         }
+        requireWithinCap(request.getTotalSize(), "the announced total_size");
         if (receiving.contains(id)) {
             throw AgentException.failedPrecondition(ErrorReason.TRANSFER_STILL_OPEN, "an upload of transfer " + id + " is still open: wait for it"
                     + " to end (or be cancelled) before announcing the transfer again");
@@ -234,6 +246,22 @@ public final class TransferService {
             channel.force(true);
             return channel.size();
         }
+    }
+
+    /** Refuses a snapshot beyond agent.yaml's max_snapshot_bytes, announced or as received so far. */
+    void requireWithinCap(long size, String what) {
+        if (maxSnapshotBytes > 0 && size > maxSnapshotBytes) {
+            throw AgentException.resourceExhausted(what + " (" + size + " bytes) exceeds max_snapshot_bytes ("
+                    + maxSnapshotBytes + ") in agent.yaml: raise it if the cluster's database really is that large");
+        }
+    }
+
+    /**
+     * During a stream: a live transfer announces no size, so its space cannot be checked up front;
+     * checked as it grows instead, so it never takes the last {@link #FREE_SPACE_MARGIN} of the disk.
+     */
+    void requireSpaceWhileReceiving() throws IOException {
+        requireSpace(0);
     }
 
     private void requireSpace(long bytesToCome) throws IOException {

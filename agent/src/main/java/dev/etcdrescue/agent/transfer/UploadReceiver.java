@@ -57,6 +57,8 @@ public final class UploadReceiver implements StreamObserver<SnapshotChunk> {
     private final UploadCallbacks callbacks;
     private final ServerCallStreamObserver<TransferResult> response;
     /** True for a RelaySnapshot stream (from a peer agent), false for UploadSnapshot (from the coordinator). */
+    /** For RelaySnapshot, the sending agent's certificate CN; empty for the coordinator's UploadSnapshot. */
+    private final Optional<String> relayedBy;
     private final boolean relayed;
     /** The caller's deadline, which the next hop's stream inherits. */
     private final Deadline deadline;
@@ -77,30 +79,35 @@ public final class UploadReceiver implements StreamObserver<SnapshotChunk> {
     private int forwardedSinceReady;
 
     private UploadReceiver(TransferService transfers, UploadCallbacks callbacks,
-                           ServerCallStreamObserver<TransferResult> response, boolean relayed) {
+                           ServerCallStreamObserver<TransferResult> response, Optional<String> relayedBy) {
+        this.relayedBy = relayedBy;
         this.transfers = transfers;
         this.callbacks = callbacks;
         this.response = response;
-        this.relayed = relayed;
+        this.relayed = relayedBy.isPresent();
         this.deadline = Context.current().getDeadline();
     }
 
     /** UploadSnapshot: chunks from the coordinator. */
     public static StreamObserver<SnapshotChunk> start(TransferService transfers, UploadCallbacks callbacks,
                                                       StreamObserver<TransferResult> responseObserver) {
-        return start(transfers, callbacks, responseObserver, false);
+        return start(transfers, callbacks, responseObserver, Optional.empty());
     }
 
-    /** RelaySnapshot: chunks from the previous agent of a relay chain, which must present its grant. */
+    /**
+     * RelaySnapshot: chunks from the previous agent of a relay chain, {@code sender} (its certificate's
+     * CN), which must present its own grant.
+     */
     public static StreamObserver<SnapshotChunk> startRelayed(TransferService transfers, UploadCallbacks callbacks,
-                                                             StreamObserver<TransferResult> responseObserver) {
-        return start(transfers, callbacks, responseObserver, true);
+                                                             StreamObserver<TransferResult> responseObserver, String sender) {
+        return start(transfers, callbacks, responseObserver, Optional.of(sender));
     }
 
     private static StreamObserver<SnapshotChunk> start(TransferService transfers, UploadCallbacks callbacks,
-                                                       StreamObserver<TransferResult> responseObserver, boolean relayed) {
+                                                       StreamObserver<TransferResult> responseObserver,
+                                                       Optional<String> relayedBy) {
         var response = (ServerCallStreamObserver<TransferResult>) responseObserver;
-        UploadReceiver receiver = new UploadReceiver(transfers, callbacks, response, relayed);
+        UploadReceiver receiver = new UploadReceiver(transfers, callbacks, response, relayedBy);
         response.disableAutoRequest();
         response.setOnCancelHandler(receiver::cancelled);
         response.request(1);
@@ -174,7 +181,7 @@ public final class UploadReceiver implements StreamObserver<SnapshotChunk> {
                 throw AgentException.relayRefused("RelaySnapshot needs the upstream agent's relay grant in its first"
                         + " message: refused");
             }
-            transfers.relays().checkUpstream(first.getRelay(), first.getHeader().getOperationId());
+            transfers.relays().checkUpstream(first.getRelay(), first.getHeader().getOperationId(), relayedBy.orElseThrow());
             if (!first.getRelay().getTransferId().equals(first.getTransferId())) {
                 throw AgentException.relayRefused("the relay grant is for transfer " + first.getRelay().getTransferId()
                         + ", the chunks for transfer " + first.getTransferId() + ": refused");
@@ -262,6 +269,7 @@ public final class UploadReceiver implements StreamObserver<SnapshotChunk> {
         for (ByteBuffer part : payload) {
             length += part.remaining();
         }
+        transfers.requireWithinCap(expected + length, "the snapshot received so far");
         if (announcement.totalSize() > 0 && expected + length > announcement.totalSize()) {
             throw AgentException.invalidArgument("chunk ends at " + (expected + length)
                     + ", beyond the announced size " + announcement.totalSize());
@@ -281,6 +289,7 @@ public final class UploadReceiver implements StreamObserver<SnapshotChunk> {
         if (unsyncedBytes >= SYNC_EVERY_BYTES) {
             channel.force(false);
             unsyncedBytes = 0;
+            transfers.requireSpaceWhileReceiving();
         }
         callbacks.progress(header, digest.position(), announcement.totalSize());
     }

@@ -57,6 +57,15 @@ class AgentConfigLoaderTest {
     }
 
     @Test
+    void readsTheDeployedExample() throws Exception {
+        AgentConfig config = AgentConfigLoader.load(Path.of("../deploy/examples/agent.yaml").toAbsolutePath());
+
+        assertThat(config.units()).containsExactly("etcd", "etcd_*", "etcd-*");
+        assertThat(config.logDirs()).containsExactly(Path.of("/var/log/etcd"));
+        assertThat(config.tls().crl()).isEmpty();
+    }
+
+    @Test
     void readsTheKubesprayExample() throws Exception {
         AgentConfig config = AgentConfigLoader.load(Path.of("../deploy/examples/kubespray-agent.yaml").toAbsolutePath());
 
@@ -83,9 +92,8 @@ class AgentConfigLoaderTest {
     void wrongShapesAreNamedByField() throws Exception {
         Path notAMapping = write("- host_name\n");
         assertThatThrownBy(() -> AgentConfigLoader.load(notAMapping))
-                .hasMessage("agent config " + notAMapping + ": must be a YAML mapping of the keys [allowed_data_roots, "
-                        + "backup_dirs, base_unit, base_unit_dirs, command_timeout, env_dir, host_name, listen, max_claim_ttl, "
-                        + "restore_timeout, state_dir, systemctl, tls, tool_dirs, unit_dir]");
+                .hasMessageStartingWith("agent config " + notAMapping + ": must be a YAML mapping of the keys [allowed_data_roots, "
+                        + "backup_dirs, base_unit, base_unit_dirs, command_timeout, env_dir, host_name, listen, ");
         assertThatThrownBy(() -> AgentConfigLoader.load(write("")))
                 .hasMessageContaining(": must be a YAML mapping of the keys");
         assertThatThrownBy(() -> AgentConfigLoader.load(write(DOCUMENTED.replace("[/usr/local/bin, /usr/bin]", "[/usr/bin, 5]"))))
@@ -110,7 +118,7 @@ class AgentConfigLoaderTest {
         assertThatThrownBy(() -> AgentConfigLoader.load(write(DOCUMENTED.replace("  cert: /etc/etcd-rescue/tls/agent.pem\n", ""))))
                 .hasMessageContaining("field tls.cert: required");
         assertThatThrownBy(() -> AgentConfigLoader.load(write("host_name: x\nlisten: 127.0.0.1:1\ntls: /etc/tls\n")))
-                .hasMessageContaining("field tls: required: a mapping with the keys [ca, cert, coordinator_cn, key]");
+                .hasMessageContaining("field tls: required: a mapping with the keys [ca, cert, coordinator_cn, coordinator_spki_sha256, crl, key]");
         assertThatThrownBy(() -> AgentConfigLoader.load(write(DOCUMENTED.replace("PT10M", "PT0S"))))
                 .hasMessageContaining("field max_claim_ttl: must be positive, got 'PT0S'");
     }
@@ -140,6 +148,50 @@ class AgentConfigLoaderTest {
                 .hasMessageContaining("field host_name: required");
         assertThatThrownBy(() -> AgentConfigLoader.load(write(DOCUMENTED.replace("192.168.149.60:7443", "192.168.149.60"))))
                 .hasMessageContaining("field listen: must be address:port");
+    }
+
+    @Test
+    void unitsDefaultToEtcdAndItsCopiesAndAlwaysHoldTheBaseUnit() throws Exception {
+        assertThat(AgentConfigLoader.load(write(DOCUMENTED)).units()).containsExactly("etcd", "etcd_*", "etcd-*");
+        assertThat(AgentConfigLoader.load(write(DOCUMENTED + "base_unit: kube-etcd\n")).units())
+                .containsExactly("etcd", "etcd_*", "etcd-*", "kube-etcd");
+        assertThat(AgentConfigLoader.load(write(DOCUMENTED + "units: [member-*.service]\n")).units())
+                .containsExactly("member-*", "etcd");
+        assertThatThrownBy(() -> AgentConfigLoader.load(write(DOCUMENTED + "units: ['*']\n")))
+                .hasMessageContaining("field units[0]: must be a unit name or a glob");
+        assertThatThrownBy(() -> AgentConfigLoader.load(write(DOCUMENTED + "units: [ssh; x]\n")))
+                .hasMessageContaining("field units[0]");
+        assertThatThrownBy(() -> AgentConfigLoader.load(write(DOCUMENTED + "units: []\n")))
+                .hasMessageContaining("field units: must be a non-empty list");
+    }
+
+    @Test
+    void coordinatorKeyPinsAndTheCrlAreOptional() throws Exception {
+        String pin = "ab".repeat(32);
+        AgentConfig none = AgentConfigLoader.load(write(DOCUMENTED));
+        assertThat(none.tls().coordinatorSpkiSha256()).isEmpty();
+        assertThat(none.tls().crl()).isEmpty();
+        AgentConfig one = AgentConfigLoader.load(write(DOCUMENTED.replace("  coordinator_cn:",
+                "  crl: /etc/etcd-rescue/tls/crl.pem\n  coordinator_spki_sha256: " + pin.toUpperCase() + "\n  coordinator_cn:")));
+        assertThat(one.tls().coordinatorSpkiSha256()).containsExactly(pin);
+        assertThat(one.tls().crl()).contains(Path.of("/etc/etcd-rescue/tls/crl.pem"));
+        AgentConfig two = AgentConfigLoader.load(write(DOCUMENTED.replace("  coordinator_cn:",
+                "  coordinator_spki_sha256: [" + pin + ", " + "cd".repeat(32) + "]\n  coordinator_cn:")));
+        assertThat(two.tls().coordinatorSpkiSha256()).hasSize(2);
+        assertThatThrownBy(() -> AgentConfigLoader.load(write(DOCUMENTED.replace("  coordinator_cn:",
+                "  coordinator_spki_sha256: [" + pin + ", abc]\n  coordinator_cn:"))))
+                .hasMessageContaining("field tls.coordinator_spki_sha256[1]: must be the 64 hex digits");
+    }
+
+    @Test
+    void maxSnapshotBytesTakesBytesOrABinarySuffix() throws Exception {
+        assertThat(AgentConfigLoader.load(write(DOCUMENTED)).maxSnapshotBytes()).isZero();
+        assertThat(AgentConfigLoader.load(write(DOCUMENTED + "max_snapshot_bytes: 16GiB\n")).maxSnapshotBytes()).isEqualTo(16L << 30);
+        assertThat(AgentConfigLoader.load(write(DOCUMENTED + "max_snapshot_bytes: 1000\n")).maxSnapshotBytes()).isEqualTo(1000);
+        assertThatThrownBy(() -> AgentConfigLoader.load(write(DOCUMENTED + "max_snapshot_bytes: 16G\n")))
+                .hasMessageContaining("field max_snapshot_bytes: must be a size in bytes");
+        assertThatThrownBy(() -> AgentConfigLoader.load(write(DOCUMENTED + "max_snapshot_bytes: 0\n")))
+                .hasMessageContaining("field max_snapshot_bytes: must be positive");
     }
 
     @Test

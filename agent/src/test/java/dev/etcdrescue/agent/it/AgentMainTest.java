@@ -77,10 +77,9 @@ class AgentMainTest {
             assertThat(agent.waitFor(20, TimeUnit.SECONDS)).isTrue();
             assertThat(agent.exitValue()).isEqualTo(2);
             List<String> lines = Files.readAllLines(log);
-            assertThat(lines).containsExactly("etcd-rescue-agent: agent config " + config
-                    + ": field listen_port: unknown key; allowed keys are [allowed_data_roots, backup_dirs, base_unit,"
-                    + " base_unit_dirs, command_timeout, env_dir, host_name, listen, max_claim_ttl, restore_timeout,"
-                    + " state_dir, systemctl, tls, tool_dirs, unit_dir]");
+            assertThat(lines).singleElement().asString().startsWith("etcd-rescue-agent: agent config " + config
+                    + ": field listen_port: unknown key; allowed keys are [allowed_data_roots, backup_dirs, base_unit,")
+                    .endsWith(", unit_dir, units]");
         } finally {
             agent.destroyForcibly();
         }

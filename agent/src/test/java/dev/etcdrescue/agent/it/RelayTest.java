@@ -152,6 +152,7 @@ class RelayTest {
     void relaySnapshotRefusesEveryCallerAndGrantButAPeerAgentWithTheCoordinatorsGrant() throws Exception {
         AgentFixture target = agents.get(1);
         IssuedCertificate upstream = agents.get(0).certs.agent;
+        IssuedCertificate third = agents.get(2).certs.agent;
         IssuedCertificate coordinator = target.certs.coordinator;
         Instant later = Instant.now().plus(Duration.ofMinutes(5));
         IssuedCertificate otherCoordinator = target.certs.fleet.issueCoordinator("etcd-rescue-coordinator", Duration.ofDays(1));
@@ -159,13 +160,15 @@ class RelayTest {
         String hop = target.endpoint();
         List<Case> cases = List.of(
                 new Case("no-grant", upstream, id -> null),
-                new Case("forged-by-agent", upstream, id -> RelayGrants.sign(upstream, id, OP, List.of(hop), later)),
-                new Case("forged-by-other-key", upstream, id -> RelayGrants.sign(otherCoordinator, id, OP, List.of(hop), later)),
-                new Case("expired", upstream, id -> RelayGrants.sign(coordinator, id, OP, List.of(hop), Instant.now().minusSeconds(1))),
-                new Case("another-transfer", upstream, id -> RelayGrants.sign(coordinator, "t-other", OP, List.of(hop), later)),
-                new Case("another-operation", upstream, id -> RelayGrants.sign(coordinator, id, "op-other", List.of(hop), later)),
-                new Case("not-this-hop", upstream, id -> RelayGrants.sign(coordinator, id, OP, List.of("127.0.0.1:1", hop), later)),
-                new Case("coordinator-certificate", coordinator, id -> RelayGrants.sign(coordinator, id, OP, List.of(hop), later)));
+                new Case("forged-by-agent", upstream, id -> RelayGrants.sign(upstream, id, OP, UPSTREAM, List.of(hop), later)),
+                new Case("forged-by-other-key", upstream, id -> RelayGrants.sign(otherCoordinator, id, OP, UPSTREAM, List.of(hop), later)),
+                new Case("expired", upstream, id -> RelayGrants.sign(coordinator, id, OP, UPSTREAM, List.of(hop), Instant.now().minusSeconds(1))),
+                new Case("another-transfer", upstream, id -> RelayGrants.sign(coordinator, "t-other", OP, UPSTREAM, List.of(hop), later)),
+                new Case("another-operation", upstream, id -> RelayGrants.sign(coordinator, id, "op-other", UPSTREAM, List.of(hop), later)),
+                new Case("not-this-hop", upstream, id -> RelayGrants.sign(coordinator, id, OP, UPSTREAM, List.of("127.0.0.1:1", hop), later)),
+                new Case("coordinator-certificate", coordinator, id -> RelayGrants.sign(coordinator, id, OP, UPSTREAM, List.of(hop), later)),
+                new Case("another-agents-grant", upstream, id -> RelayGrants.sign(coordinator, id, OP, "relay-c", List.of(hop), later)),
+                new Case("grant-presented-by-a-third-agent", third, id -> RelayGrants.sign(coordinator, id, OP, UPSTREAM, List.of(hop), later)));
         // Announced to the target with a grant of its own, so that "another-transfer" presents a real grant.
         announce(target, "t-other", List.of());
         for (Case c : cases) {
@@ -175,7 +178,7 @@ class RelayTest {
                     .isInstanceOfSatisfying(StatusRuntimeException.class, e ->
                             assertThat(e.getStatus().getCode()).as(c.name() + ": " + e.getStatus()).isEqualTo(Status.Code.PERMISSION_DENIED));
 
-            RelayGrant valid = RelayGrants.sign(coordinator, transferId, OP, List.of(hop), later);
+            RelayGrant valid = RelayGrants.sign(coordinator, transferId, OP, UPSTREAM, List.of(hop), later);
             assertThat(relay(target, upstream, transferId, valid).getSha256()).as("positive control beside " + c.name())
                     .isEqualTo(snapshot.sha256());
         }
@@ -183,7 +186,7 @@ class RelayTest {
         // Announced without a grant: no peer may deliver it, even with a grant for it.
         target.coordinator().beginTransfer(BeginTransferRequest.newBuilder().setHeader(target.headerFor(OP))
                 .setTransferId("t-plain").setTotalSize(snapshot.bytes().length).setSha256(snapshot.sha256()).build());
-        assertThatThrownBy(() -> relay(target, upstream, "t-plain", RelayGrants.sign(coordinator, "t-plain", OP, List.of(hop), later)))
+        assertThatThrownBy(() -> relay(target, upstream, "t-plain", RelayGrants.sign(coordinator, "t-plain", OP, UPSTREAM, List.of(hop), later)))
                 .isInstanceOfSatisfying(StatusRuntimeException.class, e -> assertThat(e.getStatus().getCode())
                         .isEqualTo(Status.Code.PERMISSION_DENIED));
         assertThat(Uploads.upload(target.coordinatorAsync(), target.headerFor(OP), "t-plain", snapshot.bytes(), 0,
@@ -192,10 +195,13 @@ class RelayTest {
         // A grant in BeginTransfer that the calling coordinator did not sign is refused there already.
         assertThatThrownBy(() -> target.coordinator().beginTransfer(BeginTransferRequest.newBuilder().setHeader(target.headerFor(OP))
                 .setTransferId("t-bad-announce").setTotalSize(snapshot.bytes().length).setSha256(snapshot.sha256())
-                .setRelay(RelayGrants.sign(otherCoordinator, "t-bad-announce", OP, List.of(), later)).build()))
+                .setRelay(RelayGrants.sign(otherCoordinator, "t-bad-announce", OP, UPSTREAM, List.of(), later)).build()))
                 .isInstanceOfSatisfying(StatusRuntimeException.class, e -> assertThat(e.getStatus().getCode())
                         .isEqualTo(Status.Code.PERMISSION_DENIED));
     }
+
+    /** The host name of agents.get(0), which relays to the others in these tests. */
+    private static final String UPSTREAM = "relay-a";
 
     /** The coordinator's part: BeginTransfer on every agent with its grant naming the rest of the chain. */
     private void announceChain(String transferId) {
@@ -210,7 +216,7 @@ class RelayTest {
             TransferState state = agent.coordinator().beginTransfer(BeginTransferRequest.newBuilder()
                     .setHeader(agent.headerFor(OP)).setTransferId(transferId).setTotalSize(snapshot.bytes().length)
                     .setSha256(snapshot.sha256())
-                    .setRelay(RelayGrants.sign(agent.certs.coordinator, transferId, OP, nextHops,
+                    .setRelay(RelayGrants.sign(agent.certs.coordinator, transferId, OP, agent.hostName, nextHops,
                             Instant.now().plus(Duration.ofMinutes(5))))
                     .build());
             assertThat(state.getDurableOffset()).isZero();

@@ -8,6 +8,7 @@ import dev.etcdrescue.agent.failpoint.Failpoints;
 import dev.etcdrescue.agent.io.Cancellation;
 import dev.etcdrescue.agent.io.ProcessRunner;
 import dev.etcdrescue.agent.journal.OperationJournal;
+import dev.etcdrescue.agent.spec.UnitScope;
 import dev.etcdrescue.proto.v1.OperationHeader;
 import dev.etcdrescue.proto.v1.UnitRequest;
 import dev.etcdrescue.proto.v1.UnitState;
@@ -17,6 +18,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
@@ -52,7 +54,8 @@ class BlockingStartTest {
                 """);
         Files.setPosixFilePermissions(systemctl, PosixFilePermissions.fromString("rwxr-xr-x"));
         units = new UnitOperations(new ProcessSystemctl(systemctl, new ProcessRunner(), Duration.ofSeconds(60)),
-                new OperationJournal(dir.resolve("journal"), Clock.systemUTC()), Failpoints.none());
+                new OperationJournal(dir.resolve("journal"), Clock.systemUTC()), Failpoints.none(),
+                new UnitScope(UnitScope.DEFAULT, dir.resolve("units"), List.of()));
     }
 
     @AfterEach

@@ -43,7 +43,7 @@ public final class AgentFixture implements AutoCloseable {
     public final String hostName;
     public final TestCerts certs;
     public final FakeSystemctl systemctl = new FakeSystemctl().withUnit("etcd", true, true);
-    public final AgentConfig config;
+    public AgentConfig config;
     public AgentServer server;
     private final SslContext tls;
     private final List<ManagedChannel> channels = new ArrayList<>();
@@ -59,15 +59,21 @@ public final class AgentFixture implements AutoCloseable {
 
     /** @param toolDirs the YAML list of tool dirs */
     public AgentFixture(Path root, String tlsExtra, String toolDirs) throws Exception {
-        this(root, tlsExtra, toolDirs, HOST, null);
+        this(root, tlsExtra, toolDirs, HOST, null, "");
+    }
+
+    /** @param extraYaml top-level agent.yaml lines added to the fixture's, e.g. "units: [etcd, etcd_new]" */
+    public static AgentFixture withConfig(Path root, String tlsExtra, String extraYaml) throws Exception {
+        return new AgentFixture(root, tlsExtra, "[/usr/local/bin, /usr/bin]", HOST, null, extraYaml);
     }
 
     /** Another host of the same fleet as {@code sameFleet} (same CA and coordinator), e.g. for relays. */
     public AgentFixture(Path root, String hostName, TestCerts sameFleet) throws Exception {
-        this(root, "", "[/usr/local/bin, /usr/bin]", hostName, sameFleet);
+        this(root, "", "[/usr/local/bin, /usr/bin]", hostName, sameFleet, "");
     }
 
-    private AgentFixture(Path root, String tlsExtra, String toolDirs, String hostName, TestCerts sameFleet) throws Exception {
+    private AgentFixture(Path root, String tlsExtra, String toolDirs, String hostName, TestCerts sameFleet,
+                         String extraYaml) throws Exception {
         this.root = root;
         this.hostName = hostName;
         dataRoot = Files.createDirectories(root.resolve("var/lib/etcd"));
@@ -98,9 +104,10 @@ public final class AgentFixture implements AutoCloseable {
                 max_claim_ttl: PT10M
                 restore_timeout: PT1M
                 command_timeout: PT30S
+                %s
                 """.formatted(hostName, certs.dir.resolve("ca.pem"), certs.dir.resolve("agent.pem"),
                 certs.dir.resolve("agent-key.pem"), tlsExtra, stateDir, dataRoot, envDir, unitDir, unitDir, baseUnits,
-                toolDirs, backupDir));
+                toolDirs, backupDir, extraYaml));
         config = AgentConfigLoader.load(configFile);
         tls = TlsContexts.grpcServer(config.tls().cert(), config.tls().key(), config.tls().ca());
         server = AgentServer.start(config, new InetSocketAddress("127.0.0.1", 0), tls, systemctl,
@@ -117,6 +124,18 @@ public final class AgentFixture implements AutoCloseable {
         server.shutdown(java.time.Duration.ofSeconds(5));
         server = AgentServer.start(config, new InetSocketAddress("127.0.0.1", 0), tls, systemctl, new ProcessRunner(),
                 Clock.systemUTC());
+    }
+
+    /**
+     * Adds {@code tlsLines} (YAML lines, each indented for the tls: block) to agent.yaml's tls block and
+     * restarts the agent on the new configuration.
+     */
+    public void reconfigureTls(String... tlsLines) throws Exception {
+        Path file = root.resolve("agent.yaml");
+        String key = "  key: " + certs.dir.resolve("agent-key.pem") + "\n";
+        Files.writeString(file, Files.readString(file).replace(key, key + "  " + String.join("\n  ", tlsLines) + "\n"));
+        config = AgentConfigLoader.load(file);
+        restart();
     }
 
     /** A blocking stub as the fleet coordinator, with a deadline. */

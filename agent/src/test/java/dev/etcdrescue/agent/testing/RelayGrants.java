@@ -11,10 +11,12 @@ import java.util.List;
 public final class RelayGrants {
     private RelayGrants() {}
 
-    public static RelayGrant sign(IssuedCertificate signer, String transferId, String operationId, List<String> nextHops,
-                                  Instant validUntil) {
-        byte[] payload = RelayGrantSignature.payload(transferId, operationId, nextHops, validUntil.toEpochMilli());
-        return RelayGrant.newBuilder().setTransferId(transferId).setOperationId(operationId).addAllNextHops(nextHops)
+    /** @param holder the host name (agent certificate CN) of the agent the grant is for */
+    public static RelayGrant sign(IssuedCertificate signer, String transferId, String operationId, String holder,
+                                  List<String> nextHops, Instant validUntil) {
+        byte[] payload = RelayGrantSignature.payload(transferId, operationId, holder, nextHops, validUntil.toEpochMilli());
+        return RelayGrant.newBuilder().setTransferId(transferId).setOperationId(operationId).setHolder(holder)
+                .addAllNextHops(nextHops)
                 .setValidUntilUnixMs(validUntil.toEpochMilli())
                 .setSignature(ByteString.copyFrom(RelayGrantSignature.sign(signer.privateKey(), payload))).build();
     }

@@ -29,34 +29,37 @@ class RelayGrantsTest {
 
     @Test
     void theMiddleOfAChainAcceptsItsUpstreamsGrantAndNothingElse() {
-        grants.announce("t", "op", RelayGrants.sign(COORDINATOR, "t", "op", List.of("c:1"), LATER), COORDINATOR.certificate());
+        grants.announce("t", "op", RelayGrants.sign(COORDINATOR, "t", "op", "a", List.of("c:1"), LATER), COORDINATOR.certificate());
 
-        assertThatCode(() -> grants.checkUpstream(RelayGrants.sign(COORDINATOR, "t", "op", List.of("b:1", "c:1"), LATER), "op"))
+        assertThatCode(() -> grants.checkUpstream(RelayGrants.sign(COORDINATOR, "t", "op", "a", List.of("b:1", "c:1"), LATER), "op", "a"))
                 .doesNotThrowAnyException();
-        denied(RelayGrants.sign(COORDINATOR, "t", "op", List.of("c:1"), LATER), "op");          // the grant of the hop after it
-        denied(RelayGrants.sign(COORDINATOR, "t", "op", List.of("x:1", "b:1", "c:1"), LATER), "op");
-        denied(RelayGrants.sign(COORDINATOR, "t", "op", List.of("b:1", "c:1"), NOW), "op");    // expires now
-        denied(RelayGrants.sign(COORDINATOR, "t", "op", List.of("b:1", "c:1"), LATER), "op-2");
-        denied(RelayGrants.sign(COORDINATOR, "u", "op", List.of("b:1", "c:1"), LATER), "op");   // never announced
+        denied(RelayGrants.sign(COORDINATOR, "t", "op", "a", List.of("c:1"), LATER), "op");          // the grant of the hop after it
+        denied(RelayGrants.sign(COORDINATOR, "t", "op", "a", List.of("x:1", "b:1", "c:1"), LATER), "op");
+        denied(RelayGrants.sign(COORDINATOR, "t", "op", "a", List.of("b:1", "c:1"), NOW), "op");    // expires now
+        denied(RelayGrants.sign(COORDINATOR, "t", "op", "a", List.of("b:1", "c:1"), LATER), "op-2");
+        denied(RelayGrants.sign(COORDINATOR, "u", "op", "a", List.of("b:1", "c:1"), LATER), "op");   // never announced
         IssuedCertificate other = FLEET.issueCoordinator("etcd-rescue-coordinator", Duration.ofDays(1));
-        denied(RelayGrants.sign(other, "t", "op", List.of("b:1", "c:1"), LATER), "op");
-        denied(RelayGrants.sign(COORDINATOR, "t", "op", List.of("b:1", "c:1"), LATER).toBuilder()
+        denied(RelayGrants.sign(other, "t", "op", "a", List.of("b:1", "c:1"), LATER), "op");
+        denied(RelayGrants.sign(COORDINATOR, "t", "op", "x", List.of("b:1", "c:1"), LATER), "op");    // another agent's grant
+        denied(RelayGrants.sign(COORDINATOR, "t", "op", "a", List.of("b:1", "c:1"), LATER).toBuilder().setHolder("x")
+                .build(), "op");                                                                    // holder altered after signing
+        denied(RelayGrants.sign(COORDINATOR, "t", "op", "a", List.of("b:1", "c:1"), LATER).toBuilder()
                 .addNextHops("d:1").build(), "op");                                                 // altered after signing
     }
 
     @Test
     void anAnnouncementIsCheckedAgainstTheCallingCoordinatorAndAForgottenOneAcceptsNoRelay() {
         IssuedCertificate other = FLEET.issueCoordinator("etcd-rescue-coordinator", Duration.ofDays(1));
-        assertThatThrownBy(() -> grants.announce("t", "op", RelayGrants.sign(other, "t", "op", List.of(), LATER),
+        assertThatThrownBy(() -> grants.announce("t", "op", RelayGrants.sign(other, "t", "op", "a", List.of(), LATER),
                 COORDINATOR.certificate())).isInstanceOf(AgentException.class);
 
-        grants.announce("t", "op", RelayGrants.sign(COORDINATOR, "t", "op", List.of(), LATER), COORDINATOR.certificate());
+        grants.announce("t", "op", RelayGrants.sign(COORDINATOR, "t", "op", "a", List.of(), LATER), COORDINATOR.certificate());
         grants.forget("t");
-        denied(RelayGrants.sign(COORDINATOR, "t", "op", List.of("b:1"), LATER), "op");
+        denied(RelayGrants.sign(COORDINATOR, "t", "op", "a", List.of("b:1"), LATER), "op");
     }
 
     private void denied(dev.etcdrescue.proto.v1.RelayGrant grant, String operationId) {
-        assertThatThrownBy(() -> grants.checkUpstream(grant, operationId)).isInstanceOfSatisfying(AgentException.class,
+        assertThatThrownBy(() -> grants.checkUpstream(grant, operationId, "a")).isInstanceOfSatisfying(AgentException.class,
                 e -> org.assertj.core.api.Assertions.assertThat(e.code()).isEqualTo(Status.Code.PERMISSION_DENIED));
     }
 }

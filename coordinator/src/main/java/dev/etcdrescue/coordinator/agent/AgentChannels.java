@@ -12,10 +12,13 @@ import io.grpc.netty.NettyChannelBuilder;
 import io.netty.handler.ssl.SslContext;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.security.PrivateKey;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -46,6 +49,7 @@ public final class AgentChannels {
                         + "create the fleet PKI with 'etcd-rescue pki init --dir " + tlsDir + "' or set tls_dir in the inventory");
             }
         }
+        requirePrivate(key);
         try {
             return new AgentChannels(TlsContexts.grpcClient(cert, key, ca), Pem.readPrivateKey(key));
         } catch (Exception e) {
@@ -53,10 +57,30 @@ public final class AgentChannels {
         }
     }
 
-    /** A grant, signed with the coordinator's key, for the agent whose next hops are {@code nextHops}. */
-    public RelayGrant grant(String transferId, String operationId, List<String> nextHops, Instant validUntil) {
-        byte[] payload = RelayGrantSignature.payload(transferId, operationId, nextHops, validUntil.toEpochMilli());
-        return RelayGrant.newBuilder().setTransferId(transferId).setOperationId(operationId).addAllNextHops(nextHops)
+    /**
+     * Refuses a coordinator key that group or others may read, as ssh does for its keys: whoever reads
+     * it holds the coordinator's access to every etcd host until the certificate expires.
+     */
+    private static void requirePrivate(Path key) {
+        try {
+            Set<PosixFilePermission> mode = Files.getPosixFilePermissions(key);
+            if (mode.stream().anyMatch(p -> p.name().startsWith("GROUP_") || p.name().startsWith("OTHERS_"))) {
+                throw new UserException(FailureKind.BAD_INPUT, "the coordinator key " + key + " is readable by others (mode "
+                        + PosixFilePermissions.toString(mode) + "): chmod 600 " + key);
+            }
+        } catch (UnsupportedOperationException | java.io.IOException e) {
+            // No POSIX modes to check (another file system), or unreadable: loading it says why.
+        }
+    }
+
+    /**
+     * A grant, signed with the coordinator's key, for the agent {@code holder} (its certificate's CN, the
+     * inventory host name) whose next hops are {@code nextHops}.
+     */
+    public RelayGrant grant(String transferId, String operationId, String holder, List<String> nextHops, Instant validUntil) {
+        byte[] payload = RelayGrantSignature.payload(transferId, operationId, holder, nextHops, validUntil.toEpochMilli());
+        return RelayGrant.newBuilder().setTransferId(transferId).setOperationId(operationId).setHolder(holder)
+                .addAllNextHops(nextHops)
                 .setValidUntilUnixMs(validUntil.toEpochMilli())
                 .setSignature(ByteString.copyFrom(RelayGrantSignature.sign(key, payload))).build();
     }

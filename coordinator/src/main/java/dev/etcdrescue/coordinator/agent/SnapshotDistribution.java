@@ -146,7 +146,8 @@ public final class SnapshotDistribution {
             position.put(chain.get(i), i);
         }
         inParallel(chain, executor, t -> t.agent().beginTransfer(begin(t)
-                .setRelay(channels.grant(transferId, t.header().getOperationId(), hops.get(position.get(t)), validUntil))
+                .setRelay(channels.grant(transferId, t.header().getOperationId(), t.hostName(), hops.get(position.get(t)),
+                        validUntil))
                 .build()));
         chain.forEach(t -> relayed.put(t.hostName(), position.get(t)));
         Target head = chain.get(0);

@@ -12,6 +12,8 @@ import dev.etcdrescue.pki.CertificateAuthority;
 import dev.etcdrescue.pki.HostNames;
 import dev.etcdrescue.pki.IssuedCertificate;
 import dev.etcdrescue.pki.Pem;
+import dev.etcdrescue.pki.PublicKeyPins;
+import dev.etcdrescue.pki.SubjectNames;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.FileAlreadyExistsException;
@@ -38,14 +40,16 @@ import picocli.CommandLine.Option;
             "The coordinator and every agent talk over mutual TLS: both sides present a certificate of the same CA,",
             "and the subject's OU says who is who (OU=coordinator, OU=agent)."
         },
-        subcommands = {PkiCommand.Init.class, PkiCommand.Issue.class, PkiCommand.InitEtcdCa.class, PkiCommand.IssueEtcd.class,
-            CommandLine.HelpCommand.class},
+        subcommands = {PkiCommand.Init.class, PkiCommand.Issue.class, PkiIssueCoordinator.class, PkiRevoke.class,
+            PkiCommand.InitEtcdCa.class, PkiCommand.IssueEtcd.class, CommandLine.HelpCommand.class},
         footer = {
             "",
-            "Typical first run (an inventory's tls_dir defaults to ./pki beside it):",
+            "Typical first run (an inventory's tls_dir defaults to ./pki beside it; the CA goes to ./pki-ca):",
             "  etcd-rescue pki init  --dir ./pki",
             "  etcd-rescue pki issue --dir ./pki --inventory inventory.yaml",
-            "  then copy ./pki/agents/<host>/* to /etc/etcd-rescue/tls/ on each host.",
+            "  then copy ./pki/agents/<host>/* to /etc/etcd-rescue/tls/ on each host, and ./pki-ca somewhere offline.",
+            "At an incident, a coordinator certificate valid for a few days:",
+            "  etcd-rescue pki issue-coordinator --dir ./pki --ca-dir /media/offline/pki-ca",
             "",
             "etcd's own certificates (https client and peer URLs), from the etcd cluster's CA:",
             "  etcd-rescue pki init-etcd-ca --ca-dir ./etcd-pki          (or use the cluster's existing CA files)",
@@ -55,6 +59,8 @@ public final class PkiCommand implements Runnable {
     /** Where the agent's configuration expects its TLS files (docs/architecture.md, agent.yaml). */
     static final String AGENT_TLS_DIR = "/etc/etcd-rescue/tls/";
     static final String DEFAULT_COORDINATOR_CN = "etcd-rescue-coordinator";
+    /** The fleet CA's subject CN: issue-etcd refuses a CA of that name, so etcd's certificates never come from it. */
+    static final String FLEET_CA_CN = "etcd-rescue fleet CA";
 
     @Override
     public void run() {
@@ -64,10 +70,11 @@ public final class PkiCommand implements Runnable {
     @Command(name = "init", mixinStandardHelpOptions = true, sortOptions = false,
             header = "Creates the fleet CA and the coordinator's certificate.",
             description = {
-                "Creates the fleet CA and the coordinator's client certificate in DIR:",
-                "  ca.pem, ca-key.pem          the CA; keep ca-key.pem secret",
-                "  coordinator.pem,            the coordinator's certificate",
-                "  coordinator-key.pem         (CN=etcd-rescue-coordinator, OU=coordinator)",
+                "Creates the fleet CA in CA_DIR and the coordinator's client certificate in DIR:",
+                "  CA_DIR/ca.pem, ca-key.pem   the CA; keep it offline: only pki issue, issue-coordinator and revoke need it",
+                "  DIR/ca.pem                  the CA's certificate, which the coordinator trusts",
+                "  DIR/coordinator.pem,        the coordinator's certificate, valid 7 days unless --validity says otherwise",
+                "  DIR/coordinator-key.pem     (CN=etcd-rescue-coordinator, OU=coordinator)",
                 "",
                 "Refuses if any of these files exists: a new CA would lock out every agent certified by the old one.",
                 ""
@@ -76,21 +83,26 @@ public final class PkiCommand implements Runnable {
                 "",
                 "Examples:",
                 "  etcd-rescue pki init --dir ./pki",
-                "  etcd-rescue pki init --dir /secure/etcd-rescue-pki --validity P365D"
+                "  etcd-rescue pki init --dir ./pki --ca-dir /media/offline/pki-ca --validity P1D"
             })
     static final class Init implements java.util.concurrent.Callable<Integer> {
         @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
         @Option(names = "--dir", required = true, paramLabel = "DIR",
-                description = "Directory for the CA and the coordinator's files (created if missing).")
+                description = "Directory for the coordinator's files (created if missing).")
         Path dir;
+
+        @Option(names = "--ca-dir", paramLabel = "CA_DIR",
+                description = "Directory for the CA's certificate and key (default: DIR-ca beside DIR); not DIR itself.")
+        Path caDir;
 
         @Option(names = "--ca-validity", defaultValue = "P3650D", paramLabel = "DURATION",
                 description = "How long the CA is valid, ISO-8601 (default: ${DEFAULT-VALUE}).")
         Duration caValidity;
 
-        @Option(names = "--validity", defaultValue = "P825D", paramLabel = "DURATION",
-                description = "How long the coordinator's certificate is valid, ISO-8601 (default: ${DEFAULT-VALUE}).")
+        @Option(names = "--validity", defaultValue = "P7D", paramLabel = "DURATION",
+                description = "How long the coordinator's certificate is valid, ISO-8601 (default: ${DEFAULT-VALUE});"
+                        + " renew it with 'pki issue-coordinator'.")
         Duration validity;
 
         @Option(names = "--coordinator-cn", defaultValue = DEFAULT_COORDINATOR_CN, paramLabel = "NAME",
@@ -101,21 +113,27 @@ public final class PkiCommand implements Runnable {
         public Integer call() {
             requirePositive("--ca-validity", caValidity);
             requirePositive("--validity", validity);
-            Path caCert = dir.resolve("ca.pem");
-            Path caKey = dir.resolve("ca-key.pem");
+            Path cas = caDir == null ? defaultCaDir(dir) : caDir;
+            if (cas.toAbsolutePath().normalize().equals(dir.toAbsolutePath().normalize())) {
+                throw usage("--ca-dir must differ from --dir: the CA key is not kept beside the coordinator's key");
+            }
+            Path caCert = cas.resolve("ca.pem");
+            Path caKey = cas.resolve("ca-key.pem");
+            Path trust = dir.resolve("ca.pem");
             Path cert = dir.resolve("coordinator.pem");
             Path key = dir.resolve("coordinator-key.pem");
-            List<Path> existing = existing(List.of(caCert, caKey, cert, key));
+            List<Path> existing = existing(List.of(caCert, caKey, trust, cert, key));
             if (!existing.isEmpty()) {
                 throw new UserException(FailureKind.BAD_INPUT, "refusing to create a new CA: " + join(existing) + " already exist"
                         + (existing.size() == 1 ? "s" : "") + ". A new CA would lock out every agent certified by the old one; "
                         + "to issue agent certificates from the existing CA use 'etcd-rescue pki issue --dir " + dir
                         + "', or pick another --dir");
             }
-            CertificateAuthority ca = CertificateAuthority.create("etcd-rescue fleet CA", caValidity);
+            CertificateAuthority ca = CertificateAuthority.create(FLEET_CA_CN, caValidity);
             IssuedCertificate coordinator = ca.issueCoordinator(coordinatorCn, validity);
             try {
                 ca.writeTo(caCert, caKey);
+                Pem.writeCertificate(trust, ca.certificate());
                 coordinator.writeTo(cert, key);
             } catch (FileAlreadyExistsException e) {
                 throw new UserException(FailureKind.BAD_INPUT, "refusing to overwrite " + e.getFile() + ", created meanwhile by someone else", e);
@@ -123,10 +141,14 @@ public final class PkiCommand implements Runnable {
                 throw new UserException(FailureKind.PHASE_FAILED, "cannot write the PKI files in " + dir + ": " + IoErrors.describe(e), e);
             }
             PrintWriter out = spec.commandLine().getOut();
-            out.println("created CA:          " + caCert + ", " + caKey + " (mode 0600; keep it off the etcd hosts)");
-            out.println("created coordinator: " + cert + ", " + key + " (CN=" + coordinatorCn + ", OU=coordinator, valid "
-                    + validity.toDays() + " days)");
-            out.println("next: etcd-rescue pki issue --dir " + dir + " --inventory INVENTORY");
+            out.println("created CA:          " + caCert + ", " + caKey + " (mode 0600; keep " + cas
+                    + " offline, off the etcd hosts and away from " + dir + ")");
+            out.println("created coordinator: " + cert + ", " + key + " (CN=" + coordinatorCn + ", OU=coordinator, "
+                    + PkiIssueCoordinator.validFor(coordinator) + ")");
+            out.println("coordinator key pin: " + PublicKeyPins.spkiSha256(coordinator.certificate())
+                    + " (agent.yaml tls.coordinator_spki_sha256, optional)");
+            out.println("next: etcd-rescue pki issue --dir " + dir + (caDir == null ? "" : " --ca-dir " + caDir)
+                    + " --inventory INVENTORY");
             out.flush();
             return ExitCodes.OK;
         }
@@ -160,8 +182,12 @@ public final class PkiCommand implements Runnable {
 
         @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
-        @Option(names = "--dir", required = true, paramLabel = "DIR", description = "Directory made by 'pki init', with ca.pem and ca-key.pem.")
+        @Option(names = "--dir", required = true, paramLabel = "DIR", description = "The coordinator's directory made by 'pki init'.")
         Path dir;
+
+        @Option(names = "--ca-dir", paramLabel = "CA_DIR",
+                description = "The CA's directory (default: DIR-ca beside DIR, or DIR itself when it holds ca-key.pem).")
+        Path caDir;
 
         @Option(names = {"-i", "--inventory"}, paramLabel = "FILE", description = "Issue for every host of this inventory.")
         Path inventory;
@@ -183,7 +209,7 @@ public final class PkiCommand implements Runnable {
         public Integer call() {
             requirePositive("--validity", validity);
             Map<String, List<String>> hosts = hosts();
-            CertificateAuthority ca = loadCa();
+            CertificateAuthority ca = loadCa(caDir, dir);
             Map<String, List<Path>> files = new LinkedHashMap<>();
             for (String name : hosts.keySet()) {
                 Path hostDir = dir.resolve("agents").resolve(name);
@@ -257,19 +283,6 @@ public final class PkiCommand implements Runnable {
             return hosts;
         }
 
-        private CertificateAuthority loadCa() {
-            Path cert = dir.resolve("ca.pem");
-            Path key = dir.resolve("ca-key.pem");
-            if (!Files.isRegularFile(cert) || !Files.isRegularFile(key)) {
-                throw new UserException(FailureKind.BAD_INPUT, "no CA in " + dir + " (" + cert + " and " + key + " are needed): "
-                        + "create it with 'etcd-rescue pki init --dir " + dir + "'");
-            }
-            try {
-                return CertificateAuthority.load(cert, key);
-            } catch (IOException | RuntimeException e) {
-                throw new UserException(FailureKind.BAD_INPUT, "cannot load the CA from " + dir + ": " + e.getMessage(), e);
-            }
-        }
 
         static String requireDirName(String name) {
             if (!HOST_DIR_NAME.matcher(name).matches()) {
@@ -464,11 +477,43 @@ public final class PkiCommand implements Runnable {
                 throw new UserException(FailureKind.BAD_INPUT, "no etcd CA in " + caDir + " (" + cert + " and " + key + " are needed): "
                         + "create one with 'etcd-rescue pki init-etcd-ca --ca-dir " + caDir + "', or copy the cluster's CA there");
             }
+            CertificateAuthority ca;
             try {
-                return CertificateAuthority.load(cert, key);
+                ca = CertificateAuthority.load(cert, key);
             } catch (IOException | RuntimeException e) {
                 throw new UserException(FailureKind.BAD_INPUT, "cannot load the etcd CA from " + caDir + ": " + e.getMessage(), e);
             }
+            if (SubjectNames.commonName(ca.certificate()).filter(FLEET_CA_CN::equals).isPresent()) {
+                throw new UserException(FailureKind.BAD_INPUT, caDir + " holds the fleet CA of 'pki init', not an etcd CA: a member"
+                        + " certificate from it could pass as that host's agent. Use the cluster's CA or 'pki init-etcd-ca'");
+            }
+            return ca;
+        }
+    }
+
+    /** Where 'pki init' puts the CA when --ca-dir is not given: beside DIR, named DIR-ca. */
+    static Path defaultCaDir(Path dir) {
+        Path absolute = dir.toAbsolutePath().normalize();
+        return absolute.resolveSibling(absolute.getFileName() + "-ca");
+    }
+
+    /**
+     * The fleet CA from {@code caDir}; without one, from DIR-ca, or from DIR itself for a PKI made
+     * before the CA had its own directory.
+     */
+    static CertificateAuthority loadCa(Path caDir, Path dir) {
+        Path cas = caDir != null ? caDir
+                : Files.isRegularFile(dir.resolve("ca-key.pem")) ? dir : defaultCaDir(dir);
+        Path cert = cas.resolve("ca.pem");
+        Path key = cas.resolve("ca-key.pem");
+        if (!Files.isRegularFile(cert) || !Files.isRegularFile(key)) {
+            throw new UserException(FailureKind.BAD_INPUT, "no CA in " + cas + " (" + cert + " and " + key + " are needed): "
+                    + "create it with 'etcd-rescue pki init --dir " + dir + "', or name its directory with --ca-dir");
+        }
+        try {
+            return CertificateAuthority.load(cert, key);
+        } catch (IOException | RuntimeException e) {
+            throw new UserException(FailureKind.BAD_INPUT, "cannot load the CA from " + cas + ": " + e.getMessage(), e);
         }
     }
 

@@ -204,12 +204,36 @@ final class ClusterResolver {
         if (user.isPresent() && (user.get().isBlank() || user.get().chars().anyMatch(c -> c < 0x21 || c == 0x7f))) {
             vars.problem(vars.lineOf(ETCD_USER), ETCD_USER, "'" + user.get() + "' is not an etcd user name (no spaces or control characters)");
         }
+        if (user.isPresent()) {
+            List<String> plain = plainHttpPeers(newHttps, oldClientUrls);
+            if (!plain.isEmpty()) {
+                vars.problem(vars.lineOf(ETCD_USER), ETCD_USER, "is set, but its password would cross the network in"
+                        + " clear text to " + String.join(", ", plain) + ": use https (scheme: https and https"
+                        + " snapshot_endpoints), or a client certificate instead of a password");
+            }
+        }
         Optional<Path> passwordFile = vars.string(ETCD_PASSWORD_FILE).map(v -> resolvePath(v.value()));
         if (passwordFile.isPresent() && user.isEmpty()) {
             vars.problem(vars.lineOf(ETCD_PASSWORD_FILE), ETCD_PASSWORD_FILE, "is set but etcd_user is not: set the etcd user"
                     + " whose password the file holds");
         }
         return new EtcdAccess(ca.orElse(null), cert.orElse(null), key.orElse(null), user.orElse(null), passwordFile.orElse(null));
+    }
+
+    /** Where the coordinator would talk plain http to etcd off this machine (loopback stays on it). */
+    private static List<String> plainHttpPeers(boolean newHttps, List<URI> oldClientUrls) {
+        List<String> plain = new ArrayList<>();
+        if (!newHttps) {
+            plain.add("the new members (scheme: http)");
+        }
+        oldClientUrls.stream().filter(u -> u.getScheme().equals("http") && !loopback(u.getHost()))
+                .forEach(u -> plain.add(u.toString()));
+        return plain;
+    }
+
+    private static boolean loopback(String host) {
+        String bare = host == null ? "" : host.replaceAll("^\\[|\\]$", "");
+        return bare.equals("localhost") || bare.startsWith("127.") || bare.equals("::1");
     }
 
     private Path resolvePath(String path) {

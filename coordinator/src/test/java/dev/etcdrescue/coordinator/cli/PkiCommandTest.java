@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.etcdrescue.pki.CertificateAuthority;
 import dev.etcdrescue.pki.Pem;
+import dev.etcdrescue.pki.PublicKeyPins;
+import dev.etcdrescue.pki.RevocationList;
 import dev.etcdrescue.pki.Role;
 import dev.etcdrescue.pki.SubjectNames;
 import dev.etcdrescue.pki.TlsContexts;
@@ -11,6 +13,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
@@ -39,15 +43,68 @@ class PkiCommandTest {
     void initCreatesCaAndCoordinatorCertificate() throws Exception {
         assertThat(run("pki", "init", "--dir", pki.toString())).isEqualTo(ExitCodes.OK);
 
-        CertificateAuthority ca = CertificateAuthority.load(pki.resolve("ca.pem"), pki.resolve("ca-key.pem"));
+        Path caDir = tmp.resolve("pki-ca");
+        assertThat(pki.resolve("ca-key.pem")).as("the CA key is not kept beside the coordinator's").doesNotExist();
+        CertificateAuthority ca = CertificateAuthority.load(caDir.resolve("ca.pem"), caDir.resolve("ca-key.pem"));
+        assertThat(Pem.readCertificate(pki.resolve("ca.pem"))).isEqualTo(ca.certificate());
         X509Certificate coordinator = Pem.readCertificate(pki.resolve("coordinator.pem"));
         coordinator.verify(ca.certificate().getPublicKey());
         assertThat(Role.of(coordinator)).contains(Role.COORDINATOR);
         assertThat(SubjectNames.commonName(coordinator)).contains("etcd-rescue-coordinator");
-        assertThat(mode(pki.resolve("ca-key.pem"))).isEqualTo("rw-------");
+        assertThat(Duration.between(Instant.now(), coordinator.getNotAfter().toInstant()))
+                .isBetween(Duration.ofDays(7).minusMinutes(1), Duration.ofDays(7));
+        assertThat(mode(caDir.resolve("ca-key.pem"))).isEqualTo("rw-------");
         assertThat(mode(pki.resolve("coordinator-key.pem"))).isEqualTo("rw-------");
         assertThat(TlsContexts.grpcClient(pki.resolve("coordinator.pem"), pki.resolve("coordinator-key.pem"), pki.resolve("ca.pem")).isClient()).isTrue();
-        assertThat(printed.out()).contains("created CA:", "next: etcd-rescue pki issue");
+        assertThat(printed.out()).contains("created CA:", "next: etcd-rescue pki issue",
+                "coordinator key pin: " + PublicKeyPins.spkiSha256(coordinator));
+    }
+
+    @Test
+    void initRefusesACaDirThatIsTheCoordinatorsDir() {
+        assertThat(run("pki", "init", "--dir", pki.toString(), "--ca-dir", pki.toString())).isEqualTo(ExitCodes.USAGE);
+        assertThat(printed.err()).contains("--ca-dir must differ from --dir");
+    }
+
+    @Test
+    void issueCoordinatorRenewsForDaysAndKeepsTheKeyOnlyWhenAsked() throws Exception {
+        Path caDir = tmp.resolve("offline-ca");
+        run("pki", "init", "--dir", pki.toString(), "--ca-dir", caDir.toString());
+        X509Certificate first = Pem.readCertificate(pki.resolve("coordinator.pem"));
+
+        assertThat(run("pki", "issue-coordinator", "--dir", pki.toString(), "--ca-dir", caDir.toString(),
+                "--valid-for", "1", "--keep-key")).isEqualTo(ExitCodes.OK);
+        X509Certificate renewed = Pem.readCertificate(pki.resolve("coordinator.pem"));
+        assertThat(renewed.getPublicKey()).isEqualTo(first.getPublicKey());
+        assertThat(renewed.getSerialNumber()).isNotEqualTo(first.getSerialNumber());
+        assertThat(Duration.between(Instant.now(), renewed.getNotAfter().toInstant())).isLessThanOrEqualTo(Duration.ofDays(1));
+        assertThat(printed.out()).contains("moved aside: " + pki.resolve("coordinator.pem"),
+                "coordinator key pin: " + PublicKeyPins.spkiSha256(first));
+        assertThat(mode(pki.resolve("coordinator-key.pem"))).isEqualTo("rw-------");
+
+        assertThat(run("pki", "issue-coordinator", "--dir", pki.toString(), "--ca-dir", caDir.toString())).isEqualTo(ExitCodes.OK);
+        assertThat(Pem.readCertificate(pki.resolve("coordinator.pem")).getPublicKey()).isNotEqualTo(first.getPublicKey());
+        assertThat(run("pki", "issue-coordinator", "--dir", pki.toString(), "--ca-dir", caDir.toString(), "--valid-for", "0"))
+                .isEqualTo(ExitCodes.USAGE);
+    }
+
+    @Test
+    void revokeWritesASignedCrlThatKeepsEarlierEntries() throws Exception {
+        Path caDir = tmp.resolve("pki-ca");
+        run("pki", "init", "--dir", pki.toString());
+        Path first = pki.resolve("first.pem");
+        Files.copy(pki.resolve("coordinator.pem"), first);
+        run("pki", "issue-coordinator", "--dir", pki.toString());
+
+        assertThat(run("pki", "revoke", "--ca-dir", caDir.toString(), "--cert", first.toString())).isEqualTo(ExitCodes.OK);
+        assertThat(run("pki", "revoke", "--ca-dir", caDir.toString(), "--serial", "0a:bc")).isEqualTo(ExitCodes.OK);
+
+        CertificateAuthority ca = CertificateAuthority.load(caDir.resolve("ca.pem"), caDir.resolve("ca-key.pem"));
+        RevocationList crl = RevocationList.load(caDir.resolve("crl.pem"), ca.certificate());
+        assertThat(crl.revokes(Pem.readCertificate(first))).isTrue();
+        assertThat(crl.revokes(Pem.readCertificate(pki.resolve("coordinator.pem")))).isFalse();
+        assertThat(crl.crl().getRevokedCertificate(new java.math.BigInteger("abc", 16))).isNotNull();
+        assertThat(printed.out()).contains("wrote " + caDir.resolve("crl.pem") + ": 2 revoked certificates", "tls.crl");
     }
 
     @Test

@@ -101,6 +101,12 @@ class PkiEtcdCommandTest {
         assertThat(Main.run("pki", "issue-etcd", "--ca-dir", tmp.resolve("none").toString(), "-i", inventory.toString()))
                 .isEqualTo(ExitCodes.USAGE);
         assertThat(printed.err()).contains("no etcd CA in").contains("pki init-etcd-ca");
+
+        Path fleet = tmp.resolve("pki");
+        assertThat(Main.run("pki", "init", "--dir", fleet.toString())).isEqualTo(ExitCodes.OK);
+        assertThat(Main.run("pki", "issue-etcd", "--ca-dir", tmp.resolve("pki-ca").toString(), "-i", inventory.toString()))
+                .isEqualTo(ExitCodes.USAGE);
+        assertThat(printed.err()).contains("holds the fleet CA of 'pki init', not an etcd CA");
         printed.forget();
         assertThat(Main.run("pki", "issue-etcd", "--ca-dir", caDir.toString(), "-i", inventory.toString(), "--no-loopback-sans",
                 "--san", "etcd.example.org")).isEqualTo(ExitCodes.OK);

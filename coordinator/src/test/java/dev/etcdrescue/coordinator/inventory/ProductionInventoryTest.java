@@ -146,6 +146,15 @@ class ProductionInventoryTest {
     }
 
     @Test
+    void aPasswordIsNeverSentOverPlainHttp() {
+        String yaml = inventory("        etcd_user: root\n        etcd_password_file: secrets/etcd-password\n", "")
+                .replace("scheme: https", "scheme: http").replace("https://10.0.0.1:2379", "http://10.0.0.1:2379");
+        assertThatThrownBy(() -> load(yaml)).isInstanceOfSatisfying(InventoryException.class, e -> assertThat(e.problems())
+                .anySatisfy(p -> assertThat(p).contains("etcd_user: is set, but its password would cross the network in clear"
+                        + " text to the new members (scheme: http), http://10.0.0.1:2379")));
+    }
+
+    @Test
     void aPasswordFileWithoutAUserIsRefused() throws Exception {
         assertThatThrownBy(() -> load(inventory("        etcd_password_file: pw\n", "")))
                 .isInstanceOfSatisfying(InventoryException.class, e -> assertThat(e.problems()).singleElement().satisfies(p -> assertThat(p)
