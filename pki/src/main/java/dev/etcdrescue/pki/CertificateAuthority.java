@@ -172,7 +172,8 @@ public final class CertificateAuthority {
     public IssuedCertificate renewCoordinator(IssuedCertificate existing, Duration validity) {
         requirePositive(validity);
         Instant now = clock.instant();
-        CertificateSpec spec = new CertificateSpec(Role.COORDINATOR, SubjectNames.commonName(existing.certificate()).orElse("etcd-rescue-coordinator"), List.of(),
+        CertificateSpec spec = new CertificateSpec(Role.COORDINATOR,
+                SubjectNames.commonName(existing.certificate()).orElse("etcd-rescue-coordinator"), List.of(),
                 now.minus(CLOCK_SKEW), now.plus(validity));
         return issue(spec, new KeyPair(existing.certificate().getPublicKey(), existing.privateKey()));
     }

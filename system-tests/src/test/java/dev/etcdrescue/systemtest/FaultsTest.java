@@ -5,14 +5,11 @@ import static org.awaitility.Awaitility.await;
 
 import dev.etcdrescue.systemtest.testbed.TestHost;
 import dev.etcdrescue.systemtest.testbed.Testbed;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.URI;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;

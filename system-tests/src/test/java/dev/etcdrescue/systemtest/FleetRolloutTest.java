@@ -154,7 +154,8 @@ class FleetRolloutTest {
                 .containsPattern("(?m)^bravo   : recovered\\s+work dir: " + work.resolve("runs-b") + "/rescue-")
                 .containsPattern("(?m)^charlie : recovered\\s+work dir: " + work.resolve("runs-b") + "/rescue-")
                 .contains("FLEET FAILED: 2 of 3 clusters recovered, 1 failed, 0 not started")
-                .containsPattern("(?m)^ +" + testbed.host(2).name() + ": agent " + testbed.host(2).address() + ":" + DEAD_AGENT_PORT + " unreachable");
+                .containsPattern("(?m)^ +" + testbed.host(2).name() + ": agent " + testbed.host(2).address() + ":" + DEAD_AGENT_PORT
+                        + " unreachable");
         // Until the fleet recap, every line belongs to one cluster (its name first) or to the rollout itself.
         String live = out.substring(0, out.indexOf("FLEET RECAP"));
         for (String line : live.lines().toList()) {

@@ -39,7 +39,8 @@ public final class RestoreCommand {
 
     private static void requireSupported(DetectedTool tool, MemberPlan plan, RestoreOptions options) {
         if (!tool.restores()) {
-            throw AgentException.failedPrecondition(ErrorReason.TOOL_UNSUPPORTED, tool.cannotRestore(tool.version(), List.of(tool.path().getParent())));
+            throw AgentException.failedPrecondition(ErrorReason.TOOL_UNSUPPORTED, tool.cannotRestore(tool.version(),
+                    List.of(tool.path().getParent())));
         }
         if (options.bumpRevision() < 0) {
             throw AgentException.invalidField("bump_revision", "bump_revision must be >= 0, got " + options.bumpRevision());

@@ -65,7 +65,8 @@ public final class ClaimManager {
             throw heldBy(held.get());
         }
         if (held.isPresent() && !held.get().clusterName().equals(header.getClusterName())) {
-            throw AgentException.failedPrecondition(ErrorReason.CLAIMED_BY_OTHER, "operation " + header.getOperationId() + " holds this agent for cluster "
+            throw AgentException.failedPrecondition(ErrorReason.CLAIMED_BY_OTHER, "operation " + header.getOperationId()
+                    + " holds this agent for cluster "
                     + held.get().clusterName() + ", not " + header.getClusterName());
         }
         held.ifPresent(this::requireHolder);

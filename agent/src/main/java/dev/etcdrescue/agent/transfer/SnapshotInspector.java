@@ -43,7 +43,8 @@ public final class SnapshotInspector {
                 "neither etcdutl nor etcdctl was found in tool_dirs " + tools.toolDirs() + tools.refusedNote()));
         // etcdctl lost snapshot status in the same release as snapshot restore, so the restore probe tells both.
         if (!detected.restores()) {
-            throw AgentException.failedPrecondition(ErrorReason.TOOL_UNSUPPORTED, detected.cannotRestore(host.etcdVersion().orElse(detected.version()),
+            throw AgentException.failedPrecondition(ErrorReason.TOOL_UNSUPPORTED,
+                    detected.cannotRestore(host.etcdVersion().orElse(detected.version()),
                     tools.toolDirs()));
         }
         Path tool = detected.path();

@@ -13,7 +13,8 @@ class ProcessResultTest {
                 + "Error: write /var/lib/etcd/new/member/snap/db: no space left on device\n";
         ProcessResult r = new ProcessResult(List.of("/usr/bin/etcdctl", "snapshot", "restore", "/s.db"), 1, "", stderr, false, Duration.ofSeconds(1));
         assertThat(r.failureSummary()).isEqualTo("/usr/bin/etcdctl snapshot restore exited with 1: "
-                + "Error: write /var/lib/etcd/new/member/snap/db: no space left on device | {\"level\":\"info\",\"msg\":\"restoring snapshot\",\"path\":\"/s.db\"}");
+                + "Error: write /var/lib/etcd/new/member/snap/db: no space left on device"
+                + " | {\"level\":\"info\",\"msg\":\"restoring snapshot\",\"path\":\"/s.db\"}");
     }
 
     @Test

@@ -18,7 +18,6 @@ import dev.etcdrescue.proto.v1.PreflightRequest;
 import dev.etcdrescue.proto.v1.RescueAgentGrpc;
 import dev.etcdrescue.proto.v1.RestoreRequest;
 import dev.etcdrescue.proto.v1.SnapshotChunk;
-import dev.etcdrescue.proto.v1.TransferResult;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import java.nio.file.Files;
@@ -277,7 +276,7 @@ class HostileInputTest {
 
     // ------------------------------------------------------------------ upload streams
 
-    enum Stream_ {
+    enum BadStream {
         CHUNK_SKIPS_AHEAD(Status.Code.INVALID_ARGUMENT, "chunk at offset 196608, expected 131072", 0,
                 c -> c.getOffset() == 2L * CHUNK ? c.toBuilder().setOffset(3L * CHUNK).build() : c),
         CHUNK_OVERLAPS_THE_PREVIOUS(Status.Code.INVALID_ARGUMENT, "chunk at offset 65536, expected 131072", 0,
@@ -307,7 +306,7 @@ class HostileInputTest {
         final long announcedDelta;
         final UnaryOperator<SnapshotChunk> tamper;
 
-        Stream_(Status.Code code, String message, long announcedDelta, UnaryOperator<SnapshotChunk> tamper) {
+        BadStream(Status.Code code, String message, long announcedDelta, UnaryOperator<SnapshotChunk> tamper) {
             this.code = code;
             this.message = message;
             this.announcedDelta = announcedDelta;
@@ -316,8 +315,8 @@ class HostileInputTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @EnumSource(Stream_.class)
-    void aBrokenUploadStreamIsRefusedAndLeavesOnlyItsPartialFileInStaging(Stream_ row) throws Exception {
+    @EnumSource(BadStream.class)
+    void aBrokenUploadStreamIsRefusedAndLeavesOnlyItsPartialFileInStaging(BadStream row) throws Exception {
         String id = "up-" + row.name().toLowerCase().replace('_', '-');
         Map<String, String> before = tree();
         if (row.announcedDelta != Long.MIN_VALUE) {

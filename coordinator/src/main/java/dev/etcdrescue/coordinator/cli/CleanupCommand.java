@@ -44,7 +44,8 @@ public final class CleanupCommand implements Callable<Integer> {
         if (remove && !yes) {
             Console console = System.console();
             if (console == null) {
-                throw new UserException(FailureKind.BAD_INPUT, "cleanup --remove deletes files on every host; without a terminal to confirm on, pass --yes");
+                throw new UserException(FailureKind.BAD_INPUT,
+                        "cleanup --remove deletes files on every host; without a terminal to confirm on, pass --yes");
             }
             String answer = console.readLine("Remove every leftover on the hosts of %d cluster(s)? [y/N] ", clusters.size());
             if (answer == null || !answer.strip().equalsIgnoreCase("y")) {

@@ -1,6 +1,5 @@
 package dev.etcdrescue.coordinator.cli;
 
-import picocli.CommandLine;
 
 /** Entry point of the {@code etcd-rescue} command. */
 public final class Main {

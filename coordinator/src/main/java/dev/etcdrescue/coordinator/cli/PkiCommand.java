@@ -453,9 +453,11 @@ public final class PkiCommand implements Runnable {
                 var on = m.onHost();
                 printer.println(m.host() + " (SAN " + String.join(", ", m.sans()) + "):");
                 printer.println("  " + m.cert() + " -> " + m.host() + ":" + on.certFile() + " (etcd_cert_file"
-                        + (on.peerCertFile().equals(on.certFile()) ? ", etcd_peer_cert_file)" : "; also to " + on.peerCertFile() + ", etcd_peer_cert_file)"));
+                        + (on.peerCertFile().equals(on.certFile()) ? ", etcd_peer_cert_file)" : "; also to " + on.peerCertFile()
+                                + ", etcd_peer_cert_file)"));
                 printer.println("  " + m.key() + " -> " + m.host() + ":" + on.keyFile() + " (etcd_key_file"
-                        + (on.peerKeyFile().equals(on.keyFile()) ? "" : "; also to " + on.peerKeyFile()) + "; mode 0600, owned by etcd's service user)");
+                        + (on.peerKeyFile().equals(on.keyFile()) ? "" : "; also to " + on.peerKeyFile())
+                                + "; mode 0600, owned by etcd's service user)");
                 printer.println("  " + m.ca() + " -> " + m.host() + ":" + on.caFile() + " (etcd_ca_file"
                         + (on.peerCaFile().equals(on.caFile()) ? ", etcd_peer_ca_file)" : "; also to " + on.peerCaFile() + ")"));
             }

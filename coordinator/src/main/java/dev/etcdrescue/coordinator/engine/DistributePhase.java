@@ -69,7 +69,8 @@ final class DistributePhase implements Phase {
                     return streamed.get();
                 }
                 return AgentRetry.<RecoveryRun.Done>policy(
-                        why -> run.reporter.note(name(), "[" + m.hostName() + "] transfer interrupted, resuming from the agent's durable offset: " + why))
+                        why -> run.reporter.note(name(), "[" + m.hostName()
+                                + "] transfer interrupted, resuming from the agent's durable offset: " + why))
                         .get(() -> {
                             SnapshotDistribution.Delivered delivered = distribution.deliver(target(run, m));
                             return accept(run, m, file, delivered.result(), delivered.how());

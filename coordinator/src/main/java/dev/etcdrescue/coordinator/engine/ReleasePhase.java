@@ -46,7 +46,8 @@ final class ReleasePhase implements Phase {
     @Override
     public void run(RecoveryRun run) throws Exception {
         if (!run.fenced()) {
-            run.recordCluster(name(), Outcome.SKIPPED, "no fence (see preflight's fence line): members served their planned client URLs from the start", Duration.ZERO);
+            run.recordCluster(name(), Outcome.SKIPPED, "no fence (see preflight's fence line): members served their planned client URLs"
+                    + " from the start", Duration.ZERO);
             return;
         }
         Leadership leadership = new Leadership(run.etcd, run.plan);
@@ -94,7 +95,8 @@ final class ReleasePhase implements Phase {
         var agent = run.agents.get(m.hostName());
         try {
             agent.configure(ConfigureRequest.newBuilder().setHeader(run.header(m)).setMember(MemberSpecs.of(run.plan, m))
-                    .setNewUnit(m.newUnit()).setBaseUnit(m.baseUnit()).addAllExtra(MemberSpecs.extras(m, run.snapshot == null ? 0 : run.snapshot.size())).build());
+                    .setNewUnit(m.newUnit()).setBaseUnit(m.baseUnit()).addAllExtra(MemberSpecs.extras(m, run.snapshot == null ? 0
+                            : run.snapshot.size())).build());
             List<UnitActions.Action> actions = run.unitActions(m, name());
             for (UnitActions.Action action : actions) {
                 switch (action.verb()) {

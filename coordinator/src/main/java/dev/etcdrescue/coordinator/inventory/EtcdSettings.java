@@ -204,7 +204,8 @@ public final class EtcdSettings {
     private static Optional<String> scalar(HostVariables vars, Setting entry, String field, Rule rule) {
         Node node = entry.value();
         if (!(node instanceof ScalarNode scalar) || InventoryParser.isNull(node)) {
-            vars.problem(entry.key(), field, "must be " + rule.what() + ", not " + (InventoryParser.isNull(node) ? "empty" : InventoryParser.kind(node)));
+            vars.problem(entry.key(), field, "must be " + rule.what() + ", not " + (InventoryParser.isNull(node) ? "empty"
+                    : InventoryParser.kind(node)));
             return Optional.empty();
         }
         String value = scalar.getValue().strip();
@@ -261,7 +262,8 @@ public final class EtcdSettings {
             boolean local = host.equals(Addresses.canonical(address)) || host.equals("127.0.0.1") || host.equals("0:0:0:0:0:0:0:1")
                     || host.equals("localhost") || host.equals("0.0.0.0") || host.equals("0:0:0:0:0:0:0:0");
             if (!local) {
-                vars.problem(item, field, url + " is not on this host (" + address + ", 127.0.0.1, 0.0.0.0): etcd can only listen on its own addresses");
+                vars.problem(item, field, url + " is not on this host (" + address
+                        + ", 127.0.0.1, 0.0.0.0): etcd can only listen on its own addresses");
                 ok = false;
             } else if (ownPorts.contains(url.getPort())) {
                 vars.problem(item, field, url + " uses port " + url.getPort() + ", which the new member listens on for clients or peers;"

@@ -302,7 +302,8 @@ public final class ClusterVerifier {
             KeyspaceDigest before = KeyspaceDigest.of(old, sourceRevision, true);
             boolean same = now.equals(before);
             return new Check("data equals source", same, same
-                    ? now.keys() + " keys and values equal to " + source + " at revision " + sourceRevision + " (sha256 " + now.sha256().substring(0, 16) + ")"
+                    ? now.keys() + " keys and values equal to " + source + " at revision " + sourceRevision + " (sha256 "
+                            + now.sha256().substring(0, 16) + ")"
                     : "restored " + now.keys() + " keys (" + now.sha256().substring(0, 16) + "), source " + before.keys()
                     + " keys (" + before.sha256().substring(0, 16) + ") at revision " + sourceRevision);
         } catch (Exception e) {

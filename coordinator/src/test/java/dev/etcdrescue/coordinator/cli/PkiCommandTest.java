@@ -55,7 +55,8 @@ class PkiCommandTest {
                 .isBetween(Duration.ofDays(7).minusMinutes(1), Duration.ofDays(7));
         assertThat(mode(caDir.resolve("ca-key.pem"))).isEqualTo("rw-------");
         assertThat(mode(pki.resolve("coordinator-key.pem"))).isEqualTo("rw-------");
-        assertThat(TlsContexts.grpcClient(pki.resolve("coordinator.pem"), pki.resolve("coordinator-key.pem"), pki.resolve("ca.pem")).isClient()).isTrue();
+        assertThat(TlsContexts.grpcClient(pki.resolve("coordinator.pem"), pki.resolve("coordinator-key.pem"),
+                pki.resolve("ca.pem")).isClient()).isTrue();
         assertThat(printed.out()).contains("created CA:", "next: etcd-rescue pki issue",
                 "coordinator key pin: " + PublicKeyPins.spkiSha256(coordinator));
     }

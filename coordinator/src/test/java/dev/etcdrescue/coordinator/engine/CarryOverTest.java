@@ -134,7 +134,8 @@ class CarryOverTest {
         assertThat(r.lines()).contains(
                 "carried: ETCD_QUOTA_BACKEND_BYTES=4294967296 [--quota-backend-bytes at /etc/systemd/system/etcd.service:7]",
                 "carried: ETCD_SNAPSHOT_COUNT=100");
-        assertThat(r.lines()).anyMatch(l -> l.startsWith("changed: ETCD_NAME old-0 -> ") && l.endsWith("[--name at /etc/systemd/system/etcd.service:6]"));
+        assertThat(r.lines()).anyMatch(l -> l.startsWith("changed: ETCD_NAME old-0 -> ")
+                && l.endsWith("[--name at /etc/systemd/system/etcd.service:6]"));
         assertThat(r.lines()).anyMatch(l -> l.startsWith("changed: ETCD_INITIAL_CLUSTER_STATE existing -> new")
                 && l.endsWith("[initial-cluster-state: at /etc/etcd/etcd.yml:4]"));
     }
@@ -230,7 +231,8 @@ class CarryOverTest {
         CarryOver.Result r = CarryOver.of(plan, m, old, 0);
         assertThat(r.settings()).isEmpty();
         assertThat(r.errors()).isEmpty();
-        assertThat(r.lines()).singleElement().asString().startsWith("no etcd setting found in the old member's unit, env files, flags or config file on this host");
+        assertThat(r.lines()).singleElement().asString()
+                .startsWith("no etcd setting found in the old member's unit, env files, flags or config file on this host");
     }
 
     @Test

@@ -106,7 +106,8 @@ class ProductionInventoryTest {
         assertThatThrownBy(() -> load(yaml)).isInstanceOfSatisfying(InventoryException.class, e -> assertThat(e.problems())
                 .anySatisfy(p -> assertThat(p).startsWith(file() + ":8: cluster beta, host beta-0, etcd_cert_file: is set but this"
                         + " host's URLs are http, so etcd would serve in the clear"))
-                .anySatisfy(p -> assertThat(p).startsWith(file() + ":11: cluster beta, host beta-0, etcd_client_ca: is set but no etcd URL is https")));
+                .anySatisfy(p -> assertThat(p).startsWith(file()
+                        + ":11: cluster beta, host beta-0, etcd_client_ca: is set but no etcd URL is https")));
     }
 
     @Test
@@ -115,7 +116,8 @@ class ProductionInventoryTest {
                           etcd_key_file: pki/member-key.pem
                           etcd_ca_file: "/etc/etcd/pki/ca file.pem"
                 """))).isInstanceOfSatisfying(InventoryException.class, e -> assertThat(e.problems())
-                .anySatisfy(p -> assertThat(p).startsWith(file() + ":17: cluster beta, host beta-0, etcd_key_file: 'pki/member-key.pem' must be an absolute path"))
+                .anySatisfy(p -> assertThat(p).startsWith(file()
+                        + ":17: cluster beta, host beta-0, etcd_key_file: 'pki/member-key.pem' must be an absolute path"))
                 .anySatisfy(p -> assertThat(p).startsWith(file() + ":18: cluster beta, host beta-0, etcd_ca_file:").contains("plain file path")));
     }
 

@@ -43,7 +43,8 @@ class FleetReporterTest {
                 r.runStarted(name, "op-" + name, "/runs/op-" + name);
                 for (int i = 0; i < 500; i++) {
                     r.phaseStarted(PhaseName.RESTORE);
-                    r.hostResult(new HostResult(name + "-host-" + i, PhaseName.RESTORE, Outcome.CHANGED, "restored " + name + " " + i, Duration.ZERO));
+                    r.hostResult(new HostResult(name + "-host-" + i, PhaseName.RESTORE, Outcome.CHANGED, "restored " + name + " " + i,
+                            Duration.ZERO));
                 }
                 r.runFinished(report(name, true));
             }));
@@ -57,7 +58,8 @@ class FleetReporterTest {
         for (String line : lines) {
             String cluster = line.substring(0, line.indexOf(' '));
             if (line.contains("restored ")) {
-                assertThat(line).as("a line of %s holds only its own text", cluster).contains("[" + cluster + "-host-").contains("restored " + cluster + " ");
+                assertThat(line).as("a line of %s holds only its own text", cluster).contains("[" + cluster
+                        + "-host-").contains("restored " + cluster + " ");
             }
         }
         // A cluster's recap is one block: from its RECAP header to its report line, no other cluster's line.

@@ -108,7 +108,8 @@ class RolloutTest {
     void aRecoveryThatThrowsIsAFailedClusterNotACrash() {
         List<String> names = List.of("a", "b");
         FleetReporter reporter = FleetReporter.text(new PrintStream(out, true, StandardCharsets.UTF_8), false, names);
-        FleetReport fleet = new Rollout(new RolloutPolicy(2, 100), ExitCodes::of).run(names.stream().map(RolloutTest::cluster).toList(), (plan, r) -> {
+        FleetReport fleet = new Rollout(new RolloutPolicy(2, 100), ExitCodes::of).run(names.stream().map(RolloutTest::cluster).toList(),
+                (plan, r) -> {
             if (plan.name().equals("a")) {
                 throw new UserException(FailureKind.BAD_INPUT, "work dir not writable");
             }
