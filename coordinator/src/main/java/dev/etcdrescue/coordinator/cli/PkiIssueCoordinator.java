@@ -80,7 +80,7 @@ final class PkiIssueCoordinator implements java.util.concurrent.Callable<Integer
         PrintWriter out = spec.commandLine().getOut();
         String stamp = STAMP.format(ZonedDateTime.now(ZoneOffset.UTC));
         for (Path old : PkiCommand.existing(List.of(cert, key))) {
-            out.println("moved aside: " + old + " -> " + PkiCommand.Issue.moveAside(old, stamp));
+            out.println("moved aside: " + old + " -> " + PkiIssue.moveAside(old, stamp));
         }
         try {
             if (PkiCommand.existing(List.of(trust)).isEmpty()) {
