@@ -1,12 +1,10 @@
 package dev.etcdrescue.agent.transfer;
 
-import com.google.protobuf.ByteString;
 import dev.etcdrescue.agent.AgentException;
 import dev.etcdrescue.agent.rpc.StatusMapper;
 import dev.etcdrescue.agent.spec.Grammar;
 import dev.etcdrescue.proto.v1.ErrorReason;
 import dev.etcdrescue.proto.v1.OperationHeader;
-import dev.etcdrescue.proto.v1.RelayGrant;
 import dev.etcdrescue.proto.v1.SnapshotChunk;
 import dev.etcdrescue.proto.v1.TransferResult;
 import dev.etcdrescue.snapshotformat.SnapshotDigest;
@@ -25,7 +23,6 @@ import java.nio.file.StandardOpenOption;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
-import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -46,19 +43,13 @@ public final class UploadReceiver implements StreamObserver<SnapshotChunk> {
     private static final Logger log = LoggerFactory.getLogger(UploadReceiver.class);
     /** Bytes written between fsyncs: bounds what a crash can lose without syncing every chunk. */
     static final long SYNC_EVERY_BYTES = 64L << 20;
-    /**
-     * Chunks a relaying agent may queue for its next hop beyond gRPC's readiness (which turns false as
-     * soon as one chunk waits): enough to keep the next hop busy across thread hand-offs, and a bound
-     * on what queues in this agent's direct memory (with 1 MiB chunks, 4 MiB).
-     */
-    static final int RELAY_CHUNKS_AHEAD = 4;
 
     private final TransferService transfers;
     private final UploadCallbacks callbacks;
     private final ServerCallStreamObserver<TransferResult> response;
-    /** True for a RelaySnapshot stream (from a peer agent), false for UploadSnapshot (from the coordinator). */
     /** For RelaySnapshot, the sending agent's certificate CN; empty for the coordinator's UploadSnapshot. */
     private final Optional<String> relayedBy;
+    /** True for a RelaySnapshot stream (from a peer agent), false for UploadSnapshot (from the coordinator). */
     private final boolean relayed;
     /** The caller's deadline, which the next hop's stream inherits. */
     private final Deadline deadline;
@@ -70,13 +61,10 @@ public final class UploadReceiver implements StreamObserver<SnapshotChunk> {
     private SnapshotDigest digest;
     private long unsyncedBytes;
     private boolean done;
-    private RelayForwarder forwarder;
-    private RelayGrant ownGrant;
-    private boolean forwardedFirst;
+    /** The next hop of a relay; null when this agent ends the chain or there is no relay. */
+    private RelayTee tee;
     /** A request for the next chunk held back until the next hop can take more. */
     private boolean awaitingNextHop;
-    /** Chunks sent on since the next hop last reported ready (its queue drained). */
-    private int forwardedSinceReady;
 
     private UploadReceiver(TransferService transfers, UploadCallbacks callbacks,
                            ServerCallStreamObserver<TransferResult> response, Optional<String> relayedBy) {
@@ -124,10 +112,12 @@ public final class UploadReceiver implements StreamObserver<SnapshotChunk> {
                 open(chunk);
             }
             write(chunk);
-            forward(chunk);
+            if (tee != null) {
+                tee.forward(chunk, transfers.chunks().data(chunk));
+            }
             if (chunk.getLast()) {
                 finish(chunk);
-            } else if (forwarder == null || forwarder.ready() || forwardedSinceReady < RELAY_CHUNKS_AHEAD) {
+            } else if (tee == null || tee.canTakeMore()) {
                 response.request(1);
             } else {
                 awaitingNextHop = true;
@@ -153,7 +143,9 @@ public final class UploadReceiver implements StreamObserver<SnapshotChunk> {
 
     /** The next hop's stream became ready (or failed): a held-back request may go out now. */
     private synchronized void nextHopReady() {
-        forwardedSinceReady = 0;
+        if (tee != null) {
+            tee.readyAgain();
+        }
         if (awaitingNextHop && !done) {
             awaitingNextHop = false;
             response.request(1);
@@ -208,49 +200,12 @@ public final class UploadReceiver implements StreamObserver<SnapshotChunk> {
         channel.position(existing);
         log.info("receiving transfer {} for operation {} from offset {}{}", transferId, header.getOperationId(), existing,
                 relayed ? " (relayed by a peer agent)" : "");
-        openForwarder();
-    }
-
-    private void openForwarder() throws IOException {
-        Optional<RelayGrant> grant = transfers.relays().own(transferId)
-                .filter(g -> g.getOperationId().equals(header.getOperationId()) && g.getNextHopsCount() > 0);
-        if (grant.isEmpty()) {
-            return;
-        }
-        RelayDialer dialer = transfers.dialer().orElseThrow(() -> AgentException.unimplemented(
-                "this agent has no client TLS for relaying: upload to every agent directly"));
-        ownGrant = grant.get();
-        String hop = ownGrant.getNextHops(0);
-        Deadline until = Deadline.after(Math.max(1, ownGrant.getValidUntilUnixMs() - System.currentTimeMillis()),
-                TimeUnit.MILLISECONDS);
-        forwarder = RelayForwarder.open(hop, dialer.dial(hop), deadline == null ? until : deadline.minimum(until),
-                this::nextHopReady);
-        log.info("transfer {}: relaying every chunk on to {}", transferId, hop);
-    }
-
-    private void forward(SnapshotChunk chunk) {
-        if (forwarder == null || !forwarder.alive()) {
-            return;
-        }
-        // A copy of the data: the views are released when onNext returns (ZeroCopyChunks), and the
-        // next hop's call can hold a message until its stream is ready.
-        ByteString data = ByteString.EMPTY;
-        for (ByteBuffer part : transfers.chunks().data(chunk)) {
-            data = data.concat(ByteString.copyFrom(part));
-        }
-        SnapshotChunk.Builder next = chunk.toBuilder().clearHeader().clearRelay().setData(data);
-        if (!forwardedFirst) {
-            // The next agent fills in its own host name: this one does not know it, the signed grant names its address.
-            next.setHeader(header.toBuilder().clearHostName()).setRelay(ownGrant);
-            forwardedFirst = true;
-        }
-        forwarder.send(next.build());
-        forwardedSinceReady = forwarder.ready() ? 0 : forwardedSinceReady + 1;
+        tee = RelayTee.open(transfers, transferId, header, deadline, this::nextHopReady).orElse(null);
     }
 
     private void cancelForwarder(String why) {
-        if (forwarder != null) {
-            forwarder.cancel(why);
+        if (tee != null) {
+            tee.cancel(why);
         }
     }
 
@@ -317,13 +272,12 @@ public final class UploadReceiver implements StreamObserver<SnapshotChunk> {
         }
         done = true;
         callbacks.finished(header, result, null);
-        if (forwarder == null) {
+        if (tee == null) {
             response.onNext(result);
             response.onCompleted();
             return;
         }
-        forwarder.finish();
-        forwarder.result().whenComplete((downstream, failure) -> answerAfterNextHop(result, failure));
+        tee.finish().whenComplete((downstream, failure) -> answerAfterNextHop(result, failure));
     }
 
     /** This agent's file is in; the answer waits for the rest of the chain, and names the hop that failed. */
@@ -336,7 +290,7 @@ public final class UploadReceiver implements StreamObserver<SnapshotChunk> {
             response.onCompleted();
             return;
         }
-        String hop = forwarder.failedHop(failure);
+        String hop = tee.failedHop(failure);
         log.warn("transfer {}: verified here, but the relay failed at {}: {}", transferId, hop, failure.getMessage());
         Metadata trailers = new Metadata();
         trailers.put(RelayForwarder.FAILED_HOP, hop);
