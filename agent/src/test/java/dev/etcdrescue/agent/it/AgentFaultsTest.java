@@ -10,8 +10,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import com.google.protobuf.ByteString;
 import dev.etcdrescue.agent.testing.AgentFixture;
 import dev.etcdrescue.agent.testing.AgentProcess;
-import dev.etcdrescue.agent.testing.EtcdServer;
-import dev.etcdrescue.agent.testing.Ports;
+import dev.etcdrescue.testsupport.LocalEtcd;
+import dev.etcdrescue.testsupport.FreePorts;
 import dev.etcdrescue.agent.testing.SourceSnapshot;
 import dev.etcdrescue.agent.testing.Uploads;
 import dev.etcdrescue.proto.v1.BeginTransferRequest;
@@ -108,8 +108,8 @@ class AgentFaultsTest {
             Path dataDir = agent.dataRoot.resolve("new.etcd");
             Files.createDirectories(dataDir);
             Files.writeString(dataDir.resolve("what-was-there"), "old member data");
-            int client = Ports.free();
-            int peer = Ports.free();
+            int client = FreePorts.loopback();
+            int peer = FreePorts.loopback();
             RestoreRequest restore = RestoreRequest.newBuilder().setHeader(header(OP)).setTransferId("snap-r")
                     .setMember(member("m0", peer, client, dataDir.toString())).build();
 
@@ -136,7 +136,7 @@ class AgentFaultsTest {
                     .as("the interrupted output is kept aside, not deleted").exists();
             assertThat(original.resolve("what-was-there")).hasContent("old member data");
             assertThat(dataDir.resolve("member/partial")).doesNotExist();
-            try (EtcdServer member = EtcdServer.startRestored(dataDir, "m0", client, peer, tmp.resolve("restored.log"))) {
+            try (LocalEtcd member = LocalEtcd.startRestored(dataDir, "m0", client, peer, tmp.resolve("restored.log"))) {
                 assertThat(member.etcdctl("get", SourceSnapshot.MARKER_KEY, "--print-value-only").strip())
                         .isEqualTo(SourceSnapshot.MARKER_VALUE);
             }
@@ -153,7 +153,7 @@ class AgentFaultsTest {
             Files.createDirectories(dataDir);
             Files.writeString(dataDir.resolve("what-was-there"), "old member data");
             RestoreRequest restore = RestoreRequest.newBuilder().setHeader(header(OP)).setTransferId("snap-f")
-                    .setMember(member("m0", Ports.free(), Ports.free(), dataDir.toString())).build();
+                    .setMember(member("m0", FreePorts.loopback(), FreePorts.loopback(), dataDir.toString())).build();
 
             Files.writeString(tools.resolve("fail"), "");
             assertThatThrownBy(() -> agent.coordinator().restoreMember(restore))
@@ -222,7 +222,7 @@ class AgentFaultsTest {
             try {
                 Path dataDir = agent.dataRoot.resolve("new.etcd");
                 assertThatThrownBy(() -> agent.coordinator().restoreMember(RestoreRequest.newBuilder().setHeader(header(OP))
-                        .setTransferId("snap-d").setMember(member("m0", Ports.free(), Ports.free(), dataDir.toString())).build()))
+                        .setTransferId("snap-d").setMember(member("m0", FreePorts.loopback(), FreePorts.loopback(), dataDir.toString())).build()))
                         .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
                             assertThat(e.getStatus().getCode()).isIn(Status.Code.FAILED_PRECONDITION, Status.Code.RESOURCE_EXHAUSTED);
                             assertThat(e.getStatus().getDescription()).containsIgnoringCase("no space left");
@@ -321,7 +321,7 @@ class AgentFaultsTest {
                 exec /usr/bin/etcdctl "$@"
                 """.formatted(onRestore));
         Files.setPosixFilePermissions(etcdctl, PosixFilePermissions.fromString("rwxr-xr-x"));
-        Files.createSymbolicLink(dir.resolve("etcd"), EtcdServer.ETCD);
+        Files.createSymbolicLink(dir.resolve("etcd"), LocalEtcd.ETCD);
         return dir;
     }
 

@@ -4,7 +4,7 @@ import org.junit.jupiter.api.Tag;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.etcdrescue.agent.testing.Ports;
+import dev.etcdrescue.testsupport.FreePorts;
 import dev.etcdrescue.agent.testing.TestCerts;
 import dev.etcdrescue.proto.v1.GetStatusRequest;
 import dev.etcdrescue.proto.v1.RescueAgentGrpc;
@@ -29,7 +29,7 @@ class AgentMainTest {
     @Test
     void servesUntilSigterm() throws Exception {
         TestCerts certs = new TestCerts(tmp.resolve("tls"), "main-host");
-        int port = Ports.free();
+        int port = FreePorts.loopback();
         Path config = tmp.resolve("agent.yaml");
         Files.writeString(config, """
                 host_name: main-host

@@ -6,7 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.etcdrescue.agent.testing.AgentFixture;
-import dev.etcdrescue.agent.testing.Ports;
+import dev.etcdrescue.testsupport.FreePorts;
 import dev.etcdrescue.agent.testing.SourceSnapshot;
 import dev.etcdrescue.proto.v1.Finding;
 import dev.etcdrescue.proto.v1.Member;
@@ -87,9 +87,9 @@ class Etcd36ToolsTest {
     }
 
     private static MemberSpec member(Path dataDir) {
-        String peer = "http://127.0.0.1:" + Ports.free();
+        String peer = "http://127.0.0.1:" + FreePorts.loopback();
         return MemberSpec.newBuilder().setName("m-0").addPeerUrls(peer).addListenPeerUrls(peer)
-                .addClientUrls("http://127.0.0.1:" + Ports.free()).addListenClientUrls("http://127.0.0.1:" + Ports.free())
+                .addClientUrls("http://127.0.0.1:" + FreePorts.loopback()).addListenClientUrls("http://127.0.0.1:" + FreePorts.loopback())
                 .setDataDir(dataDir.toString()).setInitialClusterToken("tok")
                 .addInitialCluster(Member.newBuilder().setName("m-0").addPeerUrls(peer)).build();
     }

@@ -6,8 +6,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.etcdrescue.agent.testing.AgentFixture;
-import dev.etcdrescue.agent.testing.EtcdServer;
-import dev.etcdrescue.agent.testing.Ports;
+import dev.etcdrescue.testsupport.LocalEtcd;
+import dev.etcdrescue.testsupport.FreePorts;
 import dev.etcdrescue.agent.testing.SourceSnapshot;
 import dev.etcdrescue.agent.testing.Uploads;
 import dev.etcdrescue.proto.v1.AgentStatus;
@@ -54,8 +54,8 @@ class EtcdutlRestoreTest {
             agent.coordinator().beginTransfer(BeginTransferRequest.newBuilder().setHeader(header(OP)).setTransferId("s")
                     .setSha256(snapshot.sha256()).setTotalSize(snapshot.bytes().length).build());
             Uploads.upload(agent.coordinatorAsync(), header(OP), "s", snapshot.bytes(), 0, UnaryOperator.identity());
-            int client = Ports.free();
-            int peer = Ports.free();
+            int client = FreePorts.loopback();
+            int peer = FreePorts.loopback();
             String peerUrl = "http://127.0.0.1:" + peer;
             Path dataDir = agent.dataRoot.resolve("bumped.etcd");
             RestoreResult restored = agent.coordinator().restoreMember(RestoreRequest.newBuilder().setHeader(header(OP))
@@ -66,7 +66,7 @@ class EtcdutlRestoreTest {
 
             assertThat(restored.getCommandList()).first().isEqualTo(TOOLS.resolve("etcdutl").toString());
             assertThat(restored.getCommandList()).contains("--bump-revision=1000000", "--mark-compacted");
-            try (EtcdServer member = EtcdServer.startRestored(TOOLS.resolve("etcd"), dataDir, "b-0", client, peer,
+            try (LocalEtcd member = LocalEtcd.startRestored(TOOLS.resolve("etcd"), dataDir, "b-0", client, peer,
                     tmp.resolve("member.log"))) {
                 assertThat(member.etcdctl("get", SourceSnapshot.MARKER_KEY, "--print-value-only").strip())
                         .isEqualTo(SourceSnapshot.MARKER_VALUE);

@@ -6,7 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.etcdrescue.agent.testing.AgentFixture;
-import dev.etcdrescue.agent.testing.Ports;
+import dev.etcdrescue.testsupport.FreePorts;
 import dev.etcdrescue.agent.testing.SourceSnapshot;
 import dev.etcdrescue.agent.testing.Uploads;
 import dev.etcdrescue.proto.v1.BeginTransferRequest;
@@ -143,10 +143,10 @@ class HostileSnapshotTest {
     }
 
     private void restore(String id, Path dataDir, boolean skipHashCheck) throws Exception {
-        String peer = "http://127.0.0.1:" + Ports.free();
+        String peer = "http://127.0.0.1:" + FreePorts.loopback();
         agent.coordinator().restoreMember(RestoreRequest.newBuilder().setHeader(header(OP)).setTransferId(id)
                 .setSkipHashCheck(skipHashCheck)
-                .setMember(MemberSpec.newBuilder().setName("m0").addPeerUrls(peer).addClientUrls("http://127.0.0.1:" + Ports.free())
+                .setMember(MemberSpec.newBuilder().setName("m0").addPeerUrls(peer).addClientUrls("http://127.0.0.1:" + FreePorts.loopback())
                         .setDataDir(dataDir.toString()).setInitialClusterToken("bad-snap")
                         .addInitialCluster(Member.newBuilder().setName("m0").addPeerUrls(peer)))
                 .build());

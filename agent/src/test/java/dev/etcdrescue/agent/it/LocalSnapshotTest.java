@@ -8,8 +8,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.etcdrescue.agent.testing.AgentFixture;
-import dev.etcdrescue.agent.testing.EtcdServer;
-import dev.etcdrescue.agent.testing.Ports;
+import dev.etcdrescue.testsupport.LocalEtcd;
+import dev.etcdrescue.testsupport.FreePorts;
 import dev.etcdrescue.pki.CertificateAuthority;
 import dev.etcdrescue.pki.IssuedCertificate;
 import dev.etcdrescue.proto.v1.DownloadSnapshotRequest;
@@ -50,7 +50,7 @@ class LocalSnapshotTest {
     @TempDir
     Path tmp;
     private AgentFixture agent;
-    private EtcdServer etcd;
+    private LocalEtcd etcd;
 
     @BeforeEach
     void start() throws Exception {
@@ -68,14 +68,14 @@ class LocalSnapshotTest {
 
     @Test
     void theLocalMemberIsSnapshottedStreamedAndTheTempFileRemoved() throws Exception {
-        etcd = EtcdServer.startFresh(tmp.resolve("etcd-data"), tmp.resolve("etcd.log"));
+        etcd = LocalEtcd.startFresh(tmp.resolve("etcd-data"), tmp.resolve("etcd.log"));
         for (int i = 0; i < 200; i++) {
             etcd.etcdctl("put", "/local/key-" + i, "value-" + i + "-" + "x".repeat(1000));
         }
         long revision = new ObjectMapper().readTree(etcd.etcdctl("endpoint", "status", "-w", "json"))
                 .get(0).get("Status").get("header").get("revision").asLong();
 
-        Download got = download(access(etcd.clientUrl()));
+        Download got = download(access(etcd.clientUrl().toString()));
 
         assertThat(got.chunks).as("several chunks of at most " + CHUNK).isGreaterThan(4);
         assertThat(got.finalSize).isEqualTo(got.bytes.length);
@@ -130,7 +130,7 @@ class LocalSnapshotTest {
     void aTlsFileOutsideTheAllowedDirsIsRefused() {
         // The agent's own CA file: readable by the agent, but not a place etcd TLS files may be taken from.
         String outside = agent.certs.dir.resolve("ca.pem").toString();
-        assertThatThrownBy(() -> download(access("https://127.0.0.1:" + Ports.free()).setCaFile(outside)))
+        assertThatThrownBy(() -> download(access("https://127.0.0.1:" + FreePorts.loopback()).setCaFile(outside)))
                 .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
                     assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
                     assertThat(e.getStatus().getDescription())
@@ -149,7 +149,7 @@ class LocalSnapshotTest {
 
     @Test
     void aStoppedMemberFailsWithEtcdctlsReasonAndLeavesNothing() {
-        String url = "http://127.0.0.1:" + Ports.free();
+        String url = "http://127.0.0.1:" + FreePorts.loopback();
         assertThatThrownBy(() -> download(access(url)))
                 .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
                     assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.FAILED_PRECONDITION);
@@ -223,9 +223,9 @@ class LocalSnapshotTest {
         }
 
         static TlsEtcd start(Path data, Path pki, Path log) throws Exception {
-            String url = "https://127.0.0.1:" + Ports.free();
-            String peer = "http://127.0.0.1:" + Ports.free();
-            List<String> argv = List.of(EtcdServer.ETCD.toString(), "--name", "m0", "--data-dir", data.toString(),
+            String url = "https://127.0.0.1:" + FreePorts.loopback();
+            String peer = "http://127.0.0.1:" + FreePorts.loopback();
+            List<String> argv = List.of(LocalEtcd.ETCD.toString(), "--name", "m0", "--data-dir", data.toString(),
                     "--listen-client-urls", url, "--advertise-client-urls", url,
                     "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer, "--initial-cluster", "m0=" + peer,
                     "--cert-file", pki.resolve("member.pem").toString(), "--key-file", pki.resolve("member-key.pem").toString(),
@@ -243,7 +243,7 @@ class LocalSnapshotTest {
         }
 
         private void awaitHealthy(Path pki, Duration timeout) throws Exception {
-            List<String> argv = new ArrayList<>(List.of(EtcdServer.ETCDCTL.toString(), "--endpoints", url,
+            List<String> argv = new ArrayList<>(List.of(LocalEtcd.ETCDCTL.toString(), "--endpoints", url,
                     "--cacert", pki.resolve("ca.pem").toString(), "--cert", pki.resolve("member.pem").toString(),
                     "--key", pki.resolve("member-key.pem").toString(), "endpoint", "health", "--command-timeout=1s"));
             Instant until = Instant.now().plus(timeout);

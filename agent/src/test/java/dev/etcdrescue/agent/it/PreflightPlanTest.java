@@ -5,7 +5,7 @@ import static dev.etcdrescue.agent.testing.AgentFixture.header;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.etcdrescue.agent.testing.AgentFixture;
-import dev.etcdrescue.agent.testing.Ports;
+import dev.etcdrescue.testsupport.FreePorts;
 import dev.etcdrescue.agent.testing.SourceSnapshot;
 import dev.etcdrescue.proto.v1.ConfigureRequest;
 import dev.etcdrescue.proto.v1.ConfigureResult;
@@ -53,8 +53,8 @@ class PreflightPlanTest {
     Path tmp;
     private AgentFixture agent;
     private Path dataDir;
-    private final int peerPort = Ports.free();
-    private final int clientPort = Ports.free();
+    private final int peerPort = FreePorts.loopback();
+    private final int clientPort = FreePorts.loopback();
 
     @BeforeAll
     static void takeSnapshot() throws Exception {

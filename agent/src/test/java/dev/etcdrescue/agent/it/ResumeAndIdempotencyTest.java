@@ -7,7 +7,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.etcdrescue.agent.testing.AgentFixture;
-import dev.etcdrescue.agent.testing.Ports;
+import dev.etcdrescue.testsupport.FreePorts;
 import dev.etcdrescue.agent.testing.SourceSnapshot;
 import dev.etcdrescue.proto.v1.BeginTransferRequest;
 import dev.etcdrescue.proto.v1.ConfigureRequest;
@@ -56,8 +56,8 @@ class ResumeAndIdempotencyTest {
     Path tmp;
     private AgentFixture agent;
     private Path dataDir;
-    private final int peerPort = Ports.free();
-    private final int clientPort = Ports.free();
+    private final int peerPort = FreePorts.loopback();
+    private final int clientPort = FreePorts.loopback();
 
     @BeforeAll
     static void takeSnapshot() throws Exception {

@@ -7,8 +7,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.etcdrescue.agent.testing.AgentFixture;
-import dev.etcdrescue.agent.testing.EtcdServer;
-import dev.etcdrescue.agent.testing.Ports;
+import dev.etcdrescue.testsupport.LocalEtcd;
+import dev.etcdrescue.testsupport.FreePorts;
 import dev.etcdrescue.agent.testing.SourceSnapshot;
 import dev.etcdrescue.agent.testing.Uploads;
 import dev.etcdrescue.proto.v1.BeginTransferRequest;
@@ -83,8 +83,8 @@ class TransferAndRestoreTest {
         Path dataDir = agent.dataRoot.resolve("new.etcd");
         Files.createDirectories(dataDir);
         Files.writeString(dataDir.resolve("what-was-there"), "old member data");
-        int client = Ports.free();
-        int peer = Ports.free();
+        int client = FreePorts.loopback();
+        int peer = FreePorts.loopback();
         RestoreResult restored = agent.coordinator().restoreMember(RestoreRequest.newBuilder()
                 .setHeader(header(OP)).setTransferId("snap-1")
                 .setMember(member("restored-0", peer, client, dataDir.toString())).build());
@@ -99,7 +99,7 @@ class TransferAndRestoreTest {
         assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(dataDir))).isEqualTo("rwx------");
         assertThat(dataDir.resolve("member/snap/db")).exists();
 
-        try (EtcdServer member = EtcdServer.startRestored(dataDir, "restored-0", client, peer, tmp.resolve("restored.log"))) {
+        try (LocalEtcd member = LocalEtcd.startRestored(dataDir, "restored-0", client, peer, tmp.resolve("restored.log"))) {
             assertThat(member.etcdctl("get", SourceSnapshot.MARKER_KEY, "--print-value-only").strip())
                     .isEqualTo(SourceSnapshot.MARKER_VALUE);
             assertThat(member.etcdctl("member", "list")).contains("restored-0", "http://127.0.0.1:" + peer);
@@ -154,7 +154,7 @@ class TransferAndRestoreTest {
         Path dataDir = agent.dataRoot.resolve("nostatus.etcd");
         RestoreResult restored = agent.coordinator().restoreMember(RestoreRequest.newBuilder()
                 .setHeader(header(OP)).setTransferId("snap-nostatus")
-                .setMember(member("restored-1", Ports.free(), Ports.free(), dataDir.toString())).build());
+                .setMember(member("restored-1", FreePorts.loopback(), FreePorts.loopback(), dataDir.toString())).build());
         assertThat(dataDir.resolve("member/snap/db")).exists();
         assertThat(restored.getCommandList()).contains("--name=restored-1");
     }
@@ -334,13 +334,14 @@ class TransferAndRestoreTest {
         String escape = agent.dataRoot + "/../../../etc/evil";
 
         assertThatThrownBy(() -> agent.coordinator().restoreMember(RestoreRequest.newBuilder().setHeader(header(OP))
-                .setTransferId("snap-2").setMember(member("m", Ports.free(), Ports.free(), escape)).build()))
+                .setTransferId("snap-2").setMember(member("m", FreePorts.loopback(), FreePorts.loopback(), escape)).build()))
                 .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
                     assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
                     assertThat(e.getStatus().getDescription()).contains("member.data_dir", "'..'");
                 });
         assertThatThrownBy(() -> agent.coordinator().restoreMember(RestoreRequest.newBuilder().setHeader(header(OP))
-                .setTransferId("snap-2").setMember(member("m", Ports.free(), Ports.free(), tmp.resolve("elsewhere").toString())).build()))
+                .setTransferId("snap-2").setMember(member("m", FreePorts.loopback(), FreePorts.loopback(),
+                        tmp.resolve("elsewhere").toString())).build()))
                 .isInstanceOfSatisfying(StatusRuntimeException.class,
                         e -> assertThat(e.getStatus().getDescription()).contains("outside the allowed roots"));
         assertThat(tmp.resolve("elsewhere")).doesNotExist();
@@ -356,7 +357,7 @@ class TransferAndRestoreTest {
         assertThat(staged.getHasHashTrailer()).isFalse();
         Path dataDir = agent.dataRoot.resolve("raw.etcd");
         RestoreRequest.Builder restore = RestoreRequest.newBuilder().setHeader(header(OP)).setTransferId("raw-db")
-                .setMember(member("raw-0", Ports.free(), Ports.free(), dataDir.toString()));
+                .setMember(member("raw-0", FreePorts.loopback(), FreePorts.loopback(), dataDir.toString()));
 
         assertThatThrownBy(() -> agent.coordinator().restoreMember(restore.build()))
                 .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
@@ -378,7 +379,7 @@ class TransferAndRestoreTest {
 
         assertThatThrownBy(() -> agent.coordinator().restoreMember(RestoreRequest.newBuilder().setHeader(header(OP))
                 .setTransferId("snap-3").setBumpRevision(1_000_000).setMarkCompacted(true)
-                .setMember(member("m", Ports.free(), Ports.free(), dataDir.toString())).build()))
+                .setMember(member("m", FreePorts.loopback(), FreePorts.loopback(), dataDir.toString())).build()))
                 .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
                     assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.FAILED_PRECONDITION);
                     assertThat(e.getStatus().getDescription()).contains("etcdctl 3.4.23", "--bump-revision");

@@ -1,5 +1,7 @@
 package dev.etcdrescue.agent.testing;
 
+import dev.etcdrescue.testsupport.FreePorts;
+
 import dev.etcdrescue.proto.v1.OperationHeader;
 import dev.etcdrescue.proto.v1.RescueAgentGrpc;
 import io.grpc.ManagedChannel;
@@ -46,7 +48,7 @@ public final class AgentProcess implements AutoCloseable {
         Files.writeString(baseUnits.resolve("etcd.service"), Files.readString(AgentFixture.DEBIAN_UNIT)
                 .replace("User=etcd", "User=" + System.getProperty("user.name")));
         certs = new TestCerts(root.resolve("tls"), AgentFixture.HOST);
-        port = Ports.free();
+        port = FreePorts.loopback();
         config = root.resolve("agent.yaml");
         log = root.resolve("agent.log");
         Files.writeString(config, """

@@ -1,5 +1,7 @@
 package dev.etcdrescue.agent.testing;
 
+import dev.etcdrescue.testsupport.LocalEtcd;
+
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HexFormat;
@@ -14,7 +16,7 @@ public record SourceSnapshot(Path file, byte[] bytes, String sha256) {
 
     public static SourceSnapshot take(Path dir) throws Exception {
         Path file = dir.resolve("snapshot.db");
-        try (EtcdServer etcd = EtcdServer.startFresh(dir.resolve("source.etcd"), dir.resolve("source.log"))) {
+        try (LocalEtcd etcd = LocalEtcd.startFresh(dir.resolve("source.etcd"), dir.resolve("source.log"))) {
             StringBuilder txn = new StringBuilder("\n");
             String value = "x".repeat(8000);
             for (int i = 0; i < 100; i++) {

@@ -3,7 +3,7 @@ package dev.etcdrescue.coordinator.cli;
 import org.junit.jupiter.api.Tag;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.etcdrescue.coordinator.testing.LocalEtcd;
+import dev.etcdrescue.testsupport.LocalEtcd;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.net.ServerSocket;

@@ -3,7 +3,7 @@ package dev.etcdrescue.coordinator.snapshot;
 import org.junit.jupiter.api.Tag;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.etcdrescue.coordinator.testing.LocalEtcd;
+import dev.etcdrescue.testsupport.LocalEtcd;
 import dev.etcdrescue.snapshotformat.SnapshotDigest;
 import java.net.URI;
 import java.nio.file.Files;

@@ -8,7 +8,7 @@ import dev.etcdrescue.coordinator.inventory.MemberPlan;
 import dev.etcdrescue.coordinator.inventory.SnapshotSource;
 import dev.etcdrescue.coordinator.report.RecoveryReport.Check;
 import dev.etcdrescue.coordinator.snapshot.EtcdClients;
-import dev.etcdrescue.coordinator.testing.LocalEtcd;
+import dev.etcdrescue.testsupport.LocalEtcd;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;

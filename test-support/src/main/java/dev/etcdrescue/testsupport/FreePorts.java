@@ -1,4 +1,4 @@
-package dev.etcdrescue.agent.testing;
+package dev.etcdrescue.testsupport;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -6,10 +6,11 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 
-public final class Ports {
-    private Ports() {}
+/** A TCP port on loopback that nothing listens on at the moment of asking. */
+public final class FreePorts {
+    private FreePorts() {}
 
-    public static int free() {
+    public static int loopback() {
         try (ServerSocket socket = new ServerSocket()) {
             socket.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
             return socket.getLocalPort();
