@@ -20,6 +20,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 
 /**
  * Opens mTLS channels to agents with the coordinator's certificate: the only place the coordinator
@@ -29,12 +30,13 @@ import java.util.concurrent.TimeUnit;
  */
 public final class AgentChannels {
     private static final int MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
-    private final SslContext sslContext;
+    private final Function<AgentEndpoint, ManagedChannel> dialer;
     /** The coordinator's TLS key, which also signs relay grants (the agents check them against its certificate). */
     private final PrivateKey key;
 
-    private AgentChannels(SslContext sslContext, PrivateKey key) {
-        this.sslContext = sslContext;
+    /** @param dialer opens the channel to one agent: mTLS over Netty in production, in-process in the engine's fast tests */
+    AgentChannels(Function<AgentEndpoint, ManagedChannel> dialer, PrivateKey key) {
+        this.dialer = dialer;
         this.key = key;
     }
 
@@ -51,7 +53,14 @@ public final class AgentChannels {
         }
         requirePrivate(key);
         try {
-            return new AgentChannels(TlsContexts.grpcClient(cert, key, ca), Pem.readPrivateKey(key));
+            SslContext tls = TlsContexts.grpcClient(cert, key, ca);
+            return new AgentChannels(endpoint -> NettyChannelBuilder.forAddress(endpoint.host(), endpoint.port())
+                    .sslContext(tls)
+                    .maxInboundMessageSize(MAX_MESSAGE_BYTES)
+                    // Short keepalive so a host that silently drops packets fails the call instead of hanging it.
+                    .keepAliveTime(20, TimeUnit.SECONDS)
+                    .keepAliveTimeout(10, TimeUnit.SECONDS)
+                    .build(), Pem.readPrivateKey(key));
         } catch (Exception e) {
             throw new UserException(FailureKind.BAD_INPUT, "cannot load the coordinator's TLS files from " + tlsDir + ": " + e.getMessage(), e);
         }
@@ -86,13 +95,6 @@ public final class AgentChannels {
     }
 
     public AgentClient connect(AgentEndpoint endpoint) {
-        ManagedChannel channel = NettyChannelBuilder.forAddress(endpoint.host(), endpoint.port())
-                .sslContext(sslContext)
-                .maxInboundMessageSize(MAX_MESSAGE_BYTES)
-                // Short keepalive so a host that silently drops packets fails the call instead of hanging it.
-                .keepAliveTime(20, TimeUnit.SECONDS)
-                .keepAliveTimeout(10, TimeUnit.SECONDS)
-                .build();
-        return new AgentClient(endpoint, channel, Duration.ofSeconds(30));
+        return new AgentClient(endpoint, dialer.apply(endpoint), Duration.ofSeconds(30));
     }
 }

@@ -67,7 +67,7 @@ public final class AgentError {
                 return "connection to agent " + agent + " lost during the call (" + detail + "): the agent may have restarted"
                         + " (journalctl -u etcd-rescue-agent on that host); resume repeats the step safely";
             }
-            return "agent " + agent + " unreachable (" + tlsCause(s.getCause()).orElse(detail)
+            return "agent " + agent + " unreachable (" + tlsCause(s.getCause()).or(() -> rootMessage(s.getCause())).orElse(detail)
                     + "): is etcd-rescue-agent running there, does its certificate name this address, and is it from the fleet CA?";
         }
         return switch (s.getCode()) {
@@ -84,6 +84,17 @@ public final class AgentError {
             }
         }
         return false;
+    }
+
+    /** The transport's own words, from the deepest cause that has any ("Connection refused: /127.0.0.2:7443"). */
+    private static Optional<String> rootMessage(Throwable t) {
+        String found = null;
+        for (Throwable c = t; c != null && c.getCause() != c; c = c.getCause()) {
+            if (c.getMessage() != null) {
+                found = c.getMessage();
+            }
+        }
+        return Optional.ofNullable(found);
     }
 
     /** The deepest TLS or certificate message: "No subject alternative names matching IP address ..." says what is wrong. */

@@ -16,6 +16,7 @@ import dev.etcdrescue.coordinator.snapshot.EtcdClients;
 import dev.etcdrescue.coordinator.snapshot.SnapshotTaker;
 import dev.etcdrescue.coordinator.verify.ClusterVerifier;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
@@ -44,12 +45,19 @@ public final class Recovery {
     private final AgentChannels channels;
     private final EtcdClients etcd;
     private final ToIntFunction<FailureKind> exitCodes;
+    private final Clock clock;
 
     /** @param exitCodes the CLI's exit code of each failure kind, which the report records */
     public Recovery(AgentChannels channels, EtcdClients etcd, ToIntFunction<FailureKind> exitCodes) {
+        this(channels, etcd, exitCodes, Clock.systemUTC());
+    }
+
+    /** @param clock wall-clock time for the journalled stop of old members and the downtime measured from it */
+    public Recovery(AgentChannels channels, EtcdClients etcd, ToIntFunction<FailureKind> exitCodes, Clock clock) {
         this.channels = channels;
         this.etcd = etcd;
         this.exitCodes = exitCodes;
+        this.clock = clock;
     }
 
     /** The report's exit code: 0 when nothing failed. */
@@ -76,7 +84,7 @@ public final class Recovery {
         }
         ExecutorService executor = Executors.newFixedThreadPool(Math.max(2, plan.members().size()));
         ScheduledExecutorService renewer = Executors.newSingleThreadScheduledExecutor();
-        RecoveryRun run = new RecoveryRun(plan, options, operationId, reporter, agents, etcd, executor, journal);
+        RecoveryRun run = new RecoveryRun(plan, options, operationId, reporter, agents, etcd, executor, journal, clock);
         Map<String, Long> phaseMillis = new LinkedHashMap<>();
         reporter.runStarted(plan.name(), operationId, options.workDir().toString());
         FailureKind failure = null;
@@ -160,7 +168,8 @@ public final class Recovery {
             agents.put(m.hostName(), channels.connect(m.agentEndpoint()));
         }
         ExecutorService executor = Executors.newFixedThreadPool(Math.max(2, plan.members().size()));
-        RecoveryRun run = new RecoveryRun(plan, RecoveryOptions.defaults(workDir), operationId, reporter, agents, etcd, executor, journal);
+        RecoveryRun run = new RecoveryRun(plan, RecoveryOptions.defaults(workDir), operationId, reporter, agents, etcd, executor, journal,
+                clock);
         reporter.runStarted(plan.name(), operationId, workDir.toString());
         FailureKind failure = null;
         String message = "operation " + operationId + " rolled back on " + plan.members().size() + " hosts";
@@ -196,7 +205,7 @@ public final class Recovery {
      */
     private static void servingAgain(RecoveryRun run, PhaseName phase) {
         if (run.oldStoppedAtMillis > 0 && phase == (run.fenced() ? PhaseName.RELEASE : PhaseName.VERIFY)) {
-            run.downtime = Duration.ofMillis(System.currentTimeMillis() - run.oldStoppedAtMillis);
+            run.downtime = Duration.ofMillis(run.clock.millis() - run.oldStoppedAtMillis);
             run.reporter.note(phase, String.format(Locale.ROOT, "survivor downtime: %.1f s, from the stop of the old members (%s)"
                     + " until the new cluster served clients on the planned client URLs", run.downtime.toMillis() / 1000.0,
                     String.join(", ", run.freedPorts.keySet())));

@@ -15,6 +15,7 @@ import dev.etcdrescue.coordinator.snapshot.SnapshotFile;
 import dev.etcdrescue.coordinator.snapshot.SourceMember;
 import dev.etcdrescue.proto.v1.OperationHeader;
 import dev.etcdrescue.proto.v1.TransferResult;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -90,9 +91,17 @@ public final class RecoveryRun {
     /** The survivor's downtime in a restore in place (old member stopped until the new cluster serves), once known. */
     volatile Duration downtime;
     final Journal journal;
+    /** Wall-clock time for what is journalled and compared across attempts (the old members' stop, the downtime). */
+    final Clock clock;
 
     RecoveryRun(ClusterPlan plan, RecoveryOptions options, String operationId, Reporter reporter,
                 Map<String, AgentClient> agents, EtcdClients etcd, ExecutorService executor, Journal journal) {
+        this(plan, options, operationId, reporter, agents, etcd, executor, journal, Clock.systemUTC());
+    }
+
+    RecoveryRun(ClusterPlan plan, RecoveryOptions options, String operationId, Reporter reporter,
+                Map<String, AgentClient> agents, EtcdClients etcd, ExecutorService executor, Journal journal, Clock clock) {
+        this.clock = clock;
         this.journal = journal;
         this.plan = plan;
         this.options = options;

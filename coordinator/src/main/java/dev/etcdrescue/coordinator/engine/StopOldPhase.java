@@ -38,7 +38,7 @@ final class StopOldPhase implements Phase {
         run.journal.facts(InPlaceFacts.class).applyTo(run);
         recordSource(run);
         if (run.oldStoppedAtMillis == 0) {
-            run.oldStoppedAtMillis = System.currentTimeMillis();
+            run.oldStoppedAtMillis = run.clock.millis();
         }
         run.journal.record(InPlaceFacts.of(run));
         run.forEachHost(name(), (m, agent) -> {

@@ -2,10 +2,9 @@ package dev.etcdrescue.coordinator.rollout;
 
 import dev.etcdrescue.coordinator.agent.AgentChannels;
 import dev.etcdrescue.coordinator.agent.AgentClient;
+import dev.etcdrescue.coordinator.agent.AgentError;
 import dev.etcdrescue.coordinator.inventory.ClusterPlan;
 import dev.etcdrescue.coordinator.inventory.MemberPlan;
-import io.grpc.Status;
-import io.grpc.StatusRuntimeException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -69,7 +68,7 @@ public final class FleetStatus {
                     asked.get(i).cancel(true);
                     rows.add(HostStatus.unreachable(w[0], w[1], w[2], "no answer within " + timeout.toSeconds() + "s"));
                 } catch (ExecutionException e) {
-                    rows.add(HostStatus.unreachable(w[0], w[1], w[2], reason(e.getCause())));
+                    rows.add(HostStatus.unreachable(w[0], w[1], w[2], AgentError.describe(e.getCause(), w[2])));
                 }
             }
             return rows;
@@ -82,27 +81,8 @@ public final class FleetStatus {
         try (AgentClient agent = channels.connect(m.agentEndpoint())) {
             return HostStatus.of(cluster, m.hostName(), m.agentEndpoint().toString(), agent.status());
         } catch (RuntimeException e) {
-            return HostStatus.unreachable(cluster, m.hostName(), m.agentEndpoint().toString(), reason(e));
+            return HostStatus.unreachable(cluster, m.hostName(), m.agentEndpoint().toString(),
+                    AgentError.describe(e, m.agentEndpoint().toString()));
         }
-    }
-
-    /** The gRPC status and the transport's own words (connection refused, certificate refused, ...). */
-    static String reason(Throwable t) {
-        if (t instanceof StatusRuntimeException sre) {
-            Status s = sre.getStatus();
-            StringBuilder why = new StringBuilder(s.getCode().name());
-            if (s.getDescription() != null) {
-                why.append(": ").append(s.getDescription());
-            }
-            Throwable root = s.getCause();
-            while (root != null && root.getCause() != null && root.getCause() != root) {
-                root = root.getCause();
-            }
-            if (root != null && root.getMessage() != null && (s.getDescription() == null || !s.getDescription().contains(root.getMessage()))) {
-                why.append(" (").append(root.getMessage()).append(')');
-            }
-            return why.toString();
-        }
-        return t.getMessage() == null ? t.toString() : t.getMessage();
     }
 }

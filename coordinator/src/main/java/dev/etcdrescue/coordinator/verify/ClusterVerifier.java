@@ -34,6 +34,7 @@ public final class ClusterVerifier {
     private static final Duration HASH_CALL = Duration.ofMinutes(2);
     /** Between rounds of the health wait: a member that just started answers within tens of milliseconds. */
     private static final Duration RETRY = Duration.ofMillis(100);
+    private static final Duration MIN_CALL = Duration.ofMillis(500);
     private final EtcdClients clients;
 
     public ClusterVerifier(EtcdClients clients) {
@@ -167,8 +168,10 @@ public final class ClusterVerifier {
                     continue;
                 }
                 URI url = m.clientUrls().get(0);
+                // No call outlives the wait by much: jetcd retries a refused connection until the call's deadline.
+                long callMillis = Math.max(MIN_CALL.toMillis(), Math.min(CALL.toMillis(), (deadline - System.nanoTime()) / 1_000_000));
                 try (Client c = clients.forMember(url)) {
-                    StatusResponse s = c.getMaintenanceClient().statusMember(url.toString()).get(CALL.toMillis(), TimeUnit.MILLISECONDS);
+                    StatusResponse s = c.getMaintenanceClient().statusMember(url.toString()).get(callMillis, TimeUnit.MILLISECONDS);
                     // A member that has not yet applied its first entries answers with leader 0: not healthy yet.
                     if (s.getLeader() != 0 && s.getErrorList().isEmpty()) {
                         status.put(m, s);

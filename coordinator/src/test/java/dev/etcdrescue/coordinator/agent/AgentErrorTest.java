@@ -54,7 +54,7 @@ class AgentErrorTest {
     void anAgentThatCannotBeReachedAtAllGetsTheConnectionHint() {
         String m = AgentError.describe(Status.UNAVAILABLE.withDescription("io exception").withCause(new IOException("Connection refused"))
                 .asRuntimeException(), AGENT);
-        assertThat(m).startsWith("agent " + AGENT + " unreachable (io exception)").contains("does its certificate name this address");
+        assertThat(m).startsWith("agent " + AGENT + " unreachable (Connection refused)").contains("does its certificate name this address");
     }
 
     @Test

@@ -109,7 +109,8 @@ class FleetStatusTest {
         assertThat(a.bytesReceived()).isEqualTo(10);
         HostStatus b = rows.get(1);
         assertThat(b.reachable()).isFalse();
-        assertThat(b.error()).startsWith("UNAVAILABLE");
+        assertThat(b.error()).as("the same words as recover's for an agent it cannot reach")
+                .contains("unreachable", "Connection refused", "is etcd-rescue-agent running there");
     }
 
     @Test
