@@ -6,7 +6,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.etcdrescue.coordinator.failure.FailureKind;
 import dev.etcdrescue.coordinator.failure.UserException;
 import dev.etcdrescue.coordinator.snapshot.SnapshotFile;
-import dev.etcdrescue.coordinator.snapshot.bolt.SnapshotInfo;
+import dev.etcdrescue.snapshotformat.bolt.SnapshotInfo;
 import dev.etcdrescue.snapshotformat.SnapshotDigest;
 import java.io.PrintWriter;
 import java.net.URI;

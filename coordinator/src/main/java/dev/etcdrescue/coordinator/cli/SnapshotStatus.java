@@ -4,9 +4,9 @@ import static dev.etcdrescue.coordinator.cli.SnapshotCommand.*;
 
 import dev.etcdrescue.coordinator.IoErrors;
 import dev.etcdrescue.coordinator.snapshot.SnapshotFile;
-import dev.etcdrescue.coordinator.snapshot.bolt.BoltSnapshot;
-import dev.etcdrescue.coordinator.snapshot.bolt.NotASnapshotException;
-import dev.etcdrescue.coordinator.snapshot.bolt.SnapshotInfo;
+import dev.etcdrescue.snapshotformat.bolt.BoltSnapshot;
+import dev.etcdrescue.snapshotformat.bolt.NotASnapshotException;
+import dev.etcdrescue.snapshotformat.bolt.SnapshotInfo;
 import dev.etcdrescue.snapshotformat.SnapshotDigest;
 import java.io.IOException;
 import java.nio.file.Files;

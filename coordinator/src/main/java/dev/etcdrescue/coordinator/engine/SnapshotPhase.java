@@ -11,9 +11,9 @@ import dev.etcdrescue.coordinator.report.PhaseName;
 import dev.etcdrescue.coordinator.report.SnapshotSummary;
 import dev.etcdrescue.coordinator.snapshot.SnapshotFile;
 import dev.etcdrescue.coordinator.snapshot.SnapshotTaker;
-import dev.etcdrescue.coordinator.snapshot.bolt.BoltSnapshot;
-import dev.etcdrescue.coordinator.snapshot.bolt.NotASnapshotException;
-import dev.etcdrescue.coordinator.snapshot.bolt.SnapshotInfo;
+import dev.etcdrescue.snapshotformat.bolt.BoltSnapshot;
+import dev.etcdrescue.snapshotformat.bolt.NotASnapshotException;
+import dev.etcdrescue.snapshotformat.bolt.SnapshotInfo;
 import java.time.Duration;
 
 /**

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.etcdrescue.coordinator.snapshot.bolt.EtcdTestData;
+import dev.etcdrescue.snapshotformat.bolt.EtcdTestData;
 import dev.etcdrescue.testsupport.LocalEtcd;
 import java.io.PrintWriter;
 import java.io.StringWriter;

@@ -2,7 +2,7 @@ package dev.etcdrescue.coordinator.engine;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.etcdrescue.coordinator.snapshot.bolt.SnapshotInfo;
+import dev.etcdrescue.snapshotformat.bolt.SnapshotInfo;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
@@ -46,6 +46,6 @@ class SnapshotVersionGateTest {
     }
 
     private static SnapshotInfo info(String storageVersion, boolean term) {
-        return new SnapshotInfo(10, 5, 4096, "abc", 3, true, storageVersion, term);
+        return new SnapshotInfo(10, 5, 4096, "abc", 3, true, storageVersion, term, -1, false);
     }
 }

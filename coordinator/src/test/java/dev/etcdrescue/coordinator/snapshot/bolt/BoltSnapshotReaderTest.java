@@ -1,4 +1,4 @@
-package dev.etcdrescue.coordinator.snapshot.bolt;
+package dev.etcdrescue.snapshotformat.bolt;
 
 import org.junit.jupiter.api.Tag;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -60,6 +60,40 @@ class BoltSnapshotReaderTest {
         assertThat(info.consistentIndex()).isGreaterThan(3000);
         String table = EtcdTestData.run("/usr/bin/etcdctl", "snapshot", "status", snapshot.toString(), "-w", "table");
         assertThat(table).contains("| " + info.hash() + " |");
+    }
+
+    @Test
+    void kvHashIsWhatEtcdAnswersToHashKvAtTheSnapshotsRevision() throws Exception {
+        SnapshotInfo info = BoltSnapshot.read(snapshot);
+        long live = hashKv(etcd, info.revision());
+        assertThat(BoltSnapshot.hashKv(snapshot)).as("HashKV of the file, and of the member it was taken from").isEqualTo(live);
+        assertThat(info.compactRevision()).isEqualTo(-1);
+        assertThat(info.compactionPending()).isFalse();
+    }
+
+    @Test
+    void afterACompactionKvHashStillEqualsEtcdsAndNamesTheCompactedRevision(@TempDir Path own) throws Exception {
+        try (LocalEtcd member = LocalEtcd.start(own, "compacted")) {
+            EtcdTestData.fill(member.clientUrl(), 500, 0);
+            member.etcdctl("compact", "300", "--physical");
+            EtcdTestData.fill(member.clientUrl(), 50, 0);
+            Path file = own.resolve("compacted.db");
+            member.etcdctl("snapshot", "save", file.toString());
+            SnapshotInfo info = BoltSnapshot.read(file);
+
+            assertThat(info.compactRevision()).isEqualTo(300);
+            assertThat(info.compactionPending()).isFalse();
+            long fromFile = BoltSnapshot.hashKv(file);
+            assertThat(fromFile).isEqualTo(hashKv(member, info.revision()));
+            assertThat(fromFile).as("the hash covers the data: another revision's differs").isNotEqualTo(hashKv(member, info.revision() - 1));
+        }
+    }
+
+    /** etcd's own HashKV of the member at {@code revision}, as etcdctl prints it in JSON. */
+    private static long hashKv(LocalEtcd member, long revision) throws Exception {
+        JsonNode answer = new com.fasterxml.jackson.databind.ObjectMapper().readTree(
+                member.etcdctl("endpoint", "hashkv", "--rev", Long.toString(revision), "-w", "json"));
+        return answer.get(0).get("HashKV").get("hash").asLong();
     }
 
     @Test

@@ -1,4 +1,4 @@
-package dev.etcdrescue.coordinator.snapshot.bolt;
+package dev.etcdrescue.snapshotformat.bolt;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;

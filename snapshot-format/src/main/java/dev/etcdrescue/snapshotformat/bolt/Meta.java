@@ -1,4 +1,4 @@
-package dev.etcdrescue.coordinator.snapshot.bolt;
+package dev.etcdrescue.snapshotformat.bolt;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;

@@ -1,6 +1,6 @@
-package dev.etcdrescue.coordinator.snapshot.bolt;
+package dev.etcdrescue.snapshotformat.bolt;
 
-import dev.etcdrescue.coordinator.snapshot.bolt.PageFile.Corrupt;
+import dev.etcdrescue.snapshotformat.bolt.PageFile.Corrupt;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -35,11 +35,15 @@ public final class BoltSnapshot {
     /** etcd 3.6+ writes its storage version ("3.6.0"); 3.5 writes the raft term beside the consistent index. */
     private static final byte[] STORAGE_VERSION = "storageVersion".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] TERM = "term".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] SCHEDULED_COMPACT = "scheduledCompactRev".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] FINISHED_COMPACT = "finishedCompactRev".getBytes(StandardCharsets.US_ASCII);
     /** etcd's revision key: 8-byte main revision, '_', 8-byte sub revision, and 't' on a tombstone. */
-    private static final int REVISION_KEY = 17;
+    static final int REVISION_KEY = 17;
 
     private final Path file;
     private final FileChannel channel;
+    /** Set by {@link #read}: the key bucket's header, for {@link #hashKv}. */
+    private ByteBuffer keyBucket;
 
     private BoltSnapshot(Path file, FileChannel channel) {
         this.file = file;
@@ -55,6 +59,27 @@ public final class BoltSnapshot {
     public static SnapshotInfo read(Path file) throws IOException {
         try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
             return new BoltSnapshot(file, channel).read();
+        }
+    }
+
+    /**
+     * What etcd's HashKV answers at the snapshot's revision, for the data in {@code file} (an unsigned 32-bit
+     * value): a second pass over etcd's key bucket, or two after a compaction. Not part of {@link #read}, which
+     * the recovery's critical path runs.
+     *
+     * @throws NotASnapshotException if it is not an intact etcd bbolt database
+     */
+    public static long hashKv(Path file) throws IOException {
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
+            BoltSnapshot snapshot = new BoltSnapshot(file, channel);
+            SnapshotInfo info = snapshot.read();
+            Meta meta = snapshot.chooseMeta(channel.size(), info.hashTrailer());
+            PageFile pages = new PageFile(channel, meta.pageSize(), meta.highWaterMark());
+            try {
+                return new KvHasher(pages, snapshot.keyBucket, info.compactRevision()).hash();
+            } catch (Corrupt e) {
+                throw snapshot.refuse("corrupt: " + e.getMessage());
+            }
         }
     }
 
@@ -104,12 +129,14 @@ public final class BoltSnapshot {
                 missing.add("'" + required + "'");
             }
         }
+        keyBucket = status.keyBucket;
         if (!missing.isEmpty()) {
             throw refuse("a bbolt file, but not an etcd database: no " + String.join(" or ", missing) + " bucket (buckets: "
                     + (status.buckets.isEmpty() ? "none" : String.join(", ", status.buckets)) + ")");
         }
         return new SnapshotInfo(status.revision, status.totalKeys, meta.highWaterMark() * meta.pageSize(),
-                Long.toHexString(status.hash.getValue()), status.consistentIndex, trailer, status.storageVersion, status.term);
+                Long.toHexString(status.hash.getValue()), status.consistentIndex, trailer, status.storageVersion, status.term,
+                status.finishedCompact, status.scheduledCompact > status.finishedCompact);
     }
 
     /**
@@ -214,6 +241,12 @@ public final class BoltSnapshot {
         return buf.array();
     }
 
+    private static ByteBuffer copyOf(ByteBuffer header) {
+        ByteBuffer copy = ByteBuffer.allocate(header.remaining()).order(ByteOrder.LITTLE_ENDIAN);
+        copy.put(header.duplicate()).flip();
+        return copy;
+    }
+
     private NotASnapshotException refuse(String reason) {
         return new NotASnapshotException(file, reason);
     }
@@ -226,6 +259,10 @@ public final class BoltSnapshot {
         private final BucketWalker walker;
         final CRC32C hash = new CRC32C();
         final List<String> buckets = new ArrayList<>();
+        long scheduledCompact = -1;
+        /** The key bucket's header (with its inline page, if any), for a second walk over it. */
+        ByteBuffer keyBucket;
+        long finishedCompact = -1;
         long totalKeys;
         long revision;
         long consistentIndex;
@@ -243,6 +280,9 @@ public final class BoltSnapshot {
             }
             buckets.add(bucket);
             hash.update(name);
+            if (bucket.equals(KEY_BUCKET)) {
+                keyBucket = copyOf(header);
+            }
             walker.walkBucket(header, bucket, (key, value, nested) -> {
                 hash.update(key);
                 if (nested) {
@@ -254,6 +294,10 @@ public final class BoltSnapshot {
                 totalKeys++;
                 if (bucket.equals(KEY_BUCKET)) {
                     revision = revision(key);
+                } else if (bucket.equals(META_BUCKET) && Arrays.equals(key, SCHEDULED_COMPACT) && !nested) {
+                    scheduledCompact = compactRevision(value);
+                } else if (bucket.equals(META_BUCKET) && Arrays.equals(key, FINISHED_COMPACT) && !nested) {
+                    finishedCompact = compactRevision(value);
                 } else if (bucket.equals(META_BUCKET) && Arrays.equals(key, CONSISTENT_INDEX)) {
                     consistentIndex = consistentIndex(value);
                 } else if (bucket.equals(META_BUCKET) && Arrays.equals(key, STORAGE_VERSION) && !nested) {
@@ -278,6 +322,14 @@ public final class BoltSnapshot {
                         + "(8-byte main revision, '_', 8-byte sub revision)");
             }
             return ByteBuffer.wrap(key, 0, 8).getLong();
+        }
+
+        /** A compaction's revision as etcd stores it: a revision key whose main part is the revision. */
+        private long compactRevision(ByteBuffer value) throws Corrupt {
+            if (value.remaining() != REVISION_KEY) {
+                throw new Corrupt("meta: a compaction revision of " + value.remaining() + " bytes, expected " + REVISION_KEY);
+            }
+            return value.duplicate().order(ByteOrder.BIG_ENDIAN).getLong();
         }
 
         private long consistentIndex(ByteBuffer value) throws Corrupt {

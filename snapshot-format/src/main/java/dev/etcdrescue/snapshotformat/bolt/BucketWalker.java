@@ -1,6 +1,6 @@
-package dev.etcdrescue.coordinator.snapshot.bolt;
+package dev.etcdrescue.snapshotformat.bolt;
 
-import dev.etcdrescue.coordinator.snapshot.bolt.PageFile.Corrupt;
+import dev.etcdrescue.snapshotformat.bolt.PageFile.Corrupt;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;

@@ -1,4 +1,4 @@
-package dev.etcdrescue.coordinator.snapshot.bolt;
+package dev.etcdrescue.snapshotformat.bolt;
 
 /**
  * What {@code etcdctl snapshot status} reports about a snapshot, read by {@link BoltSnapshot}.
@@ -11,9 +11,12 @@ package dev.etcdrescue.coordinator.snapshot.bolt;
  * @param hashTrailer whether etcd's 32-byte SHA-256 trailer follows the database (a snapshot, not a raw {@code db})
  * @param storageVersion etcd's {@code meta/storageVersion} ("3.6.0"), written by etcd 3.6 and later; empty when absent
  * @param term whether {@code meta/term} is set, which etcd 3.5 and later write (etcd's own test for a 3.5 backend)
+ * @param compactRevision the last finished compaction's revision ({@code meta/finishedCompactRev}), -1 when never compacted
+ * @param compactionPending a compaction was scheduled but had not finished when the file was written: the revisions
+ *     it will remove are still here, and etcd's HashKV, which skips them, may differ from {@link BoltSnapshot#hashKv}
  */
 public record SnapshotInfo(long revision, long totalKeys, long totalSize, String hash, long consistentIndex,
-        boolean hashTrailer, String storageVersion, boolean term) {
+        boolean hashTrailer, String storageVersion, boolean term, long compactRevision, boolean compactionPending) {
 
     /**
      * The oldest etcd minor version that can have written this file, as etcd's {@code DetectSchemaVersion}
