@@ -5,6 +5,7 @@ import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * The validated agent configuration ({@code /etc/etcd-rescue/agent.yaml}); see docs/architecture.md.
@@ -17,6 +18,7 @@ import java.util.List;
  * @param units            the unit names and globs this agent may act on, the base unit included
  * @param maxSnapshotBytes the largest snapshot a transfer may bring, 0 for no cap but the free space
  * @param logDirs          where files named in ETCD_LOG_OUTPUTS may lie
+ * @param backup           scheduled backups, when configured
  */
 public record AgentConfig(
         String hostName,
@@ -37,7 +39,8 @@ public record AgentConfig(
         Duration commandTimeout,
         List<String> units,
         long maxSnapshotBytes,
-        List<Path> logDirs) {
+        List<Path> logDirs,
+        Optional<BackupConfig> backup) {
 
     public UnitScope unitScope() {
         return new UnitScope(units, unitDir, baseUnitDirs);

@@ -28,7 +28,12 @@ public final class AgentConfigLoader {
     private static final Set<String> TOP_KEYS = new TreeSet<>(List.of(
             "host_name", "listen", "tls", "state_dir", "allowed_data_roots", "env_dir", "unit_dir",
             "base_unit_dirs", "tool_dirs", "backup_dirs", "max_claim_ttl", "base_unit", "systemctl",
-            "restore_timeout", "command_timeout", "units", "max_snapshot_bytes", "log_dirs"));
+            "restore_timeout", "command_timeout", "units", "max_snapshot_bytes", "log_dirs", "backup"));
+    private static final Set<String> BACKUP_KEYS = new TreeSet<>(List.of("interval", "dir", "cluster", "etcd", "retention"));
+    private static final Set<String> BACKUP_ETCD_KEYS = new TreeSet<>(List.of("endpoint", "ca", "cert", "key"));
+    private static final Set<String> RETENTION_KEYS = new TreeSet<>(List.of("keep_last", "hourly", "daily", "weekly"));
+    private static final Pattern CLUSTER = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
+    private static final Pattern ENDPOINT = Pattern.compile("https?://[A-Za-z0-9.:\\[\\]-]+:[0-9]{1,5}");
     private static final Set<String> TLS_KEYS = new TreeSet<>(List.of("ca", "cert", "key", "coordinator_cn",
             "coordinator_spki_sha256", "crl"));
     private static final Pattern SHA256_HEX = Pattern.compile("[0-9a-f]{64}");
@@ -87,7 +92,71 @@ public final class AgentConfigLoader {
         return new AgentConfig(hostName, listen, listenText, tls, stateDir, allowedDataRoots, envDir, unitDir,
                 baseUnitDirs, toolDirs, backupDirs, maxClaimTtl, bareBaseUnit,
                 systemctl, restoreTimeout, commandTimeout, units(root, bareBaseUnit), size(root, "max_snapshot_bytes"),
-                root.has("log_dirs") ? paths(root, "log_dirs", false) : List.of(Path.of("/var/log/etcd")));
+                root.has("log_dirs") ? paths(root, "log_dirs", false) : List.of(Path.of("/var/log/etcd")), backup(root));
+    }
+
+    private Optional<BackupConfig> backup(YamlNode root) throws ConfigException {
+        YamlNode b = root.get("backup");
+        if (b == null || b.isNull()) {
+            return Optional.empty();
+        }
+        if (!b.isObject()) {
+            throw new ConfigException(file, "backup", "must be a mapping of the keys " + BACKUP_KEYS);
+        }
+        rejectUnknown(b, BACKUP_KEYS, "backup.");
+        Duration interval = durationAt(b, "interval", "backup.", Duration.ofMinutes(30));
+        if (interval.compareTo(Duration.ofSeconds(10)) < 0) {
+            throw new ConfigException(file, "backup.interval", "must be at least PT10S, got " + interval);
+        }
+        Path dir = b.has("dir") ? pathAt(b, "dir", "backup.") : Path.of("/var/backups/etcd-rescue");
+        Optional<String> cluster = b.has("cluster")
+                ? Optional.of(matching(b, "cluster", CLUSTER, "a cluster name like prod-a", "backup.")) : Optional.empty();
+        YamlNode etcd = b.get("etcd");
+        if (etcd == null || !etcd.isObject()) {
+            throw new ConfigException(file, "backup.etcd", "required: a mapping with the keys " + BACKUP_ETCD_KEYS
+                    + " (this member's client URL and, for https, client TLS files)");
+        }
+        rejectUnknown(etcd, BACKUP_ETCD_KEYS, "backup.etcd.");
+        String endpoint = matching(etcd, "endpoint", ENDPOINT, "a client URL like https://10.0.0.1:2379", "backup.etcd.");
+        Optional<Path> ca = etcd.has("ca") ? Optional.of(pathAt(etcd, "ca", "backup.etcd.")) : Optional.empty();
+        Optional<Path> cert = etcd.has("cert") ? Optional.of(pathAt(etcd, "cert", "backup.etcd.")) : Optional.empty();
+        Optional<Path> key = etcd.has("key") ? Optional.of(pathAt(etcd, "key", "backup.etcd.")) : Optional.empty();
+        if (cert.isPresent() != key.isPresent()) {
+            throw new ConfigException(file, "backup.etcd." + (cert.isPresent() ? "key" : "cert"), "required with backup.etcd."
+                    + (cert.isPresent() ? "cert" : "key") + ": a client certificate needs its key");
+        }
+        return Optional.of(new BackupConfig(interval, dir, cluster,
+                new BackupConfig.EtcdAccess(java.net.URI.create(endpoint), ca, cert, key), retention(b)));
+    }
+
+    private BackupConfig.Retention retention(YamlNode b) throws ConfigException {
+        YamlNode r = b.get("retention");
+        if (r == null || r.isNull()) {
+            return BackupConfig.Retention.DEFAULT;
+        }
+        if (!r.isObject()) {
+            throw new ConfigException(file, "backup.retention", "must be a mapping of the keys " + RETENTION_KEYS);
+        }
+        rejectUnknown(r, RETENTION_KEYS, "backup.retention.");
+        BackupConfig.Retention d = BackupConfig.Retention.DEFAULT;
+        BackupConfig.Retention kept = new BackupConfig.Retention(count(r, "keep_last", d.keepLast()), count(r, "hourly", d.hourly()),
+                count(r, "daily", d.daily()), count(r, "weekly", d.weekly()));
+        if (kept.keepLast() < 1) {
+            throw new ConfigException(file, "backup.retention.keep_last", "must be at least 1: the newest backup is always kept");
+        }
+        return kept;
+    }
+
+    private int count(YamlNode node, String key, int fallback) throws ConfigException {
+        YamlNode value = node.get(key);
+        if (value == null || value.isNull()) {
+            return fallback;
+        }
+        String text = value.isValueNode() ? value.asText().strip() : "";
+        if (!text.matches("[0-9]{1,5}") || Integer.parseInt(text) > 10_000) {
+            throw new ConfigException(file, "backup.retention." + key, "must be a whole number from 0 to 10000, got '" + text + "'");
+        }
+        return Integer.parseInt(text);
     }
 
     private TlsConfig tls(YamlNode root) throws ConfigException {
@@ -279,18 +348,22 @@ public final class AgentConfigLoader {
     }
 
     private Duration duration(YamlNode root, String key, Duration fallback) throws ConfigException {
-        if (!root.has(key)) {
+        return durationAt(root, key, "", fallback);
+    }
+
+    private Duration durationAt(YamlNode node, String key, String prefix, Duration fallback) throws ConfigException {
+        if (!node.has(key)) {
             return fallback;
         }
-        String text = requiredText(root, key);
+        String text = requiredText(node, key, prefix);
         try {
             Duration d = Duration.parse(text);
             if (d.isNegative() || d.isZero()) {
-                throw new ConfigException(file, key, "must be positive, got '" + text + "'");
+                throw new ConfigException(file, prefix + key, "must be positive, got '" + text + "'");
             }
             return d;
         } catch (DateTimeParseException e) {
-            throw new ConfigException(file, key, "must be an ISO-8601 duration like PT10M, got '" + text + "'");
+            throw new ConfigException(file, prefix + key, "must be an ISO-8601 duration like PT10M, got '" + text + "'");
         }
     }
 }

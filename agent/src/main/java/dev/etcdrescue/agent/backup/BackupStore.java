@@ -1,0 +1,150 @@
+package dev.etcdrescue.agent.backup;
+
+import com.github.luben.zstd.ZstdInputStream;
+import com.github.luben.zstd.ZstdOutputStream;
+import dev.etcdrescue.agent.io.SafeFiles;
+import dev.etcdrescue.pki.SigningIdentity;
+import dev.etcdrescue.snapshotformat.SnapshotDigest;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.security.DigestInputStream;
+import java.security.DigestOutputStream;
+import java.security.MessageDigest;
+import java.security.cert.X509Certificate;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Optional;
+import java.util.stream.Stream;
+
+/**
+ * One agent's backups in its backup dir: {@code <id>.db.zst} and, written after it and atomically,
+ * {@code <id>.manifest.json}. A file is complete only once its manifest exists; a manifest is trusted only
+ * when its signature holds against the fleet CA and its file has the size it names.
+ */
+public final class BackupStore {
+    static final String DATA = ".db.zst";
+    static final String MANIFEST = ".manifest.json";
+    private static final int ZSTD_LEVEL = 3;
+    private final Path dir;
+    private final X509Certificate fleetCa;
+
+    public BackupStore(Path dir, X509Certificate fleetCa) {
+        this.dir = dir;
+        this.fleetCa = fleetCa;
+    }
+
+    public Path dir() {
+        return dir;
+    }
+
+    /** A backup found in the dir: its manifest when trusted, else why not. */
+    public record Listed(String id, BackupManifest manifest, String problem) {
+        public boolean trusted() {
+            return problem == null;
+        }
+    }
+
+    /**
+     * Compresses {@code snapshot} into the dir, then writes the signed manifest that completes it. The data
+     * file goes in under a temporary name, fsynced, and is renamed; the manifest last, the same way.
+     */
+    public BackupManifest store(BackupManifest described, Path snapshot, SigningIdentity signer) throws IOException {
+        Files.createDirectories(dir);
+        Path data = dir.resolve(described.id() + DATA);
+        Path part = dir.resolve("." + described.id() + DATA + ".part");
+        if (Files.exists(data) || Files.exists(dir.resolve(described.id() + MANIFEST))) {
+            throw new IOException("a backup named " + described.id() + " is already in " + dir);
+        }
+        MessageDigest stored = SnapshotDigest.newSha256();
+        try (InputStream in = Files.newInputStream(snapshot);
+             OutputStream file = Files.newOutputStream(part, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+             ZstdOutputStream out = new ZstdOutputStream(new DigestOutputStream(file, stored), ZSTD_LEVEL)) {
+            in.transferTo(out);
+        }
+        try (FileChannel c = FileChannel.open(part, StandardOpenOption.WRITE)) {
+            c.force(true);
+        }
+        SafeFiles.moveNoReplace(part, data);
+        BackupManifest complete = new BackupManifest(described.format(), described.id(), described.cluster(), described.clusterId(),
+                described.members(), described.revision(), described.compactRevision(), described.hashKv(), described.totalKeys(),
+                described.etcdVersion(), described.snapshotSize(), described.snapshotSha256(), data.getFileName().toString(),
+                Files.size(data), HexFormat.of().formatHex(stored.digest()), "zstd", described.takenAt(), described.takenBy(),
+                described.slot());
+        SafeFiles.writeAtomically(dir.resolve(described.id() + MANIFEST),
+                new String(ManifestEnvelope.sign(complete, signer), StandardCharsets.UTF_8), "rw-------");
+        SafeFiles.fsyncDirectory(dir);
+        return complete;
+    }
+
+    /** Every manifest in the dir, newest id last; a data file without one is not listed (never finished). */
+    public List<Listed> list() throws IOException {
+        if (!Files.isDirectory(dir)) {
+            return List.of();
+        }
+        List<Listed> out = new ArrayList<>();
+        try (Stream<Path> files = Files.list(dir)) {
+            for (Path m : files.filter(f -> f.getFileName().toString().endsWith(MANIFEST)).sorted().toList()) {
+                String id = m.getFileName().toString().replace(MANIFEST, "");
+                ManifestEnvelope.Checked checked = ManifestEnvelope.read(Files.readAllBytes(m), fleetCa);
+                out.add(checked.trusted() ? withFile(id, checked.manifest()) : new Listed(id, null, checked.problem()));
+            }
+        }
+        return out;
+    }
+
+    private Listed withFile(String id, BackupManifest manifest) {
+        if (!manifest.id().equals(id) || !manifest.file().equals(id + DATA)) {
+            return new Listed(id, manifest, "the manifest names another backup (" + manifest.id() + ")");
+        }
+        Path data = dir.resolve(manifest.file());
+        try {
+            long size = Files.size(data);
+            return size == manifest.fileSize() ? new Listed(id, manifest, null)
+                    : new Listed(id, manifest, manifest.file() + " holds " + size + " bytes, the manifest says " + manifest.fileSize());
+        } catch (IOException e) {
+            return new Listed(id, manifest, manifest.file() + " is missing or unreadable: " + e.getMessage());
+        }
+    }
+
+    /** Reads the whole file back: its stored SHA-256, then the snapshot's inside it. Empty when both match. */
+    public Optional<String> verify(BackupManifest manifest) throws IOException {
+        MessageDigest stored = SnapshotDigest.newSha256();
+        MessageDigest snapshot = SnapshotDigest.newSha256();
+        long size;
+        try (InputStream file = new DigestInputStream(Files.newInputStream(dir.resolve(manifest.file())), stored);
+             InputStream in = new DigestInputStream(new ZstdInputStream(file), snapshot)) {
+            size = in.transferTo(OutputStream.nullOutputStream());
+        }
+        String storedHex = HexFormat.of().formatHex(stored.digest());
+        if (!storedHex.equals(manifest.fileSha256())) {
+            return Optional.of(manifest.file() + " has SHA-256 " + storedHex + ", the manifest says " + manifest.fileSha256());
+        }
+        String snapshotHex = HexFormat.of().formatHex(snapshot.digest());
+        if (size != manifest.snapshotSize() || !snapshotHex.equals(manifest.snapshotSha256())) {
+            return Optional.of("the snapshot inside " + manifest.file() + " differs from the one the manifest describes");
+        }
+        return Optional.empty();
+    }
+
+    /** Writes the snapshot inside a backup to {@code target} (a new file). */
+    public void extract(BackupManifest manifest, Path target) throws IOException {
+        try (InputStream in = new ZstdInputStream(Files.newInputStream(dir.resolve(manifest.file())));
+             OutputStream out = Files.newOutputStream(target, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            in.transferTo(out);
+        }
+    }
+
+    /** Removes a backup retention let go: the manifest first, so that a half-removed backup is never listed. */
+    public void remove(String id) throws IOException {
+        Files.deleteIfExists(dir.resolve(id + MANIFEST));
+        Files.deleteIfExists(dir.resolve(id + DATA));
+        SafeFiles.fsyncDirectory(dir);
+    }
+}

@@ -1,0 +1,121 @@
+package dev.etcdrescue.agent.backup;
+
+import dev.etcdrescue.agent.config.BackupConfig;
+import dev.etcdrescue.pki.SigningIdentity;
+import dev.etcdrescue.snapshotformat.SnapshotDigest;
+import dev.etcdrescue.snapshotformat.bolt.BoltSnapshot;
+import dev.etcdrescue.snapshotformat.bolt.SnapshotInfo;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.List;
+import java.util.UUID;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Takes one backup of this host's member and keeps it only once it is proven whole: etcd's SHA-256
+ * trailer, the bbolt structure, and HashKV at the snapshot's revision computed from the file equal to
+ * what the member itself answers for that revision. Then compressed, stored with a signed manifest, and
+ * retention applied.
+ */
+public final class BackupTaker {
+    private static final Logger log = LoggerFactory.getLogger(BackupTaker.class);
+    private static final DateTimeFormatter ID_TIME = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(ZoneOffset.UTC);
+    private final BackupConfig config;
+    private final String hostName;
+    private final LocalEtcdctl etcdctl;
+    private final BackupStore store;
+    private final SigningIdentity signer;
+    private final Path staging;
+    private final Clock clock;
+
+    BackupTaker(BackupConfig config, String hostName, LocalEtcdctl etcdctl, BackupStore store, SigningIdentity signer, Path staging,
+                Clock clock) {
+        this.config = config;
+        this.hostName = hostName;
+        this.etcdctl = etcdctl;
+        this.store = store;
+        this.signer = signer;
+        this.staging = staging;
+        this.clock = clock;
+    }
+
+    /** A backup that failed its checks: nothing of it is kept. */
+    public static final class Refused extends Exception {
+        Refused(String message) {
+            super(message);
+        }
+    }
+
+    BackupManifest take(long slot, LocalEtcdctl.ClusterView view) throws IOException, Refused {
+        Files.createDirectories(staging);
+        Path snapshot = staging.resolve("backup-" + UUID.randomUUID() + ".db");
+        Instant takenAt = clock.instant();
+        try {
+            etcdctl.snapshot(snapshot, Duration.ofMinutes(30));
+            SnapshotDigest digest = digest(snapshot);
+            if (digest.trailer() != SnapshotDigest.Trailer.VALID) {
+                throw new Refused("the snapshot's SHA-256 trailer is " + digest.trailer().name().toLowerCase(java.util.Locale.ROOT)
+                        + ": etcd did not send a whole snapshot");
+            }
+            SnapshotInfo info = BoltSnapshot.read(snapshot);
+            long fromFile = BoltSnapshot.hashKv(snapshot);
+            long live = etcdctl.hashKv(info.revision(), Duration.ofMinutes(5));
+            if (fromFile != live) {
+                throw new Refused(String.format(java.util.Locale.ROOT, "HashKV at revision %d is %08x in the file but %08x on the member%s",
+                        info.revision(), fromFile, live, info.compactionPending() ? " (a compaction was under way: the next slot tries again)"
+                                : ": the snapshot does not hold the member's data"));
+            }
+            String cluster = config.cluster().orElse(view.clusterId());
+            BackupManifest described = new BackupManifest(BackupManifest.FORMAT, cluster + "-" + ID_TIME.format(takenAt) + "-r" + info.revision(),
+                    cluster, view.clusterId(), members(view), info.revision(), info.compactRevision(), fromFile, info.totalKeys(),
+                    view.version(), Files.size(snapshot), digest.hex(), null, 0, null, null, takenAt.toString(), hostName, slot);
+            BackupManifest stored = store.store(described, snapshot, signer);
+            log.info("backup {} stored in {}: revision {}, {} keys, HashKV {} equal to the member's, {} bytes ({} compressed)",
+                    stored.id(), store.dir(), stored.revision(), stored.totalKeys(), Long.toHexString(stored.hashKv()),
+                    stored.snapshotSize(), stored.fileSize());
+            return stored;
+        } finally {
+            Files.deleteIfExists(snapshot);
+            Files.deleteIfExists(snapshot.resolveSibling(snapshot.getFileName() + ".part"));
+        }
+    }
+
+    /** Applies retention to the trusted backups of this dir; returns the ids removed. */
+    List<String> prune(boolean dryRun) throws IOException {
+        List<BackupStore.Listed> listed = store.list();
+        List<Retention.Candidate> candidates = listed.stream()
+                .map(l -> new Retention.Candidate(l.id(), l.trusted() ? Instant.parse(l.manifest().takenAt()) : Instant.EPOCH,
+                        l.trusted(), false)).toList();
+        Retention.Decision d = Retention.decide(candidates, clock.instant(), config.retention());
+        if (!dryRun) {
+            for (String id : d.remove()) {
+                store.remove(id);
+                log.info("backup {} removed by retention", id);
+            }
+        }
+        return d.remove();
+    }
+
+    private static SnapshotDigest digest(Path file) throws IOException {
+        SnapshotDigest digest = new SnapshotDigest();
+        byte[] buffer = new byte[1 << 16];
+        try (InputStream in = Files.newInputStream(file)) {
+            for (int n = in.read(buffer); n >= 0; n = in.read(buffer)) {
+                digest.update(buffer, 0, n);
+            }
+        }
+        return digest;
+    }
+
+    private static List<BackupManifest.Member> members(LocalEtcdctl.ClusterView view) {
+        return view.members().stream().map(m -> new BackupManifest.Member(m.id(), m.name(), m.peerUrls(), m.clientUrls())).toList();
+    }
+}
