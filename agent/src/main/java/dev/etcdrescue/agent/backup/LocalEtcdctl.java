@@ -72,8 +72,10 @@ final class LocalEtcdctl {
     private String run(Duration limit, String... command) throws IOException {
         ProcessResult r = runner.run(argv(command), env(), limit.plusSeconds(5));
         if (!r.succeeded()) {
-            throw new IOException("etcdctl " + String.join(" ", command) + " against " + access.endpoint() + ": "
-                    + (r.timedOut() ? "no answer within " + limit.toSeconds() + " s" : r.failureSummary()));
+            String why = r.timedOut() ? "no answer within " + limit.toSeconds() + " s"
+                    : r.stderr().lines().filter(l -> l.startsWith("Error:")).findFirst().orElse(r.failureSummary());
+            throw new IOException("etcdctl " + command[0] + " " + command[1] + " against " + access.endpoint() + ": " + why
+                    + " (check that the member runs and that backup.etcd in agent.yaml gives access to it)");
         }
         return r.stdout();
     }

@@ -48,7 +48,7 @@ public final class ManifestEnvelope {
         try {
             e = Json.strict().readValue(stored, Envelope.class);
         } catch (IOException ex) {
-            return new Checked(null, "not a signed manifest: " + ex.getOriginalMessage());
+            return new Checked(null, "not a signed manifest: " + ex.getMessage());
         } catch (RuntimeException ex) {
             return new Checked(null, "not a signed manifest: " + ex.getMessage());
         }

@@ -1,5 +1,6 @@
 package dev.etcdrescue.agent.server;
 
+import dev.etcdrescue.agent.backup.BackupScheduler;
 import dev.etcdrescue.agent.config.AgentConfig;
 import dev.etcdrescue.agent.oldmember.BaseUnits;
 import dev.etcdrescue.agent.config.ConfigWriter;
@@ -30,6 +31,7 @@ import java.nio.file.Files;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.ArrayBlockingQueue;
+import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -47,8 +49,11 @@ public final class AgentServer {
     private final Server server;
     private final ExecutorService blocking;
     private final StatusTracker status;
+    /** Scheduled backups, when agent.yaml configures them. */
+    private final Optional<BackupScheduler> backups;
 
-    private AgentServer(Server server, ExecutorService blocking, StatusTracker status) {
+    private AgentServer(Server server, ExecutorService blocking, StatusTracker status, Optional<BackupScheduler> backups) {
+        this.backups = backups;
         this.server = server;
         this.blocking = blocking;
         this.status = status;
@@ -122,7 +127,9 @@ public final class AgentServer {
         // The tools are detected now, while the host is calm, rather than in a recovery's first
         // GetStatus: four or five processes that took about half of that call's 0.6 s (benchmarks.md).
         blocking.execute(hostTools::get);
-        return new AgentServer(server, blocking, status);
+        Optional<BackupScheduler> backups = BackupScheduler.of(config, runner, () -> claims.current().isPresent())
+                .map(BackupScheduler::start);
+        return new AgentServer(server, blocking, status, backups);
     }
 
     public int port() {
@@ -135,6 +142,7 @@ public final class AgentServer {
 
     /** Stops accepting calls, lets running ones finish until the deadline, then cancels the rest. */
     public void shutdown(Duration deadline) {
+        backups.ifPresent(BackupScheduler::close);
         server.shutdown();
         blocking.shutdown();
         try {

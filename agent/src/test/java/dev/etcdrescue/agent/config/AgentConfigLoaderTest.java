@@ -93,7 +93,7 @@ class AgentConfigLoaderTest {
         Path notAMapping = write("- host_name\n");
         assertThatThrownBy(() -> AgentConfigLoader.load(notAMapping))
                 .hasMessageStartingWith("agent config " + notAMapping + ": must be a YAML mapping of the keys [allowed_data_roots, "
-                        + "backup_dirs, base_unit, base_unit_dirs, command_timeout, env_dir, host_name, listen, ");
+                        + "backup, backup_dirs, base_unit, base_unit_dirs, command_timeout, env_dir, host_name, listen, ");
         assertThatThrownBy(() -> AgentConfigLoader.load(write("")))
                 .hasMessageContaining(": must be a YAML mapping of the keys");
         assertThatThrownBy(() -> AgentConfigLoader.load(write(DOCUMENTED.replace("[/usr/local/bin, /usr/bin]", "[/usr/bin, 5]"))))
@@ -201,6 +201,36 @@ class AgentConfigLoaderTest {
         assertThatThrownBy(() -> AgentConfigLoader.load(dir.resolve("missing.yaml"))).hasMessage("agent config "
                 + dir.resolve("missing.yaml") + ": no such file: write it from deploy/examples/agent.yaml, or pass --config FILE");
         assertThatThrownBy(() -> AgentConfigLoader.load(dir)).hasMessage("agent config " + dir + ": cannot read it: Is a directory");
+    }
+
+    @Test
+    void backupsAreOffUnlessConfiguredAndTheirSettingsAreChecked() throws Exception {
+        assertThat(AgentConfigLoader.load(write(DOCUMENTED)).backup()).isEmpty();
+        AgentConfig config = AgentConfigLoader.load(write(DOCUMENTED + """
+                backup:
+                  interval: PT15M
+                  cluster: prod-a
+                  etcd: {endpoint: "https://10.0.0.1:2379", ca: /etc/etcd/ca.pem, cert: /etc/etcd/client.pem, key: /etc/etcd/client-key.pem}
+                  retention: {keep_last: 5, weekly: 8}
+                """));
+        BackupConfig b = config.backup().orElseThrow();
+        assertThat(b.interval()).isEqualTo(java.time.Duration.ofMinutes(15));
+        assertThat(b.dir()).isEqualTo(Path.of("/var/backups/etcd-rescue"));
+        assertThat(b.etcd().endpoint()).hasToString("https://10.0.0.1:2379");
+        assertThat(b.retention()).isEqualTo(new BackupConfig.Retention(5, 24, 7, 8));
+
+        assertThatThrownBy(() -> AgentConfigLoader.load(write(DOCUMENTED + "backup: {interval: PT15M}\n")))
+                .hasMessageContaining("field backup.etcd: required");
+        assertThatThrownBy(() -> AgentConfigLoader.load(write(DOCUMENTED + "backup: {interval: PT1S, etcd: {endpoint: 'http://a:2379'}}\n")))
+                .hasMessageContaining("field backup.interval: must be at least PT10S");
+        assertThatThrownBy(() -> AgentConfigLoader.load(write(DOCUMENTED + "backup: {etcd: {endpoint: 'http://a:2379', cert: /c.pem}}\n")))
+                .hasMessageContaining("field backup.etcd.key: required with backup.etcd.cert");
+        assertThatThrownBy(() -> AgentConfigLoader.load(write(DOCUMENTED + "backup: {etcd: {endpoint: 'a:2379'}}\n")))
+                .hasMessageContaining("field backup.etcd.endpoint: must be a client URL");
+        assertThatThrownBy(() -> AgentConfigLoader.load(write(DOCUMENTED + "backup: {etcd: {endpoint: 'http://a:2379'}, retention: {keep_last: 0}}\n")))
+                .hasMessageContaining("field backup.retention.keep_last: must be at least 1");
+        assertThatThrownBy(() -> AgentConfigLoader.load(write(DOCUMENTED + "backup: {etcd: {endpoint: 'http://a:2379'}, every: 5}\n")))
+                .hasMessageContaining("field backup.every: unknown key; allowed keys are [cluster, dir, etcd, interval, retention]");
     }
 
     private Path write(String text) throws Exception {

@@ -78,7 +78,7 @@ class AgentMainTest {
             assertThat(agent.exitValue()).isEqualTo(2);
             List<String> lines = Files.readAllLines(log);
             assertThat(lines).singleElement().asString().startsWith("etcd-rescue-agent: agent config " + config
-                    + ": field listen_port: unknown key; allowed keys are [allowed_data_roots, backup_dirs, base_unit,")
+                    + ": field listen_port: unknown key; allowed keys are [allowed_data_roots, backup, backup_dirs, base_unit,")
                     .endsWith(", unit_dir, units]");
         } finally {
             agent.destroyForcibly();

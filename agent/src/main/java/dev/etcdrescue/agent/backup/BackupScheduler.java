@@ -1,0 +1,120 @@
+package dev.etcdrescue.agent.backup;
+
+import dev.etcdrescue.agent.config.AgentConfig;
+import dev.etcdrescue.agent.config.BackupConfig;
+import dev.etcdrescue.agent.io.ProcessRunner;
+import dev.etcdrescue.agent.restore.RestoreTools;
+import dev.etcdrescue.pki.SigningIdentity;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Wakes a few times per interval; at each new slot, asks the cluster whose turn it is ({@link SlotTurn}) and,
+ * when it is this member's and no backup of the slot is here yet, takes one. Never while the agent is claimed
+ * by a recovery. One failed slot is logged and left: the next slot tries again.
+ */
+public final class BackupScheduler implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(BackupScheduler.class);
+    private final BackupConfig config;
+    private final LocalEtcdctl etcdctl;
+    private final BackupStore store;
+    private final BackupTaker taker;
+    private final BooleanSupplier claimed;
+    private final Clock clock;
+    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "backup-scheduler");
+        t.setDaemon(true);
+        return t;
+    });
+    private long lastSlot = Long.MIN_VALUE;
+    private volatile String lastResult = "no slot handled yet";
+
+    BackupScheduler(BackupConfig config, LocalEtcdctl etcdctl, BackupStore store, BackupTaker taker, BooleanSupplier claimed, Clock clock) {
+        this.config = config;
+        this.etcdctl = etcdctl;
+        this.store = store;
+        this.taker = taker;
+        this.claimed = claimed;
+        this.clock = clock;
+    }
+
+    /** The scheduler for {@code agent}'s backup settings, not started; empty when backups are not configured. */
+    public static Optional<BackupScheduler> of(AgentConfig agent, ProcessRunner runner, BooleanSupplier claimed) throws IOException {
+        if (agent.backup().isEmpty()) {
+            return Optional.empty();
+        }
+        BackupConfig config = agent.backup().get();
+        Path etcdctlPath = new RestoreTools(agent.toolDirs(), runner, agent.commandTimeout()).find("etcdctl")
+                .orElseThrow(() -> new IOException("backup: no etcdctl in tool_dirs " + agent.toolDirs()
+                        + ": install etcd's client tools, or remove backup: from agent.yaml"));
+        LocalEtcdctl etcdctl = new LocalEtcdctl(etcdctlPath, config.etcd(), runner);
+        BackupStore store = new BackupStore(config.dir(), SigningIdentity.readCertificate(agent.tls().ca()));
+        SigningIdentity signer = SigningIdentity.load(agent.tls().cert(), agent.tls().key());
+        BackupTaker taker = new BackupTaker(config, agent.hostName(), etcdctl, store, signer, agent.stagingDir(), Clock.systemUTC());
+        return Optional.of(new BackupScheduler(config, etcdctl, store, taker, claimed, Clock.systemUTC()));
+    }
+
+    public BackupScheduler start() {
+        long tick = Math.max(1000, Math.min(30_000, config.interval().toMillis() / 10));
+        timer.scheduleWithFixedDelay(this::tickLogged, tick, tick, TimeUnit.MILLISECONDS);
+        log.info("scheduled backups every {} into {}, checked every {} ms", config.interval(), config.dir(), tick);
+        return this;
+    }
+
+    public String lastResult() {
+        return lastResult;
+    }
+
+    private void tickLogged() {
+        try {
+            tick();
+        } catch (Exception e) {
+            lastResult = "failed: " + e.getMessage();
+            log.warn("backup: {}", e.getMessage());
+        }
+    }
+
+    /** One look at the clock: at a new slot, takes the backup when it is this member's turn. */
+    synchronized void tick() throws IOException, BackupTaker.Refused {
+        long slot = SlotTurn.slot(clock.instant(), config.interval());
+        if (slot == lastSlot) {
+            return;
+        }
+        if (claimed.getAsBoolean()) {
+            lastResult = "slot " + slot + ": skipped, the agent is claimed by a recovery";
+            return;
+        }
+        LocalEtcdctl.ClusterView view = etcdctl.view();
+        Optional<LocalEtcdctl.MemberState> owner = SlotTurn.owner(view.members(), slot);
+        lastSlot = slot;
+        if (owner.isEmpty() || !owner.get().id().equals(view.self())) {
+            lastResult = "slot " + slot + ": " + owner.map(o -> o.name() + "'s turn").orElse("no member answers");
+            return;
+        }
+        if (store.list().stream().anyMatch(l -> l.trusted() && l.manifest().slot() == slot)) {
+            lastResult = "slot " + slot + ": already backed up here";
+            return;
+        }
+        BackupManifest taken = taker.take(slot, view);
+        java.util.List<String> removed = taker.prune(false);
+        lastResult = "slot " + slot + ": took " + taken.id() + (removed.isEmpty() ? "" : "; retention removed " + removed);
+    }
+
+    @Override
+    public void close() {
+        timer.shutdownNow();
+    }
+
+    Duration interval() {
+        return config.interval();
+    }
+}
