@@ -8,7 +8,7 @@ import dev.etcdrescue.pki.SigningIdentity;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Clock;
-import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -105,16 +105,31 @@ public final class BackupScheduler implements AutoCloseable {
             return;
         }
         BackupManifest taken = taker.take(slot, view);
-        java.util.List<String> removed = taker.prune(false);
+        List<String> removed = taker.prune(false);
         lastResult = "slot " + slot + ": took " + taken.id() + (removed.isEmpty() ? "" : "; retention removed " + removed);
+    }
+
+    /** A backup now, outside the schedule (slot -1): refused while the agent is claimed. */
+    public synchronized BackupManifest takeNow() throws IOException, BackupTaker.Refused {
+        if (claimed.getAsBoolean()) {
+            throw new BackupTaker.Refused("the agent is claimed by a recovery: no backup is taken until it ends");
+        }
+        BackupManifest taken = taker.take(-1, etcdctl.view());
+        List<String> removed = taker.prune(false);
+        lastResult = "on demand: took " + taken.id() + (removed.isEmpty() ? "" : "; retention removed " + removed);
+        return taken;
+    }
+
+    public BackupStore store() {
+        return store;
+    }
+
+    public BackupConfig config() {
+        return config;
     }
 
     @Override
     public void close() {
         timer.shutdownNow();
-    }
-
-    Duration interval() {
-        return config.interval();
     }
 }

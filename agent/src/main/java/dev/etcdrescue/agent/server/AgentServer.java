@@ -1,6 +1,7 @@
 package dev.etcdrescue.agent.server;
 
 import dev.etcdrescue.agent.backup.BackupScheduler;
+import dev.etcdrescue.agent.backup.BackupService;
 import dev.etcdrescue.agent.config.AgentConfig;
 import dev.etcdrescue.agent.oldmember.BaseUnits;
 import dev.etcdrescue.agent.config.ConfigWriter;
@@ -109,10 +110,12 @@ public final class AgentServer {
                 new PathRules(config.backupDirs(), "backup_dirs"),
                 new dev.etcdrescue.agent.cleanup.Leftovers(journal, config.stagingDir()),
                 dev.etcdrescue.agent.transfer.LocalSnapshotSender.from(config, runner));
+        Optional<BackupScheduler> backups = BackupScheduler.of(config, runner, () -> claims.current().isPresent());
+        CoordinatorAuthInterceptor auth = new CoordinatorAuthInterceptor(CallerPolicy.of(config.tls()), audit, clock);
         Server server = NettyServerBuilder.forAddress(listen)
                 .sslContext(tls)
-                .addService(ServerInterceptors.intercept(transfers.chunks().bind(service.bindService()),
-                        new CoordinatorAuthInterceptor(CallerPolicy.of(config.tls()), audit, clock)))
+                .addService(ServerInterceptors.intercept(transfers.chunks().bind(service.bindService()), auth))
+                .addService(ServerInterceptors.intercept(new BackupService(backups), auth))
                 .permitKeepAliveTime(10, TimeUnit.SECONDS)
                 // A coordinator that vanished without a reset (its host down, packets dropped) would keep
                 // an upload open, and a resume refused, until the call's deadline; pings find it in ~40 s.
@@ -127,8 +130,7 @@ public final class AgentServer {
         // The tools are detected now, while the host is calm, rather than in a recovery's first
         // GetStatus: four or five processes that took about half of that call's 0.6 s (benchmarks.md).
         blocking.execute(hostTools::get);
-        Optional<BackupScheduler> backups = BackupScheduler.of(config, runner, () -> claims.current().isPresent())
-                .map(BackupScheduler::start);
+        backups.ifPresent(BackupScheduler::start);
         return new AgentServer(server, blocking, status, backups);
     }
 

@@ -4,6 +4,7 @@ import dev.etcdrescue.agent.rpc.StatusMapper;
 import dev.etcdrescue.pki.Role;
 import dev.etcdrescue.pki.SubjectNames;
 import dev.etcdrescue.proto.v1.ErrorReason;
+import dev.etcdrescue.proto.v1.BackupAgentGrpc;
 import dev.etcdrescue.proto.v1.RescueAgentGrpc;
 import io.grpc.Context;
 import io.grpc.Contexts;
@@ -28,7 +29,7 @@ import org.slf4j.LoggerFactory;
 /**
  * TLS has already proven the client certificate comes from the fleet CA; this checks what it is
  * allowed to do: the coordinator role (and, if configured, the coordinator's CN and key, see
- * {@link CallerPolicy}) for every RescueAgent method, except RelaySnapshot, which only peers call, with
+ * {@link CallerPolicy}) for every RescueAgent and BackupAgent method, except RelaySnapshot, which only peers call, with
  * their agent certificates
  * (OU=agent); the stream itself then needs a relay grant that the coordinator signed for the transfer
  * (checked on its first message, see {@code transfer.RelayGrants}).
@@ -44,7 +45,8 @@ public final class CoordinatorAuthInterceptor implements ServerInterceptor {
             RescueAgentGrpc.getGetStatusMethod().getFullMethodName(),
             RescueAgentGrpc.getWatchStatusMethod().getFullMethodName(),
             RescueAgentGrpc.getPreflightMethod().getFullMethodName(),
-            RescueAgentGrpc.getInspectUnitMethod().getFullMethodName());
+            RescueAgentGrpc.getInspectUnitMethod().getFullMethodName(),
+            BackupAgentGrpc.getListBackupsMethod().getFullMethodName());
 
     private final CallerPolicy policy;
     private final AuditLog audit;
@@ -71,7 +73,8 @@ public final class CoordinatorAuthInterceptor implements ServerInterceptor {
                     + peer.role().map(Role::organizationalUnit).orElse("(none)") + "; only peer agents (OU=agent) holding"
                     + " a coordinator's relay grant may call " + method + " (the coordinator uses UploadSnapshot)");
         }
-        if (method.startsWith(RescueAgentGrpc.SERVICE_NAME + "/") && !method.equals(RELAY)) {
+        // Every other method of every service this guards (RescueAgent, BackupAgent) is the coordinator's alone.
+        if (!method.equals(RELAY)) {
             if (peer.role().orElse(null) != Role.COORDINATOR) {
                 return refuse(call, peer.commonName(), Status.PERMISSION_DENIED, "certificate " + peer.commonName() + " has role "
                         + peer.role().map(Role::organizationalUnit).orElse("(none)")

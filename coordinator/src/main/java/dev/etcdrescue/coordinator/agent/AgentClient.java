@@ -115,6 +115,18 @@ public final class AgentClient implements AutoCloseable {
         return stub(rpcTimeout).cutOver(request);
     }
 
+    /** ListBackups: this host's backups; reading every file back ({@code readBack}) takes as long as the dir is large. */
+    public BackupList listBackups(boolean readBack, Duration timeout) {
+        return BackupAgentGrpc.newBlockingStub(channel).withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS)
+                .listBackups(ListBackupsRequest.newBuilder().setReadBack(readBack).build());
+    }
+
+    /** TakeBackup: a backup now, checked, signed and stored on that host. */
+    public BackupEntry takeBackup(Duration timeout) {
+        return BackupAgentGrpc.newBlockingStub(channel).withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS)
+                .takeBackup(TakeBackupRequest.getDefaultInstance());
+    }
+
     public CleanupReply cleanup(CleanupRequest request) {
         return stub(Duration.ofMinutes(5)).cleanup(request);
     }

@@ -15,7 +15,8 @@ import picocli.CommandLine.Command;
             "the new cluster and cuts over, with one command."
         },
         subcommands = {RecoverCommand.class, PlanCommand.class, ResumeCommand.class, RollbackCommand.class, CleanupCommand.class, VerifyCommand.class,
-            StatusCommand.class, SnapshotCommand.class, PkiCommand.class, CompletionCommand.class, CommandLine.HelpCommand.class})
+            StatusCommand.class, SnapshotCommand.class, BackupCommand.class, PkiCommand.class, CompletionCommand.class,
+            CommandLine.HelpCommand.class})
 public final class EtcdRescueCommand implements Runnable {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 

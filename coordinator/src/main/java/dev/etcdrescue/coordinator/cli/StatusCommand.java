@@ -65,38 +65,7 @@ public final class StatusCommand implements Callable<Integer> {
                     h.reachable() ? received(h.bytesReceived(), h.bytesExpected()) : "-", shorten(dash(h.lastResult())),
                     h.error() == null ? "" : h.error()));
         }
-        int[] width = new int[header.size()];
-        for (int c = 0; c < width.length; c++) {
-            width[c] = header.get(c).length();
-            for (List<String> row : cells) {
-                width[c] = Math.max(width[c], row.get(c).length());
-            }
-        }
-        String rule = rule(width);
-        out.println(rule);
-        StringBuilder head = new StringBuilder("|");
-        for (int c = 0; c < width.length; c++) {
-            int pad = width[c] - header.get(c).length();
-            head.append(' ').append(" ".repeat(pad / 2)).append(header.get(c)).append(" ".repeat(pad - pad / 2)).append(" |");
-        }
-        out.println(head);
-        out.println(rule);
-        for (List<String> row : cells) {
-            StringBuilder line = new StringBuilder("|");
-            for (int c = 0; c < width.length; c++) {
-                line.append(' ').append(row.get(c)).append(" ".repeat(width[c] - row.get(c).length())).append(" |");
-            }
-            out.println(line);
-        }
-        out.println(rule);
-    }
-
-    private static String rule(int[] width) {
-        StringBuilder rule = new StringBuilder("+");
-        for (int w : width) {
-            rule.append("-".repeat(w + 2)).append('+');
-        }
-        return rule.toString();
+        Table.print(out, header, cells);
     }
 
     private static String dash(String s) {

@@ -1,0 +1,78 @@
+package dev.etcdrescue.agent.backup;
+
+import dev.etcdrescue.proto.v1.BackupAgentGrpc;
+import dev.etcdrescue.proto.v1.BackupEntry;
+import dev.etcdrescue.proto.v1.BackupList;
+import dev.etcdrescue.proto.v1.ListBackupsRequest;
+import dev.etcdrescue.proto.v1.TakeBackupRequest;
+import io.grpc.Status;
+import io.grpc.stub.StreamObserver;
+import java.io.IOException;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** The BackupAgent service: what this agent's backup dir holds, and a backup on demand. */
+public final class BackupService extends BackupAgentGrpc.BackupAgentImplBase {
+    private static final Logger log = LoggerFactory.getLogger(BackupService.class);
+    private final Optional<BackupScheduler> backups;
+
+    public BackupService(Optional<BackupScheduler> backups) {
+        this.backups = backups;
+    }
+
+    @Override
+    public void listBackups(ListBackupsRequest request, StreamObserver<BackupList> out) {
+        if (backups.isEmpty()) {
+            out.onNext(BackupList.newBuilder().setConfigured(false).build());
+            out.onCompleted();
+            return;
+        }
+        BackupScheduler b = backups.get();
+        try {
+            BackupList.Builder list = BackupList.newBuilder().setConfigured(true).setDir(b.config().dir().toString())
+                    .setIntervalMs(b.config().interval().toMillis()).setLastResult(b.lastResult());
+            for (BackupStore.Listed l : b.store().list()) {
+                BackupEntry.Builder e = l.trusted() ? entry(l.manifest()).setTrusted(true) : BackupEntry.newBuilder().setId(l.id());
+                if (!l.trusted()) {
+                    e.setProblem(l.problem());
+                } else if (request.getReadBack()) {
+                    Optional<String> differs = b.store().verify(l.manifest());
+                    e.setReadBackOk(differs.isEmpty()).setProblem(differs.orElse(""));
+                }
+                list.addBackups(e);
+            }
+            out.onNext(list.build());
+            out.onCompleted();
+        } catch (IOException e) {
+            out.onError(Status.INTERNAL.withDescription("cannot read the backup dir " + b.config().dir() + ": " + e.getMessage())
+                    .asRuntimeException());
+        }
+    }
+
+    @Override
+    public void takeBackup(TakeBackupRequest request, StreamObserver<BackupEntry> out) {
+        if (backups.isEmpty()) {
+            out.onError(Status.FAILED_PRECONDITION.withDescription("backups are not configured on this host: add backup: to agent.yaml")
+                    .asRuntimeException());
+            return;
+        }
+        try {
+            BackupManifest taken = backups.get().takeNow();
+            out.onNext(entry(taken).setTrusted(true).build());
+            out.onCompleted();
+        } catch (BackupTaker.Refused e) {
+            log.warn("backup on demand refused: {}", e.getMessage());
+            out.onError(Status.FAILED_PRECONDITION.withDescription(e.getMessage()).asRuntimeException());
+        } catch (IOException e) {
+            log.warn("backup on demand failed: {}", e.getMessage());
+            out.onError(Status.UNAVAILABLE.withDescription("backup failed: " + e.getMessage()).asRuntimeException());
+        }
+    }
+
+    private static BackupEntry.Builder entry(BackupManifest m) {
+        return BackupEntry.newBuilder().setId(m.id()).setCluster(m.cluster()).setClusterId(m.clusterId()).setRevision(m.revision())
+                .setTotalKeys(m.totalKeys()).setTakenAt(m.takenAt()).setTakenBy(m.takenBy()).setSnapshotSize(m.snapshotSize())
+                .setFileSize(m.fileSize()).setEtcdVersion(m.etcdVersion()).setHashKv(m.hashKv()).setFileSha256(m.fileSha256());
+    }
+}

@@ -1,0 +1,176 @@
+package dev.etcdrescue.systemtest;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.etcdrescue.systemtest.testbed.TestHost;
+import dev.etcdrescue.systemtest.testbed.Testbed;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * Scheduled backups on three testbed hosts running etcd 3.4 under systemd, their agents installed as an
+ * operator would, with a 20-second interval: the members that are not the leader take the slots in turn,
+ * each backup is signed and read back whole, `backup status` turns their age into an exit code for
+ * alerting, `backup now` takes one on demand, and a file changed on disk is found.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+@Timeout(value = 6, unit = TimeUnit.MINUTES)
+class BackupsTest {
+    /** Inside each host's agent state dir: bound per host, so hosts never share a backup dir. */
+    private static final String DIR = "/var/lib/etcd-rescue-agent/backups";
+    private static final Duration INTERVAL = Duration.ofSeconds(20);
+    private Testbed testbed;
+    private Path inventory;
+
+    @BeforeAll
+    void clusterWithBackupsEveryTwentySeconds() throws Exception {
+        testbed = Testbed.create(3, Testbed.Options.defaults().withHostPrefix("bak"));
+        testbed.startOldCluster("backups");
+        Path work = Files.createTempDirectory("etcd-rescue-backups-");
+        Path pki = work.resolve("pki");
+        testbed.installAgents(pki);
+        EtcdData.load(URI.create(Testbed.oldClientUrl(testbed.host(0))), "/registry/configmaps/", 500, 7);
+        for (TestHost h : testbed.hosts()) {
+            String config = h.readFile("/etc/etcd-rescue/agent.yaml") + """
+                    backup:
+                      interval: PT20S
+                      dir: %s
+                      cluster: echo
+                      etcd: {endpoint: "%s"}
+                      retention: {keep_last: 4, hourly: 0, daily: 0, weekly: 0}
+                    """.formatted(DIR, Testbed.oldClientUrl(h));
+            h.writeFile("/etc/etcd-rescue/agent.yaml", config);
+            h.systemctl("restart", "etcd-rescue-agent").requireOk();
+        }
+        inventory = Inventories.write(work, "inventory.yaml",
+                Inventories.seedLike("echo", testbed.hosts(), pki, Inventories.fromFile(work.resolve("unused.db"))));
+    }
+
+    @AfterAll
+    void tearDown() {
+        if (testbed != null) {
+            testbed.close();
+        }
+    }
+
+    private JsonNode json(String... args) throws Exception {
+        Cli.Result r = Cli.etcdRescue(args);
+        return new ObjectMapper().readTree(r.stdout());
+    }
+
+    @Test
+    @Order(1)
+    void theFollowersTakeTheSlotsInTurnAndEveryBackupIsSignedAndWhole() throws Exception {
+        Instant until = Instant.now().plus(INTERVAL.multipliedBy(5));
+        JsonNode list = null;
+        while (Instant.now().isBefore(until)) {
+            list = json("backup", "list", "-i", inventory.toString(), "-o", "json");
+            long taken = 0;
+            for (JsonNode h : list.get("hosts")) {
+                taken += h.get("backups").size();
+            }
+            if (taken >= 3) {
+                break;
+            }
+            Thread.sleep(2000);
+        }
+        assertThat(list).isNotNull();
+        Set<String> takers = new HashSet<>();
+        String leader = leaderHost();
+        for (JsonNode h : list.get("hosts")) {
+            assertThat(h.get("configured").asBoolean()).as(h.toString()).isTrue();
+            for (JsonNode b : h.get("backups")) {
+                assertThat(b.get("trusted").asBoolean()).as(b.toString()).isTrue();
+                assertThat(b.get("takenBy").asText()).isEqualTo(h.get("host").asText());
+                assertThat(b.get("cluster").asText()).isEqualTo("echo");
+                assertThat(b.get("totalKeys").asLong()).isGreaterThan(500);
+                takers.add(b.get("takenBy").asText());
+            }
+        }
+        assertThat(takers).as("backups from the two followers, never from the leader " + leader).hasSize(2).doesNotContain(leader);
+
+        Cli.Result readBack = Cli.etcdRescue("backup", "list", "-i", inventory.toString(), "--read-back");
+        assertThat(readBack.exitCode()).as(readBack.all()).isZero();
+        assertThat(readBack.stdout()).contains("signed, read back ok").doesNotContain("NOT TRUSTED");
+        TestHost taker = testbed.host(takers.iterator().next());
+        try (var files = Files.list(taker.hostPath(DIR))) {
+            List<String> names = files.map(p -> p.getFileName().toString()).toList();
+            assertThat(names).anyMatch(n -> n.endsWith(".db.zst")).anyMatch(n -> n.endsWith(".manifest.json"))
+                    .noneMatch(n -> n.endsWith(".part"));
+        }
+    }
+
+    @Test
+    @Order(2)
+    void statusGivesTheAgeOfTheNewestTrustedBackupAsAnExitCode() throws Exception {
+        Cli.Result fresh = Cli.etcdRescue("backup", "status", "-i", inventory.toString(), "--max-age", "PT5M");
+        assertThat(fresh.exitCode()).as(fresh.all()).isZero();
+        assertThat(fresh.stdout()).contains("| echo ").contains("3 of 3");
+
+        Cli.Result strict = Cli.etcdRescue("backup", "status", "-i", inventory.toString(), "--max-age", "PT0.001S", "-o", "json");
+        assertThat(strict.exitCode()).as(strict.all()).isEqualTo(1);
+        JsonNode doc = new ObjectMapper().readTree(strict.stdout());
+        assertThat(doc.get("problems").get(0).asText()).contains("echo: newest trusted backup is", "more than PT0.001S");
+        assertThat(doc.get("clusters").get(0).get("newest").get("revision").asLong()).isGreaterThan(500);
+
+        Cli.Result bad = Cli.etcdRescue("backup", "status", "-i", inventory.toString(), "--max-age", "1h");
+        assertThat(bad.exitCode()).isEqualTo(2);
+        assertThat(bad.stderr()).contains("--max-age must be an ISO-8601 duration").doesNotContain("Exception");
+    }
+
+    @Test
+    @Order(3)
+    void backupNowTakesOneOnTheHostAsked() throws Exception {
+        TestHost h = testbed.host(0);
+        Cli.Result now = Cli.etcdRescue("backup", "now", "-i", inventory.toString(), "--host", h.name());
+        assertThat(now.exitCode()).as(now.all()).isZero();
+        assertThat(now.stdout()).contains(h.name() + ": took echo-").contains("equal to the member's");
+    }
+
+    @Test
+    @Order(4)
+    void aFileChangedOnDiskFailsTheReadBackAndIsNamed() throws Exception {
+        TestHost h = testbed.host(0);
+        Path file;
+        try (var files = Files.list(h.hostPath(DIR))) {
+            file = files.filter(p -> p.getFileName().toString().endsWith(".db.zst")).sorted().findFirst().orElseThrow();
+        }
+        byte[] bytes = Files.readAllBytes(file);
+        bytes[bytes.length / 3] ^= 0x01;
+        Files.write(file, bytes);
+
+        Cli.Result r = Cli.etcdRescue("backup", "list", "-i", inventory.toString(), "--read-back");
+        assertThat(r.exitCode()).as(r.all()).isEqualTo(1);
+        assertThat(r.stdout()).contains("READ BACK FAILED: " + file.getFileName() + " has SHA-256");
+    }
+
+    private String leaderHost() throws Exception {
+        for (TestHost h : testbed.hosts()) {
+            String status = h.execOk(Duration.ofSeconds(20), "/usr/bin/etcdctl", "--endpoints", Testbed.oldClientUrl(h),
+                    "endpoint", "status", "-w", "json").stdout();
+            JsonNode s = new ObjectMapper().readTree(status).get(0).get("Status");
+            if (s.get("leader").asText().equals(s.get("header").get("member_id").asText())) {
+                return h.name();
+            }
+        }
+        throw new AssertionError("no leader among " + testbed.hosts());
+    }
+}
