@@ -28,6 +28,7 @@ public final class BackupScheduler implements AutoCloseable {
     private final LocalEtcdctl etcdctl;
     private final BackupStore store;
     private final BackupTaker taker;
+    private final RestoreDrill drills;
     private final BooleanSupplier claimed;
     private final Clock clock;
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -38,7 +39,9 @@ public final class BackupScheduler implements AutoCloseable {
     private long lastSlot = Long.MIN_VALUE;
     private volatile String lastResult = "no slot handled yet";
 
-    BackupScheduler(BackupConfig config, LocalEtcdctl etcdctl, BackupStore store, BackupTaker taker, BooleanSupplier claimed, Clock clock) {
+    BackupScheduler(BackupConfig config, LocalEtcdctl etcdctl, BackupStore store, BackupTaker taker, RestoreDrill drills,
+                    BooleanSupplier claimed, Clock clock) {
+        this.drills = drills;
         this.config = config;
         this.etcdctl = etcdctl;
         this.store = store;
@@ -60,7 +63,9 @@ public final class BackupScheduler implements AutoCloseable {
         BackupStore store = new BackupStore(config.dir(), SigningIdentity.readCertificate(agent.tls().ca()));
         SigningIdentity signer = SigningIdentity.load(agent.tls().cert(), agent.tls().key());
         BackupTaker taker = new BackupTaker(config, agent.hostName(), etcdctl, store, signer, agent.stagingDir(), Clock.systemUTC());
-        return Optional.of(new BackupScheduler(config, etcdctl, store, taker, claimed, Clock.systemUTC()));
+        RestoreDrill drills = new RestoreDrill(new RestoreTools(agent.toolDirs(), runner, agent.commandTimeout()), runner,
+                agent.stagingDir(), store, Clock.systemUTC(), agent.restoreTimeout());
+        return Optional.of(new BackupScheduler(config, etcdctl, store, taker, drills, claimed, Clock.systemUTC()));
     }
 
     public BackupScheduler start() {
@@ -83,8 +88,54 @@ public final class BackupScheduler implements AutoCloseable {
         }
     }
 
-    /** One look at the clock: at a new slot, takes the backup when it is this member's turn. */
+    /** One look at the clock: at a new slot, takes the backup when it is this member's turn; a drill when one is due. */
     synchronized void tick() throws IOException, BackupTaker.Refused {
+        slot();
+        if (config.drillEvery().isPresent() && !claimed.getAsBoolean()) {
+            drillWhenDue(config.drillEvery().get());
+        }
+    }
+
+    /** The newest trusted backup here gets a drill when none ran within {@code every}. */
+    private void drillWhenDue(java.time.Duration every) throws IOException {
+        Optional<BackupStore.Listed> newest = newestTrusted();
+        if (newest.isEmpty()) {
+            return;
+        }
+        java.time.Instant now = clock.instant();
+        boolean recent = store.list().stream().map(l -> RestoreDrill.last(store.dir(), l.id())).flatMap(Optional::stream)
+                .anyMatch(r -> java.time.Duration.between(java.time.Instant.parse(r.at()), now).compareTo(every) < 0);
+        if (!recent) {
+            RestoreDrill.Result r = drills.drill(newest.get().manifest());
+            lastResult = "drill of " + r.id() + (r.ok() ? ": restored and served in " + String.format(java.util.Locale.ROOT, "%.1f s", r.seconds())
+                    : " failed: " + r.problem());
+        }
+    }
+
+    private Optional<BackupStore.Listed> newestTrusted() throws IOException {
+        return store.list().stream().filter(BackupStore.Listed::trusted)
+                .max(java.util.Comparator.comparing(l -> java.time.Instant.parse(l.manifest().takenAt())));
+    }
+
+    /** Drills the backup {@code id}, or the newest trusted one here when empty; refused while the agent is claimed. */
+    public synchronized RestoreDrill.Result drillNow(Optional<String> id) throws IOException, BackupTaker.Refused {
+        if (claimed.getAsBoolean()) {
+            throw new BackupTaker.Refused("the agent is claimed by a recovery: no drill runs until it ends");
+        }
+        Optional<BackupStore.Listed> chosen = id.isEmpty() ? newestTrusted()
+                : store.list().stream().filter(l -> l.id().equals(id.get())).findFirst();
+        if (chosen.isEmpty()) {
+            throw new BackupTaker.Refused(id.map(i -> "no backup " + i + " in " + store.dir()).orElse("no trusted backup in " + store.dir()));
+        }
+        if (!chosen.get().trusted()) {
+            throw new BackupTaker.Refused("backup " + chosen.get().id() + " is not trusted: " + chosen.get().problem());
+        }
+        RestoreDrill.Result r = drills.drill(chosen.get().manifest());
+        lastResult = "drill of " + r.id() + (r.ok() ? ": ok" : " failed: " + r.problem());
+        return r;
+    }
+
+    private void slot() throws IOException, BackupTaker.Refused {
         long slot = SlotTurn.slot(clock.instant(), config.interval());
         if (slot == lastSlot) {
             return;

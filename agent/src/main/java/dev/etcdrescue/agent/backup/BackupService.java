@@ -3,6 +3,8 @@ package dev.etcdrescue.agent.backup;
 import dev.etcdrescue.proto.v1.BackupAgentGrpc;
 import dev.etcdrescue.proto.v1.BackupEntry;
 import dev.etcdrescue.proto.v1.BackupList;
+import dev.etcdrescue.proto.v1.DrillBackupRequest;
+import dev.etcdrescue.proto.v1.DrillResult;
 import dev.etcdrescue.proto.v1.ListBackupsRequest;
 import dev.etcdrescue.proto.v1.TakeBackupRequest;
 import io.grpc.Status;
@@ -34,6 +36,7 @@ public final class BackupService extends BackupAgentGrpc.BackupAgentImplBase {
                     .setIntervalMs(b.config().interval().toMillis()).setLastResult(b.lastResult());
             for (BackupStore.Listed l : b.store().list()) {
                 BackupEntry.Builder e = l.trusted() ? entry(l.manifest()).setTrusted(true) : BackupEntry.newBuilder().setId(l.id());
+                RestoreDrill.last(b.store().dir(), l.id()).ifPresent(d -> e.setLastDrill(proto(d)));
                 if (!l.trusted()) {
                     e.setProblem(l.problem());
                 } else if (request.getReadBack()) {
@@ -68,6 +71,29 @@ public final class BackupService extends BackupAgentGrpc.BackupAgentImplBase {
             log.warn("backup on demand failed: {}", e.getMessage());
             out.onError(Status.UNAVAILABLE.withDescription("backup failed: " + e.getMessage()).asRuntimeException());
         }
+    }
+
+    @Override
+    public void drillBackup(DrillBackupRequest request, StreamObserver<DrillResult> out) {
+        if (backups.isEmpty()) {
+            out.onError(Status.FAILED_PRECONDITION.withDescription("backups are not configured on this host: add backup: to agent.yaml")
+                    .asRuntimeException());
+            return;
+        }
+        try {
+            RestoreDrill.Result r = backups.get().drillNow(request.getId().isEmpty() ? Optional.empty() : Optional.of(request.getId()));
+            out.onNext(proto(r));
+            out.onCompleted();
+        } catch (BackupTaker.Refused e) {
+            out.onError(Status.FAILED_PRECONDITION.withDescription(e.getMessage()).asRuntimeException());
+        } catch (IOException e) {
+            out.onError(Status.UNAVAILABLE.withDescription("drill failed: " + e.getMessage()).asRuntimeException());
+        }
+    }
+
+    private static DrillResult proto(RestoreDrill.Result r) {
+        return DrillResult.newBuilder().setId(r.id()).setAt(r.at()).setOk(r.ok()).setSeconds(r.seconds()).setRevision(r.revision())
+                .setHashKv(r.hashKv()).setProblem(r.problem() == null ? "" : r.problem()).build();
     }
 
     private static BackupEntry.Builder entry(BackupManifest m) {

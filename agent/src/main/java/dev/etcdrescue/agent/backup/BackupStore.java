@@ -121,6 +121,11 @@ public final class BackupStore {
         try (InputStream file = new DigestInputStream(Files.newInputStream(dir.resolve(manifest.file())), stored);
              InputStream in = new DigestInputStream(new ZstdInputStream(file), snapshot)) {
             size = in.transferTo(OutputStream.nullOutputStream());
+        } catch (java.nio.file.NoSuchFileException e) {
+            return Optional.of(manifest.file() + " is missing");
+        } catch (IOException e) {
+            // zstd checks each frame's own checksum as it reads: a damaged file usually fails here, before the digests.
+            return Optional.of(manifest.file() + " is damaged: zstd: " + e.getMessage());
         }
         String storedHex = HexFormat.of().formatHex(stored.digest());
         if (!storedHex.equals(manifest.fileSha256())) {

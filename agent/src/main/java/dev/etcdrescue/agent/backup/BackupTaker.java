@@ -93,11 +93,12 @@ public final class BackupTaker {
         List<BackupStore.Listed> listed = store.list();
         List<Retention.Candidate> candidates = listed.stream()
                 .map(l -> new Retention.Candidate(l.id(), l.trusted() ? Instant.parse(l.manifest().takenAt()) : Instant.EPOCH,
-                        l.trusted(), false)).toList();
+                        l.trusted(), RestoreDrill.last(store.dir(), l.id()).map(RestoreDrill.Result::ok).orElse(false))).toList();
         Retention.Decision d = Retention.decide(candidates, clock.instant(), config.retention());
         if (!dryRun) {
             for (String id : d.remove()) {
                 store.remove(id);
+                java.nio.file.Files.deleteIfExists(store.dir().resolve(id + RestoreDrill.DRILL));
                 log.info("backup {} removed by retention", id);
             }
         }

@@ -29,7 +29,7 @@ public final class AgentConfigLoader {
             "host_name", "listen", "tls", "state_dir", "allowed_data_roots", "env_dir", "unit_dir",
             "base_unit_dirs", "tool_dirs", "backup_dirs", "max_claim_ttl", "base_unit", "systemctl",
             "restore_timeout", "command_timeout", "units", "max_snapshot_bytes", "log_dirs", "backup"));
-    private static final Set<String> BACKUP_KEYS = new TreeSet<>(List.of("interval", "dir", "cluster", "etcd", "retention"));
+    private static final Set<String> BACKUP_KEYS = new TreeSet<>(List.of("interval", "dir", "cluster", "etcd", "retention", "drill_every"));
     private static final Set<String> BACKUP_ETCD_KEYS = new TreeSet<>(List.of("endpoint", "ca", "cert", "key"));
     private static final Set<String> RETENTION_KEYS = new TreeSet<>(List.of("keep_last", "hourly", "daily", "weekly"));
     private static final Pattern CLUSTER = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
@@ -125,8 +125,10 @@ public final class AgentConfigLoader {
             throw new ConfigException(file, "backup.etcd." + (cert.isPresent() ? "key" : "cert"), "required with backup.etcd."
                     + (cert.isPresent() ? "cert" : "key") + ": a client certificate needs its key");
         }
+        Optional<Duration> drillEvery = b.has("drill_every") ? Optional.of(durationAt(b, "drill_every", "backup.", Duration.ZERO))
+                : Optional.empty();
         return Optional.of(new BackupConfig(interval, dir, cluster,
-                new BackupConfig.EtcdAccess(java.net.URI.create(endpoint), ca, cert, key), retention(b)));
+                new BackupConfig.EtcdAccess(java.net.URI.create(endpoint), ca, cert, key), retention(b), drillEvery));
     }
 
     private BackupConfig.Retention retention(YamlNode b) throws ConfigException {

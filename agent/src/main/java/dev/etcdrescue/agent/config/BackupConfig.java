@@ -14,8 +14,10 @@ import java.util.Optional;
  * @param cluster   the name backups are listed under (the inventory's group name); the etcd cluster id when absent
  * @param etcd      how this agent reaches its own member, as its clients do
  * @param retention how many to keep, by age tier
+ * @param drillEvery how often this agent restores its newest backup into a throwaway etcd to prove it restores; none when empty
  */
-public record BackupConfig(Duration interval, Path dir, Optional<String> cluster, EtcdAccess etcd, Retention retention) {
+public record BackupConfig(Duration interval, Path dir, Optional<String> cluster, EtcdAccess etcd, Retention retention,
+                           Optional<Duration> drillEvery) {
 
     /** The member's client URL and, for https, the client TLS files (those of the member's own clients). */
     public record EtcdAccess(URI endpoint, Optional<Path> ca, Optional<Path> cert, Optional<Path> key) {}

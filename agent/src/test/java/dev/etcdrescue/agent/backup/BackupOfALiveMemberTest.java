@@ -68,7 +68,7 @@ class BackupOfALiveMemberTest {
     private static BackupConfig config(Path backups) {
         return new BackupConfig(INTERVAL, backups, Optional.of("prod-a"),
                 new BackupConfig.EtcdAccess(etcd.clientUrl(), Optional.empty(), Optional.empty(), Optional.empty()),
-                new BackupConfig.Retention(2, 0, 0, 0));
+                new BackupConfig.Retention(2, 0, 0, 0), Optional.empty());
     }
 
     private static LocalEtcdctl etcdctl(BackupConfig config) {
@@ -167,7 +167,7 @@ class BackupOfALiveMemberTest {
             }
         };
         BackupTaker taker = new BackupTaker(config, "node-1", etcdctl, store, signer, own.resolve("staging"), clock);
-        BackupScheduler scheduler = new BackupScheduler(config, etcdctl, store, taker, claimed::get, clock);
+        BackupScheduler scheduler = new BackupScheduler(config, etcdctl, store, taker, drills(store, own), claimed::get, clock);
 
         scheduler.tick();
         assertThat(store.list()).as("claimed by a recovery: no backup").isEmpty();
@@ -194,9 +194,45 @@ class BackupOfALiveMemberTest {
     void aMemberThatDoesNotAnswerGivesAnErrorAndNoFile(@TempDir Path own) {
         BackupConfig config = new BackupConfig(INTERVAL, own.resolve("backups"), Optional.empty(),
                 new BackupConfig.EtcdAccess(java.net.URI.create("http://127.0.0.1:" + FreePorts.loopback()), Optional.empty(),
-                        Optional.empty(), Optional.empty()), BackupConfig.Retention.DEFAULT);
+                        Optional.empty(), Optional.empty()), BackupConfig.Retention.DEFAULT, Optional.empty());
         assertThatThrownBy(() -> etcdctl(config).view()).hasMessageContaining("etcdctl member list against http://127.0.0.1:");
         assertThat(own.resolve("backups")).doesNotExist();
+    }
+
+    private static RestoreDrill drills(BackupStore store, Path own) {
+        ProcessRunner runner = new ProcessRunner();
+        return new RestoreDrill(new dev.etcdrescue.agent.restore.RestoreTools(List.of(Path.of("/usr/bin")), runner, Duration.ofMinutes(1)),
+                runner, own.resolve("staging"), store, Clock.systemUTC(), Duration.ofMinutes(2));
+    }
+
+    @Test
+    void aDrillRestoresTheBackupIntoAThrowawayMemberAndRemovesIt(@TempDir Path own) throws Exception {
+        BackupConfig config = config(own.resolve("backups"));
+        BackupStore store = new BackupStore(config.dir(), ca.certificate());
+        LocalEtcdctl etcdctl = etcdctl(config);
+        BackupManifest m = new BackupTaker(config, "node-1", etcdctl, store, signer, own.resolve("staging"), Clock.systemUTC())
+                .take(9, etcdctl.view());
+        String before = etcd.etcdctl("endpoint", "status", "-w", "json");
+
+        RestoreDrill.Result r = drills(store, own).drill(m);
+
+        assertThat(r.problem()).isNull();
+        assertThat(r.ok()).isTrue();
+        assertThat(r.hashKv()).isEqualTo(m.hashKv());
+        assertThat(r.seconds()).isPositive();
+        assertThat(RestoreDrill.last(config.dir(), m.id())).contains(r);
+        assertThat(Files.list(own.resolve("staging")).toList()).as("the drill's dir is gone").isEmpty();
+        assertThat(new ObjectMapper().readTree(etcd.etcdctl("endpoint", "status", "-w", "json")).get(0).get("Status").get("header")
+                .get("member_id")).as("the live member is the same one").isEqualTo(new ObjectMapper().readTree(before).get(0)
+                .get("Status").get("header").get("member_id"));
+
+        Path data = config.dir().resolve(m.file());
+        byte[] bytes = Files.readAllBytes(data);
+        bytes[bytes.length - 10] ^= 0x20;
+        Files.write(data, bytes);
+        RestoreDrill.Result broken = drills(store, own).drill(m);
+        assertThat(broken.ok()).isFalse();
+        assertThat(broken.problem()).containsAnyOf("is damaged", "SHA-256");
     }
 
     private static long hashKv(LocalEtcd member, long revision) throws Exception {

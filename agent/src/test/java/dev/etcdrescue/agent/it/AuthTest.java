@@ -14,7 +14,10 @@ import dev.etcdrescue.proto.v1.AgentStatus;
 import dev.etcdrescue.proto.v1.ClaimRequest;
 import dev.etcdrescue.proto.v1.GetStatusRequest;
 import dev.etcdrescue.proto.v1.Phase;
+import dev.etcdrescue.proto.v1.BackupAgentGrpc;
+import dev.etcdrescue.proto.v1.ListBackupsRequest;
 import dev.etcdrescue.proto.v1.RescueAgentGrpc;
+import dev.etcdrescue.proto.v1.TakeBackupRequest;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ClientCallStreamObserver;
@@ -66,6 +69,31 @@ class AuthTest {
                         assertThat(e.getStatus().getDescription()).contains("test-host-1", "role agent", "OU=coordinator");
                     });
             assertThat(agent.coordinator().getStatus(GetStatusRequest.getDefaultInstance()).hasClaim()).isFalse();
+        }
+    }
+
+    @Test
+    void backupsAnswerTheCoordinatorAloneAndSayWhenTheyAreNotConfigured() throws Exception {
+        try (AgentFixture agent = new AgentFixture(tmp)) {
+            var asCoordinator = BackupAgentGrpc.newBlockingStub(agent.channel(TlsContexts.grpcClient(agent.certs.coordinator,
+                    agent.certs.fleet.certificate()))).withDeadlineAfter(10, TimeUnit.SECONDS);
+            assertThat(asCoordinator.listBackups(ListBackupsRequest.getDefaultInstance()).getConfigured()).isFalse();
+            assertThatThrownBy(() -> asCoordinator.takeBackup(TakeBackupRequest.getDefaultInstance()))
+                    .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+                        assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.FAILED_PRECONDITION);
+                        assertThat(e.getStatus().getDescription()).contains("add backup: to agent.yaml");
+                    });
+
+            IssuedCertificate peerAgent = agent.certs.fleet.issueAgent("test-host-1", List.of("127.0.0.1"), Duration.ofDays(1));
+            var asPeer = BackupAgentGrpc.newBlockingStub(agent.channel(TlsContexts.grpcClient(peerAgent,
+                    agent.certs.fleet.certificate()))).withDeadlineAfter(10, TimeUnit.SECONDS);
+            for (Runnable call : List.<Runnable>of(() -> asPeer.listBackups(ListBackupsRequest.getDefaultInstance()),
+                    () -> asPeer.takeBackup(TakeBackupRequest.getDefaultInstance()))) {
+                assertThatThrownBy(call::run).isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+                    assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
+                    assertThat(e.getStatus().getDescription()).contains("role agent", "OU=coordinator");
+                });
+            }
         }
     }
 

@@ -127,6 +127,12 @@ public final class AgentClient implements AutoCloseable {
                 .takeBackup(TakeBackupRequest.getDefaultInstance());
     }
 
+    /** DrillBackup: restores a backup into a throwaway etcd on that host and compares it with its manifest. */
+    public DrillResult drillBackup(String id, Duration timeout) {
+        return BackupAgentGrpc.newBlockingStub(channel).withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS)
+                .drillBackup(DrillBackupRequest.newBuilder().setId(id).build());
+    }
+
     public CleanupReply cleanup(CleanupRequest request) {
         return stub(Duration.ofMinutes(5)).cleanup(request);
     }

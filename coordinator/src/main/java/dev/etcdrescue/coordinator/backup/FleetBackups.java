@@ -7,6 +7,7 @@ import dev.etcdrescue.coordinator.inventory.ClusterPlan;
 import dev.etcdrescue.coordinator.inventory.MemberPlan;
 import dev.etcdrescue.proto.v1.BackupEntry;
 import dev.etcdrescue.proto.v1.BackupList;
+import dev.etcdrescue.proto.v1.DrillResult;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -48,7 +49,7 @@ public final class FleetBackups {
      * @param hostsAsked hosts of the cluster in the inventory; {@code hostsConfigured} of them have backups configured
      */
     public record ClusterBackups(String cluster, int hostsAsked, int hostsConfigured, int trusted, int untrusted,
-                                 Optional<BackupEntry> newest, Optional<Duration> age) {}
+                                 Optional<BackupEntry> newest, Optional<Duration> age, Optional<DrillResult> lastDrill) {}
 
     public List<HostBackups> ask(List<ClusterPlan> clusters, boolean readBack) throws InterruptedException {
         Map<Path, AgentChannels> channels = new HashMap<>();
@@ -114,7 +115,9 @@ public final class FleetBackups {
             Optional<BackupEntry> newest = trusted.stream().max(Comparator.comparing(b -> Instant.parse(b.getTakenAt())));
             out.add(new ClusterBackups(cluster, hosts.size(), (int) hosts.stream().filter(HostBackups::configured).count(),
                     trusted.size(), all.size() - trusted.size(), newest,
-                    newest.map(b -> Duration.between(Instant.parse(b.getTakenAt()), now))));
+                    newest.map(b -> Duration.between(Instant.parse(b.getTakenAt()), now)),
+                    all.stream().filter(BackupEntry::hasLastDrill).map(BackupEntry::getLastDrill)
+                            .max(Comparator.comparing(d -> Instant.parse(d.getAt())))));
         });
         return out;
     }

@@ -53,18 +53,18 @@ final class BackupList implements Callable<Integer> {
         for (FleetBackups.HostBackups h : hosts) {
             if (h.error() != null || !h.configured() || h.backups().isEmpty()) {
                 cells.add(List.of(h.cluster(), h.host(), h.error() != null ? "(agent unreachable)" : !h.configured()
-                        ? "(backups not configured)" : "(none yet)", "-", "-", "-", "-", h.error() != null ? h.error() : h.lastResult()));
+                        ? "(backups not configured)" : "(none yet)", "-", "-", "-", "-", "-", h.error() != null ? h.error() : h.lastResult()));
                 continue;
             }
             for (BackupEntry b : h.backups()) {
                 cells.add(List.of(h.cluster(), h.host(), b.getId(), b.getTrusted() ? Long.toString(b.getRevision()) : "-",
                         b.getTrusted() ? Long.toString(b.getTotalKeys()) : "-",
                         b.getTrusted() ? mib(b.getFileSize()) + " / " + mib(b.getSnapshotSize()) : "-",
-                        b.getTrusted() ? b.getTakenAt() : "-", status(b, readBack)));
+                        b.getTrusted() ? b.getTakenAt() : "-", drill(b), status(b, readBack)));
             }
         }
         Table.print(System.out, List.of("CLUSTER", "HOST", "BACKUP", "REVISION", "KEYS", "MIB STORED / SNAPSHOT", "TAKEN AT",
-                "CHECK"), cells);
+                "LAST DRILL", "CHECK"), cells);
         return ok ? ExitCodes.OK : ExitCodes.FAILED;
     }
 
@@ -76,6 +76,14 @@ final class BackupList implements Callable<Integer> {
             return "READ BACK FAILED: " + b.getProblem();
         }
         return readBack ? "signed, read back ok" : "signed";
+    }
+
+    private static String drill(BackupEntry b) {
+        if (!b.hasLastDrill()) {
+            return "-";
+        }
+        return (b.getLastDrill().getOk() ? "ok " : "FAILED ") + b.getLastDrill().getAt().replaceFirst("\\.\\d+Z$", "Z")
+                + String.format(java.util.Locale.ROOT, " (%.1f s)", b.getLastDrill().getSeconds());
     }
 
     private static String mib(long bytes) {
@@ -99,6 +107,7 @@ final class BackupList implements Callable<Integer> {
         m.put("hashKv", b.getHashKv());
         m.put("fileSha256", b.getFileSha256());
         m.put("readBackOk", b.getReadBackOk());
+        m.put("lastDrill", b.hasLastDrill() ? BackupDrill.json(b.getLastDrill()) : null);
         return m;
     }
 }

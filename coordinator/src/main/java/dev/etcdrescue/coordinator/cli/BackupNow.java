@@ -31,15 +31,23 @@ final class BackupNow implements Callable<Integer> {
             description = "How long the backup may take (default ${DEFAULT-VALUE}).")
     long timeoutSeconds;
 
-    @Override
-    public Integer call() throws Exception {
+    /** The host an inventory names, with its cluster. */
+    record Target(ClusterPlan plan, MemberPlan member) {}
+
+    static Target target(InventoryOptions inv, String host) {
         Optional<ClusterPlan> plan = inv.load().clusters().stream()
                 .filter(c -> c.members().stream().anyMatch(m -> m.hostName().equals(host))).findFirst();
         if (plan.isEmpty()) {
             throw new UserException(FailureKind.BAD_INPUT, "--host " + host + " is not a host of " + inv.inventory);
         }
-        MemberPlan member = plan.get().members().stream().filter(m -> m.hostName().equals(host)).findFirst().orElseThrow();
-        try (AgentClient agent = AgentChannels.fromDir(plan.get().tlsDir()).connect(member.agentEndpoint())) {
+        return new Target(plan.get(), plan.get().members().stream().filter(m -> m.hostName().equals(host)).findFirst().orElseThrow());
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        Target target = target(inv, host);
+        MemberPlan member = target.member();
+        try (AgentClient agent = AgentChannels.fromDir(target.plan().tlsDir()).connect(member.agentEndpoint())) {
             BackupEntry b = agent.takeBackup(BackupStatus.timeout(timeoutSeconds));
             if (inv.writeOut == InventoryOptions.OutputFormat.json) {
                 System.out.println(JsonReporter.mapper().writeValueAsString(BackupList.json(b)));

@@ -20,7 +20,7 @@ import picocli.CommandLine.Option;
 
 @Command(name = "status", mixinStandardHelpOptions = true,
         description = {"Per cluster: the newest backup whose signed manifest holds, where it is, and its age (the",
-            "recovery point you would get now), with how many hosts have backups configured.",
+            "recovery point you would get now), with how many hosts have backups configured and the last drill.",
             "With --max-age, exits 1 when a cluster's newest trusted backup is older, or it has none."},
         footer = {"", "Examples:", "  etcd-rescue backup status -i inventory.yaml",
             "  etcd-rescue backup status -i inventory.yaml --max-age PT1H -o json",
@@ -78,6 +78,7 @@ final class BackupStatus implements Callable<Integer> {
                 row.put("untrusted", c.untrusted());
                 row.put("newest", c.newest().map(BackupList::json).orElse(null));
                 row.put("ageSeconds", c.age().map(Duration::toSeconds).orElse(null));
+                row.put("lastDrill", c.lastDrill().map(BackupDrill::json).orElse(null));
                 rows.add(row);
             }
             Map<String, Object> doc = new LinkedHashMap<>();
@@ -91,9 +92,10 @@ final class BackupStatus implements Callable<Integer> {
             for (FleetBackups.ClusterBackups c : clusters) {
                 cells.add(List.of(c.cluster(), c.hostsConfigured() + " of " + c.hostsAsked(), Integer.toString(c.trusted()),
                         c.newest().map(b -> b.getId()).orElse("-"), c.newest().map(b -> b.getTakenBy()).orElse("-"),
-                        c.age().map(BackupStatus::age).orElse("-")));
+                        c.age().map(BackupStatus::age).orElse("-"), c.lastDrill().map(d -> (d.getOk() ? "ok " : "FAILED ") + d.getId()
+                                + " at " + d.getAt().replaceFirst("\\.\\d+Z$", "Z")).orElse("-")));
             }
-            Table.print(System.out, List.of("CLUSTER", "HOSTS CONFIGURED", "TRUSTED", "NEWEST", "ON", "AGE"), cells);
+            Table.print(System.out, List.of("CLUSTER", "HOSTS CONFIGURED", "TRUSTED", "NEWEST", "ON", "AGE", "LAST DRILL"), cells);
             hosts.stream().filter(h -> h.error() != null).forEach(h -> System.out.println("unreachable: " + h.host() + ": " + h.error()));
             late.forEach(l -> System.out.println("PROBLEM: " + l));
         }

@@ -39,6 +39,7 @@ class FleetBackupsSummaryTest {
         assertThat(a.untrusted()).isEqualTo(2);
         assertThat(a.hostsAsked()).isEqualTo(3);
         assertThat(a.hostsConfigured()).isEqualTo(2);
+        assertThat(a.lastDrill()).isEmpty();
         assertThat(summary.get(1).newest()).isEmpty();
         assertThat(summary.get(1).age()).isEmpty();
     }
