@@ -38,6 +38,10 @@ public final class BackupScheduler implements AutoCloseable {
     });
     private long lastSlot = Long.MIN_VALUE;
     private volatile String lastResult = "no slot handled yet";
+    /** For metrics: the outcome of the backups this agent took since it started. */
+    private final java.util.concurrent.atomic.AtomicLong failures = new java.util.concurrent.atomic.AtomicLong();
+    private volatile BackupManifest lastTaken;
+    private volatile double lastSeconds;
 
     BackupScheduler(BackupConfig config, LocalEtcdctl etcdctl, BackupStore store, BackupTaker taker, RestoreDrill drills,
                     BooleanSupplier claimed, Clock clock) {
@@ -83,6 +87,7 @@ public final class BackupScheduler implements AutoCloseable {
         try {
             tick();
         } catch (Exception e) {
+            failures.incrementAndGet();
             lastResult = "failed: " + e.getMessage();
             log.warn("backup: {}", e.getMessage());
         }
@@ -155,7 +160,7 @@ public final class BackupScheduler implements AutoCloseable {
             lastResult = "slot " + slot + ": already backed up here";
             return;
         }
-        BackupManifest taken = taker.take(slot, view);
+        BackupManifest taken = taken(slot, view);
         List<String> removed = taker.prune(false);
         lastResult = "slot " + slot + ": took " + taken.id() + (removed.isEmpty() ? "" : "; retention removed " + removed);
     }
@@ -165,10 +170,31 @@ public final class BackupScheduler implements AutoCloseable {
         if (claimed.getAsBoolean()) {
             throw new BackupTaker.Refused("the agent is claimed by a recovery: no backup is taken until it ends");
         }
-        BackupManifest taken = taker.take(-1, etcdctl.view());
+        BackupManifest taken;
+        try {
+            taken = taken(-1, etcdctl.view());
+        } catch (IOException | BackupTaker.Refused e) {
+            failures.incrementAndGet();
+            throw e;
+        }
         List<String> removed = taker.prune(false);
         lastResult = "on demand: took " + taken.id() + (removed.isEmpty() ? "" : "; retention removed " + removed);
         return taken;
+    }
+
+    private BackupManifest taken(long slot, LocalEtcdctl.ClusterView view) throws IOException, BackupTaker.Refused {
+        long t0 = System.nanoTime();
+        BackupManifest taken = taker.take(slot, view);
+        lastSeconds = (System.nanoTime() - t0) / 1e9;
+        lastTaken = taken;
+        return taken;
+    }
+
+    /** What this agent did since it started, for {@link BackupMetrics}. */
+    record Activity(BackupManifest lastTaken, double lastSeconds, long failures) {}
+
+    Activity activity() {
+        return new Activity(lastTaken, lastSeconds, failures.get());
     }
 
     public BackupStore store() {

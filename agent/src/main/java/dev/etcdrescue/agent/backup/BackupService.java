@@ -69,7 +69,7 @@ public final class BackupService extends BackupAgentGrpc.BackupAgentImplBase {
             out.onError(Status.FAILED_PRECONDITION.withDescription(e.getMessage()).asRuntimeException());
         } catch (IOException e) {
             log.warn("backup on demand failed: {}", e.getMessage());
-            out.onError(Status.UNAVAILABLE.withDescription("backup failed: " + e.getMessage()).asRuntimeException());
+            out.onError(Status.INTERNAL.withDescription("backup failed: " + e.getMessage()).asRuntimeException());
         }
     }
 
@@ -87,7 +87,7 @@ public final class BackupService extends BackupAgentGrpc.BackupAgentImplBase {
         } catch (BackupTaker.Refused e) {
             out.onError(Status.FAILED_PRECONDITION.withDescription(e.getMessage()).asRuntimeException());
         } catch (IOException e) {
-            out.onError(Status.UNAVAILABLE.withDescription("drill failed: " + e.getMessage()).asRuntimeException());
+            out.onError(Status.INTERNAL.withDescription("drill failed: " + e.getMessage()).asRuntimeException());
         }
     }
 

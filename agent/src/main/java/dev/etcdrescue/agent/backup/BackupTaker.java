@@ -27,7 +27,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class BackupTaker {
     private static final Logger log = LoggerFactory.getLogger(BackupTaker.class);
-    private static final DateTimeFormatter ID_TIME = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(ZoneOffset.UTC);
+    private static final DateTimeFormatter ID_TIME = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss.SSS'Z'").withZone(ZoneOffset.UTC);
     private final BackupConfig config;
     private final String hostName;
     private final LocalEtcdctl etcdctl;

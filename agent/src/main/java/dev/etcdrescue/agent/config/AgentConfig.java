@@ -19,6 +19,7 @@ import java.util.Optional;
  * @param maxSnapshotBytes the largest snapshot a transfer may bring, 0 for no cap but the free space
  * @param logDirs          where files named in ETCD_LOG_OUTPUTS may lie
  * @param backup           scheduled backups, when configured
+ * @param metricsListen    where Prometheus' text format is served ({@code metrics.listen}), when configured
  */
 public record AgentConfig(
         String hostName,
@@ -40,7 +41,8 @@ public record AgentConfig(
         List<String> units,
         long maxSnapshotBytes,
         List<Path> logDirs,
-        Optional<BackupConfig> backup) {
+        Optional<BackupConfig> backup,
+        Optional<InetSocketAddress> metricsListen) {
 
     public UnitScope unitScope() {
         return new UnitScope(units, unitDir, baseUnitDirs);

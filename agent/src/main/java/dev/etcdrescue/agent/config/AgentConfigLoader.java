@@ -28,7 +28,7 @@ public final class AgentConfigLoader {
     private static final Set<String> TOP_KEYS = new TreeSet<>(List.of(
             "host_name", "listen", "tls", "state_dir", "allowed_data_roots", "env_dir", "unit_dir",
             "base_unit_dirs", "tool_dirs", "backup_dirs", "max_claim_ttl", "base_unit", "systemctl",
-            "restore_timeout", "command_timeout", "units", "max_snapshot_bytes", "log_dirs", "backup"));
+            "restore_timeout", "command_timeout", "units", "max_snapshot_bytes", "log_dirs", "backup", "metrics"));
     private static final Set<String> BACKUP_KEYS = new TreeSet<>(List.of("interval", "dir", "cluster", "etcd", "retention", "drill_every"));
     private static final Set<String> BACKUP_ETCD_KEYS = new TreeSet<>(List.of("endpoint", "ca", "cert", "key"));
     private static final Set<String> RETENTION_KEYS = new TreeSet<>(List.of("keep_last", "hourly", "daily", "weekly"));
@@ -92,7 +92,19 @@ public final class AgentConfigLoader {
         return new AgentConfig(hostName, listen, listenText, tls, stateDir, allowedDataRoots, envDir, unitDir,
                 baseUnitDirs, toolDirs, backupDirs, maxClaimTtl, bareBaseUnit,
                 systemctl, restoreTimeout, commandTimeout, units(root, bareBaseUnit), size(root, "max_snapshot_bytes"),
-                root.has("log_dirs") ? paths(root, "log_dirs", false) : List.of(Path.of("/var/log/etcd")), backup(root));
+                root.has("log_dirs") ? paths(root, "log_dirs", false) : List.of(Path.of("/var/log/etcd")), backup(root), metrics(root));
+    }
+
+    private Optional<InetSocketAddress> metrics(YamlNode root) throws ConfigException {
+        YamlNode m = root.get("metrics");
+        if (m == null || m.isNull()) {
+            return Optional.empty();
+        }
+        if (!m.isObject()) {
+            throw new ConfigException(file, "metrics", "must be a mapping with the key listen (address:port to serve /metrics on)");
+        }
+        rejectUnknown(m, Set.of("listen"), "metrics.");
+        return Optional.of(hostPort(requiredText(m, "listen", "metrics."), "metrics.listen"));
     }
 
     private Optional<BackupConfig> backup(YamlNode root) throws ConfigException {

@@ -1,6 +1,8 @@
 package dev.etcdrescue.agent.server;
 
+import dev.etcdrescue.agent.backup.BackupMetrics;
 import dev.etcdrescue.agent.backup.BackupScheduler;
+import dev.etcdrescue.agent.metrics.MetricsServer;
 import dev.etcdrescue.agent.backup.BackupService;
 import dev.etcdrescue.agent.config.AgentConfig;
 import dev.etcdrescue.agent.oldmember.BaseUnits;
@@ -52,9 +54,12 @@ public final class AgentServer {
     private final StatusTracker status;
     /** Scheduled backups, when agent.yaml configures them. */
     private final Optional<BackupScheduler> backups;
+    private final Optional<MetricsServer> metrics;
 
-    private AgentServer(Server server, ExecutorService blocking, StatusTracker status, Optional<BackupScheduler> backups) {
+    private AgentServer(Server server, ExecutorService blocking, StatusTracker status, Optional<BackupScheduler> backups,
+                        Optional<MetricsServer> metrics) {
         this.backups = backups;
+        this.metrics = metrics;
         this.server = server;
         this.blocking = blocking;
         this.status = status;
@@ -131,7 +136,12 @@ public final class AgentServer {
         // GetStatus: four or five processes that took about half of that call's 0.6 s (benchmarks.md).
         blocking.execute(hostTools::get);
         backups.ifPresent(BackupScheduler::start);
-        return new AgentServer(server, blocking, status, backups);
+        Optional<MetricsServer> metrics = Optional.empty();
+        if (config.metricsListen().isPresent()) {
+            metrics = Optional.of(MetricsServer.start(config.metricsListen().get(), () -> backups.map(BackupMetrics::of)
+                    .orElse(io.prometheus.metrics.model.snapshots.MetricSnapshots.of())));
+        }
+        return new AgentServer(server, blocking, status, backups, metrics);
     }
 
     public int port() {
@@ -145,6 +155,7 @@ public final class AgentServer {
     /** Stops accepting calls, lets running ones finish until the deadline, then cancels the rest. */
     public void shutdown(Duration deadline) {
         backups.ifPresent(BackupScheduler::close);
+        metrics.ifPresent(MetricsServer::close);
         server.shutdown();
         blocking.shutdown();
         try {

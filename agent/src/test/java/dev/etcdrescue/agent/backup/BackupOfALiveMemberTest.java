@@ -188,6 +188,15 @@ class BackupOfALiveMemberTest {
         assertThat(left.stream().mapToLong(l -> l.manifest().slot()).max().orElseThrow())
                 .isEqualTo(SlotTurn.slot(now[0], INTERVAL));
         assertThat(scheduler.lastResult()).contains("took", "retention removed");
+
+        java.io.ByteArrayOutputStream text = new java.io.ByteArrayOutputStream();
+        io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter.create().write(text, BackupMetrics.of(scheduler),
+                io.prometheus.metrics.config.EscapingScheme.UNDERSCORE_ESCAPING);
+        assertThat(text.toString(StandardCharsets.UTF_8)).contains(
+                "etcd_rescue_backup_count{cluster=\"prod-a\",state=\"trusted\"} 2.0",
+                "etcd_rescue_backup_newest_timestamp_seconds{cluster=\"prod-a\"} " + (double) now[0].getEpochSecond(),
+                "etcd_rescue_backup_failures_total{cluster=\"prod-a\"} 0.0",
+                "etcd_rescue_backup_last_size_bytes{cluster=\"prod-a\",kind=\"stored\"}");
     }
 
     @Test

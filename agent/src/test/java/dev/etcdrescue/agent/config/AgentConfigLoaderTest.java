@@ -230,7 +230,11 @@ class AgentConfigLoaderTest {
         assertThatThrownBy(() -> AgentConfigLoader.load(write(DOCUMENTED + "backup: {etcd: {endpoint: 'http://a:2379'}, retention: {keep_last: 0}}\n")))
                 .hasMessageContaining("field backup.retention.keep_last: must be at least 1");
         assertThatThrownBy(() -> AgentConfigLoader.load(write(DOCUMENTED + "backup: {etcd: {endpoint: 'http://a:2379'}, every: 5}\n")))
-                .hasMessageContaining("field backup.every: unknown key; allowed keys are [cluster, dir, etcd, interval, retention]");
+                .hasMessageContaining("field backup.every: unknown key; allowed keys are [cluster, dir, drill_every, etcd, interval, retention]");
+        assertThat(AgentConfigLoader.load(write(DOCUMENTED + "metrics: {listen: '127.0.0.1:9464'}\n")).metricsListen()).get()
+                .satisfies(a -> assertThat(a.getPort()).isEqualTo(9464));
+        assertThatThrownBy(() -> AgentConfigLoader.load(write(DOCUMENTED + "metrics: {listen: '9464'}\n")))
+                .hasMessageContaining("field metrics.listen: must be address:port");
     }
 
     private Path write(String text) throws Exception {
