@@ -13,6 +13,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
@@ -39,6 +40,7 @@ class BackupsTest {
     private static final Duration INTERVAL = Duration.ofSeconds(20);
     private Testbed testbed;
     private Path inventory;
+    private Map<String, String> written;
 
     @BeforeAll
     void clusterWithBackupsEveryTwentySeconds() throws Exception {
@@ -47,7 +49,7 @@ class BackupsTest {
         Path work = Files.createTempDirectory("etcd-rescue-backups-");
         Path pki = work.resolve("pki");
         testbed.installAgents(pki);
-        EtcdData.load(URI.create(Testbed.oldClientUrl(testbed.host(0))), "/registry/configmaps/", 500, 7);
+        written = EtcdData.load(URI.create(Testbed.oldClientUrl(testbed.host(0))), "/registry/configmaps/", 500, 7);
         for (TestHost h : testbed.hosts()) {
             String config = h.readFile("/etc/etcd-rescue/agent.yaml") + """
                     backup:
@@ -180,6 +182,20 @@ class BackupsTest {
         Cli.Result r = Cli.etcdRescue("backup", "list", "-i", inventory.toString(), "--read-back");
         assertThat(r.exitCode()).as(r.all()).isEqualTo(1);
         assertThat(r.stdout()).contains("READ BACK FAILED: " + file.getFileName());
+    }
+
+    @Test
+    @Order(6)
+    void withEveryMemberLostRecoverFromTheLatestBackupBringsBackEveryKey() throws Exception {
+        for (TestHost h : testbed.hosts()) {
+            testbed.killEtcdPermanently(h);
+        }
+        Cli.Result r = Cli.etcdRescue("recover", "-i", inventory.toString(), "--from-backup", "latest", "--yes");
+
+        assertThat(r.exitCode()).as(r.all()).isZero();
+        assertThat(r.stderr()).contains("echo: restoring from backup echo-", "read back whole from");
+        Map<String, String> restored = EtcdData.readAll(URI.create("http://" + testbed.host(1).address() + ":22379"), "/registry/configmaps/");
+        assertThat(restored).as("every key the backup held").isEqualTo(written);
     }
 
     private String leaderHost() throws Exception {

@@ -29,6 +29,7 @@ public final class BackupScheduler implements AutoCloseable {
     private final BackupStore store;
     private final BackupTaker taker;
     private final RestoreDrill drills;
+    private final Path staging;
     private final BooleanSupplier claimed;
     private final Clock clock;
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -44,8 +45,9 @@ public final class BackupScheduler implements AutoCloseable {
     private volatile double lastSeconds;
 
     BackupScheduler(BackupConfig config, LocalEtcdctl etcdctl, BackupStore store, BackupTaker taker, RestoreDrill drills,
-                    BooleanSupplier claimed, Clock clock) {
+                    BooleanSupplier claimed, Clock clock, Path staging) {
         this.drills = drills;
+        this.staging = staging;
         this.config = config;
         this.etcdctl = etcdctl;
         this.store = store;
@@ -69,7 +71,7 @@ public final class BackupScheduler implements AutoCloseable {
         BackupTaker taker = new BackupTaker(config, agent.hostName(), etcdctl, store, signer, agent.stagingDir(), Clock.systemUTC());
         RestoreDrill drills = new RestoreDrill(new RestoreTools(agent.toolDirs(), runner, agent.commandTimeout()), runner,
                 agent.stagingDir(), store, Clock.systemUTC(), agent.restoreTimeout());
-        return Optional.of(new BackupScheduler(config, etcdctl, store, taker, drills, claimed, Clock.systemUTC()));
+        return Optional.of(new BackupScheduler(config, etcdctl, store, taker, drills, claimed, Clock.systemUTC(), agent.stagingDir()));
     }
 
     public BackupScheduler start() {
@@ -195,6 +197,12 @@ public final class BackupScheduler implements AutoCloseable {
 
     Activity activity() {
         return new Activity(lastTaken, lastSeconds, failures.get());
+    }
+
+    /** A new file name in the agent's staging dir, which exists. */
+    Path stagingFile(String name) throws IOException {
+        java.nio.file.Files.createDirectories(staging);
+        return staging.resolve(name);
     }
 
     public BackupStore store() {

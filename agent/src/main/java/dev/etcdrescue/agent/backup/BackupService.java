@@ -5,6 +5,11 @@ import dev.etcdrescue.proto.v1.BackupEntry;
 import dev.etcdrescue.proto.v1.BackupList;
 import dev.etcdrescue.proto.v1.DrillBackupRequest;
 import dev.etcdrescue.proto.v1.DrillResult;
+import dev.etcdrescue.proto.v1.FetchBackupRequest;
+import dev.etcdrescue.proto.v1.SnapshotChunk;
+import dev.etcdrescue.agent.transfer.FileStreams;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import dev.etcdrescue.proto.v1.ListBackupsRequest;
 import dev.etcdrescue.proto.v1.TakeBackupRequest;
 import io.grpc.Status;
@@ -91,6 +96,54 @@ public final class BackupService extends BackupAgentGrpc.BackupAgentImplBase {
         }
     }
 
+    @Override
+    public void fetchBackup(FetchBackupRequest request, StreamObserver<SnapshotChunk> out) {
+        if (backups.isEmpty()) {
+            out.onError(Status.FAILED_PRECONDITION.withDescription("backups are not configured on this host").asRuntimeException());
+            return;
+        }
+        BackupStore store = backups.get().store();
+        Path temp = null;
+        try {
+            BackupStore.Listed found = store.list().stream().filter(l -> l.id().equals(request.getId())).findFirst()
+                    .orElseThrow(() -> Status.NOT_FOUND.withDescription("no backup " + request.getId() + " in " + store.dir()).asRuntimeException());
+            if (!found.trusted()) {
+                throw Status.FAILED_PRECONDITION.withDescription("backup " + found.id() + " is not trusted: " + found.problem()).asRuntimeException();
+            }
+            Optional<String> differs = store.verify(found.manifest());
+            if (differs.isPresent()) {
+                throw Status.FAILED_PRECONDITION.withDescription("backup " + found.id() + " does not read back: " + differs.get())
+                        .asRuntimeException();
+            }
+            temp = backups.get().stagingFile("fetch-" + found.id() + "-" + java.util.UUID.randomUUID() + ".db");
+            store.extract(found.manifest(), temp);
+            Path sent = temp;
+            log.info("sending backup {} ({} bytes) to the coordinator", found.id(), found.manifest().snapshotSize());
+            FileStreams.send(out, sent, failure -> {
+                try {
+                    Files.deleteIfExists(sent);
+                } catch (IOException e) {
+                    log.warn("could not remove {}: {}", sent, e.getMessage());
+                }
+            });
+        } catch (io.grpc.StatusRuntimeException e) {
+            out.onError(e);
+        } catch (IOException e) {
+            removeQuietly(temp);
+            out.onError(Status.INTERNAL.withDescription("cannot read backup " + request.getId() + ": " + e.getMessage()).asRuntimeException());
+        }
+    }
+
+    private static void removeQuietly(Path file) {
+        if (file != null) {
+            try {
+                Files.deleteIfExists(file);
+            } catch (IOException e) {
+                log.warn("could not remove {}: {}", file, e.getMessage());
+            }
+        }
+    }
+
     private static DrillResult proto(RestoreDrill.Result r) {
         return DrillResult.newBuilder().setId(r.id()).setAt(r.at()).setOk(r.ok()).setSeconds(r.seconds()).setRevision(r.revision())
                 .setHashKv(r.hashKv()).setProblem(r.problem() == null ? "" : r.problem()).build();
@@ -99,6 +152,7 @@ public final class BackupService extends BackupAgentGrpc.BackupAgentImplBase {
     private static BackupEntry.Builder entry(BackupManifest m) {
         return BackupEntry.newBuilder().setId(m.id()).setCluster(m.cluster()).setClusterId(m.clusterId()).setRevision(m.revision())
                 .setTotalKeys(m.totalKeys()).setTakenAt(m.takenAt()).setTakenBy(m.takenBy()).setSnapshotSize(m.snapshotSize())
-                .setFileSize(m.fileSize()).setEtcdVersion(m.etcdVersion()).setHashKv(m.hashKv()).setFileSha256(m.fileSha256());
+                .setFileSize(m.fileSize()).setEtcdVersion(m.etcdVersion()).setHashKv(m.hashKv()).setFileSha256(m.fileSha256())
+                .setSnapshotSha256(m.snapshotSha256());
     }
 }

@@ -167,7 +167,8 @@ class BackupOfALiveMemberTest {
             }
         };
         BackupTaker taker = new BackupTaker(config, "node-1", etcdctl, store, signer, own.resolve("staging"), clock);
-        BackupScheduler scheduler = new BackupScheduler(config, etcdctl, store, taker, drills(store, own), claimed::get, clock);
+        BackupScheduler scheduler = new BackupScheduler(config, etcdctl, store, taker, drills(store, own), claimed::get, clock,
+                own.resolve("staging"));
 
         scheduler.tick();
         assertThat(store.list()).as("claimed by a recovery: no backup").isEmpty();

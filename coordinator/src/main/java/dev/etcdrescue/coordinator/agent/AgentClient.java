@@ -133,6 +133,15 @@ public final class AgentClient implements AutoCloseable {
                 .drillBackup(DrillBackupRequest.newBuilder().setId(id).build());
     }
 
+    /**
+     * FetchBackup: the snapshot inside a backup on that host, as it comes. Runs in the caller's {@link io.grpc.Context};
+     * cancelling it ends the agent's sending.
+     */
+    public Iterator<SnapshotChunk> fetchBackup(String id, Duration timeout) {
+        return BackupAgentGrpc.newBlockingStub(channel).withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS)
+                .fetchBackup(FetchBackupRequest.newBuilder().setId(id).build());
+    }
+
     public CleanupReply cleanup(CleanupRequest request) {
         return stub(Duration.ofMinutes(5)).cleanup(request);
     }

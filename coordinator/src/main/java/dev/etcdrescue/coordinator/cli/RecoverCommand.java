@@ -1,5 +1,8 @@
 package dev.etcdrescue.coordinator.cli;
 
+import dev.etcdrescue.coordinator.inventory.SnapshotSource;
+import dev.etcdrescue.coordinator.agent.AgentChannels;
+import dev.etcdrescue.coordinator.backup.BackupFetch;
 import dev.etcdrescue.coordinator.agent.SnapshotDistribution;
 import dev.etcdrescue.coordinator.engine.Journal;
 import dev.etcdrescue.coordinator.engine.Recovery;
@@ -121,6 +124,11 @@ public final class RecoverCommand implements Callable<Integer> {
             description = "Where the snapshot and report.json of this run are kept (default: ~/.local/state/etcd-rescue/runs/<operation id>).")
     Path workDir;
 
+    @Option(names = "--from-backup", paramLabel = "latest|ID",
+            description = "Restore from a backup the agents took (see 'etcd-rescue backup list') instead of the inventory's source: "
+                    + "the newest that reads back whole from its holder (latest), or that one. Each backup passed over is named.")
+    String fromBackup;
+
     @Option(names = "--keep-snapshot",
             description = "Keep the snapshot this run takes into its work dir after a verified recovery. It holds every key "
                     + "(every Kubernetes Secret), so by default it is removed once verify passed; a snapshot file named in "
@@ -194,18 +202,33 @@ public final class RecoverCommand implements Callable<Integer> {
                 : FleetReporter.text(System.out, System.console() != null, names);
         FleetReport fleet = new Rollout(policy, ExitCodes::of).run(clusters, (plan, clusterReporter) -> {
             Prepared p = prepared.get(plan.name());
+            ClusterPlan source = fromBackup == null ? plan : fromBackup(plan, p.dir());
             RecoveryOptions options = new RecoveryOptions(p.dir(), keepOld, allowNoHashTrailer, forceWithLeader, bump, fencePort, yes,
                     chunkSize, RecoveryOptions.DEFAULT_CLAIM_TTL, Duration.ofSeconds(startTimeoutSeconds),
                     Duration.ofSeconds(verifyTimeoutSeconds), allowV2Loss, mode, fenceMode, keepSnapshot);
             Journal journal = Journal.create(p.dir(), new Journal.Header(p.operationId(), plan.name(),
                     inventory.source().toAbsolutePath().toString(), inventorySha, options));
-            return p.recovery().run(plan, options, journal, clusterReporter);
+            return p.recovery().run(source, options, journal, clusterReporter);
         }, reporter);
         if (clusters.size() == 1 && fleet.clusters().size() == 1 && fleet.clusters().get(0).workDir() == null) {
             // The one cluster never started (its journal could not be written): no report was printed, say why.
             spec.commandLine().getErr().println("etcd-rescue: " + fleet.clusters().get(0).message());
         }
         return fleet.exitCode();
+    }
+
+    /** The plan restored from the backup fetched into the run's work dir (BackupFetch); refused before any host changes. */
+    private ClusterPlan fromBackup(ClusterPlan plan, Path dir) {
+        try {
+            BackupFetch.Fetched f = new BackupFetch(AgentChannels.fromDir(plan.tlsDir()), Duration.ofMinutes(30))
+                    .fetch(plan, fromBackup, dir, note -> System.err.println(plan.name() + ": " + note));
+            System.err.println(plan.name() + ": restoring from backup " + f.backup().getId() + " (revision " + f.backup().getRevision()
+                    + ", taken " + f.backup().getTakenAt() + " on " + f.holder() + "), read back whole from " + f.holder() + " into " + f.file());
+            return plan.withSnapshot(new SnapshotSource.File(f.file(), true));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new UserException(FailureKind.PHASE_FAILED, "interrupted while fetching the backup");
+        }
     }
 
     /** What one cluster's recovery is given before the rollout starts. */

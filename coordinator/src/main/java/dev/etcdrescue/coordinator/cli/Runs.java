@@ -1,5 +1,7 @@
 package dev.etcdrescue.coordinator.cli;
 
+import dev.etcdrescue.coordinator.backup.BackupFetch;
+import dev.etcdrescue.coordinator.inventory.SnapshotSource;
 import dev.etcdrescue.coordinator.IoErrors;
 import dev.etcdrescue.coordinator.agent.AgentChannels;
 import dev.etcdrescue.coordinator.engine.Journal;
@@ -63,8 +65,20 @@ final class Runs {
                     + " started: a resumed or rolled-back run must act on the plan it began with. Restore the file, or start a new recover");
         }
         Inventory inv = InventoryLoader.load(inventory);
-        return inv.cluster(h.cluster()).orElseThrow(() -> new UserException(FailureKind.BAD_INPUT,
+        ClusterPlan plan = inv.cluster(h.cluster()).orElseThrow(() -> new UserException(FailureKind.BAD_INPUT,
                 "cluster " + h.cluster() + " is no longer in " + inventory));
+        return fetchedBackup(workDir).map(f -> plan.withSnapshot(new SnapshotSource.File(f, true))).orElse(plan);
+    }
+
+    /** The backup a {@code recover --from-backup} fetched into this work dir: the run resumes from it, not the inventory's source. */
+    private static java.util.Optional<Path> fetchedBackup(Path workDir) {
+        try (java.util.stream.Stream<Path> files = Files.list(workDir)) {
+            java.util.List<Path> found = files.filter(f -> f.getFileName().toString().startsWith(BackupFetch.PREFIX)
+                    && f.getFileName().toString().endsWith(".db")).toList();
+            return found.size() == 1 ? java.util.Optional.of(found.get(0)) : java.util.Optional.empty();
+        } catch (java.io.IOException e) {
+            return java.util.Optional.empty();
+        }
     }
 
     static void requireDir(Path dir) {

@@ -11,8 +11,8 @@ import org.slf4j.LoggerFactory;
 /**
  * What becomes of the snapshot a run took into its work dir once the run is over. It holds every
  * key of the cluster (every Kubernetes Secret): after a verified recovery nothing needs it, so it is
- * removed unless the operator asked to keep it; after a failure a resume needs it, so it stays. A
- * snapshot file the inventory named is the operator's own and is never touched.
+ * removed unless the operator asked to keep it; after a failure a resume needs it, so it stays. The same for a
+ * backup fetched into the work dir. A snapshot file the inventory named is the operator's own and is never touched.
  */
 final class SnapshotRetention {
     private static final Logger log = LoggerFactory.getLogger(SnapshotRetention.class);
@@ -21,7 +21,7 @@ final class SnapshotRetention {
 
     /** Removes or keeps the run's snapshot and says which in the report's snapshot summary ({@code kept}, {@code retention}). */
     static void settle(RecoveryRun run, boolean verified) {
-        if (run.snapshot == null || run.plan.snapshot() instanceof SnapshotSource.File) {
+        if (run.snapshot == null || run.plan.snapshot() instanceof SnapshotSource.File f && !f.runOwned()) {
             return;
         }
         Path file = run.snapshot.path();

@@ -22,6 +22,11 @@ public record ClusterPlan(String name, String token, SnapshotSource snapshot, Pa
         this(name, token, snapshot, tlsDir, members, EtcdAccess.NONE);
     }
 
+    /** The same cluster restored from another source (a backup fetched for {@code recover --from-backup}). */
+    public ClusterPlan withSnapshot(SnapshotSource other) {
+        return new ClusterPlan(name, token, other, tlsDir, members, etcdAccess);
+    }
+
     /** The same cluster with other members (a subset, or fenced copies), everything else kept. */
     public ClusterPlan withMembers(List<MemberPlan> others) {
         return new ClusterPlan(name, token, snapshot, tlsDir, others, etcdAccess);

@@ -13,6 +13,14 @@ public sealed interface SnapshotSource permits SnapshotSource.Endpoints, Snapsho
         }
     }
 
-    /** A snapshot (or a member's {@code db}) on the coordinator's machine, absolute. */
-    record File(Path path) implements SnapshotSource {}
+    /**
+     * A snapshot (or a member's {@code db}) on the coordinator's machine, absolute. {@code runOwned}: the run put it
+     * there (a backup fetched into its work dir), so it goes when the run's own snapshot would; the operator's file
+     * ({@code snapshot_file}) is never touched.
+     */
+    record File(Path path, boolean runOwned) implements SnapshotSource {
+        public File(Path path) {
+            this(path, false);
+        }
+    }
 }
