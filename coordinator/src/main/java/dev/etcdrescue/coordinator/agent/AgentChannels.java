@@ -32,6 +32,7 @@ public final class AgentChannels {
     private final SslContext sslContext;
     /** The coordinator's TLS key, which also signs relay grants (the agents check them against its certificate). */
     private final PrivateKey key;
+    private final WireBytes wire = new WireBytes();
 
     private AgentChannels(SslContext sslContext, PrivateKey key) {
         this.sslContext = sslContext;
@@ -78,15 +79,31 @@ public final class AgentChannels {
      * inventory host name) whose next hops are {@code nextHops}.
      */
     public RelayGrant grant(String transferId, String operationId, String holder, List<String> nextHops, Instant validUntil) {
-        byte[] payload = RelayGrantSignature.payload(transferId, operationId, holder, nextHops, validUntil.toEpochMilli());
+        return grant(transferId, operationId, holder, nextHops, validUntil, false, "");
+    }
+
+    /**
+     * A grant for a fan-out from the snapshot's source ({@code fanOut}: the holder sends to every hop itself), or
+     * for an agent that receives from one ({@code upstream}: the only agent it may take the transfer from).
+     */
+    public RelayGrant grant(String transferId, String operationId, String holder, List<String> nextHops, Instant validUntil,
+                            boolean fanOut, String upstream) {
+        byte[] payload = RelayGrantSignature.payload(transferId, operationId, holder, nextHops, validUntil.toEpochMilli(), fanOut,
+                upstream);
         return RelayGrant.newBuilder().setTransferId(transferId).setOperationId(operationId).setHolder(holder)
-                .addAllNextHops(nextHops)
+                .addAllNextHops(nextHops).setFanOut(fanOut).setUpstream(upstream)
                 .setValidUntilUnixMs(validUntil.toEpochMilli())
                 .setSignature(ByteString.copyFrom(RelayGrantSignature.sign(key, payload))).build();
     }
 
+    /** What every channel opened here has sent and received so far. */
+    public WireBytes wire() {
+        return wire;
+    }
+
     public AgentClient connect(AgentEndpoint endpoint) {
         ManagedChannel channel = NettyChannelBuilder.forAddress(endpoint.host(), endpoint.port())
+                .intercept(wire.interceptor())
                 .sslContext(sslContext)
                 .maxInboundMessageSize(MAX_MESSAGE_BYTES)
                 // Short keepalive so a host that silently drops packets fails the call instead of hanging it.
