@@ -133,8 +133,8 @@ public final class RecoverCommand implements Callable<Integer> {
 
     @Option(names = "--distribution", defaultValue = "auto", paramLabel = "MODE",
             description = "How the snapshot reaches the agents. auto (default): when the source member runs on an inventory "
-                    + "host, that host's agent takes the snapshot and sends it to the others itself (source-fanout up to 5 hosts, "
-                    + "source-chain beyond), so the coordinator carries none of its bytes; if that agent cannot take it, the "
+                    + "host, that host's agent takes the snapshot and sends it to the others itself (source-fanout for 3 hosts, "
+                    + "source-chain from 4 on), so the coordinator carries none of its bytes; if that agent cannot take it, the "
                     + "coordinator takes it (streamed). source-fanout or source-chain force that route (and fail instead of falling back). "
                     + "Through the coordinator: streamed (one stream to each agent, started while the snapshot is taken), direct "
                     + "(the same once it is checked; a broken transfer resumes from what each agent holds) or relay (sent once to the "

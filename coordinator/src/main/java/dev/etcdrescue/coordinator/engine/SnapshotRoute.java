@@ -14,10 +14,11 @@ import java.util.Optional;
  */
 final class SnapshotRoute {
     /**
-     * Receivers up to which the source sends to each itself: a 3- or 5-member cluster, the sizes etcd
-     * recommends. Beyond, the source's NIC would carry 6 or more copies, where a chain carries one per link.
+     * Receivers up to which the source sends to each itself: a 3-member cluster, where the source's NIC carries
+     * two copies. From a 5-member cluster on it would carry four or more, where a chain carries one per link
+     * (decision 0022).
      */
-    static final int MAX_FAN_OUT = 4;
+    static final int MAX_FAN_OUT = 2;
 
     /** What the snapshot phase does: who takes the snapshot, and how distribute sends it. */
     record Plan(Mode mode, Optional<String> sourceHost, String why) {

@@ -22,13 +22,15 @@ class SnapshotRouteTest {
     private static final URI ON_BETA_1 = URI.create("http://10.0.0.2:2379");
 
     @Test
-    void byDefaultTheSourceHostsAgentFansOutToAFiveMemberClusterAndChainsBeyond() {
+    void byDefaultTheSourceHostsAgentFansOutToAThreeMemberClusterAndChainsBeyond() {
         SnapshotRoute.Plan three = SnapshotRoute.plan(Mode.AUTO, false, cluster(3), ON_BETA_1);
         assertThat(three.mode()).isEqualTo(Mode.SOURCE_FANOUT);
         assertThat(three.sourceHost()).contains("beta-1");
 
-        assertThat(SnapshotRoute.plan(Mode.AUTO, false, cluster(5), ON_BETA_1).mode()).isEqualTo(Mode.SOURCE_FANOUT);
-        assertThat(SnapshotRoute.plan(Mode.AUTO, false, cluster(6), ON_BETA_1).mode()).isEqualTo(Mode.SOURCE_CHAIN);
+        assertThat(SnapshotRoute.plan(Mode.AUTO, false, cluster(4), ON_BETA_1).mode()).isEqualTo(Mode.SOURCE_CHAIN);
+        assertThat(SnapshotRoute.plan(Mode.AUTO, false, cluster(5), ON_BETA_1).mode()).isEqualTo(Mode.SOURCE_CHAIN);
+        assertThat(SnapshotRoute.plan(Mode.SOURCE_FANOUT, false, cluster(5), ON_BETA_1).mode()).as("the operator's choice")
+                .isEqualTo(Mode.SOURCE_FANOUT);
         assertThat(SnapshotRoute.plan(Mode.SOURCE_CHAIN, false, cluster(3), ON_BETA_1).mode()).as("the operator's choice")
                 .isEqualTo(Mode.SOURCE_CHAIN);
     }
