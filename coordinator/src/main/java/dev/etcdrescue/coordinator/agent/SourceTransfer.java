@@ -71,8 +71,8 @@ public final class SourceTransfer {
      * @throws io.grpc.StatusRuntimeException the agent's refusal or failure, as it sent it
      */
     public static TransferResult take(SnapshotDistribution.Target source, LocalEtcdAccess access, long estimate, Duration timeout,
-                                      SnapshotDistribution.Progress progress) {
-        try (StatusPoller poller = new StatusPoller(List.of(source), estimate, progress)) {
+                                      SnapshotDistribution.Progress progress, SnapshotDistribution.Notes notes) {
+        try (StatusPoller poller = new StatusPoller(List.of(source), estimate, "of the snapshot written", progress, notes)) {
             return source.agent().takeSnapshot(TakeSnapshotRequest.newBuilder().setHeader(source.header()).setLocal(access).build(),
                     timeout);
         }
@@ -144,7 +144,7 @@ public final class SourceTransfer {
                 + "; the coordinator carries none of its bytes");
         long t0 = System.nanoTime();
         SendSnapshotResult result;
-        try (StatusPoller poller = new StatusPoller(missing, size, progress)) {
+        try (StatusPoller poller = new StatusPoller(missing, size, "received from " + holder, progress, notes)) {
             result = source.agent().sendSnapshot(SendSnapshotRequest.newBuilder().setHeader(source.header()).setTransferId(transferId)
                     .putAllResumeOffsets(fanOut ? offsets : Map.of()).build(), budget);
         } catch (RuntimeException e) {

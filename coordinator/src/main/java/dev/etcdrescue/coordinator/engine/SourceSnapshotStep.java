@@ -45,7 +45,8 @@ final class SourceSnapshotStep {
         TransferResult taken;
         try {
             taken = SourceTransfer.take(target, access, run.source.dbSize(), TAKE_TIMEOUT,
-                    (h, bytes, total) -> run.reporter.transferProgress(h, bytes, total));
+                    (h, bytes, total) -> run.reporter.transferProgress(h, bytes, total),
+                    (h, note) -> run.reporter.note(PhaseName.SNAPSHOT, "[" + h + "] " + note));
         } catch (RuntimeException e) {
             return Optional.of(AgentError.describe(e, member.agentEndpoint().toString()));
         }
