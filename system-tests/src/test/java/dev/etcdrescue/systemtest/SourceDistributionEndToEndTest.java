@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.etcdrescue.systemtest.testbed.EtcdVersion;
 import dev.etcdrescue.systemtest.testbed.TestHost;
 import dev.etcdrescue.systemtest.testbed.Testbed;
 import java.net.URI;
@@ -25,7 +26,7 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * The default recovery on three testbed hosts: the survivor's agent takes the snapshot of its own member
+ * The default recovery on three testbed hosts with etcd 3.5: the survivor's agent takes the snapshot of its own member
  * and sends it to the other two agents itself, so the coordinator carries a few KB, not the snapshot.
  * The coordinator is SIGKILLed while the source sends (a failpoint holds SendSnapshot there), and the
  * resume finishes without taking a second snapshot. Checked from the report, from the agents' own audit
@@ -47,7 +48,8 @@ class SourceDistributionEndToEndTest {
 
     @BeforeAll
     void threeHostsLoseTwoMembers() throws Exception {
-        testbed = Testbed.create(3, Testbed.Options.defaults().withHostPrefix("srcd"));
+        // etcd 3.5 (etcdutl reads the snapshot's status and storage version); CoordinatorKillTest runs this path on 3.4.
+        testbed = Testbed.create(3, Testbed.Options.defaults().withEtcd(EtcdVersion.V3_5_16).withHostPrefix("srcd"));
         work = Files.createTempDirectory("etcd-rescue-source-");
         source = testbed.host(2);
         AgentFailpoints.writeDropIn(source, HOLD_SEND);
@@ -93,6 +95,7 @@ class SourceDistributionEndToEndTest {
         System.out.printf("snapshot %d bytes; the coordinator sent %d and received %d bytes for it (ratio %.5f, %d bytes per host)%n",
                 size, snapshot.get("coordinatorBytesSent").asLong(), snapshot.get("coordinatorBytesReceived").asLong(), ratio, carried / 3);
         assertThat(snapshot.get("distribution").asText()).isEqualTo("source-fanout");
+        assertThat(snapshot.get("storageVersion").asText()).as("read by the source's etcdutl").isEqualTo("3.5");
         assertThat(size).as("a snapshot large enough for the ratio to mean something").isGreaterThan(8L << 20);
         assertThat(ratio).isLessThanOrEqualTo(0.01);
         assertThat(carried / 3).as("bytes per host").isLessThan(32 * 1024);
