@@ -48,7 +48,7 @@ class SourceDistributionEndToEndTest {
 
     @BeforeAll
     void threeHostsLoseTwoMembers() throws Exception {
-        // etcd 3.5 (etcdutl reads the snapshot's status and storage version); CoordinatorKillTest runs this path on 3.4.
+        // etcd 3.5 (etcdutl reads the snapshot's status); CoordinatorKillTest runs this path on 3.4.
         testbed = Testbed.create(3, Testbed.Options.defaults().withEtcd(EtcdVersion.V3_5_16).withHostPrefix("srcd"));
         work = Files.createTempDirectory("etcd-rescue-source-");
         source = testbed.host(2);
@@ -95,7 +95,7 @@ class SourceDistributionEndToEndTest {
         System.out.printf("snapshot %d bytes; the coordinator sent %d and received %d bytes for it (ratio %.5f, %d bytes per host)%n",
                 size, snapshot.get("coordinatorBytesSent").asLong(), snapshot.get("coordinatorBytesReceived").asLong(), ratio, carried / 3);
         assertThat(snapshot.get("distribution").asText()).isEqualTo("source-fanout");
-        assertThat(snapshot.get("storageVersion").asText()).as("read by the source's etcdutl").isEqualTo("3.5");
+        assertThat(snapshot.get("storageVersion").asText()).as("the source member's etcd wrote it").isEqualTo("3.5");
         assertThat(size).as("a snapshot large enough for the ratio to mean something").isGreaterThan(8L << 20);
         assertThat(ratio).isLessThanOrEqualTo(0.01);
         assertThat(carried / 3).as("bytes per host").isLessThan(32 * 1024);

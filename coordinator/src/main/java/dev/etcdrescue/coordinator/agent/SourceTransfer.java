@@ -38,6 +38,8 @@ import java.util.concurrent.Future;
 public final class SourceTransfer {
     /** Rounds of sends before a host without the file fails the phase. */
     public static final int ROUNDS = 3;
+    /** The pause before the second round, twice that before the third. */
+    private static final Duration ROUND_PAUSE = Duration.ofSeconds(2);
 
     /** How one receiver ended: the verified file and how it got there, or the last failure. */
     public record Delivery(TransferResult result, String how, String failure) {
@@ -93,17 +95,20 @@ public final class SourceTransfer {
         Map<String, Delivery> out = new LinkedHashMap<>();
         Map<String, String> failures = new LinkedHashMap<>();
         for (int round = 1; round <= ROUNDS; round++) {
+            if (round > 1) {
+                // A source or receiver that restarts, or a stream still closing, passes within seconds.
+                Thread.sleep(ROUND_PAUSE.multipliedBy(round - 1).toMillis());
+            }
             List<SnapshotDistribution.Target> pending = receivers.stream().filter(t -> !out.containsKey(t.hostName())).toList();
             Map<SnapshotDistribution.Target, TransferState> states = new LinkedHashMap<>();
-            inParallel(pending, executor, t -> t.agent().beginTransfer(begin(t).build())).forEach((t, state) -> {
-                if (state.isPresent() && state.get().getComplete()) {
-                    out.put(t.hostName(), new Delivery(state.get().getResult(), "already held the verified file", null));
-                } else if (state.isPresent()) {
-                    states.put(t, state.get());
-                } else {
-                    failures.put(t.hostName(), "BeginTransfer failed");
-                }
-            });
+            inParallel(pending, executor, "BeginTransfer", failures, t -> t.agent().beginTransfer(begin(t).build()))
+                    .forEach((t, state) -> state.ifPresent(s -> {
+                        if (s.getComplete()) {
+                            out.put(t.hostName(), new Delivery(s.getResult(), "already held the verified file", null));
+                        } else {
+                            states.put(t, s);
+                        }
+                    }));
             List<SnapshotDistribution.Target> missing = new ArrayList<>(states.keySet());
             if (missing.isEmpty()) {
                 break;
@@ -129,8 +134,9 @@ public final class SourceTransfer {
         Map<String, RelayGrant> grants = grants(channels, transferId, source.header().getOperationId(), holder,
                 missing.stream().map(SnapshotDistribution.Target::hostName).toList(), hops, fanOut, validUntil);
         try {
-            source.agent().beginTransfer(begin(source).setRelay(grants.get(holder)).build());
-            inParallel(missing, executor, t -> t.agent().beginTransfer(begin(t).setRelay(grants.get(t.hostName())).build()))
+            retrying(source, () -> source.agent().beginTransfer(begin(source).setRelay(grants.get(holder)).build()));
+            inParallel(missing, executor, "announcing the transfer from " + holder, failures,
+                    t -> t.agent().beginTransfer(begin(t).setRelay(grants.get(t.hostName())).build()))
                     .forEach((t, state) -> state.ifPresent(s -> offsets.put(t.endpoint(), s.getDurableOffset())));
         } catch (RuntimeException e) {
             String why = AgentError.describe(e, source.endpoint());
@@ -219,20 +225,39 @@ public final class SourceTransfer {
         R apply(SnapshotDistribution.Target t) throws Exception;
     }
 
-    /** Every target at once; a target whose call failed maps to empty (and is noted). */
+    /** AgentRetry's policy: a broken connection and a stream still closing pass by themselves. */
+    private <R> R retrying(SnapshotDistribution.Target t, java.util.function.Supplier<R> call) {
+        return AgentRetry.<R>policy(why -> notes.note(t.hostName(), "retrying: " + why)).get(call::get);
+    }
+
+    /**
+     * Every target at once, each call retried as {@link #retrying}; a target whose call still failed maps to
+     * empty, and {@code failures} says why, as {@code what} failed.
+     */
     private <R> Map<SnapshotDistribution.Target, Optional<R>> inParallel(List<SnapshotDistribution.Target> targets,
-                                                                         ExecutorService executor, Call<R> call)
+                                                                         ExecutorService executor, String what,
+                                                                         Map<String, String> failures, Call<R> call)
             throws InterruptedException {
         Map<SnapshotDistribution.Target, Future<R>> futures = new LinkedHashMap<>();
         for (SnapshotDistribution.Target t : targets) {
-            futures.put(t, executor.submit(() -> call.apply(t)));
+            futures.put(t, executor.submit(() -> retrying(t, () -> {
+                try {
+                    return call.apply(t);
+                } catch (RuntimeException e) {
+                    throw e;
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            })));
         }
         Map<SnapshotDistribution.Target, Optional<R>> results = new LinkedHashMap<>();
         for (var e : futures.entrySet()) {
             try {
                 results.put(e.getKey(), Optional.ofNullable(e.getValue().get()));
             } catch (ExecutionException ex) {
-                notes.note(e.getKey().hostName(), "BeginTransfer failed: " + AgentError.describe(ex.getCause(), e.getKey().endpoint()));
+                String why = what + " failed: " + AgentError.describe(ex.getCause(), e.getKey().endpoint());
+                failures.put(e.getKey().hostName(), why);
+                notes.note(e.getKey().hostName(), why);
                 results.put(e.getKey(), Optional.empty());
             }
         }

@@ -57,9 +57,11 @@ final class SourceSnapshotStep {
         run.snapshot = new SnapshotFile(Path.of(taken.getStagedPath()), taken.getSize(), taken.getSha256(), SnapshotDigest.Trailer.VALID);
         String origin = "member " + run.source.endpoint() + " at revision " + run.source.revision() + ", taken by the agent on " + host;
         var status = taken.getSnapshotStatus();
+        // etcd wrote the file with the source member's own version, which preflight read and checked every host against;
+        // the tool's status names a storage version only from etcd 3.6 on.
+        String writer = storageMinor(status.getVersion()).or(() -> storageMinor(run.source.version())).orElse("unknown");
         run.snapshotSummary = new SnapshotSummary(origin, host + ":" + taken.getStagedPath(), taken.getSize(), taken.getSha256(), "valid",
-                status.getRevision(), status.getTotalKeys(), status.getHash(), 0, storageMinor(status.getVersion()).orElse("not read"),
-                null, null, null, null, null);
+                status.getRevision(), status.getTotalKeys(), status.getHash(), 0, writer, null, null, null, null, null);
         double secs = Math.max(1e-3, PreflightPhase.since(t0).toMillis() / 1000.0);
         run.recordCluster(PhaseName.SNAPSHOT, Outcome.OK, String.format(Locale.ROOT,
                 "%s: %d bytes in %.1fs (%.0f MiB/s), revision %d, %d keys, sha256 %s, hash trailer valid; staged on %s, "
@@ -93,7 +95,7 @@ final class SourceSnapshotStep {
         }
     }
 
-    /** "3.5.0" → "3.5"; empty when the tool reports no version (etcdctl 3.4): preflight's check of the source's etcd stands. */
+    /** "3.5.0" → "3.5"; empty when the tool reports no version (before 3.6): preflight's check of the source's etcd stands. */
     static Optional<String> storageMinor(String version) {
         var m = java.util.regex.Pattern.compile("^v?(\\d+\\.\\d+)").matcher(version);
         return m.find() ? Optional.of(m.group(1)) : Optional.empty();
