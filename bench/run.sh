@@ -27,7 +27,7 @@
 #                only when the distribution tarball or the coordinator's jars are missing
 #   --chart FILE the PNG of time per phase (default: docs/benchmark-phases.png of this tree)
 #   --keep-work  keep the run's big files (snapshots, generated data) for inspection
-#   --distribution MODE  recover's --distribution: streamed (its default), direct or relay
+#   --distribution MODE  recover's --distribution: auto (its default), source-fanout, source-chain, streamed, direct or relay
 #   --in-place   recover onto the old cluster's ports 2379/2380 instead of the seed's 22379/22380
 # The run's record (results.json, phases.dat, logs) stays in /var/lib/etcd-rescue-bench/<run>/.
 # Needs what deploy/demo.sh needs (root, systemd, cgroup v1 name=systemd, Java 17, etcd), plus
@@ -68,14 +68,14 @@ case "$preset" in
   *) usage >&2; exit 2 ;;
 esac
 shift
-build=auto chart=$repo_root/docs/benchmark-phases.png keep_work=no distribution=streamed
+build=auto chart=$repo_root/docs/benchmark-phases.png keep_work=no distribution=auto
 new_client_port=22379 new_peer_port=22380
 while [ $# -gt 0 ]; do
   case "$1" in
     --build) build=yes; shift ;;
     --chart) chart=${2:?--chart needs a file}; shift 2 ;;
     --keep-work) keep_work=yes; shift ;;
-    --distribution) distribution=${2:?--distribution needs streamed, direct or relay}; shift 2 ;;
+    --distribution) distribution=${2:?--distribution needs a mode of recover --distribution}; shift 2 ;;
     --in-place) new_client_port=2379 new_peer_port=2380; shift ;;
     *) echo "bench: unknown argument $1" >&2; exit 2 ;;
   esac
@@ -390,6 +390,7 @@ wait "$cpu_pid" 2>/dev/null || true
 cpu_pid=""
 [ "$recover_rc" = 0 ] || fail "etcd-rescue recover exited $recover_rc (see $logs/recover-progress.log)"
 note "etcd-rescue recover: $rto_s s"
+note "coordinator wire bytes for the snapshot: $(python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["snapshot"]; print(s.get("coordinatorBytesSent"), "sent,", s.get("coordinatorBytesReceived"), "received,", s.get("coordinatorWireBytesRatio"), "x the snapshot (" + s.get("distribution", "?") + ")")' "$work/report.json")"
 wait "$sampler_pid" 2>/dev/null || true
 sampler_pid=""
 agent_peak_rss=$(cat "$work/agent-hwm-received.max" 2>/dev/null || echo "")
@@ -406,6 +407,8 @@ note "recovered cluster holds all $keys keys"
 # transfer: the distribution figure is this separate send of the finished file (SnapshotDistribution).
 direct_line="" relay_line=""
 probe_snapshot=$(find "$work"/recover -mindepth 2 -maxdepth 2 -name "snapshot*.db" 2>/dev/null | head -n 1 || true)
+# Taken by the survivor's agent (the default), the snapshot is staged on that host, not in the work dir.
+[ -n "$probe_snapshot" ] || probe_snapshot=$(find "$rundir"/hosts/*/agent-state/staging -name "sha256-*.db" 2>/dev/null | head -n 1 || true)
 if [ -n "$probe_snapshot" ]; then
   probe_targets=()
   for i in $(seq 0 $((host_count - 1))); do probe_targets+=("$(host_name "$i")=$(address "$i"):$agent_port"); done

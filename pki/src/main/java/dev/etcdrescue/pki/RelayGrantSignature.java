@@ -21,15 +21,29 @@ import java.util.List;
 public final class RelayGrantSignature {
     public static final String ALGORITHM = "SHA256withECDSA";
     private static final String LABEL = "etcd-rescue relay grant v2";
+    /** The label of a grant that also says fan-out or upstream; a v2 grant's bytes stay what they were. */
+    private static final String LABEL_SOURCED = "etcd-rescue relay grant v3";
 
     private RelayGrantSignature() {}
 
-    /** The bytes that are signed. */
+    /** The bytes that are signed for a chain grant (no fan-out, no upstream). */
     public static byte[] payload(String transferId, String operationId, String holder, List<String> nextHops,
                                  long validUntilUnixMs) {
+        return payload(transferId, operationId, holder, nextHops, validUntilUnixMs, false, "");
+    }
+
+    /**
+     * The bytes that are signed.
+     *
+     * @param fanOut   the holder sends to every next hop itself
+     * @param upstream the only agent the holder may receive the transfer from; empty when the hops say it (a chain)
+     */
+    public static byte[] payload(String transferId, String operationId, String holder, List<String> nextHops,
+                                 long validUntilUnixMs, boolean fanOut, String upstream) {
+        boolean sourced = fanOut || !upstream.isEmpty();
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         try (DataOutputStream out = new DataOutputStream(bytes)) {
-            field(out, LABEL);
+            field(out, sourced ? LABEL_SOURCED : LABEL);
             field(out, transferId);
             field(out, operationId);
             field(out, holder);
@@ -38,6 +52,10 @@ public final class RelayGrantSignature {
                 field(out, hop);
             }
             out.writeLong(validUntilUnixMs);
+            if (sourced) {
+                out.writeBoolean(fanOut);
+                field(out, upstream);
+            }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

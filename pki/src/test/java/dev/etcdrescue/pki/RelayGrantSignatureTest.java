@@ -38,4 +38,21 @@ class RelayGrantSignatureTest {
         assertThat(RelayGrantSignature.payload("a", "b", "h", List.of("x", "y"), 0))
                 .isNotEqualTo(RelayGrantSignature.payload("a", "b", "h", List.of("xy"), 0));
     }
+
+    @Test
+    void fanOutAndUpstreamAreSignedAndAChainGrantKeepsItsBytes() {
+        List<String> hops = List.of("10.0.0.2:7443", "10.0.0.3:7443");
+        byte[] chain = RelayGrantSignature.payload("t-1", "op-1", "h", hops, 1000);
+        assertThat(RelayGrantSignature.payload("t-1", "op-1", "h", hops, 1000, false, "")).isEqualTo(chain);
+
+        byte[] fanOut = RelayGrantSignature.payload("t-1", "op-1", "h", hops, 1000, true, "");
+        byte[] signature = RelayGrantSignature.sign(COORDINATOR.privateKey(), fanOut);
+        assertThat(RelayGrantSignature.verify(COORDINATOR.certificate(), fanOut, signature)).isTrue();
+        assertThat(RelayGrantSignature.verify(COORDINATOR.certificate(), chain, signature)).as("a fan-out is no chain").isFalse();
+
+        byte[] receiver = RelayGrantSignature.payload("t-1", "op-1", "b", List.of(), 1000, false, "source-a");
+        byte[] receiverSignature = RelayGrantSignature.sign(COORDINATOR.privateKey(), receiver);
+        assertThat(RelayGrantSignature.verify(COORDINATOR.certificate(),
+                RelayGrantSignature.payload("t-1", "op-1", "b", List.of(), 1000, false, "source-x"), receiverSignature)).isFalse();
+    }
 }

@@ -43,6 +43,12 @@ final class Cli {
      * crash or an operator's kill -9 would; returns the output up to then. Fails if it ends first.
      */
     static String killWhen(java.util.regex.Pattern killAt, String... args) throws IOException, InterruptedException {
+        return killWhen(killAt, java.time.Duration.ZERO, args);
+    }
+
+    /** The same, {@code after} the matching line: for a kill while the call that line announces is under way. */
+    static String killWhen(java.util.regex.Pattern killAt, java.time.Duration after, String... args)
+            throws IOException, InterruptedException {
         List<String> argv = new ArrayList<>();
         argv.add(projectRoot().resolve("deploy/bin/etcd-rescue").toString());
         argv.addAll(List.of(args));
@@ -54,6 +60,7 @@ final class Cli {
             while ((line = reader.readLine()) != null) {
                 seen.append(line).append('\n');
                 if (killAt.matcher(line).find()) {
+                    Thread.sleep(after.toMillis());
                     p.destroyForcibly();
                     p.waitFor(30, TimeUnit.SECONDS);
                     System.out.println("$ etcd-rescue " + String.join(" ", args) + "  -> SIGKILL at: " + line + "\n" + seen);

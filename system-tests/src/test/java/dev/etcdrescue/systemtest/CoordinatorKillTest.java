@@ -41,7 +41,9 @@ import org.junit.jupiter.params.provider.ValueSource;
  * The kill comes when the coordinator's journal (fsynced before a phase acts) says the phase started,
  * and the journal afterwards proves it was inside it: every earlier phase done, this one not.
  * Failpoints on one agent make the short phases long enough to be inside (restore, configure, cut-over
- * pause there once). Three hosts, 100 keys, the survivor as the source (the snapshot phase streams from it).
+ * pause there once). Three hosts, 100 keys, the survivor as the source: its agent takes the snapshot and
+ * sends it to the other two (the default), so the kills in snapshot and distribute land in TakeSnapshot and
+ * SendSnapshot rounds.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)

@@ -43,8 +43,8 @@ public final class Failpoints {
     /** Prefix of the points at the entry of each mutating RPC (and Preflight), e.g. {@code rpc.ConfigureMember}. */
     public static final String RPC = "rpc.";
 
-    private static final List<String> RPCS = List.of("Preflight", "Claim", "RenewClaim", "ReleaseClaim", "BeginTransfer",
-            "RestoreMember", "ConfigureMember", "StartMember", "StopMember", "CutOver", "Rollback", "Cleanup");
+    private static final List<String> RPCS = List.of("Preflight", "Claim", "RenewClaim", "ReleaseClaim", "BeginTransfer", "TakeSnapshot",
+            "SendSnapshot", "RestoreMember", "ConfigureMember", "StartMember", "StopMember", "CutOver", "Rollback", "Cleanup");
     /** Every point the code holds; a name outside this set is refused at start (a typo would silently test nothing). */
     public static final Set<String> KNOWN = Stream.concat(
             Stream.of(RESTORE_BEFORE_TOOL, RESTORE_AFTER_TOOL, CONFIGURE_AFTER_ENV_FILE, CUTOVER_AFTER_ENABLE_NEW,

@@ -78,6 +78,24 @@ public final class StatusMapper {
     }
 
     /** One short phrase for the audit log and the status page: "CODE: message". */
+    /** The ErrorReason name a peer agent's status carries in its details; empty when it carries none. */
+    public static String reasonOf(Throwable failure) {
+        com.google.rpc.Status proto = StatusProto.fromThrowable(failure);
+        if (proto == null) {
+            return "";
+        }
+        for (Any detail : proto.getDetailsList()) {
+            if (detail.is(ErrorInfo.class)) {
+                try {
+                    return detail.unpack(ErrorInfo.class).getReason();
+                } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+                    return "";
+                }
+            }
+        }
+        return "";
+    }
+
     public static String describe(Throwable failure) {
         Status s = map(failure).status();
         return s.getCode() + (s.getDescription() == null ? "" : ": " + s.getDescription());

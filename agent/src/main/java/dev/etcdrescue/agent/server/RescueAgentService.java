@@ -13,6 +13,8 @@ import dev.etcdrescue.agent.systemd.UnitOperations;
 import dev.etcdrescue.agent.spec.PathRules;
 import dev.etcdrescue.agent.transfer.DownloadSender;
 import dev.etcdrescue.agent.transfer.LocalSnapshotSender;
+import dev.etcdrescue.agent.transfer.SnapshotSender;
+import dev.etcdrescue.agent.transfer.SourceSnapshot;
 import dev.etcdrescue.agent.transfer.TransferService;
 import dev.etcdrescue.agent.transfer.UploadCallbacks;
 import dev.etcdrescue.agent.transfer.UploadReceiver;
@@ -37,7 +39,10 @@ import dev.etcdrescue.proto.v1.RestoreRequest;
 import dev.etcdrescue.proto.v1.RestoreResult;
 import dev.etcdrescue.proto.v1.RollbackRequest;
 import dev.etcdrescue.proto.v1.RollbackResult;
+import dev.etcdrescue.proto.v1.SendSnapshotRequest;
+import dev.etcdrescue.proto.v1.SendSnapshotResult;
 import dev.etcdrescue.proto.v1.SnapshotChunk;
+import dev.etcdrescue.proto.v1.TakeSnapshotRequest;
 import dev.etcdrescue.proto.v1.TransferResult;
 import dev.etcdrescue.proto.v1.TransferState;
 import dev.etcdrescue.proto.v1.UnitRequest;
@@ -256,6 +261,30 @@ public final class RescueAgentService extends RescueAgentGrpc.RescueAgentImplBas
             rpc.record(peer, "DownloadSnapshot", request.getHeader(), StatusMapper.describe(refused));
             out.onError(StatusMapper.toException(refused));
         }
+    }
+
+    /**
+     * The source host's own snapshot, staged here: RECEIVING while etcdctl runs (its bytes in the status, for
+     * the coordinator's progress lines), RECEIVED once the file is checked, as after a received transfer.
+     */
+    @Override
+    public void takeSnapshot(TakeSnapshotRequest request, StreamObserver<TransferResult> out) {
+        String op = request.getHeader().getOperationId();
+        rpc.mutate("TakeSnapshot", request.hasHeader(), request.getHeader(), true, out, () -> {
+            if (localSnapshots == null) {
+                throw dev.etcdrescue.agent.AgentException.unimplemented("this agent takes no snapshot of its member: "
+                        + "let the coordinator take it");
+            }
+            return rpc.phases().run(op, "TakeSnapshot", Phase.RECEIVING, Phase.RECEIVED, false,
+                    () -> new SourceSnapshot(localSnapshots, transfers).take(request, op, bytes -> rpc.status().bytes(op, bytes, 0)));
+        });
+    }
+
+    /** Sends a staged snapshot to the next hops of this agent's grant; the phase stays (this host already holds the file). */
+    @Override
+    public void sendSnapshot(SendSnapshotRequest request, StreamObserver<SendSnapshotResult> out) {
+        rpc.mutate("SendSnapshot", request.hasHeader(), request.getHeader(), true, out,
+                () -> new SnapshotSender(transfers).send(request, request.getHeader()));
     }
 
     // --- mutations ------------------------------------------------------------------------------

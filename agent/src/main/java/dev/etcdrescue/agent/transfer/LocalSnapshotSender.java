@@ -13,6 +13,7 @@ import dev.etcdrescue.agent.rpc.StatusMapper;
 import dev.etcdrescue.agent.staging.StagingArea;
 import dev.etcdrescue.proto.v1.DownloadSnapshotRequest;
 import dev.etcdrescue.proto.v1.ErrorReason;
+import dev.etcdrescue.proto.v1.LocalEtcdAccess;
 import dev.etcdrescue.proto.v1.SnapshotChunk;
 import io.grpc.Context;
 import io.grpc.Deadline;
@@ -103,10 +104,9 @@ public final class LocalSnapshotSender {
     public void start(DownloadSnapshotRequest request, StreamObserver<SnapshotChunk> observer, Consumer<Throwable> finished) {
         LocalAccessRules.Checked access = rules.check(request.getLocal());
         int chunk = ChunkedFileSender.chunkSize(request);
-        Path etcdctl = tools.find("etcdctl").orElseThrow(() -> AgentException.failedPrecondition(ErrorReason.TOOL_MISSING,
-                "no etcdctl in tool_dirs " + tools.toolDirs() + ": install etcd's client tools on this host"));
+        Path etcdctl = etcdctl();
         Duration limit = limit(Context.current().getDeadline());
-        Path temp = staging.dir().resolve(TEMP_PREFIX + UUID.randomUUID() + ".db");
+        Path temp = newTemp();
         ChunkedFileSender sender = ChunkedFileSender.attach(observer, request.getHeader(), chunk, failure -> {
             removeTemp(temp);
             finished.accept(failure);
@@ -126,6 +126,29 @@ public final class LocalSnapshotSender {
         }), "local-snapshot");
         worker.setDaemon(true);
         worker.start();
+    }
+
+    /**
+     * The same snapshot into {@code temp} on the calling thread (TakeSnapshot), within the caller's deadline.
+     * A refusal (access outside the rules, no etcdctl) is thrown before anything runs.
+     */
+    void save(LocalEtcdAccess local, Path temp) {
+        LocalAccessRules.Checked access = rules.check(local);
+        take(etcdctl(), access, temp, limit(Context.current().getDeadline()));
+    }
+
+    /** A new name in the staging dir for one snapshot; etcdctl writes {@link #partOf} it until it is whole. */
+    Path newTemp() {
+        return staging.dir().resolve(TEMP_PREFIX + UUID.randomUUID() + ".db");
+    }
+
+    static Path partOf(Path temp) {
+        return temp.resolveSibling(temp.getFileName() + ".part");
+    }
+
+    private Path etcdctl() {
+        return tools.find("etcdctl").orElseThrow(() -> AgentException.failedPrecondition(ErrorReason.TOOL_MISSING,
+                "no etcdctl in tool_dirs " + tools.toolDirs() + ": install etcd's client tools on this host"));
     }
 
     private void take(Path etcdctl, LocalAccessRules.Checked access, Path temp, Duration limit) {
@@ -192,8 +215,8 @@ public final class LocalSnapshotSender {
     }
 
     /** Only what this call created: the snapshot and the .part etcdctl writes before renaming it. */
-    private static void removeTemp(Path temp) {
-        for (Path path : List.of(temp, temp.resolveSibling(temp.getFileName() + ".part"))) {
+    static void removeTemp(Path temp) {
+        for (Path path : List.of(temp, partOf(temp))) {
             try {
                 Files.deleteIfExists(path);
             } catch (IOException e) {

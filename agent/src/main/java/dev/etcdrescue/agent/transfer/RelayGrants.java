@@ -13,7 +13,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * The relay grants announced to this agent. BeginTransfer brings this agent's own grant (its next
  * hops), signed by the coordinator that called; RelaySnapshot brings the upstream agent's grant, which
  * must be signed by that same coordinator, be for the same transfer and operation, be still valid, and
- * name this agent as its next hop (its hops after the first equal this agent's own). Kept in memory
+ * name this agent as its next hop (its hops after the first equal this agent's own). A fan-out from the
+ * snapshot's source is the exception: this agent's own grant then names the one agent it may receive
+ * from ({@code upstream}), and the upstream grant must be that agent's fan-out grant. Kept in memory
  * only: after a restart the coordinator announces again, or sends directly.
  */
 public final class RelayGrants {
@@ -56,6 +58,14 @@ public final class RelayGrants {
             throw AgentException.relayRefused("the relay grant is for agent " + presented.getHolder()
                     + ", but agent " + sender + " presented it: refused");
         }
+        String upstream = announced.grant().getUpstream();
+        if (!upstream.isEmpty()) {
+            if (!presented.getHolder().equals(upstream) || !presented.getFanOut()) {
+                throw AgentException.relayRefused("this agent receives transfer " + presented.getTransferId() + " only from "
+                        + upstream + "'s fan-out, not from " + sender + (presented.getFanOut() ? "" : "'s chain") + ": refused");
+            }
+            return;
+        }
         var hops = presented.getNextHopsList();
         if (hops.isEmpty() || !hops.subList(1, hops.size()).equals(announced.grant().getNextHopsList())) {
             throw AgentException.relayRefused("the upstream agent's grant names " + hops
@@ -75,7 +85,7 @@ public final class RelayGrants {
                     + " (unix ms): refused");
         }
         byte[] payload = RelayGrantSignature.payload(grant.getTransferId(), grant.getOperationId(), grant.getHolder(),
-                grant.getNextHopsList(), grant.getValidUntilUnixMs());
+                grant.getNextHopsList(), grant.getValidUntilUnixMs(), grant.getFanOut(), grant.getUpstream());
         if (!RelayGrantSignature.verify(coordinator, payload, grant.getSignature().toByteArray())) {
             throw AgentException.relayRefused(whose + " relay grant is not signed by the coordinator "
                     + coordinator.getSubjectX500Principal().getName() + " that announced the transfer: refused");

@@ -203,6 +203,41 @@ public final class TransferService {
         }
     }
 
+    /**
+     * Stages a snapshot this agent took itself ({@code file}, inside the staging dir) under {@code transferId},
+     * as a received transfer is staged: announced (size, digest), renamed without replacing, etcd's snapshot
+     * status read. The same snapshot taken again (a resumed run; a member without quorum does not move)
+     * finds its file already staged: that one stands, and {@code file} is left to the caller to remove.
+     */
+    public synchronized TransferResult adopt(String transferId, Path file, SnapshotDigest digest, String source,
+                                             String operationId) throws IOException {
+        String id = Grammar.identifier(transferId, "transfer_id");
+        if (receiving.contains(id)) {
+            throw AgentException.failedPrecondition(ErrorReason.TRANSFER_STILL_OPEN, "an upload of transfer " + id
+                    + " is still open: wait for it to end before taking the snapshot again");
+        }
+        Path staged = staging.stagedFile(id);
+        if (Files.exists(staged)) {
+            log.info("transfer {}: the snapshot just taken is the one already staged at {}; keeping that one", id, staged);
+            return alreadyStaged(id, digest.hex(), staged, false).getResult();
+        }
+        long size = Files.size(file);
+        requireWithinCap(size, "the snapshot taken");
+        TransferAnnouncement announced = new TransferAnnouncement(id, size, digest.hex(), source, operationId, false);
+        SafeFiles.writeAtomically(staging.announcementFile(id), Json.lenient().writeValueAsString(announced), "rw-------");
+        SafeFiles.moveNoReplace(file, staged);
+        try {
+            TransferResult result = describe(id, staged, digest, true);
+            completed.put(id, new Completed(result, result.getSize(), Files.getLastModifiedTime(staged).toMillis()));
+            log.info("transfer {} taken from {}: {} bytes, sha256 {}, revision {}", id, source, result.getSize(),
+                    result.getSha256(), result.getSnapshotStatus().getRevision());
+            return result;
+        } catch (AgentException notASnapshot) {
+            Path aside = SafeFiles.moveAside(staged, ".invalid-" + clock.millis());
+            throw AgentException.failedPrecondition(ErrorReason.NOT_A_SNAPSHOT, notASnapshot.getMessage() + "; the file was moved to " + aside);
+        }
+    }
+
     private TransferState alreadyStaged(String id, String sha, Path staged, boolean skipStatus) throws IOException {
         Completed known = completed.get(id);
         if (known != null && (skipStatus || known.result().hasSnapshotStatus()) && known.size() == Files.size(staged)

@@ -14,9 +14,16 @@ public final class RelayGrants {
     /** @param holder the host name (agent certificate CN) of the agent the grant is for */
     public static RelayGrant sign(IssuedCertificate signer, String transferId, String operationId, String holder,
                                   List<String> nextHops, Instant validUntil) {
-        byte[] payload = RelayGrantSignature.payload(transferId, operationId, holder, nextHops, validUntil.toEpochMilli());
+        return sign(signer, transferId, operationId, holder, nextHops, validUntil, false, "");
+    }
+
+    /** A fan-out grant ({@code fanOut}) for a source, or a receiver's grant naming its {@code upstream}. */
+    public static RelayGrant sign(IssuedCertificate signer, String transferId, String operationId, String holder,
+                                  List<String> nextHops, Instant validUntil, boolean fanOut, String upstream) {
+        byte[] payload = RelayGrantSignature.payload(transferId, operationId, holder, nextHops, validUntil.toEpochMilli(),
+                fanOut, upstream);
         return RelayGrant.newBuilder().setTransferId(transferId).setOperationId(operationId).setHolder(holder)
-                .addAllNextHops(nextHops)
+                .addAllNextHops(nextHops).setFanOut(fanOut).setUpstream(upstream)
                 .setValidUntilUnixMs(validUntil.toEpochMilli())
                 .setSignature(ByteString.copyFrom(RelayGrantSignature.sign(signer.privateKey(), payload))).build();
     }

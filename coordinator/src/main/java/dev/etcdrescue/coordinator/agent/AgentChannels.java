@@ -7,6 +7,7 @@ import dev.etcdrescue.pki.Pem;
 import dev.etcdrescue.pki.RelayGrantSignature;
 import dev.etcdrescue.pki.TlsContexts;
 import dev.etcdrescue.proto.v1.RelayGrant;
+import io.grpc.ClientInterceptor;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.NettyChannelBuilder;
 import io.netty.handler.ssl.SslContext;
@@ -20,7 +21,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Function;
+import java.util.function.BiFunction;
 
 /**
  * Opens mTLS channels to agents with the coordinator's certificate: the only place the coordinator
@@ -30,12 +31,16 @@ import java.util.function.Function;
  */
 public final class AgentChannels {
     private static final int MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
-    private final Function<AgentEndpoint, ManagedChannel> dialer;
+    private final BiFunction<AgentEndpoint, ClientInterceptor, ManagedChannel> dialer;
     /** The coordinator's TLS key, which also signs relay grants (the agents check them against its certificate). */
     private final PrivateKey key;
+    private final WireBytes wire = new WireBytes();
 
-    /** @param dialer opens the channel to one agent: mTLS over Netty in production, in-process in the engine's fast tests */
-    AgentChannels(Function<AgentEndpoint, ManagedChannel> dialer, PrivateKey key) {
+    /**
+     * @param dialer opens the channel to one agent, with the interceptor that counts its bytes: mTLS over Netty in
+     *     production, in-process in the engine's fast tests
+     */
+    AgentChannels(BiFunction<AgentEndpoint, ClientInterceptor, ManagedChannel> dialer, PrivateKey key) {
         this.dialer = dialer;
         this.key = key;
     }
@@ -54,7 +59,8 @@ public final class AgentChannels {
         requirePrivate(key);
         try {
             SslContext tls = TlsContexts.grpcClient(cert, key, ca);
-            return new AgentChannels(endpoint -> NettyChannelBuilder.forAddress(endpoint.host(), endpoint.port())
+            return new AgentChannels((endpoint, counting) -> NettyChannelBuilder.forAddress(endpoint.host(), endpoint.port())
+                    .intercept(counting)
                     .sslContext(tls)
                     .maxInboundMessageSize(MAX_MESSAGE_BYTES)
                     // Short keepalive so a host that silently drops packets fails the call instead of hanging it.
@@ -87,14 +93,29 @@ public final class AgentChannels {
      * inventory host name) whose next hops are {@code nextHops}.
      */
     public RelayGrant grant(String transferId, String operationId, String holder, List<String> nextHops, Instant validUntil) {
-        byte[] payload = RelayGrantSignature.payload(transferId, operationId, holder, nextHops, validUntil.toEpochMilli());
+        return grant(transferId, operationId, holder, nextHops, validUntil, false, "");
+    }
+
+    /**
+     * A grant for a fan-out from the snapshot's source ({@code fanOut}: the holder sends to every hop itself), or
+     * for an agent that receives from one ({@code upstream}: the only agent it may take the transfer from).
+     */
+    public RelayGrant grant(String transferId, String operationId, String holder, List<String> nextHops, Instant validUntil,
+                            boolean fanOut, String upstream) {
+        byte[] payload = RelayGrantSignature.payload(transferId, operationId, holder, nextHops, validUntil.toEpochMilli(), fanOut,
+                upstream);
         return RelayGrant.newBuilder().setTransferId(transferId).setOperationId(operationId).setHolder(holder)
-                .addAllNextHops(nextHops)
+                .addAllNextHops(nextHops).setFanOut(fanOut).setUpstream(upstream)
                 .setValidUntilUnixMs(validUntil.toEpochMilli())
                 .setSignature(ByteString.copyFrom(RelayGrantSignature.sign(key, payload))).build();
     }
 
+    /** What every channel opened here has sent and received so far. */
+    public WireBytes wire() {
+        return wire;
+    }
+
     public AgentClient connect(AgentEndpoint endpoint) {
-        return new AgentClient(endpoint, dialer.apply(endpoint), Duration.ofSeconds(30));
+        return new AgentClient(endpoint, dialer.apply(endpoint, wire.interceptor()), Duration.ofSeconds(30));
     }
 }

@@ -77,6 +77,16 @@ public final class AgentClient implements AutoCloseable {
         return stub(timeout).downloadSnapshot(request);
     }
 
+    /** TakeSnapshot: etcdctl on the agent's host takes as long as the database needs, within {@code timeout}. */
+    public TransferResult takeSnapshot(TakeSnapshotRequest request, Duration timeout) {
+        return stub(timeout).takeSnapshot(request);
+    }
+
+    /** SendSnapshot: answers once every hop has answered, within {@code timeout}. */
+    public SendSnapshotResult sendSnapshot(SendSnapshotRequest request, Duration timeout) {
+        return stub(timeout).sendSnapshot(request);
+    }
+
     public TransferState beginTransfer(BeginTransferRequest request) {
         return stub(rpcTimeout).beginTransfer(request);
     }

@@ -39,6 +39,15 @@ import java.util.concurrent.Future;
 public final class SnapshotDistribution {
     public enum Mode {
         /**
+         * The default: {@link #SOURCE_FANOUT} or {@link #SOURCE_CHAIN} (by the number of hosts) when the source
+         * member's host runs an agent, else {@link #STREAMED}; for a snapshot file, {@link #DIRECT}.
+         */
+        AUTO,
+        /** The source host's agent takes the snapshot and sends it to every other agent itself. */
+        SOURCE_FANOUT,
+        /** The source host's agent takes the snapshot and sends it along a chain of the other agents. */
+        SOURCE_CHAIN,
+        /**
          * Direct streams that start while the snapshot of a member is still being taken ({@link LiveDistribution});
          * for a snapshot file, the same as {@link #DIRECT}.
          */
@@ -48,10 +57,21 @@ public final class SnapshotDistribution {
 
         public static Mode parse(String text) {
             try {
-                return valueOf(text.toUpperCase(Locale.ROOT));
+                return valueOf(text.toUpperCase(Locale.ROOT).replace('-', '_'));
             } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException("distribution must be streamed, direct or relay, not " + text);
+                throw new IllegalArgumentException("distribution must be auto, source-fanout, source-chain, streamed, direct or relay, not "
+                        + text);
             }
+        }
+
+        /** As the option spells it. */
+        public String label() {
+            return name().toLowerCase(Locale.ROOT).replace('_', '-');
+        }
+
+        /** The source host's agent carries the bytes; the coordinator only orchestrates. */
+        public boolean fromSource() {
+            return this == SOURCE_FANOUT || this == SOURCE_CHAIN;
         }
     }
 

@@ -139,13 +139,14 @@ public final class RecoverCommand implements Callable<Integer> {
             description = "Transfer chunk size (default ${DEFAULT-VALUE}; at most 4 MiB).")
     int chunkSize;
 
-    @Option(names = "--distribution", defaultValue = "streamed", paramLabel = "streamed|direct|relay",
-            description = "How the snapshot reaches the agents: streamed (one stream from the coordinator to each agent, "
-                    + "all at once, started while the snapshot is being taken; a run killed before the snapshot is checked "
-                    + "takes it again and sends it whole), direct (the same streams once the snapshot is complete and checked; a broken "
-                    + "transfer resumes from what each agent holds) or relay (the coordinator sends once to the first agent, "
-                    + "each agent forwards to the next over mTLS with a grant the coordinator signs; hosts a failed relay "
-                    + "missed get it directly). Default ${DEFAULT-VALUE}.")
+    @Option(names = "--distribution", defaultValue = "auto", paramLabel = "MODE",
+            description = "How the snapshot reaches the agents. auto (default): when the source member runs on an inventory "
+                    + "host, that host's agent takes the snapshot and sends it to the others itself (source-fanout for 3 hosts, "
+                    + "source-chain from 4 on), so the coordinator carries none of its bytes; if that agent cannot take it, the "
+                    + "coordinator takes it (streamed). source-fanout or source-chain force that route (and fail instead of falling back). "
+                    + "Through the coordinator: streamed (one stream to each agent, started while the snapshot is taken), direct "
+                    + "(the same once it is checked; a broken transfer resumes from what each agent holds) or relay (sent once to the "
+                    + "first agent, each forwards to the next). A snapshot_file is sent directly (or by relay).")
     String distribution;
 
     @Option(names = "--start-timeout", defaultValue = "120", paramLabel = "SECONDS",

@@ -4,6 +4,7 @@ import dev.etcdrescue.coordinator.agent.AgentChannels;
 import dev.etcdrescue.coordinator.agent.AgentError;
 import dev.etcdrescue.coordinator.agent.AgentRetry;
 import dev.etcdrescue.coordinator.agent.SnapshotDistribution;
+import dev.etcdrescue.coordinator.agent.SourceTransfer;
 import dev.etcdrescue.coordinator.failure.FailureKind;
 import dev.etcdrescue.coordinator.inventory.MemberPlan;
 import dev.etcdrescue.coordinator.report.Outcome;
@@ -22,11 +23,14 @@ import java.util.concurrent.ExecutionException;
 import java.util.stream.Collectors;
 
 /**
- * Gets the snapshot to every agent ({@link SnapshotDistribution}): directly, one stream per agent at
- * once, or by relay, where the coordinator sends once and the agents forward along a chain; hosts a
- * failed relay missed then get the file directly. Each agent verifies the announced SHA-256 before it
- * keeps the file; the run goes on only when every host reports the same digest and revision. Records
- * how many bytes the coordinator sent ({@code coordinatorBytesSent} in the report's snapshot facts).
+ * Gets the snapshot to every agent. When the source's agent took it, that agent sends it to the others
+ * ({@link SourceTransfer}: fan-out or chain) and the coordinator carries none of the bytes. When the
+ * coordinator holds the file ({@link SnapshotDistribution}): directly, one stream per agent at once, or by
+ * relay, where the coordinator sends once and the agents forward along a chain; hosts a failed relay missed
+ * then get the file directly. Each agent verifies the announced SHA-256 before it keeps the file; the run
+ * goes on only when every host reports the same digest and revision. Records the bytes the coordinator sent
+ * and received for the snapshot, measured on its agent channels ({@code coordinatorBytesSent},
+ * {@code coordinatorBytesReceived}, {@code coordinatorWireBytesRatio} in the report's snapshot facts).
  */
 final class DistributePhase implements Phase {
     /** Generous floor so that a slow host under load is not cut off; large files get 10 MB/s worth. */
@@ -50,9 +54,71 @@ final class DistributePhase implements Phase {
 
     @Override
     public void run(RecoveryRun run) throws Exception {
+        if (run.wireAtSnapshot == null) {
+            // A resumed run that skipped the snapshot phase counts from here.
+            run.wireAtSnapshot = new long[] {channels.wire().sent(), channels.wire().received()};
+        }
+        if (run.distribution == null) {
+            // A journal from before the route was journalled: the option, as that etcd-rescue read it.
+            run.distribution = run.options.distribution() == SnapshotDistribution.Mode.AUTO
+                    ? SnapshotDistribution.Mode.STREAMED : run.options.distribution();
+        }
+        Optional<String> relayFailure = run.snapshotHolder != null ? fromSource(run) : fromCoordinator(run);
+        long sent = channels.wire().sent() - run.wireAtSnapshot[0];
+        long received = channels.wire().received() - run.wireAtSnapshot[1] + run.etcdBytesReceived;
+        run.snapshotSummary = run.snapshotSummary.distributed(run.distribution.label(), sent, received, relayFailure.orElse(null));
+        run.reporter.note(name(), String.format(Locale.ROOT, "%s: the coordinator sent %d and received %d bytes for the snapshot"
+                        + " (%.4f x its %d bytes)", run.distribution.label(), sent, received,
+                run.snapshotSummary.coordinatorWireBytesRatio(), run.snapshot.size()));
+        Set<Long> revisions = run.transfers.values().stream().filter(TransferResult::hasSnapshotStatus)
+                .map(t -> t.getSnapshotStatus().getRevision()).collect(Collectors.toSet());
+        if (revisions.size() != 1 || !revisions.contains(run.expectedRevision)) {
+            throw new PhaseFailedException(name(), FailureKind.PHASE_FAILED, "the hosts' restore tools read revisions " + revisions
+                    + " from the snapshot, the coordinator read " + run.expectedRevision + ": the tools disagree on the file");
+        }
+    }
+
+    /**
+     * The source's agent holds the snapshot: it sends it to the others (SourceTransfer), the coordinator checks
+     * what each reports. The source is first in the order that decides who reads etcd's snapshot status: it read
+     * it when it took the snapshot.
+     */
+    private Optional<String> fromSource(RecoveryRun run) throws Exception {
+        var file = run.snapshot;
+        String holder = run.snapshotHolder;
+        List<String> order = new java.util.ArrayList<>(List.of(holder));
+        run.plan.members().stream().map(MemberPlan::hostName).filter(h -> !h.equals(holder)).forEach(order::add);
+        List<SnapshotDistribution.Target> receivers = run.plan.members().stream().filter(m -> !m.hostName().equals(holder))
+                .map(m -> target(run, m, order)).toList();
+        MemberPlan source = run.plan.members().stream().filter(m -> m.hostName().equals(holder)).findFirst().orElseThrow(() ->
+                new PhaseFailedException(name(), FailureKind.PHASE_FAILED, "the snapshot is staged on " + holder
+                        + ", which is not in the inventory any more: run recover again"));
+        SnapshotDistribution.Target sourceTarget = target(run, source, order);
+        SourceTransfer transfer = new SourceTransfer(channels, run.transferId, file.size(), file.sha256(), budget(file.size()),
+                (host, note) -> run.reporter.note(name(), host.equals("-") ? note : "[" + host + "] " + note),
+                (host, sent, total) -> run.reporter.transferProgress(host, sent, total));
+        Map<String, SourceTransfer.Delivery> delivered = transfer.distribute(sourceTarget, receivers,
+                run.distribution == SnapshotDistribution.Mode.SOURCE_CHAIN, run.executor);
+        run.forEachHost(name(), (m, agent) -> {
+            if (m.hostName().equals(holder)) {
+                var state = transfer.held(sourceTarget);
+                if (!state.getComplete()) {
+                    return new RecoveryRun.Done(Outcome.FAILED, "the snapshot this host took is no longer staged here ("
+                            + run.transferId + "): run recover again to take a new one");
+                }
+                return accept(run, m, file, state.getResult(), "took the snapshot and sent it on");
+            }
+            SourceTransfer.Delivery d = delivered.get(m.hostName());
+            return d.ok() ? accept(run, m, file, d.result(), d.how()) : new RecoveryRun.Done(Outcome.FAILED, d.failure());
+        });
+        return Optional.empty();
+    }
+
+    /** The coordinator holds the file: direct streams (or those started while it was taken), or a relay chain. */
+    private Optional<String> fromCoordinator(RecoveryRun run) throws Exception {
         var file = run.snapshot;
         Duration budget = budget(file.size());
-        SnapshotDistribution.Mode mode = run.options.distribution();
+        SnapshotDistribution.Mode mode = run.distribution;
         SnapshotDistribution distribution = new SnapshotDistribution(channels, file.path(), file.size(), file.sha256(),
                 run.transferId, run.snapshotSummary.origin(), run.options.chunkSize(), budget,
                 run.plan.members().size(), (host, note) -> run.reporter.note(name(), host.equals("-") ? note : "[" + host + "] " + note))
@@ -76,18 +142,9 @@ final class DistributePhase implements Phase {
                             return accept(run, m, file, delivered.result(), delivered.how());
                         });
             });
-            long sent = distribution.egressBytes() + (run.live == null ? 0 : run.live.egressBytes());
-            run.snapshotSummary = run.snapshotSummary.distributed(mode.name().toLowerCase(Locale.ROOT), sent, relayFailure.orElse(null));
-            run.reporter.note(name(), String.format(Locale.ROOT, "%s: the coordinator sent %d bytes (%.2f x the snapshot)",
-                    mode.name().toLowerCase(Locale.ROOT), sent, sent / (double) Math.max(1, file.size())));
+            return relayFailure;
         } finally {
             distribution.close();
-        }
-        Set<Long> revisions = run.transfers.values().stream().filter(TransferResult::hasSnapshotStatus)
-                .map(t -> t.getSnapshotStatus().getRevision()).collect(Collectors.toSet());
-        if (revisions.size() != 1 || !revisions.contains(run.expectedRevision)) {
-            throw new PhaseFailedException(name(), FailureKind.PHASE_FAILED, "the hosts' restore tools read revisions " + revisions
-                    + " from the snapshot, the coordinator read " + run.expectedRevision + ": the tools disagree on the file");
         }
     }
 
@@ -135,9 +192,13 @@ final class DistributePhase implements Phase {
     }
 
     static SnapshotDistribution.Target target(RecoveryRun run, MemberPlan m) {
-        List<String> hosts = run.plan.members().stream().map(MemberPlan::hostName).toList();
+        return target(run, m, run.plan.members().stream().map(MemberPlan::hostName).toList());
+    }
+
+    /** @param order the hosts in the order that decides who reads etcd's snapshot status ({@link #readsStatus}) */
+    private static SnapshotDistribution.Target target(RecoveryRun run, MemberPlan m, List<String> order) {
         return new SnapshotDistribution.Target(m.hostName(), run.agents.get(m.hostName()), run.header(m),
-                !readsStatus(hosts, run.tools, m.hostName()));
+                !readsStatus(order, run.tools, m.hostName()));
     }
 
     /**

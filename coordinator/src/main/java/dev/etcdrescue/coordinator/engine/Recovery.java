@@ -75,7 +75,7 @@ public final class Recovery {
         boolean resuming = !journal.donePhases().isEmpty();
         SnapshotTaker taker = new SnapshotTaker(etcd, Duration.ofSeconds(5));
         ClusterVerifier verifier = new ClusterVerifier(etcd);
-        List<Phase> phases = List.of(new PreflightPhase(taker), new SnapshotPhase(taker), new DistributePhase(channels),
+        List<Phase> phases = List.of(new PreflightPhase(taker), new SnapshotPhase(taker, channels), new DistributePhase(channels),
                 new RestorePhase(), new ConfigurePhase(), new StopOldPhase(verifier), new StartPhase(), new VerifyPhase(verifier),
                 new ReleasePhase(verifier), new CutOverPhase());
         Map<String, AgentClient> agents = new LinkedHashMap<>();

@@ -16,7 +16,8 @@ import java.time.Duration;
  * @param startTimeout how long the new members get to become active together
  * @param verifyTimeout how long verify waits for every member to be healthy
  * @param allowV2Loss restore even though the source member holds v2 keys, which a v3 snapshot does not carry
- * @param distribution how the snapshot reaches the agents: one stream each, started while the snapshot is taken
+ * @param distribution how the snapshot reaches the agents: from the source host's agent (auto when it has one,
+ *     source-fanout, source-chain), or from the coordinator: one stream each, started while the snapshot is taken
  *     (streamed) or once it is complete (direct), or along a chain (relay)
  * @param fence when to fence (with {@code fencePort} > 0): always, or only where clients could reach the new members
  * @param keepSnapshot keep the snapshot taken into the work dir after a verified recovery; it holds every key (every
@@ -78,7 +79,7 @@ public record RecoveryOptions(
 
     public static RecoveryOptions defaults(Path workDir) {
         return new RecoveryOptions(workDir, false, false, false, BUMP_AUTO, DEFAULT_FENCE_PORT, false, 1 << 20,
-                DEFAULT_CLAIM_TTL, Duration.ofMinutes(2), Duration.ofMinutes(2), false, SnapshotDistribution.Mode.STREAMED,
+                DEFAULT_CLAIM_TTL, Duration.ofMinutes(2), Duration.ofMinutes(2), false, SnapshotDistribution.Mode.AUTO,
                 FenceMode.AUTO, false);
     }
 }

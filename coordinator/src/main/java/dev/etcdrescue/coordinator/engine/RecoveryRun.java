@@ -70,6 +70,14 @@ public final class RecoveryRun {
     final Map<String, java.util.concurrent.CompletableFuture<TransferResult>> liveUploads = new ConcurrentHashMap<>();
     dev.etcdrescue.coordinator.agent.LiveDistribution live;
     SourceMember source;
+    /** The host whose agent holds the snapshot staged (it took it); null when the coordinator holds the file. Journalled. */
+    volatile String snapshotHolder;
+    /** How this run distributes: the option as the snapshot phase resolved it (auto, or a fallback). Journalled. */
+    volatile dev.etcdrescue.coordinator.agent.SnapshotDistribution.Mode distribution;
+    /** The coordinator's wire counters when the snapshot phase began: the report counts what it carried since. */
+    volatile long[] wireAtSnapshot;
+    /** Snapshot bytes the coordinator received from etcd itself (jetcd), 0 when an agent took it or it was a file. */
+    volatile long etcdBytesReceived;
     /** The snapshot's revision, as the coordinator read it from the file. */
     long expectedRevision;
     /** What the restore adds to every revision (0: none); decided in preflight from the hosts' tools. */

@@ -1,5 +1,6 @@
 package dev.etcdrescue.coordinator.engine;
 
+import dev.etcdrescue.coordinator.agent.AgentChannels;
 import dev.etcdrescue.coordinator.agent.GrowingFile;
 import dev.etcdrescue.coordinator.agent.LiveDistribution;
 import dev.etcdrescue.coordinator.agent.SnapshotDistribution;
@@ -15,17 +16,22 @@ import dev.etcdrescue.snapshotformat.bolt.BoltSnapshot;
 import dev.etcdrescue.snapshotformat.bolt.NotASnapshotException;
 import dev.etcdrescue.snapshotformat.bolt.SnapshotInfo;
 import java.time.Duration;
+import java.util.Optional;
 
 /**
- * Takes the snapshot from the chosen survivor, or checks the given file; either way the trailer is checked here.
- * With streamed distribution (the default) the snapshot of a member goes on to every agent while it is
- * taken (LiveDistribution): distribute then only waits for those uploads to end.
+ * Takes the snapshot from the chosen survivor, or checks the given file. When the survivor's host has an agent
+ * (the default route, {@link SnapshotRoute}), that agent takes it and keeps it ({@link SourceSnapshotStep}); when
+ * it cannot, the default falls back to the coordinator taking it with jetcd, whose trailer is checked here. With
+ * streamed distribution the coordinator's snapshot goes on to every agent while it is taken (LiveDistribution):
+ * distribute then only waits for those uploads to end.
  */
 final class SnapshotPhase implements Phase {
     private final SnapshotTaker taker;
+    private final AgentChannels channels;
 
-    SnapshotPhase(SnapshotTaker taker) {
+    SnapshotPhase(SnapshotTaker taker, AgentChannels channels) {
         this.taker = taker;
+        this.channels = channels;
     }
 
     @Override
@@ -36,6 +42,32 @@ final class SnapshotPhase implements Phase {
     @Override
     public void run(RecoveryRun run) throws Exception {
         long t0 = System.nanoTime();
+        run.wireAtSnapshot = new long[] {channels.wire().sent(), channels.wire().received()};
+        SnapshotRoute.Plan route;
+        try {
+            route = SnapshotRoute.plan(run.options.distribution(), run.plan.snapshot() instanceof SnapshotSource.File, run.plan,
+                    run.source == null ? null : run.source.endpoint());
+        } catch (IllegalArgumentException e) {
+            throw new PhaseFailedException(name(), FailureKind.REFUSED, e.getMessage() + ". Nothing was changed on any host");
+        }
+        run.distribution = route.mode();
+        run.reporter.note(name(), "distribution " + route.mode().label() + ": " + route.why());
+        if (route.fromSource()) {
+            String host = route.sourceHost().orElseThrow();
+            Optional<String> failed = SourceSnapshotStep.take(run, host, t0);
+            if (failed.isEmpty()) {
+                return;
+            }
+            Optional<SnapshotDistribution.Mode> fallback = SnapshotRoute.fallback(run.options.distribution());
+            if (fallback.isEmpty()) {
+                throw new PhaseFailedException(name(), FailureKind.PHASE_FAILED, "[" + host + "] the agent could not take the snapshot: "
+                        + failed.get() + ". Nothing was changed on any host; fix that on " + host + ", or let the coordinator take it"
+                        + " (--distribution streamed)");
+            }
+            run.distribution = fallback.get();
+            run.reporter.note(name(), "[" + host + "] the agent could not take the snapshot (" + failed.get()
+                    + "); the coordinator takes it instead (--distribution " + run.distribution.label() + ")");
+        }
         SnapshotFile file;
         String origin;
         GrowingFile growing = null;
@@ -45,7 +77,7 @@ final class SnapshotPhase implements Phase {
         } else {
             PrivateFiles.createDirectories(run.options.workDir());
             origin = "member " + run.source.endpoint() + " at revision " + run.source.revision();
-            boolean stream = run.options.distribution() == SnapshotDistribution.Mode.STREAMED;
+            boolean stream = run.distribution == SnapshotDistribution.Mode.STREAMED;
             growing = stream ? new GrowingFile() : null;
             GrowingFile live = growing;
             try {
@@ -72,6 +104,9 @@ final class SnapshotPhase implements Phase {
             throw e;
         }
         run.transferId = run.live != null ? run.live.transferId() : file.transferId();
+        if (!(run.plan.snapshot() instanceof SnapshotSource.File)) {
+            run.etcdBytesReceived = file.size();
+        }
         if (growing != null) {
             // Checked: the agents may get the last chunk, with the size and digest they verify the file against.
             growing.complete(file.size(), file.sha256());

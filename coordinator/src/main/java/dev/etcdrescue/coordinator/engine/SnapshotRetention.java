@@ -24,6 +24,14 @@ final class SnapshotRetention {
         if (run.snapshot == null || run.plan.snapshot() instanceof SnapshotSource.File f && !f.runOwned()) {
             return;
         }
+        if (run.snapshotHolder != null) {
+            // The path is on that host, not here: the agents' staged copies are what cleanup lists and removes.
+            if (run.snapshotSummary != null) {
+                run.snapshotSummary = run.snapshotSummary.settled(true, "staged on the hosts' agents (the source, " + run.snapshotHolder
+                        + ", took it); it holds every key of the cluster: 'etcd-rescue cleanup -i INVENTORY --remove' removes it");
+            }
+            return;
+        }
         Path file = run.snapshot.path();
         if (!Files.exists(file)) {
             return;

@@ -20,7 +20,8 @@ public final class InProcessAgents {
         try {
             KeyPairGenerator keys = KeyPairGenerator.getInstance("EC");
             keys.initialize(new ECGenParameterSpec("secp256r1"));
-            return new AgentChannels(endpoint -> InProcessChannelBuilder.forName(serverName(endpoint.hostName())).build(),
+            return new AgentChannels((endpoint, counting) -> InProcessChannelBuilder.forName(serverName(endpoint.hostName()))
+                    .intercept(counting).build(),
                     keys.generateKeyPair().getPrivate());
         } catch (java.security.GeneralSecurityException e) {
             throw new IllegalStateException(e);

@@ -61,10 +61,12 @@ class TypedFactsResumeTest {
         journal.phaseDone(PhaseName.PREFLIGHT, PhaseFacts.of(first, PhaseName.PREFLIGHT));
         first.snapshot = new SnapshotFile(dir.resolve("snap.db"), 4096, "ab".repeat(32), SnapshotDigest.Trailer.VALID);
         first.transferId = "live-7";
+        first.snapshotHolder = "beta-0";
+        first.distribution = dev.etcdrescue.coordinator.agent.SnapshotDistribution.Mode.SOURCE_FANOUT;
         first.snapshotSummary = new SnapshotSummary("http://10.0.0.1:2379", dir.resolve("snap.db").toString(), 4096, "ab".repeat(32),
                 "valid", 42, 7, "1234", 50, "3.5", null, null, null, null, null);
         journal.phaseDone(PhaseName.SNAPSHOT, PhaseFacts.of(first, PhaseName.SNAPSHOT));
-        first.snapshotSummary = first.snapshotSummary.distributed("direct", 8192, null);
+        first.snapshotSummary = first.snapshotSummary.distributed("source-fanout", 8192, 4096, null);
         journal.phaseDone(PhaseName.DISTRIBUTE, PhaseFacts.of(first, PhaseName.DISTRIBUTE));
         first.oldStoppedAtMillis = 1_700_000_000_000L;
         first.sourceRecord = new SourceRecord(URI.create("http://10.0.0.1:2379"), 42, 99, -1, null);
@@ -86,6 +88,10 @@ class TypedFactsResumeTest {
         assertThat(resumed.snapshot).isEqualTo(first.snapshot);
         assertThat(resumed.snapshotSummary).isEqualTo(first.snapshotSummary);
         assertThat(resumed.snapshotSummary.coordinatorBytesSent()).isEqualTo(8192);
+        assertThat(resumed.snapshotSummary.coordinatorBytesReceived()).isEqualTo(4096);
+        assertThat(resumed.snapshotSummary.coordinatorWireBytesRatio()).isEqualTo(3.0);
+        assertThat(resumed.snapshotHolder).as("a resumed run sends from the agent that took the snapshot").isEqualTo("beta-0");
+        assertThat(resumed.distribution).isEqualTo(dev.etcdrescue.coordinator.agent.SnapshotDistribution.Mode.SOURCE_FANOUT);
         assertThat(resumed.transferId).isEqualTo("live-7");
         assertThat(resumed.expectedRevision).isEqualTo(42);
         assertThat(resumed.oldStoppedAtMillis).isEqualTo(1_700_000_000_000L);
@@ -111,6 +117,8 @@ class TypedFactsResumeTest {
         assertThat(resumed.snapshot.path()).isEqualTo(Path.of("/x/snap.db"));
         assertThat(resumed.transferId).as("the file's own id").isEqualTo(resumed.snapshot.transferId());
         assertThat(resumed.snapshotSummary.distribution()).isNull();
+        assertThat(resumed.snapshotHolder).as("the coordinator's file").isNull();
+        assertThat(resumed.distribution).as("the option's, as that etcd-rescue read it").isNull();
         assertThat(resumed.oldStoppedAtMillis).isZero();
     }
 }
