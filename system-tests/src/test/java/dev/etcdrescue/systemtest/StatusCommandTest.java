@@ -79,7 +79,7 @@ class StatusCommandTest {
         Cli.Result table = Cli.etcdRescue("status", "-i", inventory.toString());
         assertThat(table.exitCode()).as(table.all()).isEqualTo(1);
         assertThat(table.stdout()).containsPattern("\\| " + testbed.host(0).name() + " +\\| [^|]+\\| yes +\\|")
-                .containsPattern("\\| " + stopped.name() + " +\\| [^|]+\\| no +\\|.*UNAVAILABLE");
+                .containsPattern("\\| " + stopped.name() + " +\\| [^|]+\\| no +\\|.*unreachable \\(Connection refused\\)");
         assertThat(table.stderr()).doesNotContain("Exception");
 
         Cli.Result json = Cli.etcdRescue("status", "-i", inventory.toString(), "-w", "json");
@@ -89,7 +89,7 @@ class StatusCommandTest {
         JsonNode row = doc.get("hosts").get(1);
         assertThat(row.get("host").asText()).isEqualTo(stopped.name());
         assertThat(row.get("reachable").asBoolean()).isFalse();
-        assertThat(row.get("error").asText()).contains("UNAVAILABLE");
+        assertThat(row.get("error").asText()).contains("unreachable (Connection refused)", "is etcd-rescue-agent running there");
         assertThat(doc.get("hosts").get(0).get("reachable").asBoolean()).isTrue();
     }
 }
