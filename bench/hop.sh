@@ -5,21 +5,25 @@
 #         deploy/systemd/etcd-rescue-agent.service; the sender is the coordinator's own code
 #         (bench/HopProbe.java: AgentClient.upload over a ChunkSource, as SnapshotDistribution sends to
 #         each host) in a JVM with the coordinator's launcher options. Both JVMs' CPU-seconds are
-#         utime + stime deltas of /proc/<pid>/stat from the first chunk to the agent's answer.
+#         utime + stime deltas of /proc/<pid>/stat from the first chunk to the agent's answer, and the
+#         per-thread split of each is printed. Transport "data" is the agent's data channel (what
+#         recover uses, decision 0023), "grpc" UploadSnapshot (what it falls back to).
 #   scp:  scp -c aes128-gcm@openssh.com of the same file to a throwaway sshd on 127.0.0.1 (installed
 #         with apt-get when missing); CPU-seconds of scp with its ssh and of the sshd processes that
 #         served it (reaped children's times). scp neither hashes nor fsyncs.
-# Each round sends the file by every transport in --transport, then scp; the source file is read
-# into the page cache first, and each received copy is deleted (and synced) before the next send.
-# The figures of the first round are the agent's first transfer after its start, as in a recovery.
+# For each transport in --transport a fresh agent, then --rounds rounds of one hop and one scp; the
+# source file is read into the page cache before each send, and each received copy is deleted (and
+# synced) after it. The headline figures are the first transport's first round: the agent's first
+# transfer after its start, as in a recovery.
 # Prints each round, the figures against the targets (receiver <= 1.5 and sender <= 1.0 CPU-s per GB,
 # one stream at least as fast as scp), and ends with one JSON line. Targets are reported, not asserted.
 #
-# usage: bench/hop.sh [--size BYTES] [--file FILE] [--chunk BYTES] [--rounds N] [--keep]
+# usage: bench/hop.sh [--size BYTES] [--file FILE] [--chunk BYTES] [--rounds N] [--transport "data grpc"] [--keep]
 #   --size    bytes of random data to send (default 1677721600 = 1.6 GiB); suffixes K, M, G (binary)
 #   --file    send this file instead (for example a snapshot); --size is then ignored
 #   --chunk   chunk size (default 1048576, the coordinator's --chunk-size default)
-#   --rounds  rounds of hop then scp (default 2: the agent's first transfer, then a warm one)
+#   --rounds  rounds of hop then scp per transport (default 2: the agent's first transfer, then a warm one)
+#   --transport  the transports to measure, in order (default "data"; "data grpc" compares them)
 #   --keep    keep the work dir (agent log, PKI); the data files are always deleted
 # Needs root (apt-get, sshd), Java 17, the agent's and the coordinator's jars (mvn -B -DskipTests package),
 # about twice the file's size free under /var/lib/etcd-rescue-bench. GB and MB here are 10^9 and 10^6 bytes.
@@ -31,7 +35,7 @@ repo_root=$(cd "$script_dir/.." && pwd)
 # shellcheck source=bench/lib.sh
 . "$script_dir/lib.sh"
 bench_root=/var/lib/etcd-rescue-bench
-size=1677721600 chunk=1048576 rounds=2 file="" keep=no
+size=1677721600 chunk=1048576 rounds=2 file="" keep=no transports=data
 
 to_bytes() {
   case "$1" in
@@ -48,12 +52,16 @@ while [ $# -gt 0 ]; do
     --file) file=${2:?--file needs a file}; shift 2 ;;
     --chunk) chunk=$(to_bytes "${2:?--chunk needs bytes}"); shift 2 ;;
     --rounds) rounds=${2:?--rounds needs a number}; shift 2 ;;
+    --transport) transports=${2:?--transport needs data, grpc or both}; shift 2 ;;
     --keep) keep=yes; shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench hop: unknown argument $1" >&2; exit 2 ;;
   esac
 done
 case "$rounds" in ''|*[!0-9]*|0) echo "bench hop: --rounds needs a number >= 1" >&2; exit 2 ;; esac
+for transport in $transports; do
+  case "$transport" in data|grpc) ;; *) echo "bench hop: unknown transport $transport" >&2; exit 2 ;; esac
+done
 bench_t0=$(now)
 
 [ "$(id -u)" = 0 ] || { echo "bench hop: run as root (apt-get, a throwaway sshd taking root's scp)" >&2; exit 3; }
@@ -102,8 +110,6 @@ for _ in $(seq 1 50); do
 done
 [ -n "$port" ] || { echo "bench hop: no free port on 127.0.0.1" >&2; exit 3; }
 plain_agent_files "$work" bench-hop-receiver "$port" || { echo "bench hop: pki failed:" >&2; cat "$work/pki.log" >&2; exit 1; }
-start_plain_agent "$work" "$port" || { echo "bench hop: the agent did not start:" >&2; cat "$work/agent.log" >&2; exit 1; }
-note "agent listening on 127.0.0.1:$port (pid $agent_pid); load average $(cut -d ' ' -f 1-3 /proc/loadavg)"
 
 if [ -z "$file" ]; then
   file=$work/upload.bin
@@ -116,36 +122,47 @@ if [ -z "$scp_reason" ]; then
 fi
 [ -z "$scp_reason" ] || note "scp: n/a ($scp_reason)"
 
-# Every round: the file into the page cache, the hop, the received file deleted, the same for scp.
+# Per transport a fresh agent; every round: the file into the page cache, the hop, the received file
+# deleted, the same for scp.
 rounds_file=$work/rounds.txt
 : > "$rounds_file"
-for round in $(seq 1 "$rounds"); do
-  cat "$file" > /dev/null
-  load=$(cut -d ' ' -f 1 /proc/loadavg)
-  # shellcheck disable=SC2046 # the options are separate words on purpose
-  line=$(java $(coordinator_jvm_opts) -cp "$repo_root/coordinator/target/lib/*" "$script_dir/HopProbe.java" "$work/pki" \
-    127.0.0.1 "$port" "$agent_pid" "$file" "$sha" "$chunk" "bench-hop-$$-$round" 2> "$work/probe-$round.log") \
-    || { cat "$work/probe-$round.log" >&2; fail "the hop of round $round failed"; }
-  rm -f "$work"/state/staging/*
-  sync
-  echo "hop $round $load $line" >> "$rounds_file"
-  note "round $round hop (load $load): $line"
-  if [ -z "$scp_reason" ]; then
+hwm="" rss=""
+for transport in $transports; do
+  start_plain_agent "$work" "$port" || { echo "bench hop: the agent did not start:" >&2; cat "$work/agent.log" >&2; exit 1; }
+  note "$transport: agent listening on 127.0.0.1:$port (pid $agent_pid); load average $(cut -d ' ' -f 1-3 /proc/loadavg)"
+  for round in $(seq 1 "$rounds"); do
     cat "$file" > /dev/null
     load=$(cut -d ' ' -f 1 /proc/loadavg)
-    if scp_line=$(timed_scp "$file" "$work/scp/copy.bin"); then
-      echo "scp $round $load $scp_line" >> "$rounds_file"
-      note "round $round scp (load $load): seconds, scp CPU-s, sshd CPU-s: $scp_line"
-    else
-      scp_reason="scp to the throwaway sshd failed (see $work/sshd.log)"
-      note "scp: n/a ($scp_reason)"
-    fi
-    rm -f "$work/scp/copy.bin"
+    log=$work/probe-$transport-$round.log
+    # shellcheck disable=SC2046 # the options are separate words on purpose
+    line=$(java $(coordinator_jvm_opts) -cp "$repo_root/coordinator/target/lib/*" "$script_dir/HopProbe.java" "$work/pki" \
+      127.0.0.1 "$port" "$agent_pid" "$file" "$sha" "$chunk" "bench-hop-$$-$transport-$round" "$transport" 2> "$log") \
+      || { cat "$log" >&2; fail "the $transport hop of round $round failed"; }
+    rm -f "$work"/state/staging/*
     sync
-  fi
+    echo "hop $round $load $line" >> "$rounds_file"
+    note "$transport round $round (load $load): $line"
+    grep "CPU-s by thread" "$log" | sed "s/^/    /" || true
+    if [ -z "$scp_reason" ]; then
+      cat "$file" > /dev/null
+      load=$(cut -d ' ' -f 1 /proc/loadavg)
+      if scp_line=$(timed_scp "$file" "$work/scp/copy.bin"); then
+        echo "scp $round $load $scp_line" >> "$rounds_file"
+        note "scp round $round (load $load): seconds, scp CPU-s, sshd CPU-s: $scp_line"
+      else
+        scp_reason="scp to the throwaway sshd failed (see $work/sshd.log)"
+        note "scp: n/a ($scp_reason)"
+      fi
+      rm -f "$work/scp/copy.bin"
+      sync
+    fi
+  done
+  # The largest VmHWM of the agents measured: the budget is per agent.
+  hwm=$(awk -v a="${hwm:-0}" -v b="$(status_mib "$agent_pid" VmHWM)" 'BEGIN { print (b > a) ? b : a }')
+  rss=$(status_mib "$agent_pid" VmRSS)
+  kill "$agent_pid"; wait "$agent_pid" 2>/dev/null || true
+  agent_pid=""
 done
-hwm=$(status_mib "$agent_pid" VmHWM)
-rss=$(status_mib "$agent_pid" VmRSS)
 
 BENCH_ROUNDS=$rounds_file BENCH_SIZE=$size BENCH_CHUNK=$chunk BENCH_HWM=$hwm BENCH_RSS=$rss BENCH_SCP_REASON=$scp_reason \
 BENCH_LOAD_END=$(cut -d ' ' -f 1 /proc/loadavg) python3 "$script_dir/hop_figures.py"

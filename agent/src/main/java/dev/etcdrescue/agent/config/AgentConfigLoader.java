@@ -28,7 +28,8 @@ public final class AgentConfigLoader {
     private static final Set<String> TOP_KEYS = new TreeSet<>(List.of(
             "host_name", "listen", "tls", "state_dir", "allowed_data_roots", "env_dir", "unit_dir",
             "base_unit_dirs", "tool_dirs", "backup_dirs", "max_claim_ttl", "base_unit", "systemctl",
-            "restore_timeout", "command_timeout", "units", "max_snapshot_bytes", "log_dirs"));
+            "restore_timeout", "command_timeout", "units", "max_snapshot_bytes", "log_dirs",
+            "data_port"));
     private static final Set<String> TLS_KEYS = new TreeSet<>(List.of("ca", "cert", "key", "coordinator_cn",
             "coordinator_spki_sha256", "crl"));
     private static final Pattern SHA256_HEX = Pattern.compile("[0-9a-f]{64}");
@@ -87,7 +88,23 @@ public final class AgentConfigLoader {
         return new AgentConfig(hostName, listen, listenText, tls, stateDir, allowedDataRoots, envDir, unitDir,
                 baseUnitDirs, toolDirs, backupDirs, maxClaimTtl, bareBaseUnit,
                 systemctl, restoreTimeout, commandTimeout, units(root, bareBaseUnit), size(root, "max_snapshot_bytes"),
-                root.has("log_dirs") ? paths(root, "log_dirs", false) : List.of(Path.of("/var/log/etcd")));
+                root.has("log_dirs") ? paths(root, "log_dirs", false) : List.of(Path.of("/var/log/etcd")),
+                dataPort(root));
+    }
+
+    /** data_port: a port, 0 for any free one, or off; absent: the port after listen's (AgentConfig). */
+    private int dataPort(YamlNode root) throws ConfigException {
+        if (!root.has("data_port")) {
+            return AgentConfig.DATA_PORT_NEXT_TO_LISTEN;
+        }
+        String text = requiredText(root, "data_port");
+        if (text.equals("off")) {
+            return AgentConfig.DATA_PORT_OFF;
+        }
+        if (!text.matches("[0-9]{1,5}") || Integer.parseInt(text) > 65535) {
+            throw new ConfigException(file, "data_port", "must be a port (0 to 65535, 0 for any free one) or off, got '" + text + "'");
+        }
+        return Integer.parseInt(text);
     }
 
     private TlsConfig tls(YamlNode root) throws ConfigException {

@@ -29,6 +29,7 @@ import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.Optional;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.ThreadPoolExecutor;
@@ -47,11 +48,14 @@ public final class AgentServer {
     private final Server server;
     private final ExecutorService blocking;
     private final StatusTracker status;
+    /** The snapshot data channel, when it could bind (decision 0023). */
+    private final Optional<DataChannelServer> data;
 
-    private AgentServer(Server server, ExecutorService blocking, StatusTracker status) {
+    private AgentServer(Server server, ExecutorService blocking, StatusTracker status, Optional<DataChannelServer> data) {
         this.server = server;
         this.blocking = blocking;
         this.status = status;
+        this.data = data;
     }
 
     /**
@@ -104,10 +108,10 @@ public final class AgentServer {
                 new PathRules(config.backupDirs(), "backup_dirs"),
                 new dev.etcdrescue.agent.cleanup.Leftovers(journal, config.stagingDir()),
                 dev.etcdrescue.agent.transfer.LocalSnapshotSender.from(config, runner));
+        CoordinatorAuthInterceptor auth = new CoordinatorAuthInterceptor(CallerPolicy.of(config.tls()), audit, clock);
         Server server = NettyServerBuilder.forAddress(listen)
                 .sslContext(tls)
-                .addService(ServerInterceptors.intercept(transfers.chunks().bind(service.bindService()),
-                        new CoordinatorAuthInterceptor(CallerPolicy.of(config.tls()), audit, clock)))
+                .addService(ServerInterceptors.intercept(transfers.chunks().bind(service.bindService()), auth))
                 .permitKeepAliveTime(10, TimeUnit.SECONDS)
                 // A coordinator that vanished without a reset (its host down, packets dropped) would keep
                 // an upload open, and a resume refused, until the call's deadline; pings find it in ~40 s.
@@ -122,7 +126,11 @@ public final class AgentServer {
         // The tools are detected now, while the host is calm, rather than in a recovery's first
         // GetStatus: four or five processes that took about half of that call's 0.6 s (benchmarks.md).
         blocking.execute(hostTools::get);
-        return new AgentServer(server, blocking, status);
+        int dataPort = config.dataPort(server.getPort() == 0 ? 0 : listen.getPort());
+        Optional<DataChannelServer> data = dataPort == AgentConfig.DATA_PORT_OFF ? Optional.empty()
+                : DataChannelServer.start(new InetSocketAddress(listen.getAddress(), dataPort), tls, auth, service, transfers.chunks());
+        data.ifPresent(d -> transfers.setDataPort(d.port()));
+        return new AgentServer(server, blocking, status, data);
     }
 
     public int port() {
@@ -133,8 +141,14 @@ public final class AgentServer {
         return status;
     }
 
+    /** The data channel's port; empty when it is off or could not bind. */
+    public Optional<Integer> dataPort() {
+        return data.map(DataChannelServer::port);
+    }
+
     /** Stops accepting calls, lets running ones finish until the deadline, then cancels the rest. */
     public void shutdown(Duration deadline) {
+        data.ifPresent(DataChannelServer::close);
         server.shutdown();
         blocking.shutdown();
         try {

@@ -93,6 +93,6 @@ public final class AgentChannels {
                 .keepAliveTime(20, TimeUnit.SECONDS)
                 .keepAliveTimeout(10, TimeUnit.SECONDS)
                 .build();
-        return new AgentClient(endpoint, channel, Duration.ofSeconds(30));
+        return new AgentClient(endpoint, channel, Duration.ofSeconds(30), sslContext);
     }
 }
