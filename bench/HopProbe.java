@@ -55,6 +55,10 @@ public final class HopProbe {
                 }
                 Map<String, Long> senderThreads0 = threadTicks(ProcessHandle.current().pid());
                 Map<String, Long> receiverThreads0 = threadTicks(agentPid);
+                long senderUser0 = ticks(ProcessHandle.current().pid(), 11);
+                long senderSys0 = ticks(ProcessHandle.current().pid(), 12);
+                long receiverUser0 = ticks(agentPid, 11);
+                long receiverSys0 = ticks(agentPid, 12);
                 long senderCpu0 = cpuTicks(ProcessHandle.current().pid());
                 long receiverCpu0 = cpuTicks(agentPid);
                 long t0 = System.nanoTime();
@@ -65,6 +69,10 @@ public final class HopProbe {
                 double seconds = (System.nanoTime() - t0) / 1e9;
                 double senderCpu = (cpuTicks(ProcessHandle.current().pid()) - senderCpu0) / TICKS_PER_SECOND;
                 double receiverCpu = (cpuTicks(agentPid) - receiverCpu0) / TICKS_PER_SECOND;
+                System.err.printf(Locale.ROOT, "user/system CPU-s: sender %.2f/%.2f, receiver %.2f/%.2f%n",
+                        (ticks(ProcessHandle.current().pid(), 11) - senderUser0) / TICKS_PER_SECOND,
+                        (ticks(ProcessHandle.current().pid(), 12) - senderSys0) / TICKS_PER_SECOND,
+                        (ticks(agentPid, 11) - receiverUser0) / TICKS_PER_SECOND, (ticks(agentPid, 12) - receiverSys0) / TICKS_PER_SECOND);
                 printThreads("sender", senderThreads0, threadTicks(ProcessHandle.current().pid()));
                 printThreads("receiver", receiverThreads0, threadTicks(agentPid));
                 if (!result.getSha256().equals(sha) || result.getSize() != size) {
@@ -108,10 +116,14 @@ public final class HopProbe {
         System.err.println(line);
     }
 
-    /** utime + stime of a process, in clock ticks (fields 14 and 15 of /proc/PID/stat, after the command's parentheses). */
+    /** utime + stime of a process, in clock ticks (fields 14 and 15 of /proc/PID/stat). */
     private static long cpuTicks(long pid) throws Exception {
+        return ticks(pid, 11) + ticks(pid, 12);
+    }
+
+    /** A field of /proc/PID/stat counted from the one after the command's parentheses (11: utime, 12: stime). */
+    private static long ticks(long pid, int field) throws Exception {
         String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
-        String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-        return Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
+        return Long.parseLong(stat.substring(stat.lastIndexOf(')') + 2).split(" ")[field]);
     }
 }

@@ -142,7 +142,7 @@ for transport in $transports; do
     sync
     echo "hop $round $load $line" >> "$rounds_file"
     note "$transport round $round (load $load): $line"
-    grep "CPU-s by thread" "$log" | sed "s/^/    /" || true
+    grep -E "CPU-s by thread|user/system" "$log" | sed "s/^/    /" || true
     if [ -z "$scp_reason" ]; then
       cat "$file" > /dev/null
       load=$(cut -d ' ' -f 1 /proc/loadavg)

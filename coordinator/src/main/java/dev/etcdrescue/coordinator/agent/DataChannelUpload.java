@@ -1,6 +1,5 @@
 package dev.etcdrescue.coordinator.agent;
 
-import com.google.protobuf.ByteString;
 import com.google.protobuf.InvalidProtocolBufferException;
 import dev.etcdrescue.pki.DataChannelWire;
 import dev.etcdrescue.pki.TlsStream;
@@ -57,7 +56,8 @@ final class DataChannelUpload {
         TlsStream stream = open(tls, endpoint, port);
         long deadline = System.nanoTime() + timeout.toNanos();
         try (stream) {
-            ByteBuffer staging = null;
+            // Chunks are read (or copied) into native memory, which BoringSSL encrypts from without another copy.
+            ByteBuffer staging = ByteBuffer.allocateDirect(source.chunkSize());
             long offset = fromOffset;
             boolean first = true;
             while (true) {
@@ -68,9 +68,11 @@ final class DataChannelUpload {
                 if (source.failure().isPresent()) {
                     throw Status.CANCELLED.withDescription(source.failure().get()).asRuntimeException();
                 }
-                ByteString data = source.chunk(offset);
+                staging.clear();
+                int length = source.chunkInto(offset, staging);
+                staging.flip();
                 long size = source.size();
-                boolean last = size >= 0 && offset + data.size() == size;
+                boolean last = size >= 0 && offset + length == size;
                 SnapshotChunk.Builder chunk = SnapshotChunk.newBuilder().setTransferId(transferId).setOffset(offset).setLast(last);
                 if (first) {
                     chunk.setHeader(header);
@@ -81,15 +83,8 @@ final class DataChannelUpload {
                     chunk.setFinalSize(size);
                     source.finalSha256().ifPresent(chunk::setFinalSha256);
                 }
-                // BoringSSL encrypts from native memory: one copy of the chunk there, instead of one per TLS record.
-                if (staging == null || staging.capacity() < data.size()) {
-                    staging = ByteBuffer.allocateDirect(data.size());
-                }
-                staging.clear();
-                data.copyTo(staging);
-                staging.flip();
                 DataChannelWire.writeChunk(stream, chunk.build().toByteArray(), staging);
-                offset += data.size();
+                offset += length;
                 progress.accept(offset);
                 if (last) {
                     return answer(stream, endpoint, port);
