@@ -18,12 +18,13 @@
 # Prints each round, the figures against the targets (receiver <= 1.5 and sender <= 1.0 CPU-s per GB,
 # one stream at least as fast as scp), and ends with one JSON line. Targets are reported, not asserted.
 #
-# usage: bench/hop.sh [--size BYTES] [--file FILE] [--chunk BYTES] [--rounds N] [--transport "data grpc"] [--keep]
+# usage: bench/hop.sh [--size BYTES] [--file FILE] [--chunk BYTES] [--rounds N] [--transport "data grpc"] [--agent-opts OPTS] [--keep]
 #   --size    bytes of random data to send (default 1677721600 = 1.6 GiB); suffixes K, M, G (binary)
 #   --file    send this file instead (for example a snapshot); --size is then ignored
 #   --chunk   chunk size (default 1048576, the coordinator's --chunk-size default)
 #   --rounds  rounds of hop then scp per transport (default 2: the agent's first transfer, then a warm one)
 #   --transport  the transports to measure, in order (default "data"; "data grpc" compares them)
+#   --agent-opts  JVM options added to the unit's for the agent (to compare levers, or -XX:+DumpPerfMapAtExit to profile)
 #   --keep    keep the work dir (agent log, PKI); the data files are always deleted
 # Needs root (apt-get, sshd), Java 17, the agent's and the coordinator's jars (mvn -B -DskipTests package),
 # about twice the file's size free under /var/lib/etcd-rescue-bench. GB and MB here are 10^9 and 10^6 bytes.
@@ -35,7 +36,7 @@ repo_root=$(cd "$script_dir/.." && pwd)
 # shellcheck source=bench/lib.sh
 . "$script_dir/lib.sh"
 bench_root=/var/lib/etcd-rescue-bench
-size=1677721600 chunk=1048576 rounds=2 file="" keep=no transports=data
+size=1677721600 chunk=1048576 rounds=2 file="" keep=no transports=data agent_opts=""
 
 to_bytes() {
   case "$1" in
@@ -53,6 +54,7 @@ while [ $# -gt 0 ]; do
     --chunk) chunk=$(to_bytes "${2:?--chunk needs bytes}"); shift 2 ;;
     --rounds) rounds=${2:?--rounds needs a number}; shift 2 ;;
     --transport) transports=${2:?--transport needs data, grpc or both}; shift 2 ;;
+    --agent-opts) agent_opts=${2?--agent-opts needs options}; shift 2 ;;
     --keep) keep=yes; shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench hop: unknown argument $1" >&2; exit 2 ;;
@@ -128,7 +130,7 @@ rounds_file=$work/rounds.txt
 : > "$rounds_file"
 hwm="" rss=""
 for transport in $transports; do
-  start_plain_agent "$work" "$port" || { echo "bench hop: the agent did not start:" >&2; cat "$work/agent.log" >&2; exit 1; }
+  start_plain_agent "$work" "$port" "$agent_opts" || { echo "bench hop: the agent did not start:" >&2; cat "$work/agent.log" >&2; exit 1; }
   note "$transport: agent listening on 127.0.0.1:$port (pid $agent_pid); load average $(cut -d ' ' -f 1-3 /proc/loadavg)"
   for round in $(seq 1 "$rounds"); do
     cat "$file" > /dev/null

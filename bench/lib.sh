@@ -243,17 +243,17 @@ max_claim_ttl: PT10M
 YAML
 }
 
-# Starts the agent of DIR/agent.yaml with the unit's JVM options and environment (agent_unit_env), its
-# log in DIR/agent.log; sets agent_pid and waits (30 s at most) until it listens on PORT.
+# Starts the agent of DIR/agent.yaml with the unit's JVM options and environment (agent_unit_env) plus
+# EXTRA_OPTS, its log in DIR/agent.log; sets agent_pid and waits (30 s at most) until it listens on PORT.
 start_plain_agent() {
-  local dir=$1 port=$2 assignment java_opts="" other_env=()
+  local dir=$1 port=$2 extra_opts=${3:-} assignment java_opts="" other_env=()
   while IFS= read -r assignment; do
     case "$assignment" in
       JAVA_OPTS=*) java_opts=${assignment#JAVA_OPTS=} ;;
       *) other_env+=("$assignment") ;;
     esac
   done < <(agent_unit_env)
-  env "${other_env[@]}" JAVA_OPTS="$java_opts" "$repo_root/deploy/bin/etcd-rescue-agent" --config "$dir/agent.yaml" \
+  env "${other_env[@]}" JAVA_OPTS="$java_opts${extra_opts:+ $extra_opts}" "$repo_root/deploy/bin/etcd-rescue-agent" --config "$dir/agent.yaml" \
     > "$dir/agent.log" 2>&1 &
   agent_pid=$!
   for _ in $(seq 1 600); do

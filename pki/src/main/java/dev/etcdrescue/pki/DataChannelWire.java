@@ -19,8 +19,10 @@ public final class DataChannelWire {
     public static final int MAX_META_BYTES = 64 << 10;
     /** The most data one chunk may carry: bounds the agent's buffer per connection. */
     public static final int MAX_DATA_BYTES = 4 << 20;
-    /** The largest single read a reader needs: a chunk's data. */
-    public static final int MAX_READ_BYTES = MAX_DATA_BYTES;
+    /** A receiver takes a chunk's data in pieces this large, each while it is in the CPU's cache. */
+    public static final int PIECE_BYTES = 128 << 10;
+    /** The largest single read a receiver needs: a piece, or a chunk's fields. */
+    public static final int MAX_READ_BYTES = Math.max(PIECE_BYTES, MAX_META_BYTES);
     public static final byte REPLY_RESULT = 0;
     public static final byte REPLY_STATUS = 1;
 

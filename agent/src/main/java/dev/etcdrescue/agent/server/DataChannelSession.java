@@ -18,7 +18,6 @@ import io.netty.buffer.ByteBufAllocator;
 import io.netty.handler.ssl.SslContext;
 import java.io.IOException;
 import java.net.ProtocolException;
-import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.security.cert.Certificate;
@@ -97,18 +96,15 @@ final class DataChannelSession {
         try {
             DataChannelWire.readMagic(stream);
             while (!last && reply.awaitRequest(IDLE.toMillis())) {
-                SnapshotChunk chunk = SnapshotChunk.parseFrom(DataChannelWire.readBlock(stream, DataChannelWire.MAX_META_BYTES, "chunk fields"));
-                if (!chunk.getData().isEmpty()) {
+                SnapshotChunk fields = SnapshotChunk.parseFrom(DataChannelWire.readBlock(stream, DataChannelWire.MAX_META_BYTES, "chunk fields"));
+                if (!fields.getData().isEmpty()) {
                     throw new ProtocolException("chunk data belongs after the chunk's fields, not in them");
                 }
-                ByteBuffer data = DataChannelWire.readBlock(stream, DataChannelWire.MAX_DATA_BYTES, "chunk data");
-                agent.chunks().hold(chunk, List.of(data));
-                try {
-                    receiver.onNext(chunk);
-                } finally {
-                    agent.chunks().release(chunk);
+                int length = stream.read(4).getInt();
+                if (length < 0 || length > DataChannelWire.MAX_DATA_BYTES) {
+                    throw new ProtocolException("chunk data of " + length + " bytes: at most " + DataChannelWire.MAX_DATA_BYTES);
                 }
-                last = chunk.getLast();
+                last = receiveInPieces(stream, receiver, reply, fields, length);
             }
         } catch (ProtocolException | InvalidProtocolBufferException malformed) {
             reply.cancel();
@@ -136,6 +132,42 @@ final class DataChannelSession {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    /**
+     * Hands one chunk's data to the receiver in pieces of {@link DataChannelWire#PIECE_BYTES} as they are
+     * decrypted, each written, hashed and copied while it is still in the CPU's cache; the chunk's other
+     * fields go with its first piece, last and the final size and digest with its last. False when the
+     * receiver answered before the last piece (a refusal).
+     */
+    private boolean receiveInPieces(TlsStream stream, StreamObserver<SnapshotChunk> receiver, DataChannelReply reply,
+                                    SnapshotChunk fields, int length) throws IOException, InterruptedException {
+        long offset = fields.getOffset();
+        int left = length;
+        boolean first = true;
+        do {
+            if (!first && !reply.awaitRequest(IDLE.toMillis())) {
+                return false;
+            }
+            int n = Math.min(left, DataChannelWire.PIECE_BYTES);
+            SnapshotChunk.Builder piece = n == left ? fields.toBuilder() : SnapshotChunk.newBuilder().setTransferId(fields.getTransferId());
+            if (!first) {
+                piece.clearHeader();
+            } else if (fields.hasHeader()) {
+                piece.setHeader(fields.getHeader());
+            }
+            SnapshotChunk chunk = piece.setOffset(offset).build();
+            agent.chunks().hold(chunk, List.of(stream.read(n)));
+            try {
+                receiver.onNext(chunk);
+            } finally {
+                agent.chunks().release(chunk);
+            }
+            offset += n;
+            left -= n;
+            first = false;
+        } while (left > 0);
+        return fields.getLast();
     }
 
     private void answer(TlsStream stream, TransferResult result, boolean early) throws IOException {
