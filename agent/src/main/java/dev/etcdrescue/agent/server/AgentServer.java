@@ -126,7 +126,7 @@ public final class AgentServer {
         // The tools are detected now, while the host is calm, rather than in a recovery's first
         // GetStatus: four or five processes that took about half of that call's 0.6 s (benchmarks.md).
         blocking.execute(hostTools::get);
-        int dataPort = config.dataPort(server.getPort() == 0 ? 0 : listen.getPort());
+        int dataPort = config.dataPort(listen.getPort());
         Optional<DataChannelServer> data = dataPort == AgentConfig.DATA_PORT_OFF ? Optional.empty()
                 : DataChannelServer.start(new InetSocketAddress(listen.getAddress(), dataPort), tls, auth, service, transfers.chunks());
         data.ifPresent(d -> transfers.setDataPort(d.port()));
