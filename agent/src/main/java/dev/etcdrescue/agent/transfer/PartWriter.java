@@ -14,7 +14,7 @@ import java.nio.file.StandardOpenOption;
  * writes dirty pages back at the fsync. Measured on the hop bench (decision 0023): the page-cache copy
  * was the receiver's largest single cost, about 1 CPU-second per GB here. What is left below a whole
  * file-system block waits in the buffer and goes out with the next blocks, or at the end (and when the
- * stream breaks) through the page cache. A file system that refuses O_DIRECT (tmpfs) gets ordinary writes.
+ * stream breaks) through the page cache. A file system that refuses O_DIRECT (tmpfs before Linux 6.6) gets ordinary writes.
  */
 final class PartWriter implements AutoCloseable {
     /** The aligned buffer: bytes are copied in, and written out in whole blocks when it is full. */
@@ -38,12 +38,19 @@ final class PartWriter implements AutoCloseable {
 
     /** Opens (or creates) {@code part} to append after what it holds. */
     static PartWriter open(Path part) throws IOException {
+        return open(part, true);
+    }
+
+    /** {@code tryDirect} false: ordinary writes, as on a file system that refuses O_DIRECT. */
+    static PartWriter open(Path part, boolean tryDirect) throws IOException {
         FileChannel buffered = FileChannel.open(part, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.READ);
         FileChannel direct = null;
         int block = 0;
         try {
-            block = Math.toIntExact(Files.getFileStore(part).getBlockSize());
-            direct = FileChannel.open(part, StandardOpenOption.WRITE, ExtendedOpenOption.DIRECT);
+            if (tryDirect) {
+                block = Math.toIntExact(Files.getFileStore(part).getBlockSize());
+                direct = FileChannel.open(part, StandardOpenOption.WRITE, ExtendedOpenOption.DIRECT);
+            }
         } catch (IOException | UnsupportedOperationException | ArithmeticException refused) {
             direct = null;
         }

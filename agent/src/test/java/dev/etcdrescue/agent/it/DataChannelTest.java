@@ -159,7 +159,7 @@ class DataChannelTest {
     }
 
     /** BeginTransfer over gRPC, as the coordinator does; returns the data port its answer names. */
-    private int announce(String transferId, byte[] file, boolean withDigest) throws IOException {
+    private int announce(String transferId, byte[] file, boolean withDigest) throws Exception {
         BeginTransferRequest.Builder request = BeginTransferRequest.newBuilder().setHeader(AgentFixture.header(OP))
                 .setTransferId(transferId).setSource("test").setSkipSnapshotStatus(true);
         if (withDigest) {
