@@ -98,7 +98,8 @@ public final class AgentConfigLoader {
             return AgentConfig.DATA_PORT_NEXT_TO_LISTEN;
         }
         String text = requiredText(root, "data_port");
-        if (text.equals("off")) {
+        // YAML 1.1 reads a bare off as the boolean false.
+        if (text.equals("off") || text.equals("false")) {
             return AgentConfig.DATA_PORT_OFF;
         }
         if (!text.matches("[0-9]{1,5}") || Integer.parseInt(text) > 65535) {

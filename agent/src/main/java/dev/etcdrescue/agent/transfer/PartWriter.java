@@ -12,9 +12,10 @@ import java.nio.file.StandardOpenOption;
  * Appends a transfer's received bytes to its {@code .part} with direct I/O (O_DIRECT): the disk reads
  * them from this writer's aligned buffer, and the kernel neither copies them into the page cache nor
  * writes dirty pages back at the fsync. Measured on the hop bench (decision 0023): the page-cache copy
- * was the receiver's largest single cost, about 1 CPU-second per GB here. What is left below a whole
- * file-system block waits in the buffer and goes out with the next blocks, or at the end (and when the
- * stream breaks) through the page cache. A file system that refuses O_DIRECT (tmpfs before Linux 6.6) gets ordinary writes.
+ * was the receiver's largest single cost, about 1 CPU-second per GB here. Each write goes out at once,
+ * but for its partial last block, which waits in the buffer for the next write, or for the end (also
+ * when the stream breaks), where it goes through the page cache. A file system that refuses O_DIRECT
+ * (tmpfs before Linux 6.6) gets ordinary writes.
  */
 final class PartWriter implements AutoCloseable {
     /** The aligned buffer: bytes are copied in, and written out in whole blocks when it is full. */
@@ -80,6 +81,10 @@ final class PartWriter implements AutoCloseable {
         staging.limit(staging.capacity());
     }
 
+    /**
+     * Appends {@code data}. Its whole blocks are in the file when this returns, as with an ordinary write:
+     * a crash of the agent loses at most the partial last block, which a resume sends again.
+     */
     void write(ByteBuffer data) throws IOException {
         if (direct == null) {
             while (data.hasRemaining()) {
@@ -96,6 +101,7 @@ final class PartWriter implements AutoCloseable {
                 writeWholeBlocks();
             }
         }
+        writeWholeBlocks();
     }
 
     /**
