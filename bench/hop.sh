@@ -11,6 +11,8 @@
 #   scp:  scp -c aes128-gcm@openssh.com of the same file to a throwaway sshd on 127.0.0.1 (installed
 #         with apt-get when missing); CPU-seconds of scp with its ssh and of the sshd processes that
 #         served it (reaped children's times). scp neither hashes nor fsyncs.
+#   manual: once, before the rounds, the manual path's copy of the same file: cp, sync, sha256sum of the
+#         copy (wall time and the CPU of the three commands; sync's writeback runs in kernel threads).
 # For each transport in --transport a fresh agent, then --rounds rounds of one hop and one scp; the
 # source file is read into the page cache before each send, and each received copy is deleted (and
 # synced) after it. The headline figures are the first transport's first round: the agent's first
@@ -124,6 +126,16 @@ if [ -z "$scp_reason" ]; then
 fi
 [ -z "$scp_reason" ] || note "scp: n/a ($scp_reason)"
 
+# The manual path's anchor, once: cp + sync + sha256sum of the copy.
+cat "$file" > /dev/null
+manual_load=$(cut -d ' ' -f 1 /proc/loadavg)
+# shellcheck disable=SC2016 # the inner bash expands its own arguments
+manual_line=$(timed_cpu bash -c 'cp "$1" "$2" && sync && sha256sum "$2" > /dev/null' _ "$file" "$work/scp/manual.bin") \
+  || fail "cp + sync + sha256sum failed"
+rm -f "$work/scp/manual.bin"
+sync
+note "cp + sync + sha256sum (load $manual_load): seconds, CPU-s: $manual_line"
+
 # Per transport a fresh agent; every round: the file into the page cache, the hop, the received file
 # deleted, the same for scp.
 rounds_file=$work/rounds.txt
@@ -166,5 +178,5 @@ for transport in $transports; do
   agent_pid=""
 done
 
-BENCH_ROUNDS=$rounds_file BENCH_SIZE=$size BENCH_CHUNK=$chunk BENCH_HWM=$hwm BENCH_RSS=$rss BENCH_SCP_REASON=$scp_reason \
+BENCH_MANUAL="$manual_load $manual_line" BENCH_ROUNDS=$rounds_file BENCH_SIZE=$size BENCH_CHUNK=$chunk BENCH_HWM=$hwm BENCH_RSS=$rss BENCH_SCP_REASON=$scp_reason \
 BENCH_LOAD_END=$(cut -d ' ' -f 1 /proc/loadavg) python3 "$script_dir/hop_figures.py"

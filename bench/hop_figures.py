@@ -38,6 +38,12 @@ for r in rounds:
         print(f"{'scp':>9} {r['round']:>5} {s['load_avg']:5.2f} {s['seconds']:8.2f} {s['mb_s']:7.1f}  scp + sshd "
               f"{s['scp_cpu_s_per_gb']:.2f} (scp {s['client_cpu_s_per_gb']:.2f}, sshd {s['sshd_cpu_s_per_gb']:.2f})")
 
+manual_load, manual_seconds, manual_cpu = (float(x) for x in e["BENCH_MANUAL"].split())
+manual = {"load_avg": manual_load, "seconds": manual_seconds, "cpu_s_per_gb": round(manual_cpu / gb, 3),
+          "mb_s": round(size / 1e6 / manual_seconds, 1)}
+print(f"{'cp+sync+':>9} {'':>5} {manual_load:5.2f} {manual_seconds:8.2f} {manual['mb_s']:7.1f}  cp + sync + sha256sum "
+      f"{manual['cpu_s_per_gb']:.2f}")
+
 first = rounds[0]
 hop, scp = first["hop"], first.get("scp")
 
@@ -65,9 +71,10 @@ print(json.dumps({
     "single_stream_mb_s": hop["mb_s"], "scp_single_stream_mb_s": scp["mb_s"] if scp else None,
     "single_stream_vs_scp": round(hop["mb_s"] / scp["mb_s"], 3) if scp else None,
     "scp_na_reason": e.get("BENCH_SCP_REASON") or None,
+    "manual_cpu_s_per_gb": manual["cpu_s_per_gb"], "manual_mb_s": manual["mb_s"],
     "agent_vmhwm_mib": float(e["BENCH_HWM"]), "load_avg_first_round": hop["load_avg"],
     "load_avg_end": float(e["BENCH_LOAD_END"]),
-    "rounds": rounds,
+    "rounds": rounds, "manual": manual,
     "targets": {"receiver <= 1.5 CPU-s/GB": verdict(hop["receiver_cpu_s_per_gb"] <= TARGET_RECEIVER),
                 "sender <= 1.0 CPU-s/GB": verdict(hop["sender_cpu_s_per_gb"] <= TARGET_SENDER),
                 "one stream >= one scp": verdict(hop["mb_s"] >= scp["mb_s"]) if scp else None}}))

@@ -172,19 +172,24 @@ wait_for_no_children() {
   return 1
 }
 
-# One scp of FILE to DEST on the throwaway sshd: prints "SECONDS SCP_CPU_S SSHD_CPU_S" (scp with its ssh,
-# and the sshd processes that served it, all reaped before the figures are read).
-timed_scp() {
-  local file=$1 dest=$2 sshd_cpu0 line
-  sshd_cpu0=$(process_cpu_s "$sshd_pid")
-  line=$(python3 -c '
+# Runs a command and prints "SECONDS CPU_S": its wall time and the CPU of it and all its reaped children.
+timed_cpu() {
+  python3 -c '
 import os, subprocess, sys, time
 t0 = time.monotonic()
 rc = subprocess.run(sys.argv[1:]).returncode
 seconds = time.monotonic() - t0
 t = os.times()
 print(f"{seconds:.3f} {t.children_user + t.children_system:.2f}")
-sys.exit(rc)' scp "${scp_opts[@]}" "$file" "root@127.0.0.1:$dest") || return 1
+sys.exit(rc)' "$@"
+}
+
+# One scp of FILE to DEST on the throwaway sshd: prints "SECONDS SCP_CPU_S SSHD_CPU_S" (scp with its ssh,
+# and the sshd processes that served it, all reaped before the figures are read).
+timed_scp() {
+  local file=$1 dest=$2 sshd_cpu0 line
+  sshd_cpu0=$(process_cpu_s "$sshd_pid")
+  line=$(timed_cpu scp "${scp_opts[@]}" "$file" "root@127.0.0.1:$dest") || return 1
   wait_for_no_children "$sshd_pid" || return 1
   echo "$line $(awk -v a="$sshd_cpu0" -v b="$(process_cpu_s "$sshd_pid")" 'BEGIN { printf "%.2f", b - a }')"
 }

@@ -129,7 +129,7 @@ public final class AgentServer {
         int dataPort = config.dataPort(listen.getPort());
         Optional<DataChannelServer> data = dataPort == AgentConfig.DATA_PORT_OFF ? Optional.empty()
                 : DataChannelServer.start(new InetSocketAddress(listen.getAddress(), dataPort), tls, auth, service, transfers.chunks());
-        data.ifPresent(d -> transfers.setDataPort(d.port()));
+        data.ifPresent(d -> transfers.setDataPort(d.port(), server.getPort()));
         return new AgentServer(server, blocking, status, data);
     }
 

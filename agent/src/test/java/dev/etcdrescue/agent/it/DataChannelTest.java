@@ -167,6 +167,7 @@ class DataChannelTest {
         }
         TransferState state = agent.coordinator().beginTransfer(request.build());
         assertThat(state.getDataPort()).isPositive();
+        assertThat(state.getGrpcPort()).as("the port the data port is told with").isEqualTo(agent.server.port());
         return state.getDataPort();
     }
 

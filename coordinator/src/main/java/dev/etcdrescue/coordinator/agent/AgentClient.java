@@ -91,10 +91,14 @@ public final class AgentClient implements AutoCloseable {
         return stub(timeout).downloadSnapshot(request);
     }
 
-    /** Announces a transfer; the answer also names the agent's data channel, which later uploads use. */
+    /**
+     * Announces a transfer; the answer also names the agent's data channel, which later uploads use when
+     * this client dialled the agent's own gRPC port.
+     */
     public TransferState beginTransfer(BeginTransferRequest request) {
         TransferState state = stub(rpcTimeout).beginTransfer(request);
-        dataPort = state.getDataPort();
+        // Through a forward or a proxy (another port than the agent's own) the data port's way is unknown.
+        dataPort = state.getGrpcPort() == endpoint.port() ? state.getDataPort() : 0;
         return state;
     }
 
