@@ -171,9 +171,12 @@ for transport in $transports; do
       sync
     fi
   done
-  # The largest VmHWM of the agents measured: the budget is per agent.
-  hwm=$(awk -v a="${hwm:-0}" -v b="$(status_mib "$agent_pid" VmHWM)" 'BEGIN { print (b > a) ? b : a }')
-  rss=$(status_mib "$agent_pid" VmRSS)
+  # The headline's memory is the first transport's agent; each one's is printed.
+  note "$transport: agent VmHWM $(status_mib "$agent_pid" VmHWM) MiB, VmRSS $(status_mib "$agent_pid" VmRSS) MiB"
+  if [ -z "$hwm" ]; then
+    hwm=$(status_mib "$agent_pid" VmHWM)
+    rss=$(status_mib "$agent_pid" VmRSS)
+  fi
   kill "$agent_pid"; wait "$agent_pid" 2>/dev/null || true
   agent_pid=""
 done

@@ -12,9 +12,9 @@ import java.nio.file.StandardOpenOption;
  * Appends a transfer's received bytes to its {@code .part} with direct I/O (O_DIRECT): the disk reads
  * them from this writer's aligned buffer, and the kernel neither copies them into the page cache nor
  * writes dirty pages back at the fsync. Measured on the hop bench (decision 0023): the page-cache copy
- * was the receiver's largest single cost, about 1 CPU-second per GB here. Each write goes out at once,
- * but for its partial last block, which waits in the buffer for the next write, or for the end (also
- * when the stream breaks), where it goes through the page cache. A file system that refuses O_DIRECT
+ * was the receiver's largest single cost, about 1 CPU-second per GB here. Each chunk goes out once it is
+ * all written, but for its partial last block, which waits in the buffer for the next chunk, or for the
+ * end (also when the stream breaks), where it goes through the page cache. A file system that refuses O_DIRECT
  * (tmpfs before Linux 6.6) gets ordinary writes.
  */
 final class PartWriter implements AutoCloseable {
@@ -81,10 +81,7 @@ final class PartWriter implements AutoCloseable {
         staging.limit(staging.capacity());
     }
 
-    /**
-     * Appends {@code data}. Its whole blocks are in the file when this returns, as with an ordinary write:
-     * a crash of the agent loses at most the partial last block, which a resume sends again.
-     */
+    /** Appends {@code data} (one part of a chunk); {@link #endOfChunk} writes it out. */
     void write(ByteBuffer data) throws IOException {
         if (direct == null) {
             while (data.hasRemaining()) {
@@ -101,7 +98,17 @@ final class PartWriter implements AutoCloseable {
                 writeWholeBlocks();
             }
         }
-        writeWholeBlocks();
+    }
+
+    /**
+     * After a chunk's parts: its whole blocks go to the file now, as with ordinary writes, so a crash of
+     * the agent loses at most the partial last block, which a resume sends again. Once per chunk, not per
+     * part: over gRPC a chunk arrives in many small buffers, and each direct write is a disk request.
+     */
+    void endOfChunk() throws IOException {
+        if (direct != null) {
+            writeWholeBlocks();
+        }
     }
 
     /**

@@ -235,6 +235,7 @@ public final class UploadReceiver implements StreamObserver<SnapshotChunk> {
             channel.write(data);
             digest.update(forDigest);
         }
+        channel.endOfChunk();
         unsyncedBytes += length;
         if (unsyncedBytes >= SYNC_EVERY_BYTES) {
             channel.sync();

@@ -57,6 +57,9 @@ class PartWriterTest {
             int n = Math.min(to - offset, 1 + sizes.nextInt(300_000));
             ByteBuffer piece = ByteBuffer.allocateDirect(n).put(Arrays.copyOfRange(expected, offset, offset + n)).flip();
             writer.write(piece.asReadOnlyBuffer());
+            if (sizes.nextBoolean()) {
+                writer.endOfChunk();
+            }
             offset += n;
             if (sizes.nextInt(4) == 0) {
                 writer.sync();
