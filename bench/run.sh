@@ -354,11 +354,12 @@ sampler_pid=$!
 # CPU-seconds per phase by kind of process (coordinator, agents, etcd, kernel): the phases are CPU-bound here.
 python3 "$script_dir/phase_cpu.py" "$logs/recover-progress.log" "$work/recover.done" "$work/phase-cpu.json" &
 cpu_pid=$!
-note "\$ etcd-rescue recover -i $inventory -w json --distribution $distribution"
+# --keep-snapshot: the probes below send the recovery's own snapshot file again.
+note "\$ etcd-rescue recover -i $inventory -w json --distribution $distribution --keep-snapshot"
 t=$(now)
 rto_steal0=$(steal_seconds)
 recover_rc=0
-"$etcd_rescue" recover -i "$inventory" --work-dir "$work/recover" -w json --distribution "$distribution" < /dev/null \
+"$etcd_rescue" recover -i "$inventory" --work-dir "$work/recover" -w json --distribution "$distribution" --keep-snapshot < /dev/null \
   > "$work/report.json" 2> >(tee "$logs/recover-progress.log" | sed 's/^/    | /' >&2) || recover_rc=$?
 rto_s=$(seconds_since "$t")
 rto_steal_s=$(awk -v a="$rto_steal0" -v b="$(steal_seconds)" 'BEGIN { printf "%.2f", b - a }')
