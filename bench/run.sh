@@ -412,7 +412,7 @@ hop_line=""
 if [ -n "$probe_snapshot" ]; then
   if "$script_dir/hop.sh" --file "$probe_snapshot" --rounds 1 > "$logs/hop.log" 2>&1; then
     hop_line=$(tail -n 1 "$logs/hop.log")
-    note "one hop: $(grep -E "receiver .* CPU-s/GB|sender .* CPU-s/GB|one stream" "$logs/hop.log" | tr -s ' ' | tr '\n' ';')"
+    note "one hop: $(grep -E "^  (receiver|sender|one stream) " "$logs/hop.log" | tr -s ' ' | tr '\n' ';')"
   else
     note "one hop: failed (see $logs/hop.log)"
   fi

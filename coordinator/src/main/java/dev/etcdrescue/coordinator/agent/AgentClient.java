@@ -28,7 +28,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class AgentClient implements AutoCloseable {
     /** The trailer in which a relaying agent names the hop (host:port) where its chain failed. */
-    private static final Metadata.Key<String> RELAY_FAILED_HOP =
+    static final Metadata.Key<String> RELAY_FAILED_HOP =
             Metadata.Key.of("etcd-rescue-relay-failed-hop", Metadata.ASCII_STRING_MARSHALLER);
     private static final Logger log = LoggerFactory.getLogger(AgentClient.class);
     private final AgentEndpoint endpoint;

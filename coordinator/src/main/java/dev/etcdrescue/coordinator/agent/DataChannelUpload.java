@@ -37,9 +37,6 @@ final class DataChannelUpload {
     private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(5);
     /** The agent stops a stream idle for 60 s; this side waits as long for it to take more or answer. */
     private static final Duration IDLE = Duration.ofSeconds(60);
-    /** The trailer in which a relaying agent names the hop where its chain failed (as over gRPC). */
-    static final Metadata.Key<String> RELAY_FAILED_HOP =
-            Metadata.Key.of("etcd-rescue-relay-failed-hop", Metadata.ASCII_STRING_MARSHALLER);
 
     /** The data channel could not be opened (nothing was sent): the caller may use UploadSnapshot instead. */
     static final class Unavailable extends Exception {
@@ -154,7 +151,8 @@ final class DataChannelUpload {
         String failedHop = new String(DataChannelWire.readBytes(stream, 1024, "failed hop"), StandardCharsets.UTF_8);
         Metadata trailers = new Metadata();
         if (!failedHop.isEmpty()) {
-            trailers.put(RELAY_FAILED_HOP, failedHop);
+            // The trailer UploadSnapshot's answer names the failed relay hop in.
+            trailers.put(AgentClient.RELAY_FAILED_HOP, failedHop);
         }
         StatusRuntimeException refused = StatusProto.toStatusRuntimeException(status, trailers);
         throw refused;
