@@ -39,6 +39,8 @@ relay = json.loads(env["BENCH_RELAY"]) if env.get("BENCH_RELAY") else {}
 # Distribution alone: the same probe, direct, sending the finished file. recover itself streams the snapshot
 # on while taking it, so its distribute phase holds only the tail of the transfer.
 direct = json.loads(env["BENCH_DIRECT"]) if env.get("BENCH_DIRECT") else {}
+# One hop (bench/hop.sh run inside run.sh on the recovery's snapshot, after the probes): its JSON line, or nothing.
+hop = json.loads(env["BENCH_HOP"]) if env.get("BENCH_HOP") else {}
 rto = num("BENCH_RTO")
 manual = num("BENCH_MANUAL")
 dist = direct.get("seconds")
@@ -87,6 +89,12 @@ results = {
     "relay_s": relay.get("seconds"),
     "relay_coordinator_bytes_sent": relay.get("egress_bytes"),
     "relay_egress_ratio": relay.get("egress_ratio"),
+    # One hop: the recovery's snapshot to one agent (plain process, the unit's options) beside one scp, bench/hop.sh.
+    "receiver_cpu_s_per_gb": hop.get("receiver_cpu_s_per_gb"),
+    "sender_cpu_s_per_gb": hop.get("sender_cpu_s_per_gb"),
+    "scp_cpu_s_per_gb": hop.get("scp_cpu_s_per_gb"),
+    "single_stream_mb_s": hop.get("single_stream_mb_s"),
+    "scp_single_stream_mb_s": hop.get("scp_single_stream_mb_s"),
     "agent_idle_rss_mib": idle,
     "agent_peak_rss_mib": peak,
     "agent_hwm_end_of_recover_mib": num("BENCH_END_HWM"),
@@ -102,6 +110,9 @@ targets = [
     ("agent VmHWM <= 128 MiB", peak, 128),
     ("relay: coordinator egress <= 1.05 x snapshot", results["relay_egress_ratio"], 1.05),
     ("coordinator wire bytes <= 0.01 x snapshot", results["coordinator_wire_bytes_ratio"], 0.01),
+    ("one hop: receiver <= 1.5 CPU-s per GB", results["receiver_cpu_s_per_gb"], 1.5),
+    ("one hop: sender <= 1.0 CPU-s per GB", results["sender_cpu_s_per_gb"], 1.0),
+    ("one hop: one stream no slower than one scp", ratio(results["scp_single_stream_mb_s"], results["single_stream_mb_s"]), 1.0),
 ]
 results["targets"] = {name: verdict(v, limit) for name, v, limit in targets}
 
@@ -136,6 +147,12 @@ if relay:
           f" ({relay['egress_ratio']:.2f} x the snapshot)")
 else:
     print("             relay: n/a (see the run's logs/relay-probe.log)")
+if hop:
+    print(f"one hop      receiver {hop['receiver_cpu_s_per_gb']} CPU-s/GB (target <= 1.5)   sender {hop['sender_cpu_s_per_gb']}"
+          f" (target <= 1.0)   one stream {hop['single_stream_mb_s']} MB/s, one scp {hop['scp_single_stream_mb_s']} MB/s"
+          f" (scp + sshd {hop['scp_cpu_s_per_gb']} CPU-s/GB)")
+else:
+    print("one hop      n/a (see the run's logs/hop.log)")
 print(f"agent memory VmRSS idle {idle} MiB (target <= 64: {results['targets']['agent VmRSS idle <= 64 MiB']})   "
       f"VmHWM after receiving {peak} MiB (target <= 128: {results['targets']['agent VmHWM <= 128 MiB']})   "
       f"VmHWM at the end {results['agent_hwm_end_of_recover_mib']} MiB")

@@ -14,6 +14,9 @@
 #   3. agent memory: VmRSS idle, VmHWM when the snapshot is in (start of restore) and at the end.
 #   4. relay: then the same file by relay (--distribution relay's code): wall time and coordinator
 #      egress (relay_s, relay_egress_ratio).
+#   5. one hop: bench/hop.sh on the same file (one agent as a plain process, one scp): receiver and
+#      sender CPU-s per GB and one stream's MB/s (receiver_cpu_s_per_gb, sender_cpu_s_per_gb,
+#      scp_cpu_s_per_gb, single_stream_mb_s, scp_single_stream_mb_s).
 #   With --in-place the new members take the old ports (2379/2380): the survivor keeps serving until
 #   stop-old, and the report's survivor downtime (stop-old to clients served on 2379) is a figure.
 # `bench/run.sh scaling [ARGS]` runs bench/scaling.sh instead: a 256 MB snapshot to 3, 5, 7 and 15
@@ -31,7 +34,8 @@
 #   --in-place   recover onto the old cluster's ports 2379/2380 instead of the seed's 22379/22380
 # The run's record (results.json, phases.dat, logs) stays in /var/lib/etcd-rescue-bench/<run>/.
 # Needs what deploy/demo.sh needs (root, systemd, cgroup v1 name=systemd, Java 17, etcd), plus
-# gnuplot for the chart and openssh-server for the scp figure (each reported n/a when missing).
+# gnuplot for the chart (n/a when missing) and openssh-server and -client for scp (installed with apt-get
+# when missing).
 # Exit codes: 0 measured; 1 a step failed; 2 bad arguments; 3 this machine cannot run it.
 set -euo pipefail
 
@@ -125,7 +129,7 @@ teardown() {
   set +e
   [ -n "$sampler_pid" ] && kill "$sampler_pid" 2>/dev/null
   [ -n "$cpu_pid" ] && kill "$cpu_pid" 2>/dev/null
-  [ -n "$sshd_pid" ] && kill "$sshd_pid" 2>/dev/null
+  stop_throwaway_sshd
   local job
   for job in $(jobs -p); do kill "$job" 2>/dev/null; done
   wait 2>/dev/null
@@ -309,37 +313,11 @@ done
 
 # ---- scp baseline: 5 parallel scp to a throwaway sshd on 127.0.0.1 ----
 scp_s="" scp_reason=""
-if [ ! -x /usr/sbin/sshd ] || ! command -v scp >/dev/null; then
-  scp_reason="openssh-server or openssh-client is not installed"
+if ! ensure_openssh; then
+  scp_reason="openssh-server or openssh-client is missing and could not be installed"
+elif ! start_throwaway_sshd "$work/sshd" "$logs/sshd.log"; then
+  scp_reason="the throwaway sshd did not start (see $logs/sshd.log)"
 else
-  mkdir -p "$work/sshd" /run/sshd
-  ssh-keygen -q -t ed25519 -N '' -f "$work/sshd/host_key"
-  ssh-keygen -q -t ed25519 -N '' -f "$work/sshd/client_key"
-  cp "$work/sshd/client_key.pub" "$work/sshd/authorized_keys"
-  sshd_port=""
-  for _ in $(seq 1 20); do
-    candidate=$((20000 + RANDOM % 20000))
-    port_open 127.0.0.1 "$candidate" || { sshd_port=$candidate; break; }
-  done
-  cat > "$work/sshd/sshd_config" <<EOF
-ListenAddress 127.0.0.1
-Port $sshd_port
-HostKey $work/sshd/host_key
-AuthorizedKeysFile $work/sshd/authorized_keys
-PermitRootLogin prohibit-password
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-UsePAM no
-StrictModes no
-PidFile $work/sshd/sshd.pid
-# OpenSSH 9's scp speaks SFTP.
-Subsystem sftp internal-sftp
-EOF
-  /usr/sbin/sshd -D -e -f "$work/sshd/sshd_config" > "$logs/sshd.log" 2>&1 &
-  sshd_pid=$!
-  for _ in $(seq 1 50); do port_open 127.0.0.1 "$sshd_port" && break; sleep 0.1; done
-  scp_opts=(-q -c aes128-gcm@openssh.com -P "$sshd_port" -i "$work/sshd/client_key" -o StrictHostKeyChecking=no
-            -o UserKnownHostsFile=/dev/null -o BatchMode=yes)
   t=$(now)
   pids=()
   for i in $(seq 0 $((host_count - 1))); do
@@ -354,8 +332,7 @@ EOF
   else
     scp_reason="scp to the local sshd failed (see $logs/scp.log)"
   fi
-  kill "$sshd_pid" 2>/dev/null; wait "$sshd_pid" 2>/dev/null || true
-  sshd_pid=""
+  stop_throwaway_sshd
   for i in $(seq 0 $((host_count - 1))); do rm -f "$(host_etcd_dir "$i")/scp-snapshot.db"; done
 fi
 [ -z "$scp_reason" ] || note "scp: n/a ($scp_reason)"
@@ -377,11 +354,12 @@ sampler_pid=$!
 # CPU-seconds per phase by kind of process (coordinator, agents, etcd, kernel): the phases are CPU-bound here.
 python3 "$script_dir/phase_cpu.py" "$logs/recover-progress.log" "$work/recover.done" "$work/phase-cpu.json" &
 cpu_pid=$!
-note "\$ etcd-rescue recover -i $inventory -w json --distribution $distribution"
+# --keep-snapshot: the probes below send the recovery's own snapshot file again.
+note "\$ etcd-rescue recover -i $inventory -w json --distribution $distribution --keep-snapshot"
 t=$(now)
 rto_steal0=$(steal_seconds)
 recover_rc=0
-"$etcd_rescue" recover -i "$inventory" --work-dir "$work/recover" -w json --distribution "$distribution" < /dev/null \
+"$etcd_rescue" recover -i "$inventory" --work-dir "$work/recover" -w json --distribution "$distribution" --keep-snapshot < /dev/null \
   > "$work/report.json" 2> >(tee "$logs/recover-progress.log" | sed 's/^/    | /' >&2) || recover_rc=$?
 rto_s=$(seconds_since "$t")
 rto_steal_s=$(awk -v a="$rto_steal0" -v b="$(steal_seconds)" 'BEGIN { printf "%.2f", b - a }')
@@ -429,6 +407,20 @@ else
   note "distribution probes: n/a (no snapshot file under $work/recover)"
 fi
 
+# ---- one hop: the same file to one agent (a plain process with the unit's options) beside one scp ----
+# bench/hop.sh's first round: the per-byte figures of one stream (receiver and sender CPU-s per GB, MB/s)
+# with the five testbed hosts idle; the recovery's own transfer runs beside etcd's snapshot and five
+# streams, so its CPU per byte cannot be told apart from the rest.
+hop_line=""
+if [ -n "$probe_snapshot" ]; then
+  if "$script_dir/hop.sh" --file "$probe_snapshot" --rounds 1 > "$logs/hop.log" 2>&1; then
+    hop_line=$(tail -n 1 "$logs/hop.log")
+    note "one hop: $(grep -E "^  (receiver|sender|one stream) " "$logs/hop.log" | tr -s ' ' | tr '\n' ';')"
+  else
+    note "one hop: failed (see $logs/hop.log)"
+  fi
+fi
+
 # ---- figures, chart, JSON ----
 load_end=$(cut -d ' ' -f 1 /proc/loadavg)
 manual_phases_line=$(for p in "${!manual_s[@]}"; do echo "$p=${manual_s[$p]}"; done | tr '\n' ' ')
@@ -438,7 +430,7 @@ export BENCH_REPORT=$work/report.json BENCH_PRESET=$preset BENCH_DISTRIBUTION=$d
   BENCH_LOAD_S=$load_s BENCH_LOAD_START=$load_start BENCH_LOAD_END=$load_end \
   BENCH_SNAPSHOT_BYTES=$snapshot_bytes BENCH_HOSTS=$host_count BENCH_PHASES="${phases[*]}" \
   BENCH_MANUAL_PHASES=$manual_phases_line \
-  BENCH_PHASES_DAT=$work/phases.dat BENCH_RESULTS=$work/results.json BENCH_RELAY=$relay_line BENCH_DIRECT=$direct_line \
+  BENCH_PHASES_DAT=$work/phases.dat BENCH_RESULTS=$work/results.json BENCH_RELAY=$relay_line BENCH_DIRECT=$direct_line BENCH_HOP=$hop_line \
   BENCH_PHASE_CPU=$work/phase-cpu.json
 python3 "$script_dir/figures.py"
 

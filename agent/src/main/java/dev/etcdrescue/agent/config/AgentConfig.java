@@ -20,6 +20,9 @@ import java.util.Optional;
  * @param logDirs          where files named in ETCD_LOG_OUTPUTS may lie
  * @param backup           scheduled backups, when configured
  * @param metricsListen    where Prometheus' text format is served ({@code metrics.listen}), when configured
+ * @param dataPort         the snapshot data channel's port on the listen address (decision 0023): a port, 0 for
+ *                         any free one, {@link #DATA_PORT_OFF}, or {@link #DATA_PORT_NEXT_TO_LISTEN} (the default:
+ *                         listen's port + 1, or any free one when listen's is 0)
  */
 public record AgentConfig(
         String hostName,
@@ -42,7 +45,18 @@ public record AgentConfig(
         long maxSnapshotBytes,
         List<Path> logDirs,
         Optional<BackupConfig> backup,
-        Optional<InetSocketAddress> metricsListen) {
+        Optional<InetSocketAddress> metricsListen,
+        int dataPort) {
+    public static final int DATA_PORT_OFF = -1;
+    public static final int DATA_PORT_NEXT_TO_LISTEN = -2;
+
+    /** The data channel's port when the gRPC server listens on {@code grpcPort}; {@link #DATA_PORT_OFF} for none. */
+    public int dataPort(int grpcPort) {
+        if (dataPort != DATA_PORT_NEXT_TO_LISTEN) {
+            return dataPort;
+        }
+        return grpcPort == 0 ? 0 : grpcPort + 1;
+    }
 
     public UnitScope unitScope() {
         return new UnitScope(units, unitDir, baseUnitDirs);

@@ -28,7 +28,8 @@ public final class AgentConfigLoader {
     private static final Set<String> TOP_KEYS = new TreeSet<>(List.of(
             "host_name", "listen", "tls", "state_dir", "allowed_data_roots", "env_dir", "unit_dir",
             "base_unit_dirs", "tool_dirs", "backup_dirs", "max_claim_ttl", "base_unit", "systemctl",
-            "restore_timeout", "command_timeout", "units", "max_snapshot_bytes", "log_dirs", "backup", "metrics"));
+            "restore_timeout", "command_timeout", "units", "max_snapshot_bytes", "log_dirs", "backup", "metrics",
+            "data_port"));
     private static final Set<String> BACKUP_KEYS = new TreeSet<>(List.of("interval", "dir", "cluster", "etcd", "retention", "drill_every"));
     private static final Set<String> BACKUP_ETCD_KEYS = new TreeSet<>(List.of("endpoint", "ca", "cert", "key"));
     private static final Set<String> RETENTION_KEYS = new TreeSet<>(List.of("keep_last", "hourly", "daily", "weekly"));
@@ -92,7 +93,8 @@ public final class AgentConfigLoader {
         return new AgentConfig(hostName, listen, listenText, tls, stateDir, allowedDataRoots, envDir, unitDir,
                 baseUnitDirs, toolDirs, backupDirs, maxClaimTtl, bareBaseUnit,
                 systemctl, restoreTimeout, commandTimeout, units(root, bareBaseUnit), size(root, "max_snapshot_bytes"),
-                root.has("log_dirs") ? paths(root, "log_dirs", false) : List.of(Path.of("/var/log/etcd")), backup(root), metrics(root));
+                root.has("log_dirs") ? paths(root, "log_dirs", false) : List.of(Path.of("/var/log/etcd")), backup(root), metrics(root),
+                dataPort(root));
     }
 
     private Optional<InetSocketAddress> metrics(YamlNode root) throws ConfigException {
@@ -169,6 +171,22 @@ public final class AgentConfigLoader {
         String text = value.isValueNode() ? value.asText().strip() : "";
         if (!text.matches("[0-9]{1,5}") || Integer.parseInt(text) > 10_000) {
             throw new ConfigException(file, "backup.retention." + key, "must be a whole number from 0 to 10000, got '" + text + "'");
+        }
+        return Integer.parseInt(text);
+    }
+
+    /** data_port: a port, 0 for any free one, or off; absent: the port after listen's (AgentConfig). */
+    private int dataPort(YamlNode root) throws ConfigException {
+        if (!root.has("data_port")) {
+            return AgentConfig.DATA_PORT_NEXT_TO_LISTEN;
+        }
+        String text = requiredText(root, "data_port");
+        // YAML 1.1 reads a bare off as the boolean false.
+        if (text.equals("off") || text.equals("false")) {
+            return AgentConfig.DATA_PORT_OFF;
+        }
+        if (!text.matches("[0-9]{1,5}") || Integer.parseInt(text) > 65535) {
+            throw new ConfigException(file, "data_port", "must be a port (0 to 65535, 0 for any free one) or off, got '" + text + "'");
         }
         return Integer.parseInt(text);
     }

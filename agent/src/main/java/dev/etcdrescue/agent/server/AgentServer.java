@@ -33,8 +33,8 @@ import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.concurrent.ArrayBlockingQueue;
 import java.util.Optional;
+import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -55,11 +55,14 @@ public final class AgentServer {
     /** Scheduled backups, when agent.yaml configures them. */
     private final Optional<BackupScheduler> backups;
     private final Optional<MetricsServer> metrics;
+    /** The snapshot data channel, when it could bind (decision 0023). */
+    private final Optional<DataChannelServer> data;
 
     private AgentServer(Server server, ExecutorService blocking, StatusTracker status, Optional<BackupScheduler> backups,
-                        Optional<MetricsServer> metrics) {
+                        Optional<MetricsServer> metrics, Optional<DataChannelServer> data) {
         this.backups = backups;
         this.metrics = metrics;
+        this.data = data;
         this.server = server;
         this.blocking = blocking;
         this.status = status;
@@ -141,7 +144,11 @@ public final class AgentServer {
             metrics = Optional.of(MetricsServer.start(config.metricsListen().get(), () -> backups.map(BackupMetrics::of)
                     .orElse(io.prometheus.metrics.model.snapshots.MetricSnapshots.of())));
         }
-        return new AgentServer(server, blocking, status, backups, metrics);
+        int dataPort = config.dataPort(listen.getPort());
+        Optional<DataChannelServer> data = dataPort == AgentConfig.DATA_PORT_OFF ? Optional.empty()
+                : DataChannelServer.start(new InetSocketAddress(listen.getAddress(), dataPort), tls, auth, service, transfers.chunks());
+        data.ifPresent(d -> transfers.setDataPort(d.port(), server.getPort()));
+        return new AgentServer(server, blocking, status, backups, metrics, data);
     }
 
     public int port() {
@@ -152,10 +159,16 @@ public final class AgentServer {
         return status;
     }
 
+    /** The data channel's port; empty when it is off or could not bind. */
+    public Optional<Integer> dataPort() {
+        return data.map(DataChannelServer::port);
+    }
+
     /** Stops accepting calls, lets running ones finish until the deadline, then cancels the rest. */
     public void shutdown(Duration deadline) {
         backups.ifPresent(BackupScheduler::close);
         metrics.ifPresent(MetricsServer::close);
+        data.ifPresent(DataChannelServer::close);
         server.shutdown();
         blocking.shutdown();
         try {

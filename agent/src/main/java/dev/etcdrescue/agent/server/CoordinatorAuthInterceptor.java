@@ -63,55 +63,69 @@ public final class CoordinatorAuthInterceptor implements ServerInterceptor {
                                                        ServerCallHandler<Q, R> next) {
         String method = call.getMethodDescriptor().getFullMethodName();
         Optional<X509Certificate> cert = peerCertificate(call);
-        if (cert.isEmpty()) {
-            return refuse(call, "(no certificate)", Status.UNAUTHENTICATED, "no client certificate: the agent requires mutual TLS");
+        Optional<StatusRuntimeException> refusal = refusal(method, cert, call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR));
+        if (refusal.isPresent()) {
+            call.close(refusal.get().getStatus(), refusal.get().getTrailers());
+            return new ServerCall.Listener<>() {};
         }
-        PeerIdentity peer = new PeerIdentity(SubjectNames.commonName(cert.get()).orElse("(no CN)"),
-                Role.of(cert.get()));
-        if (method.equals(RELAY) && peer.role().orElse(null) != Role.AGENT) {
-            return refuse(call, peer.commonName(), Status.PERMISSION_DENIED, "certificate " + peer.commonName() + " has role "
-                    + peer.role().map(Role::organizationalUnit).orElse("(none)") + "; only peer agents (OU=agent) holding"
-                    + " a coordinator's relay grant may call " + method + " (the coordinator uses UploadSnapshot)");
-        }
-        // Every other method of every service this guards (RescueAgent, BackupAgent) is the coordinator's alone.
-        if (!method.equals(RELAY)) {
-            if (peer.role().orElse(null) != Role.COORDINATOR) {
-                return refuse(call, peer.commonName(), Status.PERMISSION_DENIED, "certificate " + peer.commonName() + " has role "
-                        + peer.role().map(Role::organizationalUnit).orElse("(none)")
-                        + "; only the coordinator role (OU=coordinator) may call " + method);
-            }
-            Optional<String> notOurs = policy.coordinatorRefusal(peer.commonName(), cert.get());
-            if (notOurs.isPresent()) {
-                return refuse(call, peer.commonName(), Status.PERMISSION_DENIED, notOurs.get());
-            }
-        }
-        Optional<String> revoked = policy.revocation(cert.get());
-        if (revoked.isPresent()) {
-            return refuse(call, peer.commonName(), Status.PERMISSION_DENIED, revoked.get());
-        }
+        PeerIdentity peer = identity(cert.orElseThrow());
         Context context = Context.current().withValue(PeerIdentity.KEY, peer).withValue(PEER_CERTIFICATE, cert.get());
         return Contexts.interceptCall(context, call, headers, next);
     }
 
-    private <Q, R> ServerCall.Listener<Q> refuse(ServerCall<Q, R> call, String peer, Status status, String message) {
-        String method = call.getMethodDescriptor().getFullMethodName();
-        log.warn("refused {} from {}: {}", method, call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR), message);
+    /**
+     * Why a caller with {@code cert} may not call {@code method} (a gRPC method's full name), logged and,
+     * for a mutating method, audited; empty when it may. The data channel asks the same for UploadSnapshot.
+     */
+    public Optional<StatusRuntimeException> refusal(String method, Optional<X509Certificate> cert, Object remote) {
+        if (cert.isEmpty()) {
+            return Optional.of(refuse(method, remote, "(no certificate)", Status.UNAUTHENTICATED,
+                    "no client certificate: the agent requires mutual TLS"));
+        }
+        PeerIdentity peer = identity(cert.get());
+        if (method.equals(RELAY) && peer.role().orElse(null) != Role.AGENT) {
+            return Optional.of(refuse(method, remote, peer.commonName(), Status.PERMISSION_DENIED, "certificate " + peer.commonName()
+                    + " has role " + peer.role().map(Role::organizationalUnit).orElse("(none)") + "; only peer agents (OU=agent) holding"
+                    + " a coordinator's relay grant may call " + method + " (the coordinator uses UploadSnapshot)"));
+        }
+        // Every other method of every service this guards (RescueAgent, BackupAgent, the data channel) is the coordinator's alone.
+        if (!method.equals(RELAY)) {
+            if (peer.role().orElse(null) != Role.COORDINATOR) {
+                return Optional.of(refuse(method, remote, peer.commonName(), Status.PERMISSION_DENIED, "certificate "
+                        + peer.commonName() + " has role " + peer.role().map(Role::organizationalUnit).orElse("(none)")
+                        + "; only the coordinator role (OU=coordinator) may call " + method));
+            }
+            Optional<String> notOurs = policy.coordinatorRefusal(peer.commonName(), cert.get());
+            if (notOurs.isPresent()) {
+                return Optional.of(refuse(method, remote, peer.commonName(), Status.PERMISSION_DENIED, notOurs.get()));
+            }
+        }
+        Optional<String> revoked = policy.revocation(cert.get());
+        if (revoked.isPresent()) {
+            return Optional.of(refuse(method, remote, peer.commonName(), Status.PERMISSION_DENIED, revoked.get()));
+        }
+        return Optional.empty();
+    }
+
+    static PeerIdentity identity(X509Certificate cert) {
+        return new PeerIdentity(SubjectNames.commonName(cert).orElse("(no CN)"), Role.of(cert));
+    }
+
+    private StatusRuntimeException refuse(String method, Object remote, String peer, Status status, String message) {
+        log.warn("refused {} from {}: {}", method, remote, message);
         if (!READ_ONLY.contains(method)) {
             try {
                 // The request is not read yet, so its header (cluster, operation) is unknown here.
                 OptionalLong left = throttle.admit(peer);
                 if (left.isPresent()) {
-                    audit.record(peer, call.getMethodDescriptor().getBareMethodName(), "", "", status.getCode() + ": " + message
+                    audit.record(peer, method.substring(method.lastIndexOf('/') + 1), "", "", status.getCode() + ": " + message
                             + (left.getAsLong() > 0 ? " (" + left.getAsLong() + " more refused calls of this peer not recorded)" : ""));
                 }
             } catch (RuntimeException e) {
                 log.error("audit log write failed for a refused {}: {}", method, e.getMessage());
             }
         }
-        StatusRuntimeException refusal = StatusMapper.toException(status.withDescription(message), ErrorReason.NOT_AUTHORIZED,
-                new Metadata());
-        call.close(refusal.getStatus(), refusal.getTrailers());
-        return new ServerCall.Listener<>() {};
+        return StatusMapper.toException(status.withDescription(message), ErrorReason.NOT_AUTHORIZED, new Metadata());
     }
 
     private static Optional<X509Certificate> peerCertificate(ServerCall<?, ?> call) {

@@ -192,13 +192,21 @@ public final class RescueAgentService extends RescueAgentGrpc.RescueAgentImplBas
             if (state.getComplete()) {
                 rpc.phases().settle(op, null, Phase.RECEIVED, "BeginTransfer: " + state.getTransferId() + " is already staged");
             }
-            return state;
+            return transfers.withDataPort(state);
         });
     }
 
     @Override
     public StreamObserver<SnapshotChunk> uploadSnapshot(StreamObserver<TransferResult> out) {
         return UploadReceiver.start(transfers, receiving("UploadSnapshot", false), out);
+    }
+
+    /**
+     * UploadSnapshot's chunks arriving on the data channel (decision 0023) from {@code peer}, whose
+     * certificate the channel has checked as the interceptor checks a call's.
+     */
+    public StreamObserver<SnapshotChunk> uploadFromDataChannel(StreamObserver<TransferResult> out, String peer) {
+        return UploadReceiver.start(transfers, receiving("UploadSnapshot", false, peer), out);
     }
 
     /** A peer agent forwarding a relay transfer; the interceptor let only OU=agent through, the receiver checks the grant. */
@@ -212,7 +220,10 @@ public final class RescueAgentService extends RescueAgentGrpc.RescueAgentImplBas
      *                own is used (the grant, signed for this agent's address, already says it is meant here)
      */
     private UploadCallbacks receiving(String rpcName, boolean relayed) {
-        String peer = PeerIdentity.currentCommonName();
+        return receiving(rpcName, relayed, PeerIdentity.currentCommonName());
+    }
+
+    private UploadCallbacks receiving(String rpcName, boolean relayed, String peer) {
         return new UploadCallbacks() {
             @Override
             public OperationHeader admit(OperationHeader header) {

@@ -45,6 +45,10 @@ public final class TransferService {
     private final RelayGrants relays;
     private final Optional<RelayDialer> dialer;
     private final ZeroCopyChunks chunks = new ZeroCopyChunks();
+    /** The data channel's port (decision 0023), told to senders in every TransferState; 0 while there is none. */
+    private volatile int dataPort;
+    /** The gRPC server's port, which the data port is told with. */
+    private volatile int grpcPort;
     /** agent.yaml max_snapshot_bytes; 0: no cap beyond the free space. */
     private final long maxSnapshotBytes;
     /**
@@ -78,6 +82,16 @@ public final class TransferService {
     /** How UploadSnapshot and RelaySnapshot receive chunks; the server binds them through it. */
     public ZeroCopyChunks chunks() {
         return chunks;
+    }
+
+    public void setDataPort(int port, int grpcPort) {
+        this.grpcPort = grpcPort;
+        this.dataPort = port;
+    }
+
+    /** {@code state} with the data channel's port, where a sender may send the chunks instead of UploadSnapshot. */
+    public TransferState withDataPort(TransferState state) {
+        return dataPort == 0 ? state : state.toBuilder().setDataPort(dataPort).setGrpcPort(grpcPort).build();
     }
 
     public RelayGrants relays() {

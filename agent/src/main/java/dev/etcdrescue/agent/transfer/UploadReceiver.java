@@ -16,10 +16,8 @@ import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
@@ -57,7 +55,7 @@ public final class UploadReceiver implements StreamObserver<SnapshotChunk> {
     private OperationHeader header;
     private String transferId;
     private TransferAnnouncement announcement;
-    private FileChannel channel;
+    private PartWriter channel;
     private SnapshotDigest digest;
     private long unsyncedBytes;
     private boolean done;
@@ -192,12 +190,11 @@ public final class UploadReceiver implements StreamObserver<SnapshotChunk> {
                     + " to get its result");
         }
         Path part = transfers.staging().partFile(transferId);
-        channel = FileChannel.open(part, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-        long existing = channel.size();
+        channel = PartWriter.open(part);
+        long existing = Files.size(part);
         digest = new SnapshotDigest();
         // Resuming: the digest must cover the bytes already on disk too.
         SnapshotInspector.feed(part, existing, digest);
-        channel.position(existing);
         log.info("receiving transfer {} for operation {} from offset {}{}", transferId, header.getOperationId(), existing,
                 relayed ? " (relayed by a peer agent)" : "");
         tee = RelayTee.open(transfers, transferId, header, deadline, this::nextHopReady).orElse(null);
@@ -235,14 +232,13 @@ public final class UploadReceiver implements StreamObserver<SnapshotChunk> {
         // No copy of the chunk: the same bytes go to the file and the digest.
         for (ByteBuffer data : payload) {
             ByteBuffer forDigest = data.duplicate();
-            while (data.hasRemaining()) {
-                channel.write(data);
-            }
+            channel.write(data);
             digest.update(forDigest);
         }
+        channel.endOfChunk();
         unsyncedBytes += length;
         if (unsyncedBytes >= SYNC_EVERY_BYTES) {
-            channel.force(false);
+            channel.sync();
             unsyncedBytes = 0;
             transfers.requireSpaceWhileReceiving();
         }
@@ -262,7 +258,6 @@ public final class UploadReceiver implements StreamObserver<SnapshotChunk> {
                 ? last.getFinalSha256().toLowerCase(Locale.ROOT) : announcement.sha256();
         Grammar.require(expectedSha, Grammar.SHA256_HEX, "final_sha256",
                 "the whole file's SHA-256 (64 hex digits) when BeginTransfer announced none");
-        channel.force(true);
         channel.close();
         TransferResult result;
         try {
@@ -315,9 +310,8 @@ public final class UploadReceiver implements StreamObserver<SnapshotChunk> {
         if (transferId != null) {
             transfers.stopReceiving(transferId);
         }
-        if (channel != null && channel.isOpen()) {
+        if (channel != null) {
             try {
-                channel.force(true);
                 channel.close();
             } catch (IOException e) {
                 log.warn("closing the partial file of transfer {}: {}", transferId, e.getMessage());

@@ -130,10 +130,18 @@ public final class ZeroCopyChunks implements MethodDescriptor.Marshaller<Snapsho
         return views;
     }
 
+    /**
+     * A chunk whose data came another way (the data channel, decision 0023): {@link #data} gives views of
+     * {@code data} until {@link #release}, which the caller owns and may reuse after that.
+     */
+    public void hold(SnapshotChunk chunk, List<ByteBuffer> data) {
+        held.put(chunk, new Held(null, data));
+    }
+
     /** Lets go of a chunk's transport buffers; a chunk parsed by copying holds none. */
     public void release(SnapshotChunk chunk) {
         Held h = held.remove(chunk);
-        if (h != null) {
+        if (h != null && h.owned() != null) {
             closeQuietly(h.owned());
         }
     }

@@ -89,11 +89,22 @@ class AgentConfigLoaderTest {
     }
 
     @Test
+    void theDataPortIsNextToListenUnlessSetOrOff() throws Exception {
+        AgentConfig byDefault = AgentConfigLoader.load(write(DOCUMENTED));
+        assertThat(byDefault.dataPort(7443)).isEqualTo(7444);
+        assertThat(byDefault.dataPort(0)).as("an agent listening on any port takes any port").isZero();
+        assertThat(AgentConfigLoader.load(write(DOCUMENTED + "data_port: 9000\n")).dataPort(7443)).isEqualTo(9000);
+        assertThat(AgentConfigLoader.load(write(DOCUMENTED + "data_port: off\n")).dataPort(7443)).isEqualTo(AgentConfig.DATA_PORT_OFF);
+        assertThatThrownBy(() -> AgentConfigLoader.load(write(DOCUMENTED + "data_port: 70000\n")))
+                .hasMessageContaining("data_port").hasMessageContaining("must be a port");
+    }
+
+    @Test
     void wrongShapesAreNamedByField() throws Exception {
         Path notAMapping = write("- host_name\n");
         assertThatThrownBy(() -> AgentConfigLoader.load(notAMapping))
                 .hasMessageStartingWith("agent config " + notAMapping + ": must be a YAML mapping of the keys [allowed_data_roots, "
-                        + "backup, backup_dirs, base_unit, base_unit_dirs, command_timeout, env_dir, host_name, listen, ");
+                        + "backup, backup_dirs, base_unit, base_unit_dirs, command_timeout, data_port, env_dir, host_name, listen, ");
         assertThatThrownBy(() -> AgentConfigLoader.load(write("")))
                 .hasMessageContaining(": must be a YAML mapping of the keys");
         assertThatThrownBy(() -> AgentConfigLoader.load(write(DOCUMENTED.replace("[/usr/local/bin, /usr/bin]", "[/usr/bin, 5]"))))

@@ -35,13 +35,16 @@ public final class AgentChannels {
     /** The coordinator's TLS key, which also signs relay grants (the agents check them against its certificate). */
     private final PrivateKey key;
     private final WireBytes wire = new WireBytes();
+    /** The TLS of the agents' data channels (decision 0023); null where there is none (in-process tests). */
+    private final SslContext dataTls;
 
     /**
      * @param dialer opens the channel to one agent, with the interceptor that counts its bytes: mTLS over Netty in
      *     production, in-process in the engine's fast tests
      */
-    AgentChannels(BiFunction<AgentEndpoint, ClientInterceptor, ManagedChannel> dialer, PrivateKey key) {
+    AgentChannels(BiFunction<AgentEndpoint, ClientInterceptor, ManagedChannel> dialer, SslContext dataTls, PrivateKey key) {
         this.dialer = dialer;
+        this.dataTls = dataTls;
         this.key = key;
     }
 
@@ -66,7 +69,7 @@ public final class AgentChannels {
                     // Short keepalive so a host that silently drops packets fails the call instead of hanging it.
                     .keepAliveTime(20, TimeUnit.SECONDS)
                     .keepAliveTimeout(10, TimeUnit.SECONDS)
-                    .build(), Pem.readPrivateKey(key));
+                    .build(), tls, Pem.readPrivateKey(key));
         } catch (Exception e) {
             throw new UserException(FailureKind.BAD_INPUT, "cannot load the coordinator's TLS files from " + tlsDir + ": " + e.getMessage(), e);
         }
@@ -116,6 +119,6 @@ public final class AgentChannels {
     }
 
     public AgentClient connect(AgentEndpoint endpoint) {
-        return new AgentClient(endpoint, dialer.apply(endpoint, wire.interceptor()), Duration.ofSeconds(30));
+        return new AgentClient(endpoint, dialer.apply(endpoint, wire.interceptor()), Duration.ofSeconds(30), dataTls, wire);
     }
 }

@@ -99,14 +99,46 @@ public final class ChunkSource implements AutoCloseable {
         return data;
     }
 
+    /** The most bytes one chunk holds. */
+    public int chunkSize() {
+        return chunkSize;
+    }
+
+    /**
+     * The chunk at {@code offset} into {@code dst} (at least {@link #chunkSize()} bytes of room), returning
+     * its length: read from the file straight into it when this source feeds one stream, so that a direct
+     * buffer gets the bytes with the kernel's one copy; shared with the other streams otherwise.
+     */
+    public int chunkInto(long offset, ByteBuffer dst) throws IOException {
+        if (readers > 1) {
+            ByteString data = chunk(offset);
+            data.copyTo(dst);
+            return data.size();
+        }
+        int n = length(offset);
+        ByteBuffer into = dst.slice(dst.position(), n);
+        while (into.hasRemaining()) {
+            if (in.read(into, offset + into.position()) < 0) {
+                throw new IOException("snapshot file shrank while being sent");
+            }
+        }
+        dst.position(dst.position() + n);
+        sent.add(n);
+        return n;
+    }
+
     /** Bytes handed out to streams so far. */
     public long bytesSent() {
         return sent.sum();
     }
 
-    private ByteString read(long offset) throws IOException {
+    private int length(long offset) {
         long end = size() >= 0 ? size() : growing.written();
-        int n = (int) Math.min(chunkSize, end - offset);
+        return (int) Math.min(chunkSize, end - offset);
+    }
+
+    private ByteString read(long offset) throws IOException {
+        int n = length(offset);
         byte[] bytes = new byte[n];
         ByteBuffer buffer = ByteBuffer.wrap(bytes);
         while (buffer.hasRemaining()) {

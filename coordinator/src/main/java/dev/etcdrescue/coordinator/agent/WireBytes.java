@@ -25,6 +25,11 @@ public final class WireBytes {
         return received.get();
     }
 
+    /** Bytes sent outside gRPC (the data channel's payload; its TLS framing adds a little). */
+    void addSent(long bytes) {
+        sent.addAndGet(bytes);
+    }
+
     ClientInterceptor interceptor() {
         ClientStreamTracer.Factory factory = new ClientStreamTracer.Factory() {
             @Override

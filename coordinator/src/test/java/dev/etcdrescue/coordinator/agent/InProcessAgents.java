@@ -21,7 +21,7 @@ public final class InProcessAgents {
             KeyPairGenerator keys = KeyPairGenerator.getInstance("EC");
             keys.initialize(new ECGenParameterSpec("secp256r1"));
             return new AgentChannels((endpoint, counting) -> InProcessChannelBuilder.forName(serverName(endpoint.hostName()))
-                    .intercept(counting).build(),
+                    .intercept(counting).build(), null,
                     keys.generateKeyPair().getPrivate());
         } catch (java.security.GeneralSecurityException e) {
             throw new IllegalStateException(e);

@@ -50,7 +50,7 @@ class LiveUploadTest {
         Path file = Files.write(tmp.resolve("live.db"), new byte[0]);
         try (GrowingFile growing = new GrowingFile(); ChunkSource source = new ChunkSource(file, CHUNK, 1, growing);
              AgentClient agent = new AgentClient(new AgentEndpoint("h", "127.0.0.1", server.getPort()), channel,
-                     Duration.ofSeconds(10))) {
+                     Duration.ofSeconds(10), null, new WireBytes())) {
             CompletableFuture<TransferResult> upload = CompletableFuture.supplyAsync(() -> {
                 try {
                     return agent.upload(OperationHeader.newBuilder().setOperationId("op").build(), "t", source, 0,
