@@ -167,10 +167,10 @@ class AuthMatrixTest {
     @Order(3)
     void aClientDialingHostAsAddressRefusesHostBsAgent() throws Exception {
         AgentChannels channels = AgentChannels.fromDir(pki);
-        try (TcpRelay toB = new TcpRelay(a.address(), 7444, b.address(), 7443);
-             TcpRelay toA = new TcpRelay(a.address(), 7445, a.address(), 7443);
-             AgentClient impostor = channels.connect(new AgentEndpoint(a.name(), a.address(), 7444));
-             AgentClient genuine = channels.connect(new AgentEndpoint(a.name(), a.address(), 7445))) {
+        try (TcpRelay toB = new TcpRelay(a.address(), 7461, b.address(), 7443);
+             TcpRelay toA = new TcpRelay(a.address(), 7462, a.address(), 7443);
+             AgentClient impostor = channels.connect(new AgentEndpoint(a.name(), a.address(), 7461));
+             AgentClient genuine = channels.connect(new AgentEndpoint(a.name(), a.address(), 7462))) {
             assertThatThrownBy(impostor::status).isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
                 assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNAVAILABLE);
                 assertThat(causes(e)).containsIgnoringCase("subject alternative name").contains(a.address());
@@ -181,16 +181,16 @@ class AuthMatrixTest {
             Files.write(snapshot, new byte[0]);
             String good = Inventories.seedLike("authm", testbed.hosts(), pki, Inventories.fromFile(snapshot));
             String viaRelay = good.replace("          address: " + a.address() + "\n",
-                    "          address: " + a.address() + "\n          agent_endpoint: " + a.address() + ":7444\n");
+                    "          address: " + a.address() + "\n          agent_endpoint: " + a.address() + ":7461\n");
             String viaGoodRelay = good.replace("          address: " + a.address() + "\n",
-                    "          address: " + a.address() + "\n          agent_endpoint: " + a.address() + ":7445\n");
+                    "          address: " + a.address() + "\n          agent_endpoint: " + a.address() + ":7462\n");
             Cli.Result refused = Cli.etcdRescue("plan", "-i", Inventories.write(work, "relay-b.yaml", viaRelay).toString());
             assertThat(refused.exitCode()).as(refused.all()).isEqualTo(3);
             assertThat(refused.stdout()).contains("HOST " + a.name()).contains("ERROR").contains("certificate");
             Cli.Result accepted = Cli.etcdRescue("plan", "-i", Inventories.write(work, "relay-a.yaml", viaGoodRelay).toString());
             assertThat(accepted.exitCode()).as(accepted.all()).isZero();
             assertThat(accepted.stdout()).doesNotContain("unreachable");
-            assertThat(accepted.stdout()).contains("HOST " + a.name() + " (agent " + a.address() + ":7445)")
+            assertThat(accepted.stdout()).contains("HOST " + a.name() + " (agent " + a.address() + ":7462)")
                     .contains("etcd 3.4.23");
         }
     }

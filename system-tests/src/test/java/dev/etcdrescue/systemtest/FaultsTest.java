@@ -3,6 +3,7 @@ package dev.etcdrescue.systemtest;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.etcdrescue.agent.failpoint.Failpoints;
 import dev.etcdrescue.systemtest.testbed.TestHost;
 import dev.etcdrescue.systemtest.testbed.Testbed;
 import java.io.IOException;
@@ -253,6 +254,10 @@ class FaultsTest {
         Target t = Target.of("c", 24_000);
         TestHost full = testbed.host(0);
         clearStaging();
+        // Over the data channel a 9 MB upload takes about a second, less than dd needs to fill the tmpfs: the
+        // agent pauses once at half the file, so the disk is full before the second half is written.
+        AgentFailpoints.arm(Failpoints.TRANSFER_MIDWAY + "=1*sleep(10s)", full);
+        AgentFailpoints.forgetDropIn(full);
         // The agent has its own mount namespace (ProtectSystem=, PrivateTmp=) that does not receive the
         // host's new mounts: the tmpfs is mounted, filled and unmounted inside it, where the agent writes.
         String pid = full.systemctl("show", "-p", "MainPID", "--value", AGENT).stdout().strip();

@@ -41,7 +41,7 @@ import org.junit.jupiter.api.Timeout;
 class FleetRolloutTest {
     private static final int KEYS = 100;
     private static final List<String> CLUSTERS = List.of("alpha", "bravo", "charlie");
-    private static final int DEAD_AGENT_PORT = 7444;
+    private static final int DEAD_AGENT_PORT = 7450; // nothing listens there (7444 is the agents' data channel)
     private Testbed testbed;
     private Path work;
     private Path inventory;

@@ -105,7 +105,7 @@ public final class AgentServer {
         HostTools hostTools = new HostTools(tools);
         TransferService transfers = new TransferService(staging,
                 new SnapshotInspector(hostTools, runner, config.commandTimeout()), clock, new RelayDialer(config.tls()),
-                config.maxSnapshotBytes());
+                config.maxSnapshotBytes(), failpoints);
         RescueAgentService service = new RescueAgentService(config.hostName(), rpc, hostTools, transfers,
                 new RestoreRunner(dataRoots, staging, tools, baseUnits, unitScope, config.baseUnit(), runner, moves,
                         config.restoreTimeout(), failpoints),

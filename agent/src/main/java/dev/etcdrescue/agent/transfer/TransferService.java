@@ -1,6 +1,7 @@
 package dev.etcdrescue.agent.transfer;
 
 import dev.etcdrescue.agent.AgentException;
+import dev.etcdrescue.agent.failpoint.Failpoints;
 import dev.etcdrescue.agent.io.Json;
 import dev.etcdrescue.agent.io.SafeFiles;
 import dev.etcdrescue.agent.spec.Grammar;
@@ -56,27 +57,34 @@ public final class TransferService {
      * BeginTransfer after a relay (the coordinator collecting the chain's results) then answers at
      * once instead of hashing and inspecting the file again.
      */
+    private final Failpoints failpoints;
     private final Map<String, Completed> completed = new ConcurrentHashMap<>();
 
     private record Completed(TransferResult result, long size, long modifiedMillis) {}
 
     /** Without a dialer: relay grants are checked, but this agent cannot forward (tests of one agent). */
     public TransferService(StagingArea staging, SnapshotInspector inspector, Clock clock) {
-        this(staging, inspector, clock, null, 0);
+        this(staging, inspector, clock, null, 0, Failpoints.none());
     }
 
     /**
      * @param dialer           opens the channel to a relay chain's next hop with this agent's certificate
      * @param maxSnapshotBytes the largest snapshot accepted, announced or streamed; 0 for no cap
+     * @param failpoints       the points armed by the agent's environment; none in production
      */
     public TransferService(StagingArea staging, SnapshotInspector inspector, Clock clock, RelayDialer dialer,
-                           long maxSnapshotBytes) {
+                           long maxSnapshotBytes, Failpoints failpoints) {
+        this.failpoints = failpoints;
         this.maxSnapshotBytes = maxSnapshotBytes;
         this.staging = staging;
         this.inspector = inspector;
         this.clock = clock;
         this.relays = new RelayGrants(clock);
         this.dialer = Optional.ofNullable(dialer);
+    }
+
+    public Failpoints failpoints() {
+        return failpoints;
     }
 
     /** How UploadSnapshot and RelaySnapshot receive chunks; the server binds them through it. */

@@ -1,6 +1,7 @@
 package dev.etcdrescue.agent.transfer;
 
 import dev.etcdrescue.agent.AgentException;
+import dev.etcdrescue.agent.failpoint.Failpoints;
 import dev.etcdrescue.agent.rpc.StatusMapper;
 import dev.etcdrescue.agent.spec.Grammar;
 import dev.etcdrescue.proto.v1.ErrorReason;
@@ -236,6 +237,10 @@ public final class UploadReceiver implements StreamObserver<SnapshotChunk> {
             digest.update(forDigest);
         }
         channel.endOfChunk();
+        long half = announcement.totalSize() / 2;
+        if (expected < half && expected + length >= half) {
+            transfers.failpoints().hit(Failpoints.TRANSFER_MIDWAY);
+        }
         unsyncedBytes += length;
         if (unsyncedBytes >= SYNC_EVERY_BYTES) {
             channel.sync();
