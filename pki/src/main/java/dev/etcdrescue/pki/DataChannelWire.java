@@ -28,11 +28,21 @@ public final class DataChannelWire {
 
     private DataChannelWire() {}
 
-    /** One chunk: its encoded fields without data, then the data. */
-    public static void writeChunk(TlsStream stream, byte[] meta, ByteBuffer data) throws IOException {
-        ByteBuffer lengths = ByteBuffer.allocate(4).putInt(meta.length).flip();
-        ByteBuffer dataLength = ByteBuffer.allocate(4).putInt(data.remaining()).flip();
-        stream.write(lengths, ByteBuffer.wrap(meta), dataLength, data);
+    /** One chunk: its encoded fields without data, then the data, given in one or more buffers. */
+    public static void writeChunk(TlsStream stream, byte[] meta, ByteBuffer... data) throws IOException {
+        long length = 0;
+        for (ByteBuffer part : data) {
+            length += part.remaining();
+        }
+        if (length > MAX_DATA_BYTES) {
+            throw new ProtocolException("chunk data of " + length + " bytes: at most " + MAX_DATA_BYTES);
+        }
+        ByteBuffer[] all = new ByteBuffer[3 + data.length];
+        all[0] = ByteBuffer.allocate(4).putInt(meta.length).flip();
+        all[1] = ByteBuffer.wrap(meta);
+        all[2] = ByteBuffer.allocate(4).putInt((int) length).flip();
+        System.arraycopy(data, 0, all, 3, data.length);
+        stream.write(all);
     }
 
     public static void writeMagic(TlsStream stream) throws IOException {

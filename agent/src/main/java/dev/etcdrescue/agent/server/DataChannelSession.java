@@ -6,6 +6,7 @@ import dev.etcdrescue.agent.rpc.StatusMapper;
 import dev.etcdrescue.agent.transfer.DataChannelReply;
 import dev.etcdrescue.agent.transfer.ZeroCopyChunks;
 import dev.etcdrescue.pki.DataChannelWire;
+import dev.etcdrescue.pki.Role;
 import dev.etcdrescue.pki.TlsStream;
 import dev.etcdrescue.proto.v1.RescueAgentGrpc;
 import dev.etcdrescue.proto.v1.SnapshotChunk;
@@ -33,6 +34,7 @@ import org.slf4j.LoggerFactory;
 /**
  * One connection of the data channel: the TLS handshake, the caller checked exactly as the gRPC
  * interceptor checks an UploadSnapshot call (role, coordinator CN and key pins, CRL; refusals audited),
+ * or a peer agent's RelaySnapshot call (OU=agent, then its grant on the first chunk),
  * then the chunks handed to the same {@link dev.etcdrescue.agent.transfer.UploadReceiver} as over gRPC
  * (header and claim, contiguous offsets, max_snapshot_bytes, free space every 64 MiB, fsync, digest
  * checked before the rename, relay grants), and its answer written back. A chunk's data is read into
@@ -42,6 +44,7 @@ import org.slf4j.LoggerFactory;
 final class DataChannelSession {
     private static final Logger log = LoggerFactory.getLogger(DataChannelSession.class);
     private static final String UPLOAD = RescueAgentGrpc.getUploadSnapshotMethod().getFullMethodName();
+    private static final String RELAY = RescueAgentGrpc.getRelaySnapshotMethod().getFullMethodName();
     /** A sender that neither sends nor reads for this long is gone: the upload stops, its .part kept. */
     static final Duration IDLE = Duration.ofSeconds(60);
     /** How long an early answer (a refusal) waits for the sender to stop, so that closing resets nothing. */
@@ -76,12 +79,14 @@ final class DataChannelSession {
         }
         try {
             Optional<X509Certificate> cert = peerCertificate(stream);
-            Optional<StatusRuntimeException> refused = agent.auth().refusal(UPLOAD, cert, remote);
+            // A peer agent (OU=agent) is admitted as RelaySnapshot admits it, and its first chunk must bring a grant.
+            boolean peerAgent = cert.map(c -> CoordinatorAuthInterceptor.identity(c).role().orElse(null) == Role.AGENT).orElse(false);
+            Optional<StatusRuntimeException> refused = agent.auth().refusal(peerAgent ? RELAY : UPLOAD, cert, remote);
             if (refused.isPresent()) {
                 answer(stream, refused.get(), true);
                 return;
             }
-            receive(stream, CoordinatorAuthInterceptor.identity(cert.orElseThrow()).commonName());
+            receive(stream, CoordinatorAuthInterceptor.identity(cert.orElseThrow()).commonName(), peerAgent);
         } catch (IOException | RuntimeException e) {
             log.info("data channel from {}: {}", remote, e.getMessage());
         } finally {
@@ -89,9 +94,10 @@ final class DataChannelSession {
         }
     }
 
-    private void receive(TlsStream stream, String peer) throws IOException {
+    private void receive(TlsStream stream, String peer, boolean peerAgent) throws IOException {
         DataChannelReply reply = new DataChannelReply();
-        StreamObserver<SnapshotChunk> receiver = agent.service().uploadFromDataChannel(reply, peer);
+        StreamObserver<SnapshotChunk> receiver = peerAgent ? agent.service().relayFromDataChannel(reply, peer)
+                : agent.service().uploadFromDataChannel(reply, peer);
         boolean last = false;
         try {
             DataChannelWire.readMagic(stream);
@@ -136,8 +142,8 @@ final class DataChannelSession {
 
     /**
      * Hands one chunk's data to the receiver in pieces of {@link DataChannelWire#PIECE_BYTES} as they are
-     * decrypted, each written, hashed and copied while it is still in the CPU's cache; the chunk's other
-     * fields go with its first piece, last and the final size and digest with its last. False when the
+     * decrypted, each written, hashed and copied while it is still in the CPU's cache; the chunk's header
+     * and relay grant go with its first piece, last and the final size and digest with its last. False when the
      * receiver answered before the last piece (a refusal).
      */
     private boolean receiveInPieces(TlsStream stream, StreamObserver<SnapshotChunk> receiver, DataChannelReply reply,
@@ -152,9 +158,15 @@ final class DataChannelSession {
             int n = Math.min(left, DataChannelWire.PIECE_BYTES);
             SnapshotChunk.Builder piece = n == left ? fields.toBuilder() : SnapshotChunk.newBuilder().setTransferId(fields.getTransferId());
             if (!first) {
-                piece.clearHeader();
-            } else if (fields.hasHeader()) {
-                piece.setHeader(fields.getHeader());
+                piece.clearHeader().clearRelay();
+            } else {
+                // The chunk's first piece is what the receiver admits the stream by: the header, and a peer's grant.
+                if (fields.hasHeader()) {
+                    piece.setHeader(fields.getHeader());
+                }
+                if (fields.hasRelay()) {
+                    piece.setRelay(fields.getRelay());
+                }
             }
             SnapshotChunk chunk = piece.setOffset(offset).build();
             agent.chunks().hold(chunk, List.of(stream.read(n)));

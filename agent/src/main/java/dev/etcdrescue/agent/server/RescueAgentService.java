@@ -209,6 +209,11 @@ public final class RescueAgentService extends RescueAgentGrpc.RescueAgentImplBas
         return UploadReceiver.start(transfers, receiving("UploadSnapshot", false, peer), out);
     }
 
+    /** RelaySnapshot's chunks arriving on the data channel from the peer agent {@code peer} (its certificate's CN). */
+    public StreamObserver<SnapshotChunk> relayFromDataChannel(StreamObserver<TransferResult> out, String peer) {
+        return UploadReceiver.startRelayed(transfers, receiving("RelaySnapshot", true, peer), out, peer);
+    }
+
     /** A peer agent forwarding a relay transfer; the interceptor let only OU=agent through, the receiver checks the grant. */
     @Override
     public StreamObserver<SnapshotChunk> relaySnapshot(StreamObserver<TransferResult> out) {
@@ -249,6 +254,11 @@ public final class RescueAgentService extends RescueAgentGrpc.RescueAgentImplBas
                 } else {
                     rpc.phases().failed(header.getOperationId(), rpcName + " failed: " + outcome);
                 }
+            }
+
+            @Override
+            public void refused(OperationHeader header, Throwable failure) {
+                rpc.record(peer, rpcName, header, StatusMapper.describe(failure));
             }
         };
     }

@@ -39,7 +39,7 @@ public final class DataChannelReply extends ServerCallStreamObserver<TransferRes
     /** The relay hop a failure names (the trailer UploadSnapshot's answer carries), or "". */
     public static String failedHop(Throwable failure) {
         Metadata trailers = Status.trailersFromThrowable(failure);
-        String hop = trailers == null ? null : trailers.get(RelayForwarder.FAILED_HOP);
+        String hop = trailers == null ? null : trailers.get(NextHop.FAILED_HOP);
         return hop == null ? "" : hop;
     }
 

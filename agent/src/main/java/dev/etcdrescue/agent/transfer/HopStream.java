@@ -20,7 +20,7 @@ import java.util.concurrent.TimeoutException;
 import java.util.function.BooleanSupplier;
 
 /**
- * One RelaySnapshot stream of {@link SnapshotSender}: the staged file from the hop's durable offset, in
+ * One stream of {@link SnapshotSender} ({@link NextHop}: the hop's data channel, or RelaySnapshot): the staged file from the hop's durable offset, in
  * chunks, sent only as fast as the hop takes them (up to {@link RelayTee#CHUNKS_AHEAD} beyond gRPC's
  * readiness), the first carrying the header and this agent's grant, the last the size and digest.
  */
@@ -33,6 +33,8 @@ final class HopStream {
     private final long size;
     private final String sha256;
     private final long from;
+    /** The hop's data channel port as the coordinator named it; 0: RelaySnapshot. */
+    private final int dataPort;
     private final OperationHeader header;
     private final RelayGrant grant;
     private final Deadline deadline;
@@ -40,8 +42,9 @@ final class HopStream {
     private final Object ready = new Object();
     private long sent;
 
-    HopStream(String hop, RelayDialer dialer, Path file, long size, String sha256, long from, OperationHeader header,
+    HopStream(String hop, RelayDialer dialer, Path file, long size, String sha256, long from, int dataPort, OperationHeader header,
               RelayGrant grant, Deadline deadline, BooleanSupplier cancelled) {
+        this.dataPort = dataPort;
         this.hop = hop;
         this.dialer = dialer;
         this.file = file;
@@ -55,9 +58,9 @@ final class HopStream {
     }
 
     HopOutcome run() {
-        RelayForwarder forwarder;
+        NextHop forwarder;
         try {
-            forwarder = RelayForwarder.open(hop, dialer.dial(hop), deadline, this::wake);
+            forwarder = NextHop.open(hop, dialer, dataPort, deadline, this::wake);
         } catch (IOException | RuntimeException e) {
             return failed(hop, Status.UNAVAILABLE.withDescription("cannot dial " + hop + ": " + e.getMessage()).asRuntimeException());
         }
@@ -65,9 +68,10 @@ final class HopStream {
             pump(forwarder);
             TransferResult result = forwarder.result().get(Math.max(1, deadline.timeRemaining(TimeUnit.MILLISECONDS)),
                     TimeUnit.MILLISECONDS);
-            return HopOutcome.newBuilder().setEndpoint(hop).setOk(true).setResult(result).setBytesSent(sent).build();
+            return HopOutcome.newBuilder().setEndpoint(hop).setOk(true).setResult(result).setBytesSent(sent)
+                    .setTransport(forwarder.transport()).build();
         } catch (ExecutionException e) {
-            return failed(forwarder.failedHop(e.getCause()), e.getCause());
+            return failed(forwarder.failedHop(e.getCause()), e.getCause()).toBuilder().setTransport(forwarder.transport()).build();
         } catch (TimeoutException e) {
             forwarder.cancel("the deadline passed");
             return failed(hop, Status.DEADLINE_EXCEEDED.withDescription("no answer from " + hop + " before the deadline")
@@ -88,7 +92,7 @@ final class HopStream {
         }
     }
 
-    private void pump(RelayForwarder forwarder) throws IOException, InterruptedException {
+    private void pump(NextHop forwarder) throws IOException, InterruptedException {
         try (FileChannel in = FileChannel.open(file, StandardOpenOption.READ)) {
             long offset = from;
             int ahead = 0;

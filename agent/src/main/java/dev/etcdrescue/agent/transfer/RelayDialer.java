@@ -30,13 +30,14 @@ public final class RelayDialer {
         String host = endpoint.substring(0, colon).replace("[", "").replace("]", "");
         int port = Integer.parseInt(endpoint.substring(colon + 1));
         return NettyChannelBuilder.forAddress(host, port)
-                .sslContext(context())
+                .sslContext(sslContext())
                 .keepAliveTime(20, TimeUnit.SECONDS)
                 .keepAliveTimeout(10, TimeUnit.SECONDS)
                 .build();
     }
 
-    private synchronized SslContext context() throws IOException {
+    /** This agent's client context: its certificate, the fleet CA, the checks of an agent's certificate. */
+    synchronized SslContext sslContext() throws IOException {
         if (context == null) {
             context = TlsContexts.grpcClient(tls.cert(), tls.key(), tls.ca());
         }

@@ -5,7 +5,6 @@ import dev.etcdrescue.proto.v1.SnapshotChunk;
 import dev.etcdrescue.proto.v1.TransferResult;
 import io.grpc.Deadline;
 import io.grpc.ManagedChannel;
-import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
@@ -18,9 +17,7 @@ import java.util.concurrent.TimeUnit;
  * so the chain moves at the pace of its slowest hop and no agent buffers more than a chunk or two
  * beyond the HTTP/2 windows.
  */
-final class RelayForwarder implements ClientResponseObserver<SnapshotChunk, TransferResult> {
-    /** Trailer naming the agent (host:port) whose relay hop failed, passed up the chain unchanged. */
-    static final Metadata.Key<String> FAILED_HOP = Metadata.Key.of("etcd-rescue-relay-failed-hop", Metadata.ASCII_STRING_MARSHALLER);
+final class RelayForwarder implements ClientResponseObserver<SnapshotChunk, TransferResult>, NextHop {
 
     private final String hop;
     private final ManagedChannel channel;
@@ -43,47 +40,51 @@ final class RelayForwarder implements ClientResponseObserver<SnapshotChunk, Tran
         return forwarder;
     }
 
-    String hop() {
+    @Override
+    public String hop() {
         return hop;
     }
 
-    /** False once the hop has failed: the receiver then goes on alone. */
-    boolean alive() {
+    @Override
+    public String transport() {
+        return "RelaySnapshot";
+    }
+
+    @Override
+    public boolean alive() {
         return !result.isDone();
     }
 
-    boolean ready() {
+    @Override
+    public boolean ready() {
         return !alive() || requests.isReady();
     }
 
-    void send(SnapshotChunk chunk) {
+    @Override
+    public void send(SnapshotChunk chunk) {
         if (alive()) {
             requests.onNext(chunk);
         }
     }
 
-    void finish() {
+    @Override
+    public void finish() {
         if (alive()) {
             requests.onCompleted();
         }
     }
 
-    void cancel(String why) {
+    @Override
+    public void cancel(String why) {
         if (alive()) {
             requests.cancel(why, null);
         }
         channel.shutdownNow();
     }
 
-    CompletableFuture<TransferResult> result() {
+    @Override
+    public CompletableFuture<TransferResult> result() {
         return result;
-    }
-
-    /** The hop to name when this stream failed: a deeper hop when the next one already named it. */
-    String failedHop(Throwable failure) {
-        Metadata trailers = Status.trailersFromThrowable(failure);
-        String deeper = trailers == null ? null : trailers.get(FAILED_HOP);
-        return deeper != null ? deeper : hop;
     }
 
     @Override

@@ -19,7 +19,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * only: after a restart the coordinator announces again, or sends directly.
  */
 public final class RelayGrants {
-    private record Announced(X509Certificate coordinator, RelayGrant grant) {}
+    private record Announced(X509Certificate coordinator, RelayGrant grant, Map<String, Integer> dataPorts) {}
 
     private final Map<String, Announced> byTransfer = new ConcurrentHashMap<>();
     private final Clock clock;
@@ -28,10 +28,30 @@ public final class RelayGrants {
         this.clock = clock;
     }
 
-    /** BeginTransfer with a grant: checks it against the calling coordinator's certificate and keeps both. */
-    public void announce(String transferId, String operationId, RelayGrant grant, X509Certificate coordinator) {
+    /**
+     * BeginTransfer with a grant: checks it against the calling coordinator's certificate and keeps both,
+     * with the data channel ports the coordinator named for the grant's next hops.
+     */
+    public void announce(String transferId, String operationId, RelayGrant grant, X509Certificate coordinator,
+                         Map<String, Integer> dataPorts) {
         check(grant, transferId, operationId, coordinator, "the coordinator's own");
-        byTransfer.put(transferId, new Announced(coordinator, grant));
+        for (Map.Entry<String, Integer> port : dataPorts.entrySet()) {
+            if (!grant.getNextHopsList().contains(port.getKey())) {
+                throw AgentException.invalidField("next_hop_data_ports", "next_hop_data_ports names " + port.getKey()
+                        + ", which is not a next hop of the grant " + grant.getNextHopsList());
+            }
+            if (port.getValue() < 1 || port.getValue() > 65535) {
+                throw AgentException.invalidField("next_hop_data_ports", "next_hop_data_ports gives " + port.getKey()
+                        + " the port " + port.getValue() + ": a port is 1 to 65535");
+            }
+        }
+        byTransfer.put(transferId, new Announced(coordinator, grant, Map.copyOf(dataPorts)));
+    }
+
+    /** The data channel port the coordinator named for {@code hop} of this agent's grant; 0 when none. */
+    public int dataPort(String transferId, String hop) {
+        Announced announced = byTransfer.get(transferId);
+        return announced == null ? 0 : announced.dataPorts().getOrDefault(hop, 0);
     }
 
     public void forget(String transferId) {

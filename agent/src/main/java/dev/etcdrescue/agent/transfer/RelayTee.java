@@ -18,26 +18,26 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The relay side of an upload: every chunk this agent has written goes on to the next hop of its grant
- * (RelaySnapshot), with a bound on how far ahead of that hop the sender may run. Not thread-safe: the
+ * ({@link NextHop}: its data channel, or RelaySnapshot), with a bound on how far ahead of that hop the sender may run. Not thread-safe: the
  * {@link UploadReceiver} that owns it calls it under its own lock, the next hop's readiness included.
  */
 final class RelayTee {
     private static final Logger log = LoggerFactory.getLogger(RelayTee.class);
     /**
-     * Chunks a relaying agent may queue for its next hop beyond gRPC's readiness (which turns false as
-     * soon as one chunk waits): enough to keep the next hop busy across thread hand-offs, and a bound
-     * on what queues in this agent's direct memory (with 1 MiB chunks, 4 MiB).
+     * Chunks a relaying agent may queue for its next hop beyond its readiness (which turns false as soon
+     * as one chunk waits): enough to keep the next hop busy across thread hand-offs, and a bound on what
+     * queues in this agent's memory (with 1 MiB chunks, 4 MiB).
      */
     static final int CHUNKS_AHEAD = 4;
 
-    private final RelayForwarder forwarder;
+    private final NextHop forwarder;
     private final RelayGrant grant;
     private final OperationHeader header;
     private boolean forwardedFirst;
     /** Chunks sent on since the next hop last reported ready (its queue drained). */
     private int sentSinceReady;
 
-    private RelayTee(RelayForwarder forwarder, RelayGrant grant, OperationHeader header) {
+    private RelayTee(NextHop forwarder, RelayGrant grant, OperationHeader header) {
         this.forwarder = forwarder;
         this.grant = grant;
         this.header = header;
@@ -62,9 +62,9 @@ final class RelayTee {
         String hop = grant.get().getNextHops(0);
         Deadline until = Deadline.after(Math.max(1, grant.get().getValidUntilUnixMs() - System.currentTimeMillis()),
                 TimeUnit.MILLISECONDS);
-        RelayForwarder forwarder = RelayForwarder.open(hop, dialer.dial(hop), deadline == null ? until : deadline.minimum(until),
-                onReady);
-        log.info("transfer {}: relaying every chunk on to {}", transferId, hop);
+        NextHop forwarder = NextHop.open(hop, dialer, transfers.relays().dataPort(transferId, hop),
+                deadline == null ? until : deadline.minimum(until), onReady);
+        log.info("transfer {}: relaying every chunk on to {} over {}", transferId, hop, forwarder.transport());
         return Optional.of(new RelayTee(forwarder, grant.get(), header));
     }
 

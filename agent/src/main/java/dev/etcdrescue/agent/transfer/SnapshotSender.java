@@ -24,7 +24,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * SendSnapshot: a snapshot staged on this agent goes to the next hops its grant names (the grant came
- * with BeginTransfer and is checked there): one RelaySnapshot stream per hop at once for a fan-out,
+ * with BeginTransfer and is checked there): one stream per hop at once for a fan-out (over the hop's
+ * data channel where the coordinator named its port, else RelaySnapshot),
  * or one to the first hop of a chain, which relays it on ({@link RelayTee}). Every hop verifies the
  * digest the coordinator announced to it. The answer lists each hop's outcome: a hop that failed is a
  * value naming host and reason, so the coordinator can tell the operator and send to that hop again.
@@ -65,7 +66,8 @@ public final class SnapshotSender {
         List<HopStream> streams = new ArrayList<>();
         for (String hop : hops) {
             long from = grant.getFanOut() ? request.getResumeOffsetsOrDefault(hop, 0L) : 0L;
-            streams.add(new HopStream(hop, dialer, staged, size, sha256, from, header, grant, deadline, call::isCancelled));
+            streams.add(new HopStream(hop, dialer, staged, size, sha256, from, transfers.relays().dataPort(id, hop), header, grant,
+                    deadline, call::isCancelled));
         }
         ExecutorService pool = Executors.newFixedThreadPool(hops.size(), r -> {
             Thread t = new Thread(r, "send-snapshot");
@@ -87,7 +89,8 @@ public final class SnapshotSender {
             }
             result.setDurationMs(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
             result.getHopsList().forEach(h -> log.info("transfer {}: hop {} {}", id, h.getEndpoint(),
-                    h.getOk() ? "verified the file" : "failed at " + h.getFailedHop() + ": " + h.getCode() + " " + h.getMessage()));
+                    h.getOk() ? "verified the file (sent over " + h.getTransport() + ")"
+                            : "failed at " + h.getFailedHop() + ": " + h.getCode() + " " + h.getMessage()));
             return result.build();
         } finally {
             pool.shutdownNow();

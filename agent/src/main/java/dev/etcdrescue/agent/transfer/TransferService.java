@@ -124,7 +124,7 @@ public final class TransferService {
             }
             X509Certificate coordinator = caller.orElseThrow(() -> AgentException.relayRefused(
                     "a relay grant needs the coordinator's certificate from the TLS session"));
-            relays.announce(id, operationId, request.getRelay(), coordinator);
+            relays.announce(id, operationId, request.getRelay(), coordinator, request.getNextHopDataPortsMap());
         } else {
             // The latest announcement decides: after a failed relay the coordinator sends directly to every
             // host, and an upload to this one must then not be forwarded along the old chain.

@@ -15,4 +15,11 @@ public interface UploadCallbacks {
 
     /** Called exactly once per stream that got past admission; {@code failure} is null on success. */
     void finished(OperationHeader header, TransferResult result, Throwable failure);
+
+    /**
+     * Called once for a stream refused before admission (no header, a missing or foreign relay grant, a
+     * refused header), so that the refusal is audited like the interceptor's; {@code header} is the one
+     * the stream sent, unchecked, or the default instance.
+     */
+    void refused(OperationHeader header, Throwable failure);
 }

@@ -54,6 +54,8 @@ public final class UploadReceiver implements StreamObserver<SnapshotChunk> {
     private final Deadline deadline;
 
     private OperationHeader header;
+    /** The header the first chunk offered, before it was checked: what a refusal is audited with. */
+    private OperationHeader offered = OperationHeader.getDefaultInstance();
     private String transferId;
     private TransferAnnouncement announcement;
     private PartWriter channel;
@@ -164,6 +166,7 @@ public final class UploadReceiver implements StreamObserver<SnapshotChunk> {
     }
 
     private void open(SnapshotChunk first) throws IOException {
+        offered = first.getHeader();
         if (!first.hasHeader()) {
             throw AgentException.invalidArgument("the first chunk of an upload must carry the operation header");
         }
@@ -293,7 +296,7 @@ public final class UploadReceiver implements StreamObserver<SnapshotChunk> {
         String hop = tee.failedHop(failure);
         log.warn("transfer {}: verified here, but the relay failed at {}: {}", transferId, hop, failure.getMessage());
         Metadata trailers = new Metadata();
-        trailers.put(RelayForwarder.FAILED_HOP, hop);
+        trailers.put(NextHop.FAILED_HOP, hop);
         response.onError(StatusMapper.toException(Status.ABORTED.withDescription("this agent holds the verified file "
                 + result.getStagedPath() + ", but relaying it failed at " + hop + ": " + Status.fromThrowable(failure).getCode()
                 + " " + Status.fromThrowable(failure).getDescription()), ErrorReason.RELAY_HOP_FAILED, trailers));
@@ -305,6 +308,8 @@ public final class UploadReceiver implements StreamObserver<SnapshotChunk> {
         cancelForwarder("the relaying agent failed: " + failure.getMessage());
         if (header != null) {
             callbacks.finished(header, null, failure);
+        } else {
+            callbacks.refused(offered, failure);
         }
         if (!response.isCancelled()) {
             response.onError(StatusMapper.toException(failure));

@@ -87,7 +87,7 @@ class DataChannelTest {
     }
 
     @Test
-    void anAgentsCertificateIsRefusedBeforeAnyByteIsWritten() throws Exception {
+    void anAgentWithoutARelayGrantIsRefusedBeforeAnyByteIsWritten() throws Exception {
         agent = new AgentFixture(tmp);
         agent.claim(OP);
         byte[] file = randomBytes(SIZE);

@@ -25,6 +25,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -124,6 +125,81 @@ class SourceSnapshotTest {
         assertThat(sent.getHops(0).getOk()).as(sent.toString()).isTrue();
         assertThat(begin(c, taken, null).getComplete()).isTrue();
         assertThat(Files.readString(c.config.auditLog())).contains("\"peer\":\"source-b\",\"rpc\":\"RelaySnapshot\"");
+    }
+
+    @Test
+    void givenTheHopsDataPortsTheSourceFansOutOverTheirDataChannels() throws Exception {
+        TransferResult taken = take();
+        begin(source, taken, fanOutGrant(taken), Map.of(b.endpoint(), dataPort(b), c.endpoint(), dataPort(c)));
+        begin(b, taken, receiverGrant(taken, b, SOURCE));
+        begin(c, taken, receiverGrant(taken, c, SOURCE));
+
+        SendSnapshotResult sent = send(taken);
+
+        assertThat(sent.getHopsList()).as(sent.toString()).extracting(HopOutcome::getOk).containsExactly(true, true);
+        assertThat(sent.getHopsList()).extracting(HopOutcome::getTransport).containsExactly("data channel", "data channel");
+        byte[] staged = Files.readAllBytes(Path.of(taken.getStagedPath()));
+        for (AgentFixture receiver : List.of(b, c)) {
+            assertThat(begin(receiver, taken, null).getComplete()).as(receiver.hostName).isTrue();
+            assertThat(Files.readAllBytes(receiver.config.stagingDir().resolve(taken.getTransferId() + ".db"))).isEqualTo(staged);
+            assertThat(Files.readString(receiver.config.auditLog()))
+                    .contains("\"peer\":\"" + SOURCE + "\",\"rpc\":\"RelaySnapshot\"");
+        }
+    }
+
+    @Test
+    void aChainOverDataChannelsRelaysEveryChunkThroughTheMiddleHop() throws Exception {
+        TransferResult taken = take();
+        begin(source, taken, RelayGrants.sign(source.certs.coordinator, taken.getTransferId(), OP, SOURCE,
+                List.of(b.endpoint(), c.endpoint()), later()), Map.of(b.endpoint(), dataPort(b)));
+        begin(b, taken, RelayGrants.sign(source.certs.coordinator, taken.getTransferId(), OP, b.hostName, List.of(c.endpoint()), later()),
+                Map.of(c.endpoint(), dataPort(c)));
+        begin(c, taken, RelayGrants.sign(source.certs.coordinator, taken.getTransferId(), OP, c.hostName, List.of(), later()));
+
+        SendSnapshotResult sent = send(taken);
+
+        assertThat(sent.getHops(0).getOk()).as(sent.toString()).isTrue();
+        assertThat(sent.getHops(0).getTransport()).isEqualTo("data channel");
+        assertThat(begin(c, taken, null).getComplete()).isTrue();
+        assertThat(Files.readAllBytes(c.config.stagingDir().resolve(taken.getTransferId() + ".db")))
+                .isEqualTo(Files.readAllBytes(Path.of(taken.getStagedPath())));
+        assertThat(Files.readString(c.config.auditLog())).contains("\"peer\":\"source-b\",\"rpc\":\"RelaySnapshot\"");
+    }
+
+    @Test
+    void aDataPortWhereNothingListensFallsBackToRelaySnapshot() throws Exception {
+        TransferResult taken = take();
+        begin(source, taken, fanOutGrant(taken), Map.of(b.endpoint(), FreePorts.loopback(), c.endpoint(), dataPort(c)));
+        begin(b, taken, receiverGrant(taken, b, SOURCE));
+        begin(c, taken, receiverGrant(taken, c, SOURCE));
+
+        SendSnapshotResult sent = send(taken);
+
+        assertThat(sent.getHopsList()).as(sent.toString()).extracting(HopOutcome::getOk).containsExactly(true, true);
+        assertThat(sent.getHopsList()).extracting(HopOutcome::getTransport).containsExactly("RelaySnapshot", "data channel");
+    }
+
+    @Test
+    void aCorruptFileSentOverTheDataChannelIsRefusedByTheDigestAndNeverStaged() throws Exception {
+        TransferResult taken = take();
+        Path staged = Path.of(taken.getStagedPath());
+        byte[] original = Files.readAllBytes(staged);
+        begin(source, taken, fanOutGrant(taken), Map.of(b.endpoint(), dataPort(b), c.endpoint(), dataPort(c)));
+        begin(b, taken, receiverGrant(taken, b, SOURCE));
+        begin(c, taken, receiverGrant(taken, c, SOURCE));
+        try (RandomAccessFile file = new RandomAccessFile(staged.toFile(), "rw")) {
+            file.seek(original.length / 3);
+            file.write(original[original.length / 3] ^ 0x5a);
+        }
+
+        SendSnapshotResult sent = send(taken);
+
+        assertThat(sent.getHopsList()).allSatisfy(hop -> {
+            assertThat(hop.getOk()).isFalse();
+            assertThat(hop.getTransport()).isEqualTo("data channel");
+            assertThat(hop.getCode()).isEqualTo("DATA_LOSS");
+        });
+        assertThat(b.config.stagingDir().resolve(taken.getTransferId() + ".db")).doesNotExist();
     }
 
     @Test
@@ -243,12 +319,22 @@ class SourceSnapshotTest {
     }
 
     private static TransferState begin(AgentFixture agent, TransferResult taken, RelayGrant grant) throws IOException {
+        return begin(agent, taken, grant, Map.of());
+    }
+
+    private static TransferState begin(AgentFixture agent, TransferResult taken, RelayGrant grant, Map<String, Integer> dataPorts)
+            throws IOException {
         BeginTransferRequest.Builder request = BeginTransferRequest.newBuilder().setHeader(agent.headerFor(OP))
-                .setTransferId(taken.getTransferId()).setTotalSize(taken.getSize()).setSha256(taken.getSha256());
+                .setTransferId(taken.getTransferId()).setTotalSize(taken.getSize()).setSha256(taken.getSha256())
+                .putAllNextHopDataPorts(dataPorts);
         if (grant != null) {
             request.setRelay(grant);
         }
         return agent.coordinator().beginTransfer(request.build());
+    }
+
+    private static int dataPort(AgentFixture agent) {
+        return agent.server.dataPort().orElseThrow();
     }
 
     private static Instant later() {

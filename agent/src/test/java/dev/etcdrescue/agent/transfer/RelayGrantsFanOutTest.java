@@ -12,6 +12,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -28,7 +29,7 @@ class RelayGrantsFanOutTest {
     @Test
     void theSourcesFanOutGrantIsAcceptedFromTheSourceOnly() {
         grants.announce("t-1", "op-1", RelayGrants.sign(COORDINATOR, "t-1", "op-1", "beta-1", List.of(), LATER, false, "beta-0"),
-                COORDINATOR.certificate());
+                COORDINATOR.certificate(), Map.of());
         RelayGrant fanOut = RelayGrants.sign(COORDINATOR, "t-1", "op-1", "beta-0", HOPS, LATER, true, "");
 
         assertThatCode(() -> grants.checkUpstream(fanOut, "op-1", "beta-0")).doesNotThrowAnyException();

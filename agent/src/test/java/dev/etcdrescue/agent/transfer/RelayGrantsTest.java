@@ -1,5 +1,6 @@
 package dev.etcdrescue.agent.transfer;
 
+import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatCode;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -7,12 +8,14 @@ import dev.etcdrescue.agent.AgentException;
 import dev.etcdrescue.agent.testing.RelayGrants;
 import dev.etcdrescue.pki.CertificateAuthority;
 import dev.etcdrescue.pki.IssuedCertificate;
+import dev.etcdrescue.proto.v1.RelayGrant;
 import io.grpc.Status;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -29,7 +32,7 @@ class RelayGrantsTest {
 
     @Test
     void theMiddleOfAChainAcceptsItsUpstreamsGrantAndNothingElse() {
-        grants.announce("t", "op", RelayGrants.sign(COORDINATOR, "t", "op", "a", List.of("c:1"), LATER), COORDINATOR.certificate());
+        grants.announce("t", "op", RelayGrants.sign(COORDINATOR, "t", "op", "a", List.of("c:1"), LATER), COORDINATOR.certificate(), Map.of());
 
         assertThatCode(() -> grants.checkUpstream(RelayGrants.sign(COORDINATOR, "t", "op", "a", List.of("b:1", "c:1"), LATER), "op", "a"))
                 .doesNotThrowAnyException();
@@ -48,12 +51,26 @@ class RelayGrantsTest {
     }
 
     @Test
+    void dataPortsAreKeptForTheGrantsOwnNextHopsOnly() {
+        RelayGrant own = RelayGrants.sign(COORDINATOR, "t", "op", "a", List.of("c:1"), LATER);
+        grants.announce("t", "op", own, COORDINATOR.certificate(), Map.of("c:1", 7444));
+        assertThat(grants.dataPort("t", "c:1")).isEqualTo(7444);
+        assertThat(grants.dataPort("t", "d:1")).isZero();
+        assertThat(grants.dataPort("u", "c:1")).isZero();
+
+        assertThatThrownBy(() -> grants.announce("t", "op", own, COORDINATOR.certificate(), Map.of("d:1", 7444)))
+                .isInstanceOf(AgentException.class).hasMessageContaining("not a next hop of the grant");
+        assertThatThrownBy(() -> grants.announce("t", "op", own, COORDINATOR.certificate(), Map.of("c:1", 70000)))
+                .isInstanceOf(AgentException.class).hasMessageContaining("1 to 65535");
+    }
+
+    @Test
     void anAnnouncementIsCheckedAgainstTheCallingCoordinatorAndAForgottenOneAcceptsNoRelay() {
         IssuedCertificate other = FLEET.issueCoordinator("etcd-rescue-coordinator", Duration.ofDays(1));
         assertThatThrownBy(() -> grants.announce("t", "op", RelayGrants.sign(other, "t", "op", "a", List.of(), LATER),
-                COORDINATOR.certificate())).isInstanceOf(AgentException.class);
+                COORDINATOR.certificate(), Map.of())).isInstanceOf(AgentException.class);
 
-        grants.announce("t", "op", RelayGrants.sign(COORDINATOR, "t", "op", "a", List.of(), LATER), COORDINATOR.certificate());
+        grants.announce("t", "op", RelayGrants.sign(COORDINATOR, "t", "op", "a", List.of(), LATER), COORDINATOR.certificate(), Map.of());
         grants.forget("t");
         denied(RelayGrants.sign(COORDINATOR, "t", "op", "a", List.of("b:1"), LATER), "op");
     }

@@ -115,6 +115,11 @@ public final class AgentClient implements AutoCloseable {
         return state;
     }
 
+    /** The agent's data channel port from its last BeginTransfer, when reachable the way this client dials; else 0. */
+    public int dataPort() {
+        return dataPort;
+    }
+
     /** A restore rewrites the whole keyspace on disk: its budget grows with the snapshot. */
     public RestoreResult restore(RestoreRequest request, Duration timeout) {
         return stub(timeout).restoreMember(request);

@@ -167,6 +167,8 @@ public final class SnapshotDistribution {
         inParallel(chain, executor, t -> t.agent().beginTransfer(begin(t)
                 .setRelay(channels.grant(transferId, t.header().getOperationId(), t.hostName(), hops.get(position.get(t)),
                         validUntil))
+                .putAllNextHopDataPorts(SourceTransfer.dataPorts(position.get(t) + 1 < chain.size()
+                        ? List.of(chain.get(position.get(t) + 1)) : List.of()))
                 .build()));
         chain.forEach(t -> relayed.put(t.hostName(), position.get(t)));
         Target head = chain.get(0);

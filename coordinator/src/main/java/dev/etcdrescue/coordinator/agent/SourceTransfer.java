@@ -134,9 +134,11 @@ public final class SourceTransfer {
         Map<String, RelayGrant> grants = grants(channels, transferId, source.header().getOperationId(), holder,
                 missing.stream().map(SnapshotDistribution.Target::hostName).toList(), hops, fanOut, validUntil);
         try {
-            retrying(source, () -> source.agent().beginTransfer(begin(source).setRelay(grants.get(holder)).build()));
+            retrying(source, () -> source.agent().beginTransfer(begin(source).setRelay(grants.get(holder))
+                    .putAllNextHopDataPorts(dataPorts(missing)).build()));
             inParallel(missing, executor, "announcing the transfer from " + holder, failures,
-                    t -> t.agent().beginTransfer(begin(t).setRelay(grants.get(t.hostName())).build()))
+                    t -> t.agent().beginTransfer(begin(t).setRelay(grants.get(t.hostName()))
+                            .putAllNextHopDataPorts(fanOut ? Map.of() : dataPorts(nextOf(missing, t))).build()))
                     .forEach((t, state) -> state.ifPresent(s -> offsets.put(t.endpoint(), s.getDurableOffset())));
         } catch (RuntimeException e) {
             String why = AgentError.describe(e, source.endpoint());
@@ -176,8 +178,8 @@ public final class SourceTransfer {
                     .findFirst();
             if (fanOut && own.isPresent()) {
                 out.put(t.hostName(), new Delivery(own.get().getResult(), String.format(Locale.ROOT,
-                        "received %d bytes from %s (fan-out) in %.1fs (%.0f MiB/s)", own.get().getBytesSent(), holder, secs,
-                        own.get().getBytesSent() / secs / (1 << 20)), null));
+                        "received %d bytes from %s (fan-out, %s) in %.1fs (%.0f MiB/s)", own.get().getBytesSent(), holder,
+                        transportOf(own.get()), secs, own.get().getBytesSent() / secs / (1 << 20)), null));
             } else if (chainDone) {
                 // The chain answers once its last hop has verified; each host's own result comes with BeginTransfer.
                 TransferResult verified = own.map(HopOutcome::getResult).orElse(null);
@@ -204,6 +206,31 @@ public final class SourceTransfer {
                     : channels.grant(transferId, operationId, receivers.get(i), chain.get(i), validUntil));
         }
         return grants;
+    }
+
+    /**
+     * The data channel port of each of {@code hops} (from its BeginTransfer this round), by the endpoint its
+     * grant names: the agent that sends to it uses its data channel (decision 0023), else RelaySnapshot.
+     */
+    static Map<String, Integer> dataPorts(List<SnapshotDistribution.Target> hops) {
+        Map<String, Integer> ports = new LinkedHashMap<>();
+        for (SnapshotDistribution.Target t : hops) {
+            if (t.agent().dataPort() > 0) {
+                ports.put(t.endpoint(), t.agent().dataPort());
+            }
+        }
+        return ports;
+    }
+
+    /** How the source sent to a hop, as its agent reported it (agents from before the field: RelaySnapshot). */
+    private static String transportOf(HopOutcome hop) {
+        return hop.getTransport().isEmpty() ? "RelaySnapshot" : hop.getTransport();
+    }
+
+    /** The hop after {@code t} in a chain, or none at its end. */
+    private static List<SnapshotDistribution.Target> nextOf(List<SnapshotDistribution.Target> chain, SnapshotDistribution.Target t) {
+        int i = chain.indexOf(t);
+        return i + 1 < chain.size() ? List.of(chain.get(i + 1)) : List.of();
     }
 
     /** BeginTransfer on the host that holds the file without a grant: its verified result (complete), or that it lost it. */
