@@ -87,6 +87,8 @@ class SourceDistributionEndToEndTest {
         System.out.printf("resume after the kill: exit %d in %d ms%n", resumed.exitCode(), (System.nanoTime() - t0) / 1_000_000);
         assertThat(resumed.exitCode()).as(resumed.all()).isZero();
         assertThat(resumed.stdout()).contains("snapshot: done in an earlier attempt");
+        assertThat(resumed.stdout()).as("agent to agent over the receivers' data channels, not RelaySnapshot")
+                .contains("from " + source.name() + " (fan-out, data channel)");
 
         JsonNode snapshot = new ObjectMapper().readTree(run.resolve("report.json").toFile()).get("snapshot");
         long size = snapshot.get("size").asLong();
