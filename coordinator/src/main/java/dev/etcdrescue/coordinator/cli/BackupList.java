@@ -15,8 +15,9 @@ import picocli.CommandLine.Option;
 
 @Command(name = "list", mixinStandardHelpOptions = true,
         description = {"Lists every backup on every host of the inventory: id, revision, keys, sizes, when and",
-            "where it was taken (a copy a peer pushed names its taker), and whether its signed manifest holds. --read-back reads every file",
-            "again against both SHA-256 digests of its manifest (slow: all of them are read)."},
+            "where it was taken (a copy a peer pushed names its taker), and whether its signed manifest",
+            "holds. --read-back reads every file again against both SHA-256 digests of its manifest",
+            "(slow: all of them are read)."},
         footer = {"", "Exit codes: 0 every agent answered and every backup holds, 1 otherwise, 2 bad input."})
 final class BackupList implements Callable<Integer> {
     @Mixin InventoryOptions inv;
