@@ -11,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -28,8 +29,10 @@ import org.junit.jupiter.api.Timeout;
 /**
  * Scheduled backups on three testbed hosts running etcd 3.4 under systemd, their agents installed as an
  * operator would, with a 20-second interval: the members that are not the leader take the slots in turn,
- * each backup is signed and read back whole, `backup status` turns their age into an exit code for
- * alerting, `backup now` takes one on demand, and a file changed on disk is found.
+ * each backup is signed, read back whole and pushed to both peers (copies: 2), which hold it with their own
+ * manifest naming the taker; `backup status` turns their age into an exit code for alerting, `backup now`
+ * takes one on demand, a file changed on disk is found, `backup verify` and `backup prune` run, and with every
+ * member lost, the taker's backup dir gone and one peer's copy damaged, recovery comes from the other copy.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -57,7 +60,8 @@ class BackupsTest {
                       dir: %s
                       cluster: echo
                       etcd: {endpoint: "%s"}
-                      retention: {keep_last: 4, hourly: 0, daily: 0, weekly: 0}
+                      retention: {keep_last: 6, hourly: 0, daily: 0, weekly: 0}
+                      copies: 2
                     """.formatted(DIR, Testbed.oldClientUrl(h));
             h.writeFile("/etc/etcd-rescue/agent.yaml", config);
             h.systemctl("restart", "etcd-rescue-agent").requireOk();
@@ -80,38 +84,57 @@ class BackupsTest {
 
     @Test
     @Order(1)
-    void theFollowersTakeTheSlotsInTurnAndEveryBackupIsSignedAndWhole() throws Exception {
+    void theFollowersTakeTheSlotsInTurnAndEveryBackupIsSignedWholeAndCopiedToBothPeers() throws Exception {
         Instant until = Instant.now().plus(INTERVAL.multipliedBy(5));
         JsonNode list = null;
         while (Instant.now().isBefore(until)) {
             list = json("backup", "list", "-i", inventory.toString(), "-o", "json");
-            long taken = 0;
+            Map<String, Integer> copiesOf = new HashMap<>();
+            long own = 0;
             for (JsonNode h : list.get("hosts")) {
-                taken += h.get("backups").size();
+                for (JsonNode b : h.get("backups")) {
+                    if (!b.hasNonNull("copyFrom")) {
+                        own++;
+                    } else {
+                        copiesOf.merge(b.get("id").asText(), 1, Integer::sum);
+                    }
+                }
             }
-            if (taken >= 3) {
+            if (own >= 3 && copiesOf.values().stream().filter(n -> n == 2).count() >= 3) {
                 break;
             }
             Thread.sleep(2000);
         }
         assertThat(list).isNotNull();
         Set<String> takers = new HashSet<>();
+        Map<String, JsonNode> owns = new HashMap<>();
+        Map<String, Set<String>> holders = new HashMap<>();
         String leader = leaderHost();
         for (JsonNode h : list.get("hosts")) {
             assertThat(h.get("configured").asBoolean()).as(h.toString()).isTrue();
             for (JsonNode b : h.get("backups")) {
                 assertThat(b.get("trusted").asBoolean()).as(b.toString()).isTrue();
-                assertThat(b.get("takenBy").asText()).isEqualTo(h.get("host").asText());
                 assertThat(b.get("cluster").asText()).isEqualTo("echo");
                 assertThat(b.get("totalKeys").asLong()).isGreaterThan(500);
-                takers.add(b.get("takenBy").asText());
+                if (!b.hasNonNull("copyFrom")) {
+                    assertThat(b.get("takenBy").asText()).isEqualTo(h.get("host").asText());
+                    takers.add(b.get("takenBy").asText());
+                    owns.put(b.get("id").asText(), b);
+                } else {
+                    assertThat(b.get("copyFrom").asText()).as("a copy names its taker").isEqualTo(b.get("takenBy").asText())
+                            .isNotEqualTo(h.get("host").asText());
+                    assertThat(b.get("copiedAt").asText()).isNotEmpty();
+                    holders.computeIfAbsent(b.get("id").asText(), id -> new HashSet<>()).add(h.get("host").asText());
+                }
             }
         }
         assertThat(takers).as("backups from the two followers, never from the leader " + leader).hasSize(2).doesNotContain(leader);
+        long copied = owns.values().stream().filter(b -> holders.getOrDefault(b.get("id").asText(), Set.of()).size() == 2).count();
+        assertThat(copied).as("backups held by both peers besides their taker: " + holders).isGreaterThanOrEqualTo(3);
 
         Cli.Result readBack = Cli.etcdRescue("backup", "list", "-i", inventory.toString(), "--read-back");
         assertThat(readBack.exitCode()).as(readBack.all()).isZero();
-        assertThat(readBack.stdout()).contains("signed, read back ok").doesNotContain("NOT TRUSTED");
+        assertThat(readBack.stdout()).contains("signed, read back ok").contains("(copy since ").doesNotContain("NOT TRUSTED");
         TestHost taker = testbed.host(takers.iterator().next());
         try (var files = Files.list(taker.hostPath(DIR))) {
             List<String> names = files.map(p -> p.getFileName().toString()).toList();
@@ -186,16 +209,68 @@ class BackupsTest {
 
     @Test
     @Order(6)
-    void withEveryMemberLostRecoverFromTheLatestBackupBringsBackEveryKey() throws Exception {
+    void verifyReadsEveryCopyBackAndPruneSaysWhatWouldGo() throws Exception {
+        Cli.Result verify = Cli.etcdRescue("backup", "verify", "-i", inventory.toString());
+        assertThat(verify.exitCode()).as("the newest backup has good copies: " + verify.all()).isZero();
+        assertThat(verify.stdout()).contains("ok: digests, signature, trailer, bbolt, HashKV", "(copy since ",
+                "the newest backup of every cluster has a good copy");
+
+        TestHost h = testbed.host(0);
+        Cli.Result dry = Cli.etcdRescue("backup", "prune", "-i", inventory.toString(), "--host", h.name(), "--dry-run");
+        assertThat(dry.exitCode()).as(dry.all()).isZero();
+        assertThat(dry.stdout()).contains(h.name() + ": keeps ", ": the newest verified backup");
+    }
+
+    @Test
+    @Order(7)
+    void withEveryMemberLostTheTakersDirGoneAndOneCopyDamagedRecoveryComesFromTheOtherCopy() throws Exception {
         for (TestHost h : testbed.hosts()) {
             testbed.killEtcdPermanently(h);
         }
+        // No backup is taken any more: the newest one, its taker and the two peers that hold its copies.
+        JsonNode newest = null;
+        Map<String, Set<String>> holders = new HashMap<>();
+        Instant until = Instant.now().plus(Duration.ofSeconds(30));
+        while (Instant.now().isBefore(until)) {
+            newest = null;
+            holders.clear();
+            for (JsonNode h : json("backup", "list", "-i", inventory.toString(), "-o", "json").get("hosts")) {
+                for (JsonNode b : h.get("backups")) {
+                    if (!b.get("trusted").asBoolean()) {
+                        continue;
+                    }
+                    holders.computeIfAbsent(b.get("id").asText(), id -> new HashSet<>()).add(h.get("host").asText());
+                    if (newest == null || Instant.parse(b.get("takenAt").asText()).isAfter(Instant.parse(newest.get("takenAt").asText()))) {
+                        newest = b;
+                    }
+                }
+            }
+            if (newest != null && holders.get(newest.get("id").asText()).size() == 3) {
+                break;
+            }
+            Thread.sleep(2000);
+        }
+        assertThat(newest).isNotNull();
+        String id = newest.get("id").asText();
+        TestHost taker = testbed.host(newest.get("takenBy").asText());
+        List<String> peers = holders.get(id).stream().filter(n -> !n.equals(taker.name())).sorted().toList();
+        assertThat(peers).as("the newest backup " + id + " on both peers").hasSize(2);
+        Path lost = taker.hostPath(DIR).resolveSibling("backups.lost-by-test");
+        Files.move(taker.hostPath(DIR), lost);
+        Path damaged = testbed.host(peers.get(0)).hostPath(DIR).resolve(id + ".db.zst");
+        byte[] bytes = Files.readAllBytes(damaged);
+        bytes[bytes.length / 2] ^= 0x01;
+        Files.write(damaged, bytes);
+
         Cli.Result r = Cli.etcdRescue("recover", "-i", inventory.toString(), "--from-backup", "latest", "--yes");
 
         assertThat(r.exitCode()).as(r.all()).isZero();
-        assertThat(r.stderr()).contains("echo: restoring from backup echo-", "read back whole from");
+        assertThat(r.stderr()).contains("echo: passed over " + id + " (copy from " + taker.name() + ") on " + peers.get(0) + ": ")
+                .contains("echo: restoring from backup " + id, "taken ", " on " + taker.name() + "), read back whole from the copy on "
+                        + peers.get(1));
         Map<String, String> restored = EtcdData.readAll(URI.create("http://" + testbed.host(1).address() + ":22379"), "/registry/configmaps/");
         assertThat(restored).as("every key the backup held").isEqualTo(written);
+        assertThat(lost).as("the taker's backups, moved aside by the test, are still there").isDirectory();
     }
 
     private String leaderHost() throws Exception {

@@ -25,14 +25,27 @@ import java.util.List;
  * @param takenAt      when the snapshot was taken (ISO-8601, UTC)
  * @param takenBy      the agent's host name
  * @param slot         the schedule's slot: epoch milliseconds divided by the interval; -1 when taken on demand
+ * @param copyFrom     on a copy a peer pushed: the host it came from (the taker); null on the taker's own
+ * @param copiedAt     on such a copy: when it arrived and read back whole (ISO-8601, UTC); null otherwise
  */
 public record BackupManifest(int format, String id, String cluster, String clusterId, List<Member> members, long revision,
                              long compactRevision, long hashKv, long totalKeys, String etcdVersion, long snapshotSize,
                              String snapshotSha256, String file, long fileSize, String fileSha256, String compression,
-                             String takenAt, String takenBy, long slot) {
+                             String takenAt, String takenBy, long slot, String copyFrom, String copiedAt) {
     public static final int FORMAT = 1;
     /** The DSSE payload type of a signed manifest. */
     public static final String PAYLOAD_TYPE = "application/vnd.etcd-rescue.backup-manifest+json";
+
+    /** This manifest as a copy's: the same backup, marked as held by another host since {@code at}. */
+    public BackupManifest asCopy(String from, String at) {
+        return new BackupManifest(format, id, cluster, clusterId, members, revision, compactRevision, hashKv, totalKeys, etcdVersion,
+                snapshotSize, snapshotSha256, file, fileSize, fileSha256, compression, takenAt, takenBy, slot, from, at);
+    }
+
+    /** True on a copy a peer pushed here. */
+    public boolean isCopy() {
+        return copyFrom != null;
+    }
 
     public record Member(String id, String name, List<String> peerUrls, List<String> clientUrls) {}
 }

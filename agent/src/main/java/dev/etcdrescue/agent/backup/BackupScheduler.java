@@ -28,6 +28,7 @@ public final class BackupScheduler implements AutoCloseable {
     private final LocalEtcdctl etcdctl;
     private final BackupStore store;
     private final BackupTaker taker;
+    private final PeerCopies copies;
     private final RestoreDrill drills;
     private final Path staging;
     private final BooleanSupplier claimed;
@@ -44,8 +45,9 @@ public final class BackupScheduler implements AutoCloseable {
     private volatile BackupManifest lastTaken;
     private volatile double lastSeconds;
 
-    BackupScheduler(BackupConfig config, LocalEtcdctl etcdctl, BackupStore store, BackupTaker taker, RestoreDrill drills,
-                    BooleanSupplier claimed, Clock clock, Path staging) {
+    BackupScheduler(BackupConfig config, LocalEtcdctl etcdctl, BackupStore store, BackupTaker taker, PeerCopies copies,
+                    RestoreDrill drills, BooleanSupplier claimed, Clock clock, Path staging) {
+        this.copies = copies;
         this.drills = drills;
         this.staging = staging;
         this.config = config;
@@ -71,7 +73,10 @@ public final class BackupScheduler implements AutoCloseable {
         BackupTaker taker = new BackupTaker(config, agent.hostName(), etcdctl, store, signer, agent.stagingDir(), Clock.systemUTC());
         RestoreDrill drills = new RestoreDrill(new RestoreTools(agent.toolDirs(), runner, agent.commandTimeout()), runner,
                 agent.stagingDir(), store, Clock.systemUTC(), agent.restoreTimeout());
-        return Optional.of(new BackupScheduler(config, etcdctl, store, taker, drills, claimed, Clock.systemUTC(), agent.stagingDir()));
+        PeerCopies copies = new PeerCopies(store, signer, agent.hostName(), config.copies(), agent.listen().getPort(),
+                new dev.etcdrescue.agent.transfer.RelayDialer(agent.tls()), Clock.systemUTC(), config.cluster());
+        return Optional.of(new BackupScheduler(config, etcdctl, store, taker, copies, drills, claimed, Clock.systemUTC(),
+                agent.stagingDir()));
     }
 
     public BackupScheduler start() {
@@ -163,25 +168,52 @@ public final class BackupScheduler implements AutoCloseable {
             return;
         }
         BackupManifest taken = taken(slot, view);
-        List<String> removed = taker.prune(false);
-        lastResult = "slot " + slot + ": took " + taken.id() + (removed.isEmpty() ? "" : "; retention removed " + removed);
+        List<String> copied = copies.push(taken, view);
+        List<String> removed = taker.prune(false, false).remove();
+        lastResult = "slot " + slot + ": took " + taken.id() + copiesNote(copied) + (removed.isEmpty() ? "" : "; retention removed " + removed);
     }
 
+    private String copiesNote(List<String> copied) {
+        return copies.copies() == 0 ? "" : "; copies: " + String.join(", ", copied);
+    }
+
+    /** A backup taken on demand and what its copies to peers came to. */
+    public record Taken(BackupManifest manifest, List<String> copies) {}
+
     /** A backup now, outside the schedule (slot -1): refused while the agent is claimed. */
-    public synchronized BackupManifest takeNow() throws IOException, BackupTaker.Refused {
+    public synchronized Taken takeNow() throws IOException, BackupTaker.Refused {
         if (claimed.getAsBoolean()) {
             throw new BackupTaker.Refused("the agent is claimed by a recovery: no backup is taken until it ends");
         }
         BackupManifest taken;
+        LocalEtcdctl.ClusterView view;
         try {
-            taken = taken(-1, etcdctl.view());
+            view = etcdctl.view();
+            taken = taken(-1, view);
         } catch (IOException | BackupTaker.Refused e) {
             failures.incrementAndGet();
             throw e;
         }
-        List<String> removed = taker.prune(false);
-        lastResult = "on demand: took " + taken.id() + (removed.isEmpty() ? "" : "; retention removed " + removed);
-        return taken;
+        List<String> copied = copies.push(taken, view);
+        List<String> removed = taker.prune(false, false).remove();
+        lastResult = "on demand: took " + taken.id() + copiesNote(copied) + (removed.isEmpty() ? "" : "; retention removed " + removed);
+        return new Taken(taken, copied);
+    }
+
+    /**
+     * Retention now, as after each backup: what goes (with {@code dryRun}, what would) and why each other one stays;
+     * the newest backups are read back first, so the floor is the newest one that holds.
+     */
+    public synchronized BackupTaker.Pruned prune(boolean dryRun) throws IOException {
+        BackupTaker.Pruned p = taker.prune(dryRun, true);
+        if (!dryRun && !p.remove().isEmpty()) {
+            lastResult = "prune: retention removed " + p.remove();
+        }
+        return p;
+    }
+
+    public PeerCopies copies() {
+        return copies;
     }
 
     private BackupManifest taken(long slot, LocalEtcdctl.ClusterView view) throws IOException, BackupTaker.Refused {

@@ -1,7 +1,12 @@
 package dev.etcdrescue.agent.backup;
 
 import dev.etcdrescue.proto.v1.BackupAgentGrpc;
+import dev.etcdrescue.proto.v1.BackupCopyChunk;
+import dev.etcdrescue.proto.v1.BackupCopyResult;
 import dev.etcdrescue.proto.v1.BackupEntry;
+import dev.etcdrescue.proto.v1.KeptBackup;
+import dev.etcdrescue.proto.v1.PruneBackupsRequest;
+import dev.etcdrescue.proto.v1.PruneResult;
 import dev.etcdrescue.proto.v1.BackupList;
 import dev.etcdrescue.proto.v1.DrillBackupRequest;
 import dev.etcdrescue.proto.v1.DrillResult;
@@ -23,9 +28,12 @@ import org.slf4j.LoggerFactory;
 public final class BackupService extends BackupAgentGrpc.BackupAgentImplBase {
     private static final Logger log = LoggerFactory.getLogger(BackupService.class);
     private final Optional<BackupScheduler> backups;
+    /** The caller's certificate CN, from the call's context (the interceptor puts it there). */
+    private final java.util.function.Supplier<String> caller;
 
-    public BackupService(Optional<BackupScheduler> backups) {
+    public BackupService(Optional<BackupScheduler> backups, java.util.function.Supplier<String> caller) {
         this.backups = backups;
+        this.caller = caller;
     }
 
     @Override
@@ -40,12 +48,17 @@ public final class BackupService extends BackupAgentGrpc.BackupAgentImplBase {
             BackupList.Builder list = BackupList.newBuilder().setConfigured(true).setDir(b.config().dir().toString())
                     .setIntervalMs(b.config().interval().toMillis()).setLastResult(b.lastResult());
             for (BackupStore.Listed l : b.store().list()) {
+                if (!request.getId().isEmpty() && !l.id().equals(request.getId())) {
+                    continue;
+                }
                 BackupEntry.Builder e = l.trusted() ? entry(l.manifest()).setTrusted(true) : BackupEntry.newBuilder().setId(l.id());
                 RestoreDrill.last(b.store().dir(), l.id()).ifPresent(d -> e.setLastDrill(proto(d)));
                 if (!l.trusted()) {
                     e.setProblem(l.problem());
                 } else if (request.getReadBack()) {
-                    Optional<String> differs = b.store().verify(l.manifest());
+                    Optional<String> differs = request.getDeep()
+                            ? b.store().verifyDeep(l.manifest(), b.stagingFile("verify-" + l.id() + "-" + java.util.UUID.randomUUID() + ".db"))
+                            : b.store().verify(l.manifest());
                     e.setReadBackOk(differs.isEmpty()).setProblem(differs.orElse(""));
                 }
                 list.addBackups(e);
@@ -66,8 +79,8 @@ public final class BackupService extends BackupAgentGrpc.BackupAgentImplBase {
             return;
         }
         try {
-            BackupManifest taken = backups.get().takeNow();
-            out.onNext(entry(taken).setTrusted(true).build());
+            BackupScheduler.Taken taken = backups.get().takeNow();
+            out.onNext(entry(taken.manifest()).setTrusted(true).addAllCopies(taken.copies()).build());
             out.onCompleted();
         } catch (BackupTaker.Refused e) {
             log.warn("backup on demand refused: {}", e.getMessage());
@@ -153,6 +166,125 @@ public final class BackupService extends BackupAgentGrpc.BackupAgentImplBase {
         return BackupEntry.newBuilder().setId(m.id()).setCluster(m.cluster()).setClusterId(m.clusterId()).setRevision(m.revision())
                 .setTotalKeys(m.totalKeys()).setTakenAt(m.takenAt()).setTakenBy(m.takenBy()).setSnapshotSize(m.snapshotSize())
                 .setFileSize(m.fileSize()).setEtcdVersion(m.etcdVersion()).setHashKv(m.hashKv()).setFileSha256(m.fileSha256())
-                .setSnapshotSha256(m.snapshotSha256());
+                .setSnapshotSha256(m.snapshotSha256()).setCopyFrom(m.copyFrom() == null ? "" : m.copyFrom())
+                .setCopiedAt(m.copiedAt() == null ? "" : m.copiedAt());
+    }
+
+    @Override
+    public void pruneBackups(PruneBackupsRequest request, StreamObserver<PruneResult> out) {
+        if (backups.isEmpty()) {
+            out.onError(Status.FAILED_PRECONDITION.withDescription("backups are not configured on this host: add backup: to agent.yaml")
+                    .asRuntimeException());
+            return;
+        }
+        try {
+            BackupTaker.Pruned p = backups.get().prune(request.getDryRun());
+            PruneResult.Builder r = PruneResult.newBuilder().setDryRun(request.getDryRun()).addAllRemoved(p.remove());
+            p.keep().forEach((id, why) -> r.addKept(KeptBackup.newBuilder().setId(id).setReason(why)));
+            p.leftAlone().forEach((id, why) -> r.addUntrusted(id + ": " + why));
+            out.onNext(r.build());
+            out.onCompleted();
+        } catch (IOException e) {
+            out.onError(Status.INTERNAL.withDescription("prune failed: " + e.getMessage()).asRuntimeException());
+        }
+    }
+
+    @Override
+    public StreamObserver<BackupCopyChunk> storeBackupCopy(StreamObserver<BackupCopyResult> out) {
+        String from = caller.get();
+        if (backups.isEmpty()) {
+            out.onError(Status.FAILED_PRECONDITION.withDescription("backups are not configured on this host: add backup: to its agent.yaml"
+                    + " to hold copies").asRuntimeException());
+            return new StreamObserver<>() {
+                @Override
+                public void onNext(BackupCopyChunk value) {}
+
+                @Override
+                public void onError(Throwable t) {}
+
+                @Override
+                public void onCompleted() {}
+            };
+        }
+        PeerCopies copies = backups.get().copies();
+        return new StreamObserver<>() {
+            private IncomingCopy incoming;
+            private boolean done;
+
+            @Override
+            public void onNext(BackupCopyChunk chunk) {
+                if (done) {
+                    return;
+                }
+                try {
+                    if (incoming == null) {
+                        PeerCopies.Accepted accepted = copies.accept(chunk.getManifest().toByteArray(), from);
+                        if (accepted.alreadyHeld().isPresent()) {
+                            answer(BackupCopyResult.newBuilder().setId(accepted.original().id()).setHolder(copies.hostName())
+                                    .setCopiedAt(nullToEmpty(accepted.alreadyHeld().get().copiedAt())).setAlreadyHeld(true).build());
+                            return;
+                        }
+                        incoming = copies.receive(accepted.original());
+                    }
+                    if (!chunk.getData().isEmpty()) {
+                        incoming.write(chunk.getData().asReadOnlyByteBuffer());
+                    }
+                    if (chunk.getLast()) {
+                        BackupManifest held = copies.finish(incoming);
+                        log.info("backup {} from {}: copy held, read back whole", held.id(), from);
+                        answer(BackupCopyResult.newBuilder().setId(held.id()).setHolder(copies.hostName()).setCopiedAt(held.copiedAt())
+                                .build());
+                    }
+                } catch (PeerCopies.Refused e) {
+                    fail(Status.PERMISSION_DENIED.withDescription(e.getMessage()));
+                } catch (IOException e) {
+                    fail(Status.FAILED_PRECONDITION.withDescription("copy not kept: " + e.getMessage()));
+                }
+            }
+
+            private void answer(BackupCopyResult result) {
+                done = true;
+                closeIncoming();
+                out.onNext(result);
+                out.onCompleted();
+            }
+
+            private void fail(Status status) {
+                log.warn("copy from {} refused: {}", from, status.getDescription());
+                done = true;
+                closeIncoming();
+                out.onError(status.asRuntimeException());
+            }
+
+            private void closeIncoming() {
+                if (incoming != null) {
+                    try {
+                        incoming.close();
+                    } catch (IOException e) {
+                        log.warn("could not remove an unfinished copy: {}", e.getMessage());
+                    }
+                }
+            }
+
+            @Override
+            public void onError(Throwable t) {
+                if (!done) {
+                    log.warn("copy from {} broke off: {}", from, t.getMessage());
+                    done = true;
+                    closeIncoming();
+                }
+            }
+
+            @Override
+            public void onCompleted() {
+                if (!done) {
+                    fail(Status.INVALID_ARGUMENT.withDescription("the copy ended without its last message: nothing kept"));
+                }
+            }
+        };
+    }
+
+    private static String nullToEmpty(String s) {
+        return s == null ? "" : s;
     }
 }

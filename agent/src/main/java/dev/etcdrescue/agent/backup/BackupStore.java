@@ -5,6 +5,8 @@ import com.github.luben.zstd.ZstdOutputStream;
 import dev.etcdrescue.agent.io.SafeFiles;
 import dev.etcdrescue.pki.SigningIdentity;
 import dev.etcdrescue.snapshotformat.SnapshotDigest;
+import dev.etcdrescue.snapshotformat.bolt.BoltSnapshot;
+import dev.etcdrescue.snapshotformat.bolt.SnapshotInfo;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -76,7 +78,7 @@ public final class BackupStore {
                 described.members(), described.revision(), described.compactRevision(), described.hashKv(), described.totalKeys(),
                 described.etcdVersion(), described.snapshotSize(), described.snapshotSha256(), data.getFileName().toString(),
                 Files.size(data), HexFormat.of().formatHex(stored.digest()), "zstd", described.takenAt(), described.takenBy(),
-                described.slot());
+                described.slot(), null, null);
         SafeFiles.writeAtomically(dir.resolve(described.id() + MANIFEST),
                 new String(ManifestEnvelope.sign(complete, signer), StandardCharsets.UTF_8), "rw-------");
         SafeFiles.fsyncDirectory(dir);
@@ -144,6 +146,90 @@ public final class BackupStore {
              OutputStream out = Files.newOutputStream(target, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
             in.transferTo(out);
         }
+    }
+
+    /** A signed manifest from elsewhere (a peer's), checked against the fleet CA as the ones here are. */
+    public ManifestEnvelope.Checked check(byte[] envelope) {
+        return ManifestEnvelope.read(envelope, fleetCa);
+    }
+
+    /** The signed manifest of {@code id} exactly as stored (what a peer copy carries). */
+    public byte[] manifestBytes(String id) throws IOException {
+        return Files.readAllBytes(dir.resolve(id + MANIFEST));
+    }
+
+    /**
+     * {@link #verify} and then the snapshot inside, unpacked to {@code scratch} (removed after): etcd's SHA-256
+     * trailer, the bbolt structure, and revision, key count and HashKV equal to the manifest's. Empty when all hold.
+     */
+    public Optional<String> verifyDeep(BackupManifest manifest, Path scratch) throws IOException {
+        Optional<String> digests = verify(manifest);
+        if (digests.isPresent()) {
+            return digests;
+        }
+        try {
+            extract(manifest, scratch);
+            SnapshotDigest digest = new SnapshotDigest();
+            byte[] buffer = new byte[1 << 16];
+            try (InputStream in = Files.newInputStream(scratch)) {
+                for (int n = in.read(buffer); n >= 0; n = in.read(buffer)) {
+                    digest.update(buffer, 0, n);
+                }
+            }
+            if (digest.trailer() != SnapshotDigest.Trailer.VALID) {
+                return Optional.of("the snapshot inside " + manifest.file() + " has etcd's hash trailer "
+                        + digest.trailer().name().toLowerCase(java.util.Locale.ROOT));
+            }
+            SnapshotInfo info;
+            long hashKv;
+            try {
+                info = BoltSnapshot.read(scratch);
+                hashKv = BoltSnapshot.hashKv(scratch);
+            } catch (IOException | RuntimeException e) {
+                return Optional.of("the snapshot inside " + manifest.file() + " is not a whole bbolt file: " + e.getMessage());
+            }
+            if (info.revision() != manifest.revision() || info.totalKeys() != manifest.totalKeys() || hashKv != manifest.hashKv()) {
+                return Optional.of(String.format(java.util.Locale.ROOT, "the snapshot inside %s holds revision %d, %d keys, HashKV %08x;"
+                        + " the manifest says revision %d, %d keys, HashKV %08x", manifest.file(), info.revision(), info.totalKeys(),
+                        hashKv, manifest.revision(), manifest.totalKeys(), manifest.hashKv()));
+            }
+            return Optional.empty();
+        } finally {
+            Files.deleteIfExists(scratch);
+        }
+    }
+
+    /**
+     * Starts receiving a copy of {@code original} (a manifest whose signature was checked): its file goes in under a
+     * temporary name. A data file of that id without a manifest (a copy that never finished) is moved aside first.
+     */
+    public IncomingCopy receiveCopy(BackupManifest original) throws IOException {
+        Files.createDirectories(dir);
+        Path data = dir.resolve(original.id() + DATA);
+        if (Files.exists(dir.resolve(original.id() + MANIFEST))) {
+            throw new IOException("a backup named " + original.id() + " is already in " + dir);
+        }
+        if (Files.exists(data)) {
+            Path aside = SafeFiles.moveAside(data, ".unfinished");
+            org.slf4j.LoggerFactory.getLogger(BackupStore.class).warn("{} had no manifest (never finished): moved aside to {}", data, aside);
+        }
+        Path part = dir.resolve("." + original.id() + DATA + ".part");
+        Files.deleteIfExists(part);
+        return new IncomingCopy(this, original, part, data);
+    }
+
+    /** Completes a copy whose file is in place: reads it back whole, then writes the holder's manifest, last. */
+    BackupManifest completeCopy(BackupManifest original, Path data, SigningIdentity holder, String fromHost, String at) throws IOException {
+        Optional<String> differs = verify(original);
+        if (differs.isPresent()) {
+            Files.deleteIfExists(data);
+            throw new IOException("the copy does not read back: " + differs.get());
+        }
+        BackupManifest copy = original.asCopy(fromHost, at);
+        SafeFiles.writeAtomically(dir.resolve(original.id() + MANIFEST),
+                new String(ManifestEnvelope.sign(copy, holder), StandardCharsets.UTF_8), "rw-------");
+        SafeFiles.fsyncDirectory(dir);
+        return copy;
     }
 
     /** Removes a backup retention let go: the manifest first, so that a half-removed backup is never listed. */

@@ -76,7 +76,7 @@ public final class BackupTaker {
             String cluster = config.cluster().orElse(view.clusterId());
             BackupManifest described = new BackupManifest(BackupManifest.FORMAT, cluster + "-" + ID_TIME.format(takenAt) + "-r" + info.revision(),
                     cluster, view.clusterId(), members(view), info.revision(), info.compactRevision(), fromFile, info.totalKeys(),
-                    view.version(), Files.size(snapshot), digest.hex(), null, 0, null, null, takenAt.toString(), hostName, slot);
+                    view.version(), Files.size(snapshot), digest.hex(), null, 0, null, null, takenAt.toString(), hostName, slot, null, null);
             BackupManifest stored = store.store(described, snapshot, signer);
             log.info("backup {} stored in {}: revision {}, {} keys, HashKV {} equal to the member's, {} bytes ({} compressed)",
                     stored.id(), store.dir(), stored.revision(), stored.totalKeys(), Long.toHexString(stored.hashKv()),
@@ -88,12 +88,37 @@ public final class BackupTaker {
         }
     }
 
-    /** Applies retention to the trusted backups of this dir; returns the ids removed. */
-    List<String> prune(boolean dryRun) throws IOException {
+    /**
+     * What retention decided: the ids removed (or that would be), each kept one with its reason, and those it leaves
+     * to the operator (a manifest that does not hold, or a file that did not read back), each with why.
+     */
+    public record Pruned(List<String> remove, java.util.Map<String, String> keep, java.util.Map<String, String> leftAlone) {}
+
+    /**
+     * Applies retention to the trusted backups of this dir (own and copies alike); with {@code dryRun}, removes nothing.
+     * With {@code readBack}, the newest ones are read back first until one holds: those that do not are left alone
+     * (never removed by retention), and the floor "the newest verified backup" is the newest that read back whole.
+     */
+    Pruned prune(boolean dryRun, boolean readBack) throws IOException {
         List<BackupStore.Listed> listed = store.list();
+        java.util.Map<String, String> leftAlone = new java.util.LinkedHashMap<>();
+        listed.stream().filter(l -> !l.trusted()).forEach(l -> leftAlone.put(l.id(), l.problem()));
+        if (readBack) {
+            List<BackupStore.Listed> newestFirst = listed.stream().filter(BackupStore.Listed::trusted)
+                    .sorted(java.util.Comparator.comparing((BackupStore.Listed l) -> Instant.parse(l.manifest().takenAt())).reversed())
+                    .toList();
+            for (BackupStore.Listed l : newestFirst) {
+                java.util.Optional<String> differs = store.verify(l.manifest());
+                if (differs.isEmpty()) {
+                    break;
+                }
+                leftAlone.put(l.id(), "does not read back: " + differs.get());
+            }
+        }
         List<Retention.Candidate> candidates = listed.stream()
                 .map(l -> new Retention.Candidate(l.id(), l.trusted() ? Instant.parse(l.manifest().takenAt()) : Instant.EPOCH,
-                        l.trusted(), RestoreDrill.last(store.dir(), l.id()).map(RestoreDrill.Result::ok).orElse(false))).toList();
+                        l.trusted() && !leftAlone.containsKey(l.id()),
+                        RestoreDrill.last(store.dir(), l.id()).map(RestoreDrill.Result::ok).orElse(false))).toList();
         Retention.Decision d = Retention.decide(candidates, clock.instant(), config.retention());
         if (!dryRun) {
             for (String id : d.remove()) {
@@ -102,7 +127,7 @@ public final class BackupTaker {
                 log.info("backup {} removed by retention", id);
             }
         }
-        return d.remove();
+        return new Pruned(d.remove(), d.keep(), leftAlone);
     }
 
     private static SnapshotDigest digest(Path file) throws IOException {

@@ -30,7 +30,8 @@ public final class AgentConfigLoader {
             "base_unit_dirs", "tool_dirs", "backup_dirs", "max_claim_ttl", "base_unit", "systemctl",
             "restore_timeout", "command_timeout", "units", "max_snapshot_bytes", "log_dirs", "backup", "metrics",
             "data_port"));
-    private static final Set<String> BACKUP_KEYS = new TreeSet<>(List.of("interval", "dir", "cluster", "etcd", "retention", "drill_every"));
+    private static final Set<String> BACKUP_KEYS = new TreeSet<>(List.of("interval", "dir", "cluster", "etcd", "retention", "drill_every",
+            "copies"));
     private static final Set<String> BACKUP_ETCD_KEYS = new TreeSet<>(List.of("endpoint", "ca", "cert", "key"));
     private static final Set<String> RETENTION_KEYS = new TreeSet<>(List.of("keep_last", "hourly", "daily", "weekly"));
     private static final Pattern CLUSTER = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
@@ -142,7 +143,19 @@ public final class AgentConfigLoader {
         Optional<Duration> drillEvery = b.has("drill_every") ? Optional.of(durationAt(b, "drill_every", "backup.", Duration.ZERO))
                 : Optional.empty();
         return Optional.of(new BackupConfig(interval, dir, cluster,
-                new BackupConfig.EtcdAccess(java.net.URI.create(endpoint), ca, cert, key), retention(b), drillEvery));
+                new BackupConfig.EtcdAccess(java.net.URI.create(endpoint), ca, cert, key), retention(b), drillEvery, copies(b)));
+    }
+
+    private int copies(YamlNode b) throws ConfigException {
+        YamlNode value = b.get("copies");
+        if (value == null || value.isNull()) {
+            return BackupConfig.DEFAULT_COPIES;
+        }
+        String text = value.isValueNode() ? value.asText().strip() : "";
+        if (!text.matches("[0-9]") || Integer.parseInt(text) > 6) {
+            throw new ConfigException(file, "backup.copies", "must be a whole number from 0 (no copies on peers) to 6, got '" + text + "'");
+        }
+        return Integer.parseInt(text);
     }
 
     private BackupConfig.Retention retention(YamlNode b) throws ConfigException {

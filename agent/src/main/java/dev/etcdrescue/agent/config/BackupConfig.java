@@ -15,9 +15,12 @@ import java.util.Optional;
  * @param etcd      how this agent reaches its own member, as its clients do
  * @param retention how many to keep, by age tier
  * @param drillEvery how often this agent restores its newest backup into a throwaway etcd to prove it restores; none when empty
+ * @param copies    how many peer agents of the cluster get a copy of each backup this agent takes (0: none)
  */
 public record BackupConfig(Duration interval, Path dir, Optional<String> cluster, EtcdAccess etcd, Retention retention,
-                           Optional<Duration> drillEvery) {
+                           Optional<Duration> drillEvery, int copies) {
+    /** One copy on a peer besides the taker's own: two independent copies of every backup. */
+    public static final int DEFAULT_COPIES = 1;
 
     /** The member's client URL and, for https, the client TLS files (those of the member's own clients). */
     public record EtcdAccess(URI endpoint, Optional<Path> ca, Optional<Path> cert, Optional<Path> key) {}

@@ -123,7 +123,7 @@ public final class AgentServer {
         Server server = NettyServerBuilder.forAddress(listen)
                 .sslContext(tls)
                 .addService(ServerInterceptors.intercept(transfers.chunks().bind(service.bindService()), auth))
-                .addService(ServerInterceptors.intercept(new BackupService(backups), auth))
+                .addService(ServerInterceptors.intercept(new BackupService(backups, PeerIdentity::currentCommonName), auth))
                 .permitKeepAliveTime(10, TimeUnit.SECONDS)
                 // A coordinator that vanished without a reset (its host down, packets dropped) would keep
                 // an upload open, and a resume refused, until the call's deadline; pings find it in ~40 s.

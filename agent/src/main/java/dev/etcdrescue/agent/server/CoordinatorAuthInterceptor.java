@@ -29,10 +29,10 @@ import org.slf4j.LoggerFactory;
 /**
  * TLS has already proven the client certificate comes from the fleet CA; this checks what it is
  * allowed to do: the coordinator role (and, if configured, the coordinator's CN and key, see
- * {@link CallerPolicy}) for every RescueAgent and BackupAgent method, except RelaySnapshot, which only peers call, with
- * their agent certificates
- * (OU=agent); the stream itself then needs a relay grant that the coordinator signed for the transfer
- * (checked on its first message, see {@code transfer.RelayGrants}).
+ * {@link CallerPolicy}) for every RescueAgent and BackupAgent method, except the two only peers call, with their agent
+ * certificates (OU=agent): RelaySnapshot, whose stream then needs a relay grant that the coordinator signed for the
+ * transfer (checked on its first message, see {@code transfer.RelayGrants}), and StoreBackupCopy, whose first message
+ * must carry a backup manifest the calling agent itself signed (checked by {@code backup.PeerCopies}).
  * A refused call to a mutating method goes to the audit log like any other mutating call: an
  * attempt by the wrong identity is exactly what an operator wants to find there.
  */
@@ -41,6 +41,9 @@ public final class CoordinatorAuthInterceptor implements ServerInterceptor {
     /** The caller's verified certificate: BeginTransfer keeps the coordinator's to check relay grants against. */
     public static final Context.Key<X509Certificate> PEER_CERTIFICATE = Context.key("etcd-rescue-peer-certificate");
     private static final String RELAY = RescueAgentGrpc.getRelaySnapshotMethod().getFullMethodName();
+    private static final String COPY = BackupAgentGrpc.getStoreBackupCopyMethod().getFullMethodName();
+    /** The only methods an agent's certificate may call; the coordinator's may call every other one, and none of these. */
+    private static final Set<String> AGENTS_ONLY = Set.of(RELAY, COPY);
     private static final Set<String> READ_ONLY = Set.of(
             RescueAgentGrpc.getGetStatusMethod().getFullMethodName(),
             RescueAgentGrpc.getWatchStatusMethod().getFullMethodName(),
@@ -88,8 +91,13 @@ public final class CoordinatorAuthInterceptor implements ServerInterceptor {
                     + " has role " + peer.role().map(Role::organizationalUnit).orElse("(none)") + "; only peer agents (OU=agent) holding"
                     + " a coordinator's relay grant may call " + method + " (the coordinator uses UploadSnapshot)"));
         }
+        if (method.equals(COPY) && peer.role().orElse(null) != Role.AGENT) {
+            return Optional.of(refuse(method, remote, peer.commonName(), Status.PERMISSION_DENIED, "certificate " + peer.commonName()
+                    + " has role " + peer.role().map(Role::organizationalUnit).orElse("(none)") + "; only peer agents (OU=agent) push"
+                    + " copies of the backups they took with " + method));
+        }
         // Every other method of every service this guards (RescueAgent, BackupAgent, the data channel) is the coordinator's alone.
-        if (!method.equals(RELAY)) {
+        if (!AGENTS_ONLY.contains(method)) {
             if (peer.role().orElse(null) != Role.COORDINATOR) {
                 return Optional.of(refuse(method, remote, peer.commonName(), Status.PERMISSION_DENIED, "certificate "
                         + peer.commonName() + " has role " + peer.role().map(Role::organizationalUnit).orElse("(none)")

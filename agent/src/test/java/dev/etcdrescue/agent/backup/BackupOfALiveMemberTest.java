@@ -68,7 +68,7 @@ class BackupOfALiveMemberTest {
     private static BackupConfig config(Path backups) {
         return new BackupConfig(INTERVAL, backups, Optional.of("prod-a"),
                 new BackupConfig.EtcdAccess(etcd.clientUrl(), Optional.empty(), Optional.empty(), Optional.empty()),
-                new BackupConfig.Retention(2, 0, 0, 0), Optional.empty());
+                new BackupConfig.Retention(2, 0, 0, 0), Optional.empty(), 1);
     }
 
     private static LocalEtcdctl etcdctl(BackupConfig config) {
@@ -167,7 +167,9 @@ class BackupOfALiveMemberTest {
             }
         };
         BackupTaker taker = new BackupTaker(config, "node-1", etcdctl, store, signer, own.resolve("staging"), clock);
-        BackupScheduler scheduler = new BackupScheduler(config, etcdctl, store, taker, drills(store, own), claimed::get, clock,
+        PeerCopies noCopies = new PeerCopies(store, signer, "node-1", 0, 7443, new dev.etcdrescue.agent.transfer.RelayDialer(null), clock,
+                Optional.empty());
+        BackupScheduler scheduler = new BackupScheduler(config, etcdctl, store, taker, noCopies, drills(store, own), claimed::get, clock,
                 own.resolve("staging"));
 
         scheduler.tick();
@@ -204,7 +206,7 @@ class BackupOfALiveMemberTest {
     void aMemberThatDoesNotAnswerGivesAnErrorAndNoFile(@TempDir Path own) {
         BackupConfig config = new BackupConfig(INTERVAL, own.resolve("backups"), Optional.empty(),
                 new BackupConfig.EtcdAccess(java.net.URI.create("http://127.0.0.1:" + FreePorts.loopback()), Optional.empty(),
-                        Optional.empty(), Optional.empty()), BackupConfig.Retention.DEFAULT, Optional.empty());
+                        Optional.empty(), Optional.empty()), BackupConfig.Retention.DEFAULT, Optional.empty(), 1);
         assertThatThrownBy(() -> etcdctl(config).view()).hasMessageContaining("etcdctl member list against http://127.0.0.1:");
         assertThat(own.resolve("backups")).doesNotExist();
     }

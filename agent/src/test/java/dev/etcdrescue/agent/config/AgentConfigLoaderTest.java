@@ -229,6 +229,7 @@ class AgentConfigLoaderTest {
         assertThat(b.dir()).isEqualTo(Path.of("/var/backups/etcd-rescue"));
         assertThat(b.etcd().endpoint()).hasToString("https://10.0.0.1:2379");
         assertThat(b.retention()).isEqualTo(new BackupConfig.Retention(5, 24, 7, 8));
+        assertThat(b.copies()).as("one copy on a peer by default").isEqualTo(1);
 
         assertThatThrownBy(() -> AgentConfigLoader.load(write(DOCUMENTED + "backup: {interval: PT15M}\n")))
                 .hasMessageContaining("field backup.etcd: required");
@@ -241,7 +242,12 @@ class AgentConfigLoaderTest {
         assertThatThrownBy(() -> AgentConfigLoader.load(write(DOCUMENTED + "backup: {etcd: {endpoint: 'http://a:2379'}, retention: {keep_last: 0}}\n")))
                 .hasMessageContaining("field backup.retention.keep_last: must be at least 1");
         assertThatThrownBy(() -> AgentConfigLoader.load(write(DOCUMENTED + "backup: {etcd: {endpoint: 'http://a:2379'}, every: 5}\n")))
-                .hasMessageContaining("field backup.every: unknown key; allowed keys are [cluster, dir, drill_every, etcd, interval, retention]");
+                .hasMessageContaining("field backup.every: unknown key; allowed keys are [cluster, copies, dir, drill_every, etcd, interval,"
+                        + " retention]");
+        assertThatThrownBy(() -> AgentConfigLoader.load(write(DOCUMENTED + "backup: {etcd: {endpoint: 'http://a:2379'}, copies: many}\n")))
+                .hasMessageContaining("field backup.copies: must be a whole number from 0");
+        assertThat(AgentConfigLoader.load(write(DOCUMENTED + "backup: {etcd: {endpoint: 'http://a:2379'}, copies: 2}\n")).backup().orElseThrow()
+                .copies()).isEqualTo(2);
         assertThat(AgentConfigLoader.load(write(DOCUMENTED + "metrics: {listen: '127.0.0.1:9464'}\n")).metricsListen()).get()
                 .satisfies(a -> assertThat(a.getPort()).isEqualTo(9464));
         assertThatThrownBy(() -> AgentConfigLoader.load(write(DOCUMENTED + "metrics: {listen: '9464'}\n")))

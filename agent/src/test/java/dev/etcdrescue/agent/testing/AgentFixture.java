@@ -72,6 +72,11 @@ public final class AgentFixture implements AutoCloseable {
         this(root, "", "[/usr/local/bin, /usr/bin]", hostName, sameFleet, "");
     }
 
+    /** Another host of {@code sameFleet}'s fleet (null: a new fleet) with {@code extraYaml} added to its agent.yaml. */
+    public static AgentFixture peer(Path root, String hostName, TestCerts sameFleet, String extraYaml) throws Exception {
+        return new AgentFixture(root, "", "[/usr/local/bin, /usr/bin]", hostName, sameFleet, extraYaml);
+    }
+
     private AgentFixture(Path root, String tlsExtra, String toolDirs, String hostName, TestCerts sameFleet,
                          String extraYaml) throws Exception {
         this.root = root;

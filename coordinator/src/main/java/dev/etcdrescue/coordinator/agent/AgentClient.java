@@ -160,6 +160,18 @@ public final class AgentClient implements AutoCloseable {
                 .listBackups(ListBackupsRequest.newBuilder().setReadBack(readBack).build());
     }
 
+    /** ListBackups reading every file back and the snapshot inside it (trailer, bbolt, HashKV); {@code id} empty: all. */
+    public BackupList verifyBackups(String id, Duration timeout) {
+        return BackupAgentGrpc.newBlockingStub(channel).withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS)
+                .listBackups(ListBackupsRequest.newBuilder().setReadBack(true).setDeep(true).setId(id).build());
+    }
+
+    /** PruneBackups: retention applied now on that host, or (dry run) what it would remove. */
+    public dev.etcdrescue.proto.v1.PruneResult pruneBackups(boolean dryRun, Duration timeout) {
+        return BackupAgentGrpc.newBlockingStub(channel).withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS)
+                .pruneBackups(dev.etcdrescue.proto.v1.PruneBackupsRequest.newBuilder().setDryRun(dryRun).build());
+    }
+
     /** TakeBackup: a backup now, checked, signed and stored on that host. */
     public BackupEntry takeBackup(Duration timeout) {
         return BackupAgentGrpc.newBlockingStub(channel).withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS)

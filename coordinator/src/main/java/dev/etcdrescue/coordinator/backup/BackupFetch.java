@@ -16,16 +16,15 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.function.Consumer;
 
 /**
- * {@code recover --from-backup latest|ID}: the cluster's backups as its agents list them, newest first, and the
- * first that arrives whole: its holder reads it back against the signed manifest and streams the snapshot, which
- * must hash to the manifest's digest here. Every backup passed over is named with the reason.
+ * {@code recover --from-backup latest|ID}: the cluster's backups as its agents list them, every copy on every agent that
+ * answers (the taker's own and those its peers hold), newest first ({@link BackupCandidates}), and the first that
+ * arrives whole: its holder reads it back against the signed manifest and streams the snapshot, which must hash to the
+ * manifest's digest here. Every copy passed over is named with the reason.
  */
 public final class BackupFetch {
     /** The name a fetched backup has in the run's work dir: {@code resume} finds it there. */
@@ -46,31 +45,17 @@ public final class BackupFetch {
      */
     public Fetched fetch(ClusterPlan plan, String which, Path workDir, Consumer<String> notes) throws InterruptedException {
         List<FleetBackups.HostBackups> hosts = new FleetBackups(dir -> channels, timeout).ask(List.of(plan), false);
+        BackupCandidates.Choice choice = BackupCandidates.order(hosts, which);
         List<String> passedOver = new ArrayList<>();
-        hosts.stream().filter(h -> h.error() != null).forEach(h -> note(passedOver, notes, h.host() + " not asked: " + h.error()));
-        record Candidate(BackupEntry backup, MemberPlan holder) {}
-        List<Candidate> candidates = new ArrayList<>();
-        for (FleetBackups.HostBackups h : hosts) {
-            MemberPlan holder = plan.members().stream().filter(m -> m.hostName().equals(h.host())).findFirst().orElseThrow();
-            for (BackupEntry b : h.backups()) {
-                if (!which.equals("latest") && !b.getId().equals(which)) {
-                    continue;
-                }
-                if (!b.getTrusted()) {
-                    note(passedOver, notes, b.getId() + " on " + h.host() + ": " + b.getProblem());
-                    continue;
-                }
-                candidates.add(new Candidate(b, holder));
-            }
-        }
-        candidates.sort(Comparator.comparing((Candidate c) -> Instant.parse(c.backup().getTakenAt())).reversed());
-        for (Candidate c : candidates) {
+        choice.passedOver().forEach(why -> note(passedOver, notes, why));
+        for (BackupCandidates.Candidate c : choice.inOrder()) {
+            MemberPlan holder = plan.members().stream().filter(m -> m.hostName().equals(c.holder())).findFirst().orElseThrow();
             try {
-                Path file = download(c.holder(), c.backup(), workDir);
-                return new Fetched(file, c.backup(), c.holder().hostName(), passedOver);
+                Path file = download(holder, c.backup(), workDir);
+                return new Fetched(file, c.backup(), c.holder(), passedOver);
             } catch (RuntimeException | IOException e) {
-                note(passedOver, notes, c.backup().getId() + " on " + c.holder().hostName() + ": "
-                        + (e instanceof UserException ? e.getMessage() : AgentError.describe(e, c.holder().agentEndpoint().toString())));
+                note(passedOver, notes, c.describe() + ": "
+                        + (e instanceof UserException ? e.getMessage() : AgentError.describe(e, holder.agentEndpoint().toString())));
             }
         }
         throw new UserException(FailureKind.REFUSED, (which.equals("latest") ? "no backup of cluster " + plan.name()

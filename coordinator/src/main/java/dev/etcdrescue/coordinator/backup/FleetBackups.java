@@ -52,6 +52,15 @@ public final class FleetBackups {
                                  Optional<BackupEntry> newest, Optional<Duration> age, Optional<DrillResult> lastDrill) {}
 
     public List<HostBackups> ask(List<ClusterPlan> clusters, boolean readBack) throws InterruptedException {
+        return ask(clusters, agent -> agent.listBackups(readBack, timeout));
+    }
+
+    /** Every host reads its copies back, with the snapshot inside each (all of them, or those of backup {@code id}). */
+    public List<HostBackups> verify(List<ClusterPlan> clusters, String id) throws InterruptedException {
+        return ask(clusters, agent -> agent.verifyBackups(id, timeout));
+    }
+
+    private List<HostBackups> ask(List<ClusterPlan> clusters, Function<AgentClient, BackupList> how) throws InterruptedException {
         Map<Path, AgentChannels> channels = new HashMap<>();
         clusters.forEach(plan -> channels.computeIfAbsent(plan.tlsDir(), channelsOf));
         int hosts = clusters.stream().mapToInt(c -> c.members().size()).sum();
@@ -66,7 +75,7 @@ public final class FleetBackups {
             List<String> clusterOf = new ArrayList<>();
             for (ClusterPlan plan : clusters) {
                 for (MemberPlan m : plan.members()) {
-                    asked.add(pool.submit(() -> ask(channels.get(plan.tlsDir()), plan.name(), m, readBack)));
+                    asked.add(pool.submit(() -> ask(channels.get(plan.tlsDir()), plan.name(), m, how)));
                     who.add(m);
                     clusterOf.add(plan.name());
                 }
@@ -90,9 +99,9 @@ public final class FleetBackups {
         }
     }
 
-    private HostBackups ask(AgentChannels channels, String cluster, MemberPlan m, boolean readBack) {
+    private HostBackups ask(AgentChannels channels, String cluster, MemberPlan m, Function<AgentClient, BackupList> how) {
         try (AgentClient agent = channels.connect(m.agentEndpoint())) {
-            BackupList list = agent.listBackups(readBack, timeout);
+            BackupList list = how.apply(agent);
             return new HostBackups(cluster, m.hostName(), m.agentEndpoint().toString(), list.getConfigured(), list.getLastResult(), null,
                     list.getBackupsList());
         } catch (RuntimeException e) {

@@ -15,8 +15,9 @@ import picocli.CommandLine.Option;
 
 @Command(name = "list", mixinStandardHelpOptions = true,
         description = {"Lists every backup on every host of the inventory: id, revision, keys, sizes, when and",
-            "where it was taken, and whether its signed manifest holds. --read-back reads every file",
-            "again against both SHA-256 digests of its manifest (slow: all of them are read)."},
+            "where it was taken (a copy a peer pushed names its taker), and whether its signed manifest",
+            "holds. --read-back reads every file again against both SHA-256 digests of its manifest",
+            "(slow: all of them are read)."},
         footer = {"", "Exit codes: 0 every agent answered and every backup holds, 1 otherwise, 2 bad input."})
 final class BackupList implements Callable<Integer> {
     @Mixin InventoryOptions inv;
@@ -53,17 +54,17 @@ final class BackupList implements Callable<Integer> {
         for (FleetBackups.HostBackups h : hosts) {
             if (h.error() != null || !h.configured() || h.backups().isEmpty()) {
                 cells.add(List.of(h.cluster(), h.host(), h.error() != null ? "(agent unreachable)" : !h.configured()
-                        ? "(backups not configured)" : "(none yet)", "-", "-", "-", "-", "-", h.error() != null ? h.error() : h.lastResult()));
+                        ? "(backups not configured)" : "(none yet)", "-", "-", "-", "-", "-", "-", h.error() != null ? h.error() : h.lastResult()));
                 continue;
             }
             for (BackupEntry b : h.backups()) {
                 cells.add(List.of(h.cluster(), h.host(), b.getId(), b.getTrusted() ? Long.toString(b.getRevision()) : "-",
                         b.getTrusted() ? Long.toString(b.getTotalKeys()) : "-",
                         b.getTrusted() ? mib(b.getFileSize()) + " / " + mib(b.getSnapshotSize()) : "-",
-                        b.getTrusted() ? b.getTakenAt() : "-", drill(b), status(b, readBack)));
+                        b.getTrusted() ? b.getTakenAt() : "-", b.getTrusted() ? takenBy(b) : "-", drill(b), status(b, readBack)));
             }
         }
-        Table.print(System.out, List.of("CLUSTER", "HOST", "BACKUP", "REVISION", "KEYS", "MIB STORED / SNAPSHOT", "TAKEN AT",
+        Table.print(System.out, List.of("CLUSTER", "HOST", "BACKUP", "REVISION", "KEYS", "MIB STORED / SNAPSHOT", "TAKEN AT", "TAKEN BY",
                 "LAST DRILL", "CHECK"), cells);
         return ok ? ExitCodes.OK : ExitCodes.FAILED;
     }
@@ -76,6 +77,11 @@ final class BackupList implements Callable<Integer> {
             return "READ BACK FAILED: " + b.getProblem();
         }
         return readBack ? "signed, read back ok" : "signed";
+    }
+
+    /** The taker, or for a copy a peer pushed: "TAKER (copy since T)". */
+    static String takenBy(BackupEntry b) {
+        return b.getCopyFrom().isEmpty() ? b.getTakenBy() : b.getTakenBy() + " (copy since " + b.getCopiedAt().replaceFirst("\\.\\d+Z$", "Z") + ")";
     }
 
     private static String drill(BackupEntry b) {
@@ -101,6 +107,8 @@ final class BackupList implements Callable<Integer> {
         m.put("totalKeys", b.getTotalKeys());
         m.put("takenAt", b.getTakenAt());
         m.put("takenBy", b.getTakenBy());
+        m.put("copyFrom", b.getCopyFrom().isEmpty() ? null : b.getCopyFrom());
+        m.put("copiedAt", b.getCopiedAt().isEmpty() ? null : b.getCopiedAt());
         m.put("snapshotSize", b.getSnapshotSize());
         m.put("fileSize", b.getFileSize());
         m.put("etcdVersion", b.getEtcdVersion());

@@ -9,6 +9,7 @@ import dev.etcdrescue.coordinator.inventory.ClusterPlan;
 import dev.etcdrescue.coordinator.inventory.MemberPlan;
 import dev.etcdrescue.coordinator.report.JsonReporter;
 import dev.etcdrescue.proto.v1.BackupEntry;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -50,11 +51,14 @@ final class BackupNow implements Callable<Integer> {
         try (AgentClient agent = AgentChannels.fromDir(target.plan().tlsDir()).connect(member.agentEndpoint())) {
             BackupEntry b = agent.takeBackup(BackupStatus.timeout(timeoutSeconds));
             if (inv.writeOut == InventoryOptions.OutputFormat.json) {
-                System.out.println(JsonReporter.mapper().writeValueAsString(BackupList.json(b)));
+                Map<String, Object> doc = new java.util.LinkedHashMap<>(BackupList.json(b));
+                doc.put("copies", b.getCopiesList());
+                System.out.println(JsonReporter.mapper().writeValueAsString(doc));
             } else {
                 System.out.printf("%s: took %s: revision %d, %d keys, %.1f MiB stored (%.1f MiB snapshot), HashKV %x equal to the member's%n",
                         host, b.getId(), b.getRevision(), b.getTotalKeys(), b.getFileSize() / 1048576.0, b.getSnapshotSize() / 1048576.0,
                         b.getHashKv());
+                b.getCopiesList().forEach(c -> System.out.printf("%s: copy of %s on %s%n", host, b.getId(), c));
             }
             return ExitCodes.OK;
         } catch (RuntimeException e) {

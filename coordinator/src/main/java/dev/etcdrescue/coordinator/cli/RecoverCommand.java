@@ -224,7 +224,8 @@ public final class RecoverCommand implements Callable<Integer> {
             BackupFetch.Fetched f = new BackupFetch(AgentChannels.fromDir(plan.tlsDir()), Duration.ofMinutes(30))
                     .fetch(plan, fromBackup, dir, note -> System.err.println(plan.name() + ": " + note));
             System.err.println(plan.name() + ": restoring from backup " + f.backup().getId() + " (revision " + f.backup().getRevision()
-                    + ", taken " + f.backup().getTakenAt() + " on " + f.holder() + "), read back whole from " + f.holder() + " into " + f.file());
+                    + ", taken " + f.backup().getTakenAt() + " on " + f.backup().getTakenBy() + "), read back whole from "
+                    + (f.backup().getCopyFrom().isEmpty() ? "" : "the copy on ") + f.holder() + " into " + f.file());
             return plan.withSnapshot(new SnapshotSource.File(f.file(), true));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
