@@ -68,6 +68,8 @@ public final class RescueAgentService extends RescueAgentGrpc.RescueAgentImplBas
     private final PathRules backupDirs;
     /** Null: this agent answers a snapshot of the local member with UNIMPLEMENTED. */
     private final LocalSnapshotSender localSnapshots;
+    /** Null: backups are not configured here, so TakeSnapshot with a backup id is refused. */
+    private final dev.etcdrescue.agent.backup.BackupStaging backupStaging;
 
     public RescueAgentService(String hostName, RpcRunner rpc, HostTools hostTools, TransferService transfers,
                               RestoreRunner restore, ConfigWriter configWriter, UnitOperations units,
@@ -81,6 +83,16 @@ public final class RescueAgentService extends RescueAgentGrpc.RescueAgentImplBas
                               RestoreRunner restore, ConfigWriter configWriter, UnitOperations units,
                               RollbackRunner rollback, PreflightChecker preflight, PathRules backupDirs,
                               dev.etcdrescue.agent.cleanup.Leftovers leftovers, LocalSnapshotSender localSnapshots) {
+        this(hostName, rpc, hostTools, transfers, restore, configWriter, units, rollback, preflight, backupDirs, leftovers,
+                localSnapshots, null);
+    }
+
+    public RescueAgentService(String hostName, RpcRunner rpc, HostTools hostTools, TransferService transfers,
+                              RestoreRunner restore, ConfigWriter configWriter, UnitOperations units,
+                              RollbackRunner rollback, PreflightChecker preflight, PathRules backupDirs,
+                              dev.etcdrescue.agent.cleanup.Leftovers leftovers, LocalSnapshotSender localSnapshots,
+                              dev.etcdrescue.agent.backup.BackupStore backups) {
+        this.backupStaging = backups == null ? null : new dev.etcdrescue.agent.backup.BackupStaging(backups, transfers);
         this.leftovers = leftovers;
         this.localSnapshots = localSnapshots;
         this.hostName = hostName;
@@ -292,6 +304,14 @@ public final class RescueAgentService extends RescueAgentGrpc.RescueAgentImplBas
     public void takeSnapshot(TakeSnapshotRequest request, StreamObserver<TransferResult> out) {
         String op = request.getHeader().getOperationId();
         rpc.mutate("TakeSnapshot", request.hasHeader(), request.getHeader(), true, out, () -> {
+            if (!request.getBackupId().isEmpty()) {
+                if (backupStaging == null) {
+                    throw dev.etcdrescue.agent.AgentException.failedPrecondition("backups are not configured on this host "
+                            + "(no backup: in its agent.yaml), so it holds no backup " + request.getBackupId());
+                }
+                return rpc.phases().run(op, "TakeSnapshot", Phase.RECEIVING, Phase.RECEIVED, false,
+                        () -> backupStaging.stage(request.getBackupId(), op));
+            }
             if (localSnapshots == null) {
                 throw dev.etcdrescue.agent.AgentException.unimplemented("this agent takes no snapshot of its member: "
                         + "let the coordinator take it");
