@@ -81,6 +81,19 @@ public final class SourceTransfer {
     }
 
     /**
+     * TakeSnapshot of a backup {@code source} holds ({@code recover --from-backup}): it reads the copy back, unpacks and stages it.
+     *
+     * @throws io.grpc.StatusRuntimeException the agent's refusal or failure, as it sent it
+     */
+    public static TransferResult stageBackup(SnapshotDistribution.Target source, String backupId, long size, Duration timeout,
+                                             SnapshotDistribution.Progress progress, SnapshotDistribution.Notes notes) {
+        try (StatusPoller poller = new StatusPoller(List.of(source), size, "of the backup unpacked", progress, notes)) {
+            return source.agent().takeSnapshot(TakeSnapshotRequest.newBuilder().setHeader(source.header()).setBackupId(backupId).build(),
+                    timeout);
+        }
+    }
+
+    /**
      * The shape of a round: the planned one the first time; a fan-out after a failed round, and whenever a
      * receiver already holds part of the file (a chain forwards what each hop receives from offset 0, so a
      * hop resuming at its own offset cannot relay to the next).

@@ -218,18 +218,31 @@ public final class RecoverCommand implements Callable<Integer> {
         return fleet.exitCode();
     }
 
-    /** The plan restored from the backup fetched into the run's work dir (BackupFetch); refused before any host changes. */
+    /**
+     * The plan restored from a backup: the copies its agents list, in the order to try them. The snapshot phase has the
+     * first holder that reads its copy back stage it and send it on to the other agents (BackupSnapshotStep); refused
+     * before any host changes when no copy is listed.
+     */
     private ClusterPlan fromBackup(ClusterPlan plan, Path dir) {
         try {
-            BackupFetch.Fetched f = new BackupFetch(AgentChannels.fromDir(plan.tlsDir()), Duration.ofMinutes(30))
-                    .fetch(plan, fromBackup, dir, note -> System.err.println(plan.name() + ": " + note));
-            System.err.println(plan.name() + ": restoring from backup " + f.backup().getId() + " (revision " + f.backup().getRevision()
-                    + ", taken " + f.backup().getTakenAt() + " on " + f.backup().getTakenBy() + "), read back whole from "
-                    + (f.backup().getCopyFrom().isEmpty() ? "" : "the copy on ") + f.holder() + " into " + f.file());
-            return plan.withSnapshot(new SnapshotSource.File(f.file(), true));
+            List<String> passedOver = new java.util.ArrayList<>();
+            var inOrder = new BackupFetch(AgentChannels.fromDir(plan.tlsDir()), Duration.ofMinutes(30))
+                    .choose(plan, fromBackup, passedOver, note -> System.err.println(plan.name() + ": " + note));
+            if (inOrder.isEmpty()) {
+                throw BackupFetch.noneArrived(plan.name(), fromBackup, passedOver);
+            }
+            SnapshotSource.Backup source = BackupFetch.source(fromBackup, inOrder, dir);
+            SnapshotSource.Copy first = source.inOrder().get(0);
+            System.err.println(plan.name() + ": restoring from backup " + first.id() + " (revision " + first.revision() + ", taken "
+                    + first.takenAt() + " on " + first.takenBy() + "), " + source.inOrder().size() + " cop"
+                    + (source.inOrder().size() == 1 ? "y" : "ies") + " to try, first " + (first.copyFrom().isEmpty() ? "" : "the copy on ")
+                    + first.holder() + ": its agent reads it back and sends it to the other hosts");
+            return plan.withSnapshot(source);
+        } catch (java.io.IOException e) {
+            throw new UserException(FailureKind.PHASE_FAILED, "cannot write the chosen backup into " + dir + ": " + e.getMessage());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new UserException(FailureKind.PHASE_FAILED, "interrupted while fetching the backup");
+            throw new UserException(FailureKind.PHASE_FAILED, "interrupted while listing the backups");
         }
     }
 

@@ -67,7 +67,15 @@ final class Runs {
         Inventory inv = InventoryLoader.load(inventory);
         ClusterPlan plan = inv.cluster(h.cluster()).orElseThrow(() -> new UserException(FailureKind.BAD_INPUT,
                 "cluster " + h.cluster() + " is no longer in " + inventory));
-        return fetchedBackup(workDir).map(f -> plan.withSnapshot(new SnapshotSource.File(f, true))).orElse(plan);
+        java.util.Optional<Path> fetched = fetchedBackup(workDir);
+        if (fetched.isPresent()) {
+            return plan.withSnapshot(new SnapshotSource.File(fetched.get(), true));
+        }
+        try {
+            return BackupFetch.chosen(workDir).<ClusterPlan>map(plan::withSnapshot).orElse(plan);
+        } catch (IOException e) {
+            throw new UserException(FailureKind.BAD_INPUT, "cannot read " + workDir.resolve(BackupFetch.CHOICE) + ": " + e.getMessage());
+        }
     }
 
     /** The backup a {@code recover --from-backup} fetched into this work dir: the run resumes from it, not the inventory's source. */

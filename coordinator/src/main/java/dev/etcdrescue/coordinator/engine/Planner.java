@@ -110,6 +110,9 @@ public final class Planner {
         if (plan.snapshot() instanceof SnapshotSource.File f) {
             return new Source("file " + f.path(), null);
         }
+        if (plan.snapshot() instanceof SnapshotSource.Backup b) {
+            return new Source("backup " + b.which(), null);
+        }
         var probe = new SnapshotTaker(etcd, Duration.ofSeconds(3)).probe(((SnapshotSource.Endpoints) plan.snapshot()).endpoints());
         return probe.best().map(s -> new Source(String.format(Locale.ROOT, "%s (etcd %s, revision %d, db %d bytes%s)", s.endpoint(),
                         s.version(), s.revision(), s.dbSize(), s.seesLeader() ? ", STILL SEES A LEADER: recover would refuse" : ""),

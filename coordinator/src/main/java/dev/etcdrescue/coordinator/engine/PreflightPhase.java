@@ -195,6 +195,13 @@ final class PreflightPhase implements Phase {
                 throw refused("cannot read snapshot_file " + file.path() + ": " + e.getMessage());
             }
         }
+        if (run.plan.snapshot() instanceof SnapshotSource.Backup backup) {
+            SnapshotSource.Copy first = backup.inOrder().get(0);
+            run.recordCluster(name(), Outcome.OK, "backup " + first.id() + " (" + first.snapshotSize() + " bytes, revision " + first.revision()
+                    + "), " + backup.inOrder().size() + " cop" + (backup.inOrder().size() == 1 ? "y" : "ies") + " to try, first "
+                    + first.describe(), since(t0));
+            return first.snapshotSize();
+        }
         SnapshotSource.Endpoints endpoints = (SnapshotSource.Endpoints) run.plan.snapshot();
         SnapshotTaker.Probe probe = taker.probe(endpoints.endpoints());
         for (int i = 1; i < LEADER_PROBES && !run.options.forceWithLeader() && probe.alive().stream().anyMatch(SourceMember::seesLeader); i++) {

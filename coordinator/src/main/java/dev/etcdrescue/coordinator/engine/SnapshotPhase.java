@@ -43,6 +43,9 @@ final class SnapshotPhase implements Phase {
     public void run(RecoveryRun run) throws Exception {
         long t0 = System.nanoTime();
         run.wireAtSnapshot = new long[] {channels.wire().sent(), channels.wire().received()};
+        if (run.plan.snapshot() instanceof SnapshotSource.Backup backup && BackupSnapshotStep.stage(run, backup, channels, t0)) {
+            return;
+        }
         SnapshotRoute.Plan route;
         try {
             route = SnapshotRoute.plan(run.options.distribution(), run.plan.snapshot() instanceof SnapshotSource.File, run.plan,

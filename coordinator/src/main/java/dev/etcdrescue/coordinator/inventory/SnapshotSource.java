@@ -5,7 +5,7 @@ import java.nio.file.Path;
 import java.util.List;
 
 /** Where the data of the restored cluster comes from: old members that still answer, or a file. */
-public sealed interface SnapshotSource permits SnapshotSource.Endpoints, SnapshotSource.File {
+public sealed interface SnapshotSource permits SnapshotSource.Endpoints, SnapshotSource.File, SnapshotSource.Backup {
     /** Client URLs of old members; the coordinator snapshots the best one that answers. */
     record Endpoints(List<URI> endpoints) implements SnapshotSource {
         public Endpoints {
@@ -21,6 +21,26 @@ public sealed interface SnapshotSource permits SnapshotSource.Endpoints, Snapsho
     record File(Path path, boolean runOwned) implements SnapshotSource {
         public File(Path path) {
             this(path, false);
+        }
+    }
+
+    /**
+     * {@code recover --from-backup}: copies of a backup the cluster's agents hold, in the order to try them. The snapshot
+     * phase has the first holder that reads its copy back stage it and send it to the other agents (decision 0022);
+     * {@code workDir} is where a copy fetched through the coordinator goes when a holder's agent cannot stage it.
+     */
+    record Backup(String which, List<Copy> inOrder, Path workDir) implements SnapshotSource {
+        public Backup {
+            inOrder = List.copyOf(inOrder);
+        }
+    }
+
+    /** One copy of a backup as its holder listed it (the facts of its signed manifest). */
+    record Copy(String id, String holder, String snapshotSha256, long snapshotSize, long revision, String takenAt, String takenBy,
+                String copyFrom, String etcdVersion) {
+        /** "ID on HOST", or "ID (copy from TAKER) on HOST". */
+        public String describe() {
+            return id + (copyFrom.isEmpty() ? "" : " (copy from " + copyFrom + ")") + " on " + holder;
         }
     }
 }
