@@ -43,16 +43,19 @@ class BackupsTest {
     private static final Duration INTERVAL = Duration.ofSeconds(20);
     private Testbed testbed;
     private Path inventory;
+    private Path work;
     private Map<String, String> written;
 
     @BeforeAll
     void clusterWithBackupsEveryTwentySeconds() throws Exception {
         testbed = Testbed.create(3, Testbed.Options.defaults().withHostPrefix("bak"));
         testbed.startOldCluster("backups");
-        Path work = Files.createTempDirectory("etcd-rescue-backups-");
+        work = Files.createTempDirectory("etcd-rescue-backups-");
         Path pki = work.resolve("pki");
         testbed.installAgents(pki);
-        written = EtcdData.load(URI.create(Testbed.oldClientUrl(testbed.host(0))), "/registry/configmaps/", 500, 7);
+        // Values up to 8 KiB: a snapshot of about 2 MB, so the coordinator's few KB of control traffic in the from-backup recovery
+        // weigh under 1% of it.
+        written = EtcdData.load(URI.create(Testbed.oldClientUrl(testbed.host(0))), "/registry/configmaps/", 500, 7, 8192);
         for (TestHost h : testbed.hosts()) {
             String config = h.readFile("/etc/etcd-rescue/agent.yaml") + """
                     backup:
@@ -262,15 +265,41 @@ class BackupsTest {
         bytes[bytes.length / 2] ^= 0x01;
         Files.write(damaged, bytes);
 
-        Cli.Result r = Cli.etcdRescue("recover", "-i", inventory.toString(), "--from-backup", "latest", "--yes");
+        Path runs = work.resolve("runs");
+        Cli.Result r = Cli.etcdRescue("recover", "-i", inventory.toString(), "--from-backup", "latest", "--yes", "--work-dir", runs.toString());
 
         assertThat(r.exitCode()).as(r.all()).isZero();
-        assertThat(r.stderr()).contains("echo: passed over " + id + " (copy from " + taker.name() + ") on " + peers.get(0) + ": ")
-                .contains("echo: restoring from backup " + id, "taken ", " on " + taker.name() + "), read back whole from the copy on "
-                        + peers.get(1));
+        assertThat(r.stderr()).contains("echo: restoring from backup " + id, "taken ", " on " + taker.name() + "), 2 copies of it to try");
+        assertThat(r.stdout()).contains("passed over " + id + " (copy from " + taker.name() + ") on " + peers.get(0) + ": ")
+                .contains("does not read back")
+                .contains("the agent on " + peers.get(1) + " holds backup " + id + " and sends it to 2 host(s)");
         Map<String, String> restored = EtcdData.readAll(URI.create("http://" + testbed.host(1).address() + ":22379"), "/registry/configmaps/");
         assertThat(restored).as("every key the backup held").isEqualTo(written);
         assertThat(lost).as("the taker's backups, moved aside by the test, are still there").isDirectory();
+
+        // Agent to agent: the holder of the good copy staged it and sent it on; the coordinator carried none of it.
+        Path run;
+        try (java.util.stream.Stream<Path> dirs = Files.list(runs)) {
+            run = dirs.filter(Files::isDirectory).findFirst().orElseThrow();
+        }
+        JsonNode snapshot = new ObjectMapper().readTree(run.resolve("report.json").toFile()).get("snapshot");
+        double ratio = snapshot.get("coordinatorWireBytesRatio").asDouble();
+        System.out.printf("from backup: snapshot %d bytes, distribution %s; the coordinator sent %d and received %d bytes (ratio %.5f)%n",
+                snapshot.get("size").asLong(), snapshot.get("distribution").asText(), snapshot.get("coordinatorBytesSent").asLong(),
+                snapshot.get("coordinatorBytesReceived").asLong(), ratio);
+        assertThat(snapshot.get("distribution").asText()).isEqualTo("source-fanout");
+        assertThat(ratio).isLessThanOrEqualTo(0.01);
+        TestHost holder = testbed.host(peers.get(1));
+        for (TestHost h : testbed.hosts()) {
+            String audit = h.readFile("/var/lib/etcd-rescue-agent/audit.log");
+            if (h == holder) {
+                assertThat(audit).as("the holder staged the backup").contains("\"rpc\":\"TakeSnapshot\"");
+            } else {
+                assertThat(audit).as("%s received it from the holder's agent", h.name())
+                        .contains("\"peer\":\"" + holder.name() + "\",\"rpc\":\"RelaySnapshot\"")
+                        .doesNotContain("\"rpc\":\"UploadSnapshot\"");
+            }
+        }
     }
 
     private String leaderHost() throws Exception {

@@ -233,10 +233,11 @@ public final class RecoverCommand implements Callable<Integer> {
             }
             SnapshotSource.Backup source = BackupFetch.source(fromBackup, inOrder, dir);
             SnapshotSource.Copy first = source.inOrder().get(0);
+            long copies = source.inOrder().stream().filter(c -> c.id().equals(first.id())).count();
             System.err.println(plan.name() + ": restoring from backup " + first.id() + " (revision " + first.revision() + ", taken "
-                    + first.takenAt() + " on " + first.takenBy() + "), " + source.inOrder().size() + " cop"
-                    + (source.inOrder().size() == 1 ? "y" : "ies") + " to try, first " + (first.copyFrom().isEmpty() ? "" : "the copy on ")
-                    + first.holder() + ": its agent reads it back and sends it to the other hosts");
+                    + first.takenAt() + " on " + first.takenBy() + "), " + copies + " cop" + (copies == 1 ? "y" : "ies")
+                    + " of it to try, first " + (first.copyFrom().isEmpty() ? "" : "the copy on ") + first.holder()
+                    + ": its agent reads it back and sends it to the other hosts");
             return plan.withSnapshot(source);
         } catch (java.io.IOException e) {
             throw new UserException(FailureKind.PHASE_FAILED, "cannot write the chosen backup into " + dir + ": " + e.getMessage());

@@ -197,9 +197,9 @@ final class PreflightPhase implements Phase {
         }
         if (run.plan.snapshot() instanceof SnapshotSource.Backup backup) {
             SnapshotSource.Copy first = backup.inOrder().get(0);
+            long copies = backup.inOrder().stream().filter(c -> c.id().equals(first.id())).count();
             run.recordCluster(name(), Outcome.OK, "backup " + first.id() + " (" + first.snapshotSize() + " bytes, revision " + first.revision()
-                    + "), " + backup.inOrder().size() + " cop" + (backup.inOrder().size() == 1 ? "y" : "ies") + " to try, first "
-                    + first.describe(), since(t0));
+                    + "), " + copies + " cop" + (copies == 1 ? "y" : "ies") + " of it to try, first " + first.describe(), since(t0));
             return first.snapshotSize();
         }
         SnapshotSource.Endpoints endpoints = (SnapshotSource.Endpoints) run.plan.snapshot();
