@@ -2,7 +2,6 @@ package dev.etcdrescue.coordinator.backup;
 
 import dev.etcdrescue.coordinator.agent.AgentChannels;
 import dev.etcdrescue.coordinator.agent.AgentClient;
-import dev.etcdrescue.coordinator.agent.AgentError;
 import dev.etcdrescue.coordinator.failure.FailureKind;
 import dev.etcdrescue.coordinator.failure.UserException;
 import dev.etcdrescue.coordinator.files.PrivateFiles;
@@ -11,7 +10,6 @@ import dev.etcdrescue.coordinator.inventory.MemberPlan;
 import dev.etcdrescue.coordinator.inventory.SnapshotSource;
 import dev.etcdrescue.coordinator.snapshot.ReceivedSnapshot;
 import dev.etcdrescue.coordinator.snapshot.SnapshotFile;
-import dev.etcdrescue.proto.v1.BackupEntry;
 import io.grpc.Context;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -23,9 +21,9 @@ import java.util.function.Consumer;
 
 /**
  * {@code recover --from-backup latest|ID}: the cluster's backups as its agents list them, every copy on every agent that
- * answers (the taker's own and those its peers hold), newest first ({@link BackupCandidates}), and the first that
- * arrives whole: its holder reads it back against the signed manifest and streams the snapshot, which must hash to the
- * manifest's digest here. Every copy passed over is named with the reason.
+ * answers (the taker's own and those its peers hold), newest first ({@link BackupCandidates}); the run's snapshot phase
+ * has a holder stage its copy and send it on. When that cannot be, {@link #download} is the coordinator's path: the holder
+ * reads the copy back against the signed manifest and streams the snapshot, which must hash to the manifest's digest here.
  */
 public final class BackupFetch {
     /** The name a fetched backup has in the run's work dir: {@code resume} finds it there. */
@@ -36,27 +34,6 @@ public final class BackupFetch {
     public BackupFetch(AgentChannels channels, Duration timeout) {
         this.channels = channels;
         this.timeout = timeout;
-    }
-
-    public record Fetched(Path file, BackupEntry backup, String holder, List<String> passedOver) {}
-
-    /**
-     * @param which {@code latest}, or a backup id
-     * @param notes told each backup passed over, and why, as it happens
-     */
-    public Fetched fetch(ClusterPlan plan, String which, Path workDir, Consumer<String> notes) throws InterruptedException {
-        List<String> passedOver = new ArrayList<>();
-        for (BackupCandidates.Candidate c : choose(plan, which, passedOver, notes)) {
-            MemberPlan holder = plan.members().stream().filter(m -> m.hostName().equals(c.holder())).findFirst().orElseThrow();
-            try {
-                Path file = download(holder, c.backup().getId(), c.backup().getSnapshotSha256(), workDir);
-                return new Fetched(file, c.backup(), c.holder(), passedOver);
-            } catch (RuntimeException | IOException e) {
-                note(passedOver, notes, c.describe() + ": "
-                        + (e instanceof UserException ? e.getMessage() : AgentError.describe(e, holder.agentEndpoint().toString())));
-            }
-        }
-        throw noneArrived(plan.name(), which, passedOver);
     }
 
     /**
