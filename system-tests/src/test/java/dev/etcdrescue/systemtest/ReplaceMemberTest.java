@@ -1,6 +1,7 @@
 package dev.etcdrescue.systemtest;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -13,6 +14,7 @@ import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -171,21 +173,42 @@ class ReplaceMemberTest {
     void twoOfThreeStoppedIsRecover() throws Exception {
         testbed.host(1).systemctl("stop", "etcd_new").requireOk();
         testbed.host(2).systemctl("stop", "etcd_new").requireOk();
+        // The remaining member keeps its leader until its election timeout passes (2.5 s here).
+        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(500)).until(() -> leaders(List.of(testbed.host(0))).equals(Set.of(0L)));
 
         Cli.Result r = Cli.etcdRescue("doctor", "-i", inventory.toString());
         assertThat(r.exitCode()).as(r.all()).isEqualTo(12);
         assertThat(r.stdout()).contains("VERDICT repl: recover (quorum lost").contains("etcd-rescue recover -i " + inventory);
     }
 
-    /** Killed for good (the Restart=no drop-in, then SIGKILL), then its snapshot files gone: a disk that lost its data. */
+    /**
+     * Killed for good (the Restart=no drop-in, then SIGKILL), then its snapshot files gone: a disk that lost its data.
+     * Returns once the others agree on a leader again (an election follows when the lost member led).
+     */
     private void loseForGood(TestHost host) throws Exception {
         testbed.killEtcdPermanently(host);
+        List<TestHost> others = testbed.hosts().stream().filter(h -> h != host).toList();
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500)).until(() -> leaders(others).size() == 1
+                && !leaders(others).contains(0L));
         Path snap = host.hostPath(DATA + "/member/snap");
         try (Stream<Path> files = Files.walk(snap)) {
             for (Path p : files.sorted((a, b) -> b.getNameCount() - a.getNameCount()).toList()) {
                 Files.delete(p);
             }
         }
+    }
+
+    /** The leader each host's member names (0: none); a member that does not answer names nothing. */
+    private static Set<Long> leaders(List<TestHost> hosts) {
+        Set<Long> leaders = new HashSet<>();
+        for (TestHost h : hosts) {
+            try (Client c = EtcdData.client(url(h))) {
+                leaders.add(c.getMaintenanceClient().statusMember(url(h).toString()).get(5, TimeUnit.SECONDS).getLeader());
+            } catch (Exception e) {
+                leaders.add(-1L);
+            }
+        }
+        return leaders;
     }
 
     private void assertServingWithoutLearner() throws Exception {

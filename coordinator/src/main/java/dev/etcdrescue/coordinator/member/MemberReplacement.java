@@ -293,6 +293,16 @@ public final class MemberReplacement {
         }
         journal.done("promoted");
         say("promote", "member promote " + Long.toHexString(learnerId) + ": " + member.etcdName() + " is a voting member");
+        // The agent's start job ends once etcd told systemd it is ready; the cut-over comes after it.
+        try {
+            UnitState unit = start.get(Duration.ofMinutes(2).toMillis(), TimeUnit.MILLISECONDS);
+            say("start", member.newUnit() + " on " + member.hostName() + ": " + unit.getActiveState() + " (" + unit.getSubState() + ")");
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            throw new UserException(FailureKind.PHASE_FAILED, "member " + member.etcdName() + " was promoted, but the start of "
+                    + member.newUnit() + " on " + member.hostName() + " did not end: " + AgentError.describe(
+                            e instanceof java.util.concurrent.ExecutionException ? e.getCause() : e, member.agentEndpoint().toString())
+                    + "; resume the run once it runs");
+        }
     }
 
     /** The learner made no progress: removed again (a learner never counts in quorum), its unit stopped; the cluster is as it was. */
