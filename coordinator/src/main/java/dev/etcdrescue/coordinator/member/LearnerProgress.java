@@ -39,11 +39,12 @@ final class LearnerProgress {
     }
 
     Sample sample() {
+        // The learner first: asked after the voters, it could already be past what they said.
+        long mine = index(learner, true);
         long leader = 0;
         for (URI v : voters) {
             leader = Math.max(leader, index(v, false));
         }
-        long mine = index(learner, true);
         long now = System.nanoTime();
         if (mine > 0 && firstIndex < 0) {
             firstIndex = mine;
