@@ -184,11 +184,25 @@ class ReplaceMemberTest {
         TestHost lost = testbed.host(0);
         loseForGood(lost);
         Cli.Result r;
-        try (ServerSocket squatter = new ServerSocket()) {
-            squatter.bind(new InetSocketAddress(InetAddress.getByName(lost.address()), 2379));
-            r = Cli.etcdRescue("replace-member", "-i", inventory.toString(), "--member", lost.name(), "--stall-timeout", "5",
-                    "--work-dir", work.resolve("runs").toString());
+        // Taken after the checks (preflight refuses a busy port): as the learner is added.
+        List<ServerSocket> squatters = new java.util.concurrent.CopyOnWriteArrayList<>();
+        try {
+            r = Background.start(Pattern.compile("^REPLACE \\[add\\]"), () -> {
+                try {
+                    ServerSocket s = new ServerSocket();
+                    s.bind(new InetSocketAddress(InetAddress.getByName(lost.address()), 2379));
+                    squatters.add(s);
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            }, "replace-member", "-i", inventory.toString(), "--member", lost.name(), "--stall-timeout", "5",
+                    "--work-dir", work.resolve("runs").toString()).await();
+        } finally {
+            for (ServerSocket s : squatters) {
+                s.close();
+            }
         }
+        assertThat(squatters).as("the client port taken after the add").hasSize(1);
         assertThat(r.exitCode()).as(r.all()).isEqualTo(1);
         assertThat(r.stdout()).contains("REPLACE [add] member add --learner", "REPLACE [stalled] learner " + lost.name());
         assertThat(r.all()).contains("was removed again; the cluster is back where it was before the add: 2 of 2 members healthy")
@@ -210,6 +224,7 @@ class ReplaceMemberTest {
         // The remaining member keeps its leader until its election timeout passes (2.5 s here).
         await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(500))
                 .until(() -> leaders(List.of(testbed.host(2))).equals(Set.of(0L)));
+        assertThat(testbed.host(0).unitState("etcd_new")).isIn("inactive", "failed");
 
         Cli.Result r = Cli.etcdRescue("doctor", "-i", inventory.toString());
         assertThat(r.exitCode()).as(r.all()).isEqualTo(12);
