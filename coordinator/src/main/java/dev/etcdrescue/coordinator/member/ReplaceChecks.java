@@ -54,8 +54,21 @@ public final class ReplaceChecks {
         Optional<String> cluster = view.etcdVersion();
         boolean sameMinor = cluster.isPresent() && target.etcdVersion() != null && minor(cluster.get()).equals(minor(target.etcdVersion()));
         checks.add(new Check("etcd version", sameMinor, "cluster " + cluster.orElse("?") + ", " + member.hostName() + " has "
-                + (target.etcdVersion() == null || target.etcdVersion().isEmpty() ? "no etcd found" : target.etcdVersion())));
+                + (target.etcdVersion() == null || target.etcdVersion().isEmpty() ? "no etcd found" : target.etcdVersion())
+                + cluster.filter(ReplaceChecks::promotionNotPersisted).map(v -> "; warning: etcd " + v + " does not persist a learner's"
+                        + " promotion in its v3 store (etcd#19557, fixed in 3.5.20): upgrade to 3.5.20 or later before any upgrade to 3.6")
+                        .orElse("")));
         return checks;
+    }
+
+    /** etcd 3.5.1 to 3.5.19 keep a promoted learner marked as a learner in bbolt, which a later 3.6 refuses to start with. */
+    static boolean promotionNotPersisted(String version) {
+        String[] p = version.strip().split("[.-]");
+        try {
+            return p.length >= 3 && p[0].equals("3") && p[1].equals("5") && Integer.parseInt(p[2]) >= 1 && Integer.parseInt(p[2]) <= 19;
+        } catch (NumberFormatException e) {
+            return false;
+        }
     }
 
     private static Check dead(ClusterView view, MemberPlan member, Optional<EtcdMember> listed, boolean peerAnswers, boolean ownLearner) {

@@ -101,6 +101,16 @@ class VerdictTest {
     }
 
     @Test
+    void etcd35BeforeTheLearnerFixIsWarnedAbout() {
+        assertThat(ReplaceChecks.promotionNotPersisted("3.5.16")).isTrue();
+        assertThat(ReplaceChecks.promotionNotPersisted("3.5.1")).isTrue();
+        assertThat(ReplaceChecks.promotionNotPersisted("3.5.0")).isFalse();
+        assertThat(ReplaceChecks.promotionNotPersisted("3.5.20")).isFalse();
+        assertThat(ReplaceChecks.promotionNotPersisted("3.4.23")).isFalse();
+        assertThat(ReplaceChecks.promotionNotPersisted("3.6.0-rc.5")).isFalse();
+    }
+
+    @Test
     void stallTimeoutGrowsWithTheDb() {
         assertThat(MemberReplacement.scaledStall(0).toSeconds()).isEqualTo(60);
         assertThat(MemberReplacement.scaledStall(4L << 30).toSeconds()).isEqualTo(60 + 1024);
