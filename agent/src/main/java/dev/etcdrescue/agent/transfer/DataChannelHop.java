@@ -149,7 +149,7 @@ final class DataChannelHop implements NextHop {
         } catch (InterruptedException e) {
             result.completeExceptionally(Status.CANCELLED.withDescription("the sending agent stopped").asRuntimeException());
         } catch (IOException e) {
-            result.completeExceptionally(Status.UNAVAILABLE.withDescription("the data channel to " + hop + " broke: "
+            result.completeExceptionally(Status.UNAVAILABLE.withDescription("the data channel of the agent at " + hop + " broke: "
                     + e.getMessage()).withCause(e).asRuntimeException());
         } catch (RuntimeException e) {
             result.completeExceptionally(e);
