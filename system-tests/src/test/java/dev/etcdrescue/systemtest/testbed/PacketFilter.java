@@ -79,6 +79,25 @@ public final class PacketFilter implements AutoCloseable {
                 add("from " + address, "ip saddr " + ip(address) + " counter drop"));
     }
 
+    /**
+     * The link between two testbed hosts cut, both ways, while each still reaches everyone else (the
+     * coordinator included). Processes dial from 127.0.0.1 whichever host they run in, so the sender is
+     * told by its socket's cgroup: each host's processes live below its own cgroup v2 dir
+     * ({@code /sys/fs/cgroup/unified/<cgroup>}, testbed/host-boot.sh). Every packet a process of one host
+     * sends to the other's address is dropped; a TCP connection needs both sides' packets, so neither
+     * host can open or keep one to the other.
+     */
+    public List<Rule> cutLink(String cgroupA, String addressA, String cgroupB, String addressB) {
+        return List.of(add("sent by " + cgroupA + " to " + addressB, sentBy(cgroupA) + " ip daddr " + ip(addressB) + " counter drop"),
+                add("sent by " + cgroupB + " to " + addressA, sentBy(cgroupB) + " ip daddr "
+                        + ip(addressA) + " counter drop"));
+    }
+
+    /** Every packet a process of the testbed host {@code cgroup} sends to TCP port {@code port} of any address. */
+    public Rule dropSentBy(String cgroup, int port) {
+        return add("sent by " + cgroup + " to port " + port, sentBy(cgroup) + " tcp dport " + port + " counter drop");
+    }
+
     /** Removes one rule; the others stay. */
     public void remove(Rule rule) {
         nft("delete", "rule", "inet", table, "out", "handle", Long.toString(rule.handle()));
@@ -161,6 +180,15 @@ public final class PacketFilter implements AutoCloseable {
         Rule r = new Rule(description, Long.parseLong(m.group(1)));
         rules.add(r);
         return r;
+    }
+
+    /** A testbed host's cgroup only (etcd-rescue-testbed-<run>-<host>): its processes are the test's own. */
+    private static String sentBy(String cgroup) {
+        if (!cgroup.matches("etcd-rescue-testbed-[A-Za-z0-9._-]+") || !java.nio.file.Files.isDirectory(
+                java.nio.file.Path.of("/sys/fs/cgroup/unified", cgroup))) {
+            throw new IllegalArgumentException("not a testbed host's cgroup v2 dir: /sys/fs/cgroup/unified/" + cgroup);
+        }
+        return "socket cgroupv2 level 1 \"unified/" + cgroup + "\"";
     }
 
     /** Only the testbed's own loopback addresses: a typo must not drop a real host's traffic. */
