@@ -14,7 +14,8 @@ import java.util.regex.Pattern;
 /**
  * Real packet drops on the testbed's loopback addresses with nftables: an {@code inet} table of the
  * test's own ({@code etcdrescue_nf_<owner pid>_<random>}) with one output chain, each rule matching
- * only an address (and port) of the test's own 127.x block, so nothing else on the machine is touched.
+ * only an address (and port) of the test's own 127.x block or the packets a testbed host's processes
+ * send (its cgroup, {@link #cutLink}), so nothing else on the machine is touched.
  * On {@code lo} every packet is sent by this machine, so each one passes the output hook: a rule there
  * drops it in whichever direction it matches. Rules carry a counter, so a test can prove the fault
  * really met traffic. Rules are removed one by one ({@link #remove}) or with the whole table
