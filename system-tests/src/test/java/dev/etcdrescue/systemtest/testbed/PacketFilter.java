@@ -85,13 +85,18 @@ public final class PacketFilter implements AutoCloseable {
      * coordinator included). Processes dial from 127.0.0.1 whichever host they run in, so the sender is
      * told by its socket's cgroup: each host's processes live below its own cgroup v2 dir
      * ({@code /sys/fs/cgroup/unified/<cgroup>}, testbed/host-boot.sh). Every packet a process of one host
-     * sends to the other's address is dropped; a TCP connection needs both sides' packets, so neither
-     * host can open or keep one to the other.
+     * sends to one of {@code ports} of the other's address is dropped; a TCP connection needs both sides'
+     * packets, so neither host can open or keep one to the other's ports.
      */
-    public List<Rule> cutLink(String cgroupA, String addressA, String cgroupB, String addressB) {
-        return List.of(add("sent by " + cgroupA + " to " + addressB, sentBy(cgroupA) + " ip daddr " + ip(addressB) + " counter drop"),
-                add("sent by " + cgroupB + " to " + addressA, sentBy(cgroupB) + " ip daddr "
-                        + ip(addressA) + " counter drop"));
+    public List<Rule> cutLink(String cgroupA, String addressA, String cgroupB, String addressB, int... ports) {
+        List<Rule> out = new ArrayList<>();
+        for (int port : ports) {
+            out.add(add("sent by " + cgroupA + " to " + addressB + ":" + port,
+                    sentBy(cgroupA) + " ip daddr " + ip(addressB) + " tcp dport " + port + " counter drop"));
+            out.add(add("sent by " + cgroupB + " to " + addressA + ":" + port,
+                    sentBy(cgroupB) + " ip daddr " + ip(addressA) + " tcp dport " + port + " counter drop"));
+        }
+        return out;
     }
 
     /** Every packet a process of the testbed host {@code cgroup} sends to TCP port {@code port} of any address. */
