@@ -34,6 +34,7 @@ public final class PacketFilter implements AutoCloseable {
 
     private final String table;
     private final List<Rule> rules = new ArrayList<>();
+    private int linkMarks;
     private boolean closed;
 
     private PacketFilter(String table) {
@@ -89,13 +90,17 @@ public final class PacketFilter implements AutoCloseable {
      * packets, so neither host can open or keep one to the other's ports.
      */
     public List<Rule> cutLink(String cgroupA, String addressA, String cgroupB, String addressB, int... ports) {
+        // The answers of the dialled side go to 127.0.0.1, as those to the coordinator do: the connection's
+        // conntrack entry is marked by the dialler's first packet after the cut, and every packet of it dropped.
+        String mark = String.format("0x%08x", 0x4e460000 | (linkMarks++ & 0xffff) | (table.hashCode() & 0xff00));
         List<Rule> out = new ArrayList<>();
         for (int port : ports) {
             out.add(add("sent by " + cgroupA + " to " + addressB + ":" + port,
-                    sentBy(cgroupA) + " ip daddr " + ip(addressB) + " tcp dport " + port + " counter drop"));
+                    sentBy(cgroupA) + " ip daddr " + ip(addressB) + " tcp dport " + port + " ct mark set " + mark + " counter drop"));
             out.add(add("sent by " + cgroupB + " to " + addressA + ":" + port,
-                    sentBy(cgroupB) + " ip daddr " + ip(addressA) + " tcp dport " + port + " counter drop"));
+                    sentBy(cgroupB) + " ip daddr " + ip(addressA) + " tcp dport " + port + " ct mark set " + mark + " counter drop"));
         }
+        out.add(add("answers on connections between " + cgroupA + " and " + cgroupB, "ct mark " + mark + " counter drop"));
         return out;
     }
 
