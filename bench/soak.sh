@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Soak: N cycles of `etcd-rescue recover` then `etcd-rescue rollback --yes` on 3 local testbed hosts
-# (an old 3-member cluster, 2 members killed for good, the survivor as the snapshot source; each
-# rollback starts the survivor's old member again, so the next cycle recovers from it).
+# (an old 3-member cluster saved with `etcd-rescue snapshot save`, then every member killed for good;
+# each cycle recovers from that file. A survivor cannot serve as the source of every cycle: the
+# rollback starts its old member again, alone, and an etcd restarted without a quorum serves no client).
 # After every cycle it counts, per host, what must not grow from one cycle to the next:
 #   procs   processes inside the host (its systemd's PID namespace)
 #   fds     open file descriptors of the agent's JVM
@@ -29,7 +30,6 @@ etcd_rescue=$repo_root/deploy/bin/etcd-rescue
 soak_root=/var/lib/etcd-rescue-soak
 cluster=soak
 host_count=3
-survivor_index=2
 agent_port=7443
 heartbeat_ms=250
 election_ms=2500
@@ -91,14 +91,19 @@ for ((i = 0; i < keys; i += 100)); do
     | ETCDCTL_API=3 etcdctl --endpoints="$old_endpoints" --dial-timeout=3s --command-timeout=30s txn >> "$logs/load.log" 2>&1 \
     || fail "writing keys failed (see $logs/load.log)"
 done
+backup=$work/backup.db
+"$etcd_rescue" snapshot save --endpoints "$old_endpoints" "$backup" > "$logs/snapshot-save.log" 2>&1 \
+  || fail "snapshot save failed (see $logs/snapshot-save.log)"
+# The inventory's source: that file, not the old members' endpoints.
+sed -i -e '/^        snapshot_endpoints:$/,/^        old_unit:/{/^        old_unit:/!d}' -e "s#^        old_unit:#        snapshot_file: $backup\n        old_unit:#" "$inventory"
+grep -q "snapshot_file: $backup" "$inventory" || fail "could not point $inventory at $backup"
 for i in $(seq 0 $((host_count - 1))); do
-  [ "$i" = $survivor_index ] && continue
   in_host "$(host_name "$i")" -- sh -c 'mkdir -p /run/systemd/system/etcd.service.d \
     && printf "[Service]\nRestart=no\n" > /run/systemd/system/etcd.service.d/soak-no-restart.conf \
     && systemctl daemon-reload && systemctl kill -s SIGKILL etcd' >> "$logs/disaster.log" 2>&1 \
     || fail "killing etcd on $(host_name "$i") failed (see $logs/disaster.log)"
 done
-note "old cluster loaded with $keys keys; etcd killed for good on 2 of 3 hosts"
+note "old cluster loaded with $keys keys, saved to $backup; etcd killed for good on every host"
 
 # One line of figures per host: procs fds staging claims aside.
 host_figures() {
@@ -137,11 +142,6 @@ for ((c = 1; c <= cycles; c++)); do
   s=$SECONDS
   "$etcd_rescue" rollback "$run" --yes > "$logs/rollback-$c.log" 2>&1 || fail "cycle $c: rollback failed (see $logs/rollback-$c.log)"
   rollback_s+=($((SECONDS - s)))
-  # The survivor's old member runs again after the rollback: wait for it, the next cycle snapshots it.
-  for _ in $(seq 1 60); do
-    ETCDCTL_API=3 etcdctl --endpoints="$(client_url $survivor_index 2379)" --dial-timeout=2s endpoint status >/dev/null 2>&1 && break
-    sleep 1
-  done
   printf '%-5s %-8s %-9s' "$c" "${recover_s[-1]}" "${rollback_s[-1]}"
   for i in $(seq 0 $((host_count - 1))); do
     read -r procs fds staging claims aside <<< "$(host_figures "$(host_name "$i")")"
