@@ -14,7 +14,8 @@
 #   testbed.sh down RUNDIR HOST                 end HOST: every process in it, its mounts, its cgroups
 #   testbed.sh down-all RUNDIR                  down every host of the run
 #   testbed.sh rm RUNDIR                        down-all, then remove the run dir
-#   testbed.sh gc                               rm every run whose owner process is gone
+#   testbed.sh gc                               rm every run whose owner process is gone, and every
+#                                               nftables table etcdrescue_nf_<PID>_* whose PID is gone
 set -euo pipefail
 
 testbed_root=/var/lib/etcd-rescue-testbed
@@ -294,6 +295,16 @@ cmd_gc() {
     kill -0 "$owner" 2>/dev/null && continue
     echo "testbed: removing $rundir (owner $owner is gone)"
     cmd_rm "$rundir" || true
+  done
+  # Packet filters of the system tests (PacketFilter.java): inet tables named etcdrescue_nf_<owner pid>_<random>.
+  command -v nft >/dev/null 2>&1 || return 0
+  local table
+  for table in $(nft list tables inet 2>/dev/null | awk '$1 == "table" && $3 ~ /^etcdrescue_nf_[0-9]+_[0-9a-f]+$/ {print $3}'); do
+    owner=${table#etcdrescue_nf_}
+    owner=${owner%%_*}
+    kill -0 "$owner" 2>/dev/null && continue
+    echo "testbed: removing nftables table inet $table (owner $owner is gone)"
+    nft delete table inet "$table" || true
   done
 }
 

@@ -21,10 +21,17 @@ final class Cli {
     }
 
     static Result etcdRescue(String... args) throws IOException, InterruptedException {
+        return etcdRescueWith(java.util.Map.of(), args);
+    }
+
+    /** The same with {@code env} added to the inherited environment (a failpoint, for instance). */
+    static Result etcdRescueWith(java.util.Map<String, String> env, String... args) throws IOException, InterruptedException {
         List<String> argv = new ArrayList<>();
         argv.add(projectRoot().resolve("deploy/bin/etcd-rescue").toString());
         argv.addAll(List.of(args));
-        Process p = new ProcessBuilder(argv).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+        ProcessBuilder pb = new ProcessBuilder(argv).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+        pb.environment().putAll(env);
+        Process p = pb.start();
         CompletableFuture<String> out = CompletableFuture.supplyAsync(() -> read(p.getInputStream()));
         CompletableFuture<String> err = CompletableFuture.supplyAsync(() -> read(p.getErrorStream()));
         if (!p.waitFor(10, TimeUnit.MINUTES)) {

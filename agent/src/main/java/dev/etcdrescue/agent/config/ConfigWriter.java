@@ -76,7 +76,7 @@ public final class ConfigWriter {
 
     /** The files a ConfigureMember would write, rendered and checked; nothing is written yet. */
     public record Prepared(String operationId, MemberPlan plan, String newUnit, Path envFile, String envText,
-                           Path unitFile, String unitText) {
+                           Path unitFile, String unitText, boolean joinExisting) {
         ConfigureResult result(List<MovedFile> movedAside) {
             return ConfigureResult.newBuilder()
                     .setEnvFile(envFile.toString())
@@ -105,12 +105,18 @@ public final class ConfigWriter {
                     throw AgentException.failedPrecondition("the base unit cannot be copied safely: " + refusal);
                 });
         return new Prepared(header.getOperationId(), plan, newUnit, envFile(newUnit),
-                renderEnv(header, plan, request.getExtraList()), unitFile(newUnit), renderUnit(header, old, newUnit));
+                renderEnv(header, plan, request.getExtraList(), request.getJoinExisting()), unitFile(newUnit),
+                renderUnit(header, old, newUnit), request.getJoinExisting());
     }
 
     /** The env file's content; Preflight shows it through this same method. */
     public String renderEnv(OperationHeader header, MemberPlan plan, List<EnvSetting> extras) {
-        String text = EnvFileRenderer.render(plan, extras, header.getClusterName(), header.getOperationId());
+        return renderEnv(header, plan, extras, false);
+    }
+
+    /** The same for a member that joins a running cluster ({@code ETCD_INITIAL_CLUSTER_STATE=existing}) when {@code joinExisting}. */
+    public String renderEnv(OperationHeader header, MemberPlan plan, List<EnvSetting> extras, boolean joinExisting) {
+        String text = EnvFileRenderer.render(plan, extras, header.getClusterName(), header.getOperationId(), joinExisting);
         ExtraSetting.requireLogFilesInside(extras, logDirs);
         ExtraFiles.requirePresent(extras);
         return text;
@@ -136,6 +142,15 @@ public final class ConfigWriter {
         requireDir(envDir, "env_dir");
         requireDir(unitDir, "unit_dir");
         List<MovedFile> movedAside = new ArrayList<>();
+        if (prepared.joinExisting()) {
+            // A joining member fetches everything from the leader; an old data dir here (the fenced member's)
+            // would make it start as that member. Moved aside, never deleted: it is the old member's data.
+            moves.moveAsideIfPresent(prepared.operationId(), prepared.plan().dataDir()).ifPresent(movedAside::add);
+            if (prepared.plan().walDir().isPresent()) {
+                moves.moveAsideIfPresent(prepared.operationId(), prepared.plan().walDir().get()).ifPresent(movedAside::add);
+            }
+            movedAside.forEach(m -> log.info("moved the data of the member replaced here aside: {} to {}", m.getOriginal(), m.getMovedTo()));
+        }
         write(prepared.operationId(), prepared.envFile(), prepared.envText(), null).ifPresent(movedAside::add);
         failpoints.hit(Failpoints.CONFIGURE_AFTER_ENV_FILE);
         write(prepared.operationId(), prepared.unitFile(), prepared.unitText(), prepared.newUnit())

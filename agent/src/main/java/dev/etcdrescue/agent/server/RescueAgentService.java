@@ -359,8 +359,9 @@ public final class RescueAgentService extends RescueAgentGrpc.RescueAgentImplBas
                         + prepared.envFile() + " and " + prepared.unitFile() + " already hold the rendered content");
                 return configWriter.write(prepared); // writes nothing: both files already hold their content
             }
+            // A member joining a running cluster is configured without a restore: it starts from an empty data dir.
             return rpc.phases().run(op, "ConfigureMember", null, Phase.CONFIGURED,
-                    SafeFiles.exists(prepared.plan().dataDir()), () -> configWriter.write(prepared));
+                    prepared.joinExisting() || SafeFiles.exists(prepared.plan().dataDir()), () -> configWriter.write(prepared));
         });
     }
 

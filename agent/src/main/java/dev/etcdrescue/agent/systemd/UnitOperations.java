@@ -82,6 +82,11 @@ public final class UnitOperations {
         journal.append(op, JournalEntry.unit(journal.now(), Kind.UNIT_STOPPED, unit));
         systemctl.stop(unit);
         log.info("stopped {} for operation {}", unit, op);
+        if (request.getDisable() && Systemctl.isEnabled(systemctl.show(unit))) {
+            journal.append(op, JournalEntry.unit(journal.now(), Kind.UNIT_DISABLED, unit));
+            systemctl.disable(unit);
+            log.info("disabled {} for operation {}", unit, op);
+        }
         return systemctl.show(unit);
     }
 

@@ -33,7 +33,6 @@ import javax.net.ssl.SSLParameters;
  * is empty, the same signal gRPC's {@code isReady} gives RelaySnapshot's callers.
  */
 final class DataChannelHop implements NextHop {
-    private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(5);
     /** The hop's agent stops a stream idle for 60 s; this side waits as long for its answer. */
     private static final Duration IDLE = Duration.ofSeconds(60);
     private static final SnapshotChunk END = SnapshotChunk.newBuilder().setTransferId("end").build();
@@ -64,7 +63,7 @@ final class DataChannelHop implements NextHop {
         String host = hop.substring(0, colon).replace("[", "").replace("]", "");
         SocketChannel channel = SocketChannel.open();
         try {
-            channel.socket().connect(new InetSocketAddress(host, port), (int) CONNECT_TIMEOUT.toMillis());
+            channel.socket().connect(new InetSocketAddress(host, port), (int) RelayDialer.CONNECT_TIMEOUT.toMillis());
             SSLEngine engine = tls.newEngine(ByteBufAllocator.DEFAULT, host, port);
             // As gRPC does for RelaySnapshot: the hop's certificate must name the address dialled.
             SSLParameters parameters = engine.getSSLParameters();
@@ -149,7 +148,7 @@ final class DataChannelHop implements NextHop {
         } catch (InterruptedException e) {
             result.completeExceptionally(Status.CANCELLED.withDescription("the sending agent stopped").asRuntimeException());
         } catch (IOException e) {
-            result.completeExceptionally(Status.UNAVAILABLE.withDescription("the data channel to " + hop + " broke: "
+            result.completeExceptionally(Status.UNAVAILABLE.withDescription("the data channel of the agent at " + hop + " broke: "
                     + e.getMessage()).withCause(e).asRuntimeException());
         } catch (RuntimeException e) {
             result.completeExceptionally(e);

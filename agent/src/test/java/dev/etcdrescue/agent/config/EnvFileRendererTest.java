@@ -42,6 +42,17 @@ class EnvFileRendererTest {
     }
 
     @Test
+    void aMemberJoiningARunningClusterSaysExistingAndTheRestOfTheFileIsTheSame() {
+        String restored = EnvFileRenderer.render(seed, List.of(), "beta", "op-1");
+        String joining = EnvFileRenderer.render(seed, List.of(), "beta", "op-1", true);
+
+        assertThat(joining).contains("ETCD_INITIAL_CLUSTER_STATE=\"existing\"\n").doesNotContain("STATE=\"new\"")
+                .doesNotContain("restored from a snapshot");
+        assertThat(joining.lines().filter(l -> !l.startsWith("#") && !l.startsWith("ETCD_INITIAL_CLUSTER_STATE")))
+                .containsExactlyElementsOf(restored.lines().filter(l -> !l.startsWith("#") && !l.startsWith("ETCD_INITIAL_CLUSTER_STATE")).toList());
+    }
+
+    @Test
     void walDirIsWrittenWhenPlanned() {
         MemberPlan withWal = MemberPlan.from(TestPlans.seedMember(ROOT).setWalDir("/var/lib/etcd/new.wal").build(),
                 new PathRules(List.of(ROOT)));

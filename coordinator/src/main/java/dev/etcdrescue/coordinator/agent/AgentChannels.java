@@ -10,6 +10,7 @@ import dev.etcdrescue.proto.v1.RelayGrant;
 import io.grpc.ClientInterceptor;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.NettyChannelBuilder;
+import io.netty.channel.ChannelOption;
 import io.netty.handler.ssl.SslContext;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -31,6 +32,8 @@ import java.util.function.BiFunction;
  */
 public final class AgentChannels {
     private static final int MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
+    /** A TLS handshake to an agent on a live host takes milliseconds; 5 s is far above any healthy network's SYN round trip. */
+    public static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(5);
     private final BiFunction<AgentEndpoint, ClientInterceptor, ManagedChannel> dialer;
     /** The coordinator's TLS key, which also signs relay grants (the agents check them against its certificate). */
     private final PrivateKey key;
@@ -69,6 +72,9 @@ public final class AgentChannels {
                     // Short keepalive so a host that silently drops packets fails the call instead of hanging it.
                     .keepAliveTime(20, TimeUnit.SECONDS)
                     .keepAliveTimeout(10, TimeUnit.SECONDS)
+                    // An agent whose SYNs are dropped (host down, firewall) fails the call after CONNECT_TIMEOUT with
+                    // "unreachable", not after the call's 30 s deadline with "did not answer in time" (decision 0026).
+                    .withOption(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) CONNECT_TIMEOUT.toMillis())
                     .build(), tls, Pem.readPrivateKey(key));
         } catch (Exception e) {
             throw new UserException(FailureKind.BAD_INPUT, "cannot load the coordinator's TLS files from " + tlsDir + ": " + e.getMessage(), e);

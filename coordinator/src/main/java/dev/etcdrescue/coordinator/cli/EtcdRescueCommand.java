@@ -14,7 +14,8 @@ import picocli.CommandLine.Command;
             "streams it to the agent on every host, restores, configures and starts the new members, verifies",
             "the new cluster and cuts over, with one command."
         },
-        subcommands = {RecoverCommand.class, PlanCommand.class, ResumeCommand.class, RollbackCommand.class, CleanupCommand.class, VerifyCommand.class,
+        subcommands = {RecoverCommand.class, PlanCommand.class, DoctorCommand.class, ReplaceMemberCommand.class,
+            ResumeCommand.class, RollbackCommand.class, CleanupCommand.class, VerifyCommand.class,
             StatusCommand.class, SnapshotCommand.class, BackupCommand.class, PkiCommand.class, CompletionCommand.class,
             CommandLine.HelpCommand.class})
 public final class EtcdRescueCommand implements Runnable {

@@ -16,6 +16,12 @@ public final class ExitCodes {
     public static final int PREFLIGHT_REFUSED = 3;
     /** Verify ran and found the restored cluster not as planned. */
     public static final int VERIFY_FAILED = 4;
+    /** doctor: a member is down and quorum holds without it: replace-member fits (the output names the member). */
+    public static final int DOCTOR_REPLACE_MEMBER = 10;
+    /** doctor: something needs a person (a learner left listed, an alarm, a loss no command repairs safely). */
+    public static final int DOCTOR_ATTENTION = 11;
+    /** doctor: quorum is lost: recover fits. */
+    public static final int DOCTOR_RECOVER = 12;
     /** An unexpected internal error (a bug): the message and the log say where. */
     public static final int INTERNAL = 70;
 

@@ -12,7 +12,8 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "resume", mixinStandardHelpOptions = true,
-        description = {"Continues a recovery that was interrupted (coordinator killed, a host fixed after a failure).",
+        description = {"Continues an interrupted recovery or replace-member run where it stopped.",
+            "(A coordinator killed, a host fixed after a failure.)",
             "Phases the run's journal records as done are skipped; the others run again under the same operation id,",
             "with the options the run began with (distribution, fence, --allow-v2-loss, --yes...).",
             "Agents recognise their own operation's work (staged bytes, a finished restore, identical files, an",
@@ -38,6 +39,14 @@ public final class ResumeCommand implements Callable<Integer> {
     public Integer call() {
         Path dir = workDir.toAbsolutePath().normalize();
         Runs.requireDir(dir);
+        if (dev.etcdrescue.coordinator.member.ReplaceJournal.isRun(dir)) {
+            try {
+                return ReplaceMemberCommand.resume(dir);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return ExitCodes.FAILED;
+            }
+        }
         Journal journal = Journal.open(dir);
         ClusterPlan plan = Runs.planOf(journal, dir);
         RecoveryOptions options = options(journal.header(), startTimeoutSeconds, verifyTimeoutSeconds);

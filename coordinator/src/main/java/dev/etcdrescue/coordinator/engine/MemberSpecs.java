@@ -12,11 +12,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
-/** The plan of one member, in the contract's terms. */
-final class MemberSpecs {
+/** The plan of one member, in the contract's terms (also what replace-member sends for the member it adds). */
+public final class MemberSpecs {
     private MemberSpecs() {}
 
-    static MemberSpec of(ClusterPlan cluster, MemberPlan m) {
+    public static MemberSpec of(ClusterPlan cluster, MemberPlan m) {
         MemberSpec.Builder b = MemberSpec.newBuilder()
                 .setName(m.etcdName())
                 .addAllPeerUrls(strings(m.peerUrls()))
@@ -42,7 +42,7 @@ final class MemberSpecs {
      * The ConfigureRequest extras of a member: timers, its TLS files (with client- and peer-certificate
      * auth on), then the settings carried over from the old member ({@code etcd_settings}).
      */
-    static List<EnvSetting> extras(MemberPlan m) {
+    public static List<EnvSetting> extras(MemberPlan m) {
         Map<String, String> env = new LinkedHashMap<>();
         if (m.heartbeatIntervalMs() != null) {
             env.put("ETCD_HEARTBEAT_INTERVAL", m.heartbeatIntervalMs().toString());

@@ -163,6 +163,7 @@ public final class Recovery {
     /** Rolls back every host of a run (the `rollback` command): each agent undoes what its journal holds for the operation. */
     public RecoveryReport rollback(ClusterPlan plan, Journal journal, Path workDir, Reporter reporter) {
         String operationId = journal.header().operationId();
+        CoordinatorFailpoints failpoints = CoordinatorFailpoints.fromEnvironment(System.getenv());
         Map<String, AgentClient> agents = new LinkedHashMap<>();
         for (MemberPlan m : plan.members()) {
             agents.put(m.hostName(), channels.connect(m.agentEndpoint()));
@@ -177,7 +178,7 @@ public final class Recovery {
         try {
             reporter.phaseStarted(PhaseName.ROLLBACK);
             journal.phaseStarted(PhaseName.ROLLBACK);
-            Rollbacks.rollbackAll(run);
+            Rollbacks.rollbackAll(run, failpoints);
             journal.note("rolled-back", message);
         } catch (UserException e) {
             failure = e.kind();

@@ -25,9 +25,14 @@ final class Rollbacks {
     }
 
     static List<HostResult> rollbackAll(RecoveryRun run) throws InterruptedException {
+        return rollbackAll(run, CoordinatorFailpoints.none());
+    }
+
+    static List<HostResult> rollbackAll(RecoveryRun run, CoordinatorFailpoints failpoints) throws InterruptedException {
         return run.forEachHost(PhaseName.ROLLBACK, (m, agent) -> {
             agent.claim(run.header(m), run.options.claimTtl());
             RollbackResult r = agent.rollback(RollbackRequest.newBuilder().setHeader(run.header(m)).build());
+            failpoints.hit(CoordinatorFailpoints.ROLLBACK_AFTER_HOST);
             agent.releaseClaim(run.header(m));
             return r.getActionsCount() == 0 ? RecoveryRun.Done.ok("nothing to undo on this host")
                     : RecoveryRun.Done.changed(String.join("; ", r.getActionsList()));

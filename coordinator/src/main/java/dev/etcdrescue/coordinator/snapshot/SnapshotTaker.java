@@ -61,7 +61,8 @@ public final class SnapshotTaker {
         try (Client client = clients.forSurvivor(endpoint)) {
             StatusResponse s = client.getMaintenanceClient().statusMember(endpoint.toString())
                     .get(statusTimeout.toMillis(), TimeUnit.MILLISECONDS);
-            return new SourceMember(endpoint, s.getVersion(), s.getHeader().getRevision(), s.getRaftIndex(), s.getDbSize(), s.getLeader());
+            return new SourceMember(endpoint, s.getVersion(), s.getHeader().getRevision(), s.getRaftIndex(), s.getDbSize(), s.getLeader(),
+                    s.getHeader().getMemberId(), s.isLearner(), s.getErrorList());
         } catch (TimeoutException e) {
             throw new java.util.concurrent.CompletionException(new TimeoutException("no answer within " + statusTimeout.toSeconds() + "s"));
         } catch (InterruptedException e) {

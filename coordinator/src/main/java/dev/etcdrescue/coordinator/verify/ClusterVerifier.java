@@ -99,6 +99,38 @@ public final class ClusterVerifier {
     }
 
     /**
+     * The checks of a cluster that serves writes while it is checked (after replace-member): every member healthy,
+     * the member list as planned with no learner, one leader, no alarm, and hashkv equal at the lowest revision
+     * any member reported (members apply writes at slightly different moments, so their revisions may differ).
+     */
+    public List<Check> verifyServing(ClusterPlan plan, Duration healthTimeout) throws InterruptedException {
+        EtcdClients forPlan = clients.with(plan.etcdAccess());
+        if (forPlan != clients) {
+            return new ClusterVerifier(forPlan).verifyServing(plan, healthTimeout);
+        }
+        List<Check> checks = new ArrayList<>();
+        Map<MemberPlan, StatusResponse> status = waitHealthy(plan, healthTimeout, checks);
+        if (status.size() != plan.members().size()) {
+            return checks;
+        }
+        MemberPlan first = plan.members().get(0);
+        try (Client c = clients.forMember(first.clientUrls().get(0))) {
+            List<Member> members = c.getClusterClient().listMember().get(CALL.toMillis(), TimeUnit.MILLISECONDS).getMembers();
+            checks.add(memberList(plan, members));
+            List<AlarmMember> alarms = c.getMaintenanceClient().listAlarms().get(CALL.toMillis(), TimeUnit.MILLISECONDS).getAlarms();
+            checks.add(new Check("no alarm", alarms.isEmpty(), alarms.isEmpty() ? "none raised"
+                    : alarms.stream().map(a -> a.getAlarmType() + " on member " + Long.toHexString(a.getMemberId())).toList().toString()));
+            checks.add(leader(plan, status, members));
+        } catch (Exception e) {
+            checks.add(new Check("member list", false, "could not read from " + first.hostName() + ": " + root(e)));
+            return checks;
+        }
+        long revision = status.values().stream().mapToLong(s -> s.getHeader().getRevision()).min().orElse(0);
+        checks.add(hashes(plan, revision, Optional.empty()));
+        return checks;
+    }
+
+    /**
      * Asks the source what verify will compare with, before a restore in place stops it: its hashkv at the
      * snapshot's revision, or (with a revision bump) the digest of every key and value there.
      */
@@ -209,6 +241,9 @@ public final class ClusterVerifier {
             if (!set(m.getPeerURIs()).equals(set(p.peerUrls()))) {
                 problems.add("host " + p.hostName() + " (member " + p.etcdName() + "): peer URLs " + set(m.getPeerURIs())
                         + ", planned " + set(p.peerUrls()));
+            }
+            if (m.isLearner()) {
+                problems.add("host " + p.hostName() + " (member " + p.etcdName() + "): still a learner, not promoted");
             }
             if (!set(m.getClientURIs()).equals(set(p.clientUrls()))) {
                 problems.add("host " + p.hostName() + " (member " + p.etcdName() + "): advertises client URLs "

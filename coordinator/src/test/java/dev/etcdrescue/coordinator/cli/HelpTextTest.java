@@ -42,8 +42,8 @@ class HelpTextTest {
         String help = root.getUsageMessage(CommandLine.Help.Ansi.OFF);
 
         assertThat(help.lines()).contains(
-                "  plan        Prints every change 'recover' would make on every host, and changes nothing.",
-                "  cleanup     Lists what recoveries and rollbacks left aside on every host; removes it only with --remove.");
+                "  plan            Prints every change 'recover' would make on every host, and changes nothing.",
+                "  cleanup         Lists what recoveries and rollbacks left aside on every host; removes it only with --remove.");
         assertThat(help.lines().filter(l -> l.length() > EtcdRescueCommand.HELP_WIDTH)).isEmpty();
     }
 

@@ -1,0 +1,120 @@
+package dev.etcdrescue.coordinator.cli;
+
+import dev.etcdrescue.coordinator.agent.AgentChannels;
+import dev.etcdrescue.coordinator.failure.FailureKind;
+import dev.etcdrescue.coordinator.failure.UserException;
+import dev.etcdrescue.coordinator.inventory.ClusterPlan;
+import dev.etcdrescue.coordinator.inventory.Inventory;
+import dev.etcdrescue.coordinator.inventory.InventoryLoader;
+import dev.etcdrescue.coordinator.inventory.MemberPlan;
+import dev.etcdrescue.coordinator.member.MemberReplacement;
+import dev.etcdrescue.coordinator.member.ReplaceJournal;
+import dev.etcdrescue.coordinator.snapshot.EtcdClients;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ThreadLocalRandom;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+@Command(name = "replace-member", mixinStandardHelpOptions = true,
+        description = {"Replaces one dead member of a cluster that still has quorum, without a restore.",
+            "Checks first (quorum now and after the removal, 3 or more members, no learner in flight, the member really",
+            "dead, the target's disk, etcd version); then a snapshot into the run dir, member remove, the old member",
+            "fenced (units stopped and disabled, data dir moved aside), member add as a learner, the host configured with",
+            "initial-cluster-state=existing and started, progress with an ETA, promote, verify. A learner that stalls is",
+            "removed again: the cluster is back where it was. Journaled: 'etcd-rescue resume RUN_DIR' continues a run."},
+        footer = {"", "Examples:", "  etcd-rescue doctor -i inventory.yaml            # names the member and prints this command",
+            "  etcd-rescue replace-member -i inventory.yaml --member etcd-2 --check",
+            "  etcd-rescue replace-member -i inventory.yaml --member etcd-2",
+            "", "Exit codes: 0 replaced and verified (with --check: it would proceed), 1 a step failed (the output says",
+            "where the cluster stands), 2 bad input, 3 refused before any change, 4 verify failed."})
+public final class ReplaceMemberCommand implements Callable<Integer> {
+    @Mixin InventoryOptions inv;
+
+    @Option(names = "--member", required = true, paramLabel = "NAME", description = "The member to replace: its etcd name or its host's name.")
+    String member;
+
+    @Option(names = "--check", description = "Only the checks: what would be refused, nothing changed.")
+    boolean checkOnly;
+
+    @Option(names = "--work-dir", paramLabel = "DIR",
+            description = "Where the run's dir (journal, snapshot) goes (default: ~/.local/state/etcd-rescue/runs).")
+    Path workDir;
+
+    @Option(names = "--stall-timeout", paramLabel = "SECONDS",
+            description = "How long the learner may make no progress before it is removed again (default: 60 plus 1 per 4 MiB of db).")
+    Long stallSeconds;
+
+    @Option(names = "--verify-timeout", defaultValue = "60", paramLabel = "SECONDS",
+            description = "How long verify waits for every member to be healthy (default ${DEFAULT-VALUE}).")
+    long verifyTimeoutSeconds;
+
+    @Override
+    public Integer call() throws Exception {
+        Inventory inventory = inv.load();
+        List<ClusterPlan> with = inventory.clusters().stream().filter(c -> c.members().stream()
+                .anyMatch(m -> m.etcdName().equals(member) || m.hostName().equals(member))).toList();
+        if (with.isEmpty()) {
+            throw new UserException(FailureKind.BAD_INPUT, "--member " + member + ": no cluster of " + inv.inventory + " has a member or host"
+                    + " of that name");
+        }
+        if (with.size() > 1) {
+            throw new UserException(FailureKind.BAD_INPUT, "--member " + member + " is in clusters " + with.stream().map(ClusterPlan::name)
+                    .toList() + ": choose one with --limit");
+        }
+        ClusterPlan plan = with.get(0);
+        MemberPlan target = MemberReplacement.member(plan, member);
+        MemberReplacement replacement = replacement(plan);
+        if (checkOnly) {
+            MemberReplacement.Checked checked = replacement.check(plan, target, java.util.Optional.empty());
+            checked.checks().forEach(c -> System.out.printf("  %-4s %-22s %s%n", c.ok() ? "ok" : "FAIL", c.name(), c.detail()));
+            System.out.println(checked.ok() ? "replace-member would proceed for " + target.etcdName() + " on " + target.hostName()
+                    : "replace-member would be refused; nothing was changed");
+            return checked.ok() ? ExitCodes.OK : ExitCodes.PREFLIGHT_REFUSED;
+        }
+        String op = "replace-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")) + "-"
+                + HexFormat.of().toHexDigits((short) ThreadLocalRandom.current().nextInt());
+        Path dir = (workDir != null ? workDir : Runs.defaultWorkRoot()).toAbsolutePath().resolve(op);
+        ReplaceJournal journal = ReplaceJournal.create(dir, new ReplaceJournal.Header(op, plan.name(), target.etcdName(),
+                inv.inventory.toAbsolutePath().toString(), Runs.sha256(inv.inventory)));
+        System.out.println("REPLACE [run] operation " + op + ", run dir " + dir + " (etcd-rescue resume " + dir + " continues it)");
+        replacement.replace(plan, target, journal, options(dir));
+        return ExitCodes.OK;
+    }
+
+    /** {@code resume RUN_DIR} of a replace-member run: the same member, the same operation, from the same inventory. */
+    static int resume(Path dir) throws InterruptedException {
+        ReplaceJournal journal = ReplaceJournal.open(dir);
+        ReplaceJournal.Header h = journal.header();
+        Path inventory = Path.of(h.inventory());
+        if (!Files.isRegularFile(inventory) || !Runs.sha256(inventory).equals(h.inventorySha256())) {
+            throw new UserException(FailureKind.BAD_INPUT, "the inventory " + inventory + " is gone or changed since the run in " + dir
+                    + " started: a resumed run must act on the plan it began with");
+        }
+        ClusterPlan plan = InventoryLoader.load(inventory).cluster(h.cluster()).orElseThrow(() -> new UserException(FailureKind.BAD_INPUT,
+                "cluster " + h.cluster() + " is no longer in " + inventory));
+        MemberPlan target = MemberReplacement.member(plan, h.member());
+        System.out.println("REPLACE [run] resuming operation " + h.operationId() + " from " + dir);
+        replacement(plan).replace(plan, target, journal, new MemberReplacement.Options(dir, null, Duration.ofMinutes(2), Duration.ofSeconds(60)));
+        return ExitCodes.OK;
+    }
+
+    private MemberReplacement.Options options(Path dir) {
+        if (stallSeconds != null && stallSeconds < 1) {
+            throw new UserException(FailureKind.BAD_INPUT, "--stall-timeout must be at least 1 second");
+        }
+        return new MemberReplacement.Options(dir, stallSeconds == null ? null : Duration.ofSeconds(stallSeconds), Duration.ofMinutes(2),
+                Duration.ofSeconds(verifyTimeoutSeconds));
+    }
+
+    private static MemberReplacement replacement(ClusterPlan plan) {
+        return new MemberReplacement(AgentChannels.fromDir(plan.tlsDir()), new EtcdClients(Duration.ofSeconds(5), plan.etcdAccess()), System.out);
+    }
+}

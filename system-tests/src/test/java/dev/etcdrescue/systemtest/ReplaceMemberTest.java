@@ -1,0 +1,341 @@
+package dev.etcdrescue.systemtest;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.etcdrescue.systemtest.testbed.TestHost;
+import dev.etcdrescue.systemtest.testbed.Testbed;
+import io.etcd.jetcd.ByteSequence;
+import io.etcd.jetcd.Client;
+import io.etcd.jetcd.cluster.Member;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * One member lost for good in a 3-member etcd 3.4.23 cluster (Debian's etcd.service on 2379/2380): doctor's
+ * verdicts, then replace-member on the same host with a writer running, checked with etcd's own answers; a
+ * coordinator killed right after the add and resumed; a replacement that cannot start, removed again;
+ * quorum lost. The tests share one testbed, in order.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+@Timeout(value = 8, unit = TimeUnit.MINUTES)
+class ReplaceMemberTest {
+    private static final String DATA = "/var/lib/etcd/default";
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private Testbed testbed;
+    private Path work;
+    private Path inventory;
+    private Map<String, String> written;
+
+    @BeforeAll
+    void threeMembersServing() throws Exception {
+        testbed = Testbed.create(3, Testbed.Options.defaults().withHostPrefix("repl"));
+        work = Files.createTempDirectory("etcd-rescue-replace-");
+        Path pki = work.resolve("pki");
+        testbed.installAgents(pki);
+        testbed.startOldCluster("old-repl");
+        written = EtcdData.load(url(testbed.host(0)), "/repl/", 400, 11);
+        // The inventory describes the running cluster: its members' URLs, data dir and unit (old_unit), and the
+        // unit a replacement runs as (new_unit, copied from old_unit).
+        String yaml = Inventories.seedLike("repl", testbed.hosts(), pki, Inventories.fromEndpoints(testbed.hosts()))
+                .replace("peer_port: 22380\n        client_port: 22379\n", "peer_port: 2380\n        client_port: 2379\n")
+                .replace("data_dir: /var/lib/etcd/new.etcd\n", "data_dir: " + DATA + "\n");
+        assertThat(yaml).contains("data_dir: " + DATA + "\n", "client_port: 2379\n");
+        inventory = Inventories.write(work, "inventory.yaml", yaml);
+    }
+
+    @AfterAll
+    void tearDown() {
+        if (testbed != null) {
+            testbed.close();
+        }
+    }
+
+    @Test
+    @Order(1)
+    void doctorFindsNothingToDoOnAHealthyCluster() throws Exception {
+        Cli.Result r = Cli.etcdRescue("doctor", "-i", inventory.toString());
+        assertThat(r.exitCode()).as(r.all()).isZero();
+        assertThat(r.stdout()).contains("VERDICT repl: nothing to do").contains("quorum: 3 of 3 voting members healthy, 2 needed: holds");
+
+        Cli.Result json = Cli.etcdRescue("doctor", "-i", inventory.toString(), "-o", "json");
+        assertThat(json.exitCode()).as(json.all()).isZero();
+        JsonNode doc = JSON.readTree(json.stdout());
+        assertThat(doc.get("verdict").asText()).isEqualTo("HEALTHY");
+        JsonNode view = doc.get("clusters").get(0).get("view");
+        assertThat(view.get("quorum").get("holds").asBoolean()).isTrue();
+        assertThat(view.get("members")).hasSize(3);
+        assertThat(view.get("hosts")).allSatisfy(h -> {
+            assertThat(h.get("answers").asBoolean()).isTrue();
+            assertThat(h.get("agentReachable").asBoolean()).isTrue();
+            assertThat(h.get("units").get("etcd").asText()).isEqualTo("active/enabled");
+        });
+    }
+
+    @Test
+    @Order(2)
+    void oneMemberLostForGoodIsReplaceMember() throws Exception {
+        TestHost lost = testbed.host(2);
+        loseForGood(lost);
+
+        Cli.Result r = Cli.etcdRescue("doctor", "-i", inventory.toString());
+        assertThat(r.exitCode()).as(r.all()).isEqualTo(10);
+        assertThat(r.stdout()).contains("VERDICT repl: replace-member " + lost.name())
+                .contains("etcd-rescue replace-member -i " + inventory + " --limit repl --member " + lost.name())
+                .contains("quorum: 2 of 3 voting members healthy, 2 needed: holds");
+
+        Cli.Result check = Cli.etcdRescue("replace-member", "-i", inventory.toString(), "--member", lost.name(), "--check");
+        assertThat(check.exitCode()).as(check.all()).isZero();
+        assertThat(check.stdout()).contains("replace-member would proceed").contains("member really dead")
+                .doesNotContain("FAIL");
+        assertThat(lost.unitState("etcd")).isIn("inactive", "failed");
+    }
+
+    @Test
+    @Order(3)
+    void replaceMemberOnTheSameHostWithAWriterRunning() throws Exception {
+        TestHost lost = testbed.host(2);
+        Cli.Result r;
+        Writer writer = Writer.start(List.of(url(testbed.host(0)), url(testbed.host(1))));
+        try {
+            r = Cli.etcdRescue("replace-member", "-i", inventory.toString(), "--member", lost.name(), "--work-dir",
+                    work.resolve("runs").toString());
+        } finally {
+            writer.stop();
+        }
+        System.out.println("writer during replace-member: " + writer.ok.get() + " writes ok, " + writer.failed.get() + " failed "
+                + writer.errors);
+        assertThat(r.exitCode()).as(r.all()).isZero();
+        assertThat(r.stdout()).contains("REPLACE [snapshot] saved", "REPLACE [remove] member remove", "REPLACE [add] member add --learner",
+                "REPLACE [catch-up]", "REPLACE [promote]", "REPLACE [verify] ok   hashkv equal", "REPLACE [done] member " + lost.name());
+        assertThat(writer.ok.get()).as("writes during the replacement").isGreaterThan(10);
+        assertThat(writer.failed.get()).as("only election blips may fail: " + writer.errors).isLessThanOrEqualTo(3);
+
+        assertServingWithoutLearner();
+        RunningEtcd etcd = RunningEtcd.of(lost, "etcd_new");
+        assertThat(etcd.environ()).containsEntry("ETCD_INITIAL_CLUSTER_STATE", "existing").containsEntry("ETCD_DATA_DIR", DATA);
+        try (Stream<Path> aside = Files.list(lost.hostPath("/var/lib/etcd"))) {
+            List<Path> moved = aside.filter(p -> p.getFileName().toString().startsWith("default.etcd-rescue-replace-")).toList();
+            assertThat(moved).as("the old data dir, moved aside").hasSize(1);
+            assertThat(moved.get(0).resolve("member/wal")).isDirectory();
+        }
+        assertThat(lost.systemctl("is-enabled", "etcd").stdout().strip()).isEqualTo("disabled");
+        assertThat(lost.systemctl("is-enabled", "etcd_new").stdout().strip()).isEqualTo("enabled");
+        assertThat(EtcdData.readAll(url(lost), "/repl/", true)).isEqualTo(written);
+
+        Cli.Result doctor = Cli.etcdRescue("doctor", "-i", inventory.toString());
+        assertThat(doctor.exitCode()).as(doctor.all()).isZero();
+    }
+
+    @Test
+    @Order(4)
+    void aCoordinatorKilledAfterTheAddIsResumedWithoutASecondAdd() throws Exception {
+        TestHost lost = testbed.host(1);
+        loseForGood(lost);
+        String seen = Cli.killWhen(Pattern.compile("^REPLACE \\[add\\]"), "replace-member", "-i", inventory.toString(), "--member",
+                lost.name(), "--work-dir", work.resolve("runs").toString());
+        Matcher dir = Pattern.compile("run dir (\\S+) ").matcher(seen);
+        assertThat(dir.find()).as(seen).isTrue();
+        List<Member> between = members();
+        assertThat(between.stream().filter(Member::isLearner).toList()).as("the learner the killed run added").hasSize(1);
+
+        Cli.Result r = Cli.etcdRescue("resume", dir.group(1));
+        assertThat(r.exitCode()).as(r.all()).isZero();
+        assertThat(r.stdout()).contains("REPLACE [run] resuming", "REPLACE [promote]").doesNotContain("REPLACE [add]")
+                .doesNotContain("REPLACE [remove]");
+        assertServingWithoutLearner();
+        assertThat(members().stream().filter(m -> m.getPeerURIs().contains(URI.create(Testbed.oldPeerUrl(lost)))).toList()).hasSize(1);
+    }
+
+    /**
+     * A replacement that cannot start (its client port taken on the host) never catches up: the learner is removed
+     * again after the stall timeout, and the cluster is back at its two healthy members; doctor then names the member.
+     */
+    @Test
+    @Order(5)
+    void aLearnerThatNeverCatchesUpIsRemovedAndTheClusterIsBackWhereItWas() throws Exception {
+        TestHost lost = testbed.host(0);
+        loseForGood(lost);
+        Cli.Result r;
+        // Taken after the checks (preflight refuses a busy port): as the learner is added.
+        List<ServerSocket> squatters = new java.util.concurrent.CopyOnWriteArrayList<>();
+        try {
+            r = Background.start(Pattern.compile("^REPLACE \\[add\\]"), () -> {
+                try {
+                    ServerSocket s = new ServerSocket();
+                    s.bind(new InetSocketAddress(InetAddress.getByName(lost.address()), 2379));
+                    squatters.add(s);
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            }, "replace-member", "-i", inventory.toString(), "--member", lost.name(), "--stall-timeout", "5",
+                    "--work-dir", work.resolve("runs").toString()).await();
+        } finally {
+            for (ServerSocket s : squatters) {
+                s.close();
+            }
+        }
+        assertThat(squatters).as("the client port taken after the add").hasSize(1);
+        assertThat(r.exitCode()).as(r.all()).isEqualTo(1);
+        assertThat(r.stdout()).contains("REPLACE [add] member add --learner", "REPLACE [stalled] learner " + lost.name());
+        assertThat(r.all()).contains("was removed again; the cluster is back where it was before the add: 2 of 2 members healthy")
+                .doesNotContain("Exception");
+        List<Member> members = members(testbed.host(1));
+        assertThat(members).hasSize(2).noneMatch(Member::isLearner);
+        assertThat(lost.unitState("etcd_new")).isIn("inactive", "failed");
+
+        Cli.Result doctor = Cli.etcdRescue("doctor", "-i", inventory.toString());
+        assertThat(doctor.exitCode()).as(doctor.all()).isEqualTo(10);
+        assertThat(doctor.stdout()).contains("VERDICT repl: replace-member " + lost.name());
+    }
+
+    @Test
+    @Order(6)
+    void quorumLostIsRecover() throws Exception {
+        // repl-0 is gone (the stalled replacement); with repl-1 stopped too, 1 of the 2 members is left.
+        testbed.host(1).systemctl("stop", "etcd_new").requireOk();
+        // The remaining member keeps its leader until its election timeout passes (2.5 s here).
+        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(500))
+                .until(() -> leaders(List.of(testbed.host(2))).equals(Set.of(0L)));
+        assertThat(testbed.host(0).unitState("etcd_new")).isIn("inactive", "failed");
+
+        Cli.Result r = Cli.etcdRescue("doctor", "-i", inventory.toString());
+        assertThat(r.exitCode()).as(r.all()).isEqualTo(12);
+        assertThat(r.stdout()).contains("VERDICT repl: recover (quorum lost").contains("etcd-rescue recover -i " + inventory);
+    }
+
+    /**
+     * Killed for good (the Restart=no drop-in, then SIGKILL), then its snapshot files gone: a disk that lost its data.
+     * Returns once the others agree on a leader again (an election follows when the lost member led).
+     */
+    private void loseForGood(TestHost host) throws Exception {
+        testbed.killEtcdPermanently(host);
+        List<TestHost> others = testbed.hosts().stream().filter(h -> h != host).toList();
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500)).until(() -> leaders(others).size() == 1
+                && !leaders(others).contains(0L));
+        Path snap = host.hostPath(DATA + "/member/snap");
+        try (Stream<Path> files = Files.walk(snap)) {
+            for (Path p : files.sorted((a, b) -> b.getNameCount() - a.getNameCount()).toList()) {
+                Files.delete(p);
+            }
+        }
+    }
+
+    /** The leader each host's member names (0: none); a member that does not answer names nothing. */
+    private static Set<Long> leaders(List<TestHost> hosts) {
+        Set<Long> leaders = new HashSet<>();
+        for (TestHost h : hosts) {
+            try (Client c = EtcdData.client(url(h))) {
+                leaders.add(c.getMaintenanceClient().statusMember(url(h).toString()).get(5, TimeUnit.SECONDS).getLeader());
+            } catch (Exception e) {
+                leaders.add(-1L);
+            }
+        }
+        return leaders;
+    }
+
+    private void assertServingWithoutLearner() throws Exception {
+        List<Member> members = members();
+        assertThat(members).hasSize(3).noneMatch(Member::isLearner);
+        Set<String> names = new HashSet<>();
+        members.forEach(m -> names.add(m.getName()));
+        assertThat(names).containsExactlyInAnyOrderElementsOf(testbed.hosts().stream().map(TestHost::name).toList());
+        long revision = Long.MAX_VALUE;
+        for (TestHost h : testbed.hosts()) {
+            try (Client c = EtcdData.client(url(h))) {
+                revision = Math.min(revision, c.getMaintenanceClient().statusMember(url(h).toString()).get(10, TimeUnit.SECONDS)
+                        .getHeader().getRevision());
+            }
+        }
+        Set<Integer> hashes = new HashSet<>();
+        for (TestHost h : testbed.hosts()) {
+            try (Client c = EtcdData.client(url(h))) {
+                hashes.add(c.getMaintenanceClient().hashKV(url(h).toString(), revision).get(30, TimeUnit.SECONDS).getHash());
+            }
+        }
+        assertThat(hashes).as("hashkv of every member at revision " + revision).hasSize(1);
+    }
+
+    private List<Member> members() throws Exception {
+        return members(testbed.host(0));
+    }
+
+    private static List<Member> members(TestHost from) throws Exception {
+        try (Client c = EtcdData.client(url(from))) {
+            return c.getClusterClient().listMember().get(10, TimeUnit.SECONDS).getMembers();
+        }
+    }
+
+    private static URI url(TestHost h) {
+        return URI.create(Testbed.oldClientUrl(h));
+    }
+
+    /** A bounded writer: one put at a time, each with a deadline, until stopped (at most 5 minutes). */
+    private static final class Writer {
+        final AtomicInteger ok = new AtomicInteger();
+        final AtomicInteger failed = new AtomicInteger();
+        final List<String> errors = new java.util.concurrent.CopyOnWriteArrayList<>();
+        private final AtomicBoolean stop = new AtomicBoolean();
+        private Thread thread;
+
+        static Writer start(List<URI> endpoints) {
+            Writer w = new Writer();
+            w.thread = new Thread(() -> {
+                long until = System.nanoTime() + TimeUnit.MINUTES.toNanos(5);
+                try (Client c = Client.builder().endpoints(endpoints.toArray(URI[]::new)).build()) {
+                    for (int i = 0; !w.stop.get() && System.nanoTime() < until; i++) {
+                        try {
+                            c.getKVClient().put(bytes("/writer/" + i), bytes("v" + i)).get(5, TimeUnit.SECONDS);
+                            w.ok.incrementAndGet();
+                        } catch (Exception e) {
+                            w.failed.incrementAndGet();
+                            w.errors.add(String.valueOf(e));
+                        }
+                        Thread.sleep(50);
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }, "writer");
+            w.thread.setDaemon(true);
+            w.thread.start();
+            return w;
+        }
+
+        void stop() throws InterruptedException {
+            stop.set(true);
+            thread.join(30_000);
+        }
+
+        private static ByteSequence bytes(String s) {
+            return ByteSequence.from(s, StandardCharsets.UTF_8);
+        }
+    }
+}
