@@ -280,14 +280,18 @@ public final class MemberReplacement {
             } finally {
                 releaseQuietly(old, own);
             }
+        } catch (UserException e) {
+            throw e;
         } catch (RuntimeException e) {
-            if (e instanceof UserException) {
-                throw e;
+            String why = AgentError.describe(e, member.agentEndpoint().toString());
+            if (!AgentError.transport(e) && AgentError.code(e) != io.grpc.Status.Code.DEADLINE_EXCEEDED) {
+                // It answers and refuses (another operation's claim, say): a fence skipped here could be forgotten.
+                throw new UserException(FailureKind.PHASE_FAILED, "fencing the old member on " + member.hostName() + " was refused: " + why
+                        + "; " + member.etcdName() + " is already removed from the cluster: resume the run once that is resolved");
             }
             journal.done("fenced", "agent", "unreachable");
-            say("fence", "old member on " + member.hostName() + " not fenced: its agent " + AgentError.describe(e,
-                    member.agentEndpoint().toString()) + "; it is removed from the cluster, so etcd refuses it if it comes back:"
-                    + " stop and disable " + member.oldUnit() + " there when the host returns");
+            say("fence", "old member on " + member.hostName() + " not fenced, its agent does not answer: " + why + "; it is removed from"
+                    + " the cluster, so etcd refuses it if it comes back: stop and disable " + member.oldUnit() + " there when the host returns");
         }
     }
 
@@ -398,6 +402,8 @@ public final class MemberReplacement {
                     + AgentError.describe(e, member.agentEndpoint().toString()));
         }
         journal.done("stalled", "id", Long.toHexString(learnerId));
+        // The run is over (a new replace-member starts afresh): its claim would only hold the next run off the host.
+        releaseQuietly(agent, header);
         ClusterView after = new ClusterLook(agents, clients, Duration.ofSeconds(5)).look(plan);
         String state = after.quorum().healthyVoters() + " of " + after.quorum().voters() + " members healthy, leader " + after.leader();
         throw new UserException(FailureKind.PHASE_FAILED, "learner " + member.etcdName() + " did not catch up within " + stall.toSeconds()
