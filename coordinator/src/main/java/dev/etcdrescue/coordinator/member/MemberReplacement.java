@@ -194,7 +194,7 @@ public final class MemberReplacement {
                 say("inventory", "  " + member.hostName() + ":");
                 say("inventory", "    address: " + member.address());
                 say("inventory", "(and any other line under " + member.hostName() + "); keep " + to.hostName() + ". Until then doctor"
-                        + " reports " + member.hostName() + " as a member that does not answer");
+                        + " finds " + member.etcdName() + " missing from the member list and proposes replace-member for it");
             } else {
                 say("done", "member " + member.etcdName() + " replaced on " + member.hostName() + " in "
                         + Duration.ofNanos(System.nanoTime() - started).toSeconds() + "s; clients keep the same URLs ("
