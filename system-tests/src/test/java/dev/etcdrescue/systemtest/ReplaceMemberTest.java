@@ -252,7 +252,7 @@ class ReplaceMemberTest {
                 + writer.errors);
         assertThat(r.exitCode()).as(r.all()).isZero();
         // The dead host's agent answers here: it fences (the stalled run before released its claim on that host).
-        assertThat(r.stdout()).contains("REPLACE [fence] old member on " + lost.name() + ": etcd already", "stays where it is",
+        assertThat(r.stdout()).contains("REPLACE [fence] old member on " + lost.name() + ": etcd ", "etcd_new ", "stays where it is",
                 "REPLACE [add] member add --learner", "[" + Testbed.oldPeerUrl(spare) + "]", "REPLACE [promote]",
                 "REPLACE [verify] ok   hashkv equal", "REPLACE [done] member " + lost.name() + " (" + lost.name() + ") replaced by "
                 + spare.name() + " on " + spare.name(), "REPLACE [inventory]   " + lost.name() + ":",
