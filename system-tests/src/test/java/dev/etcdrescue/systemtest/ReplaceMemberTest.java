@@ -38,10 +38,11 @@ import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * One member lost for good in a 3-member etcd 3.4.23 cluster (Debian's etcd.service on 2379/2380): doctor's
- * verdicts, then replace-member on the same host with a writer running, checked with etcd's own answers; a
- * coordinator killed right after the add and resumed; a replacement that cannot start, removed again;
- * quorum lost. The tests share one testbed, in order.
+ * One member lost for good in a 3-member etcd 3.4.23 cluster (Debian's etcd.service on 2379/2380) and a fourth,
+ * spare host with an agent but no member: doctor's verdicts, then replace-member on the same host with a writer
+ * running, checked with etcd's own answers; a coordinator killed right after the add and resumed; a replacement
+ * that cannot start, removed again; the same member then replaced on the spare host ({@code --to}); quorum lost.
+ * The tests share one testbed, in order.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -53,18 +54,24 @@ class ReplaceMemberTest {
     private Path work;
     private Path inventory;
     private Map<String, String> written;
+    private List<TestHost> members;
+    private TestHost spare;
+    private String yaml;
+    private Path afterMove;
 
     @BeforeAll
     void threeMembersServing() throws Exception {
-        testbed = Testbed.create(3, Testbed.Options.defaults().withHostPrefix("repl"));
+        testbed = Testbed.create(4, Testbed.Options.defaults().withHostPrefix("repl"));
+        members = testbed.hosts().subList(0, 3);
+        spare = testbed.host(3);
         work = Files.createTempDirectory("etcd-rescue-replace-");
         Path pki = work.resolve("pki");
         testbed.installAgents(pki);
-        testbed.startOldCluster("old-repl");
+        testbed.startOldCluster("old-repl", members);
         written = EtcdData.load(url(testbed.host(0)), "/repl/", 400, 11);
         // The inventory describes the running cluster: its members' URLs, data dir and unit (old_unit), and the
         // unit a replacement runs as (new_unit, copied from old_unit).
-        String yaml = Inventories.seedLike("repl", testbed.hosts(), pki, Inventories.fromEndpoints(testbed.hosts()))
+        yaml = Inventories.seedLike("repl", members, pki, Inventories.fromEndpoints(members))
                 .replace("peer_port: 22380\n        client_port: 22379\n", "peer_port: 2380\n        client_port: 2379\n")
                 .replace("data_dir: /var/lib/etcd/new.etcd\n", "data_dir: " + DATA + "\n");
         assertThat(yaml).contains("data_dir: " + DATA + "\n", "client_port: 2379\n");
@@ -216,19 +223,71 @@ class ReplaceMemberTest {
         assertThat(doctor.stdout()).contains("VERDICT repl: replace-member " + lost.name());
     }
 
+    /**
+     * repl-0, lost for good and not replaceable on its own host, replaced on the spare host: the inventory lists
+     * the spare in the cluster's group (not a member), and the run ends printing the inventory change.
+     */
     @Test
     @Order(6)
+    void theLostMemberIsReplacedOnASpareHost() throws Exception {
+        TestHost lost = testbed.host(0);
+        String withSpare = yaml.replace(Inventories.hosts(members), Inventories.hosts(testbed.hosts()));
+        assertThat(withSpare).contains(spare.name() + ":\n          address: " + spare.address());
+        Path inv = Inventories.write(work, "inventory-spare.yaml", withSpare);
+
+        Cli.Result check = Cli.etcdRescue("replace-member", "-i", inv.toString(), "--member", lost.name(), "--to", spare.name(), "--check");
+        assertThat(check.exitCode()).as(check.all()).isZero();
+        assertThat(check.stdout()).contains("replace-member would proceed for " + lost.name() + " on " + spare.name())
+                .contains("target not a member").doesNotContain("FAIL");
+
+        Cli.Result r;
+        Writer writer = Writer.start(List.of(url(testbed.host(1)), url(testbed.host(2))));
+        try {
+            r = Cli.etcdRescue("replace-member", "-i", inv.toString(), "--member", lost.name(), "--to", spare.name(), "--work-dir",
+                    work.resolve("runs").toString());
+        } finally {
+            writer.stop();
+        }
+        System.out.println("writer during replace-member --to: " + writer.ok.get() + " writes ok, " + writer.failed.get() + " failed "
+                + writer.errors);
+        assertThat(r.exitCode()).as(r.all()).isZero();
+        // The dead host's agent answers here: it fences (the stalled run before released its claim on that host).
+        assertThat(r.stdout()).contains("REPLACE [fence] old member on " + lost.name() + ": etcd ", "etcd_new ", "stays where it is",
+                "REPLACE [add] member add --learner", "[" + Testbed.oldPeerUrl(spare) + "]", "REPLACE [promote]",
+                "REPLACE [verify] ok   hashkv equal", "REPLACE [done] member " + lost.name() + " (" + lost.name() + ") replaced by "
+                + spare.name() + " on " + spare.name(), "REPLACE [inventory]   " + lost.name() + ":",
+                "REPLACE [inventory]     address: " + lost.address());
+        assertThat(writer.failed.get()).as("only election blips may fail: " + writer.errors).isLessThanOrEqualTo(3);
+
+        List<TestHost> now = List.of(testbed.host(1), testbed.host(2), spare);
+        List<Member> list = members(testbed.host(1));
+        assertThat(list).anyMatch(m -> m.getPeerURIs().contains(URI.create(Testbed.oldPeerUrl(spare))) && m.getName().equals(spare.name()))
+                .noneMatch(m -> m.getPeerURIs().contains(URI.create(Testbed.oldPeerUrl(lost))));
+        assertServingWithoutLearner(now);
+        assertThat(RunningEtcd.of(spare, "etcd_new").environ()).containsEntry("ETCD_INITIAL_CLUSTER_STATE", "existing")
+                .containsEntry("ETCD_NAME", spare.name()).containsEntry("ETCD_DATA_DIR", DATA);
+        assertThat(EtcdData.readAll(url(spare), "/repl/", true)).isEqualTo(written);
+
+        // The printed change applied: the dead host leaves the group; doctor then finds nothing to do.
+        afterMove = Inventories.write(work, "inventory-after.yaml", yaml.replace(Inventories.hosts(members), Inventories.hosts(now)));
+        Cli.Result doctor = Cli.etcdRescue("doctor", "-i", afterMove.toString());
+        assertThat(doctor.exitCode()).as(doctor.all()).isZero();
+    }
+
+    @Test
+    @Order(7)
     void quorumLostIsRecover() throws Exception {
-        // repl-0 is gone (the stalled replacement); with repl-1 stopped too, 1 of the 2 members is left.
+        // repl-0 is gone (replaced on the spare); with repl-1 and the spare stopped, 1 of the 3 members is left.
         testbed.host(1).systemctl("stop", "etcd_new").requireOk();
+        spare.systemctl("stop", "etcd_new").requireOk();
         // The remaining member keeps its leader until its election timeout passes (2.5 s here).
         await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(500))
                 .until(() -> leaders(List.of(testbed.host(2))).equals(Set.of(0L)));
         assertThat(testbed.host(0).unitState("etcd_new")).isIn("inactive", "failed");
 
-        Cli.Result r = Cli.etcdRescue("doctor", "-i", inventory.toString());
+        Cli.Result r = Cli.etcdRescue("doctor", "-i", afterMove.toString());
         assertThat(r.exitCode()).as(r.all()).isEqualTo(12);
-        assertThat(r.stdout()).contains("VERDICT repl: recover (quorum lost").contains("etcd-rescue recover -i " + inventory);
+        assertThat(r.stdout()).contains("VERDICT repl: recover (quorum lost").contains("etcd-rescue recover -i " + afterMove);
     }
 
     /**
@@ -237,7 +296,7 @@ class ReplaceMemberTest {
      */
     private void loseForGood(TestHost host) throws Exception {
         testbed.killEtcdPermanently(host);
-        List<TestHost> others = testbed.hosts().stream().filter(h -> h != host).toList();
+        List<TestHost> others = members.stream().filter(h -> h != host).toList();
         await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500)).until(() -> leaders(others).size() == 1
                 && !leaders(others).contains(0L));
         Path snap = host.hostPath(DATA + "/member/snap");
@@ -262,20 +321,25 @@ class ReplaceMemberTest {
     }
 
     private void assertServingWithoutLearner() throws Exception {
-        List<Member> members = members();
-        assertThat(members).hasSize(3).noneMatch(Member::isLearner);
+        assertServingWithoutLearner(members);
+    }
+
+    /** Exactly {@code hosts} are members, none a learner, and HashKV agrees across them. */
+    private void assertServingWithoutLearner(List<TestHost> hosts) throws Exception {
+        List<Member> list = members(hosts.get(0));
+        assertThat(list).hasSize(3).noneMatch(Member::isLearner);
         Set<String> names = new HashSet<>();
-        members.forEach(m -> names.add(m.getName()));
-        assertThat(names).containsExactlyInAnyOrderElementsOf(testbed.hosts().stream().map(TestHost::name).toList());
+        list.forEach(m -> names.add(m.getName()));
+        assertThat(names).containsExactlyInAnyOrderElementsOf(hosts.stream().map(TestHost::name).toList());
         long revision = Long.MAX_VALUE;
-        for (TestHost h : testbed.hosts()) {
+        for (TestHost h : hosts) {
             try (Client c = EtcdData.client(url(h))) {
                 revision = Math.min(revision, c.getMaintenanceClient().statusMember(url(h).toString()).get(10, TimeUnit.SECONDS)
                         .getHeader().getRevision());
             }
         }
         Set<Integer> hashes = new HashSet<>();
-        for (TestHost h : testbed.hosts()) {
+        for (TestHost h : hosts) {
             try (Client c = EtcdData.client(url(h))) {
                 hashes.add(c.getMaintenanceClient().hashKV(url(h).toString(), revision).get(30, TimeUnit.SECONDS).getHash());
             }

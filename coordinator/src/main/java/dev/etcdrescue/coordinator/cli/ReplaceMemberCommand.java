@@ -29,10 +29,15 @@ import picocli.CommandLine.Option;
             "dead, the target's disk, etcd version); then a snapshot into the run dir, member remove, the old member",
             "fenced (units stopped and disabled, data dir moved aside), member add as a learner, the host configured with",
             "initial-cluster-state=existing and started, progress with an ETA, promote, verify. A learner that stalls is",
-            "removed again: the cluster is back where it was. Journaled: 'etcd-rescue resume RUN_DIR' continues a run."},
+            "removed again: the cluster is back where it was. Journaled: 'etcd-rescue resume RUN_DIR' continues a run.",
+            "With --to HOST the new member runs on another host of the cluster's group that is not a member yet (its agent",
+            "installed): its ports, dirs, disk and etcd version are checked, it joins under its own inventory name and URLs",
+            "(etcd's name and the inventory stay the same thing), the dead host's agent fences the old member where it",
+            "answers, and the run ends printing the inventory change: the dead host leaves the group."},
         footer = {"", "Examples:", "  etcd-rescue doctor -i inventory.yaml            # names the member and prints this command",
             "  etcd-rescue replace-member -i inventory.yaml --member etcd-2 --check",
             "  etcd-rescue replace-member -i inventory.yaml --member etcd-2",
+            "  etcd-rescue replace-member -i inventory.yaml --member etcd-2 --to etcd-4   # etcd-4: a new host in the group",
             "", "Exit codes: 0 replaced and verified (with --check: it would proceed), 1 a step failed (the output says",
             "where the cluster stands), 2 bad input, 3 refused before any change, 4 verify failed."})
 public final class ReplaceMemberCommand implements Callable<Integer> {
@@ -40,6 +45,10 @@ public final class ReplaceMemberCommand implements Callable<Integer> {
 
     @Option(names = "--member", required = true, paramLabel = "NAME", description = "The member to replace: its etcd name or its host's name.")
     String member;
+
+    @Option(names = "--to", paramLabel = "HOST",
+            description = "Run the new member on this host of the cluster's group (not a member yet) instead of the member's own host.")
+    String to;
 
     @Option(names = "--check", description = "Only the checks: what would be refused, nothing changed.")
     boolean checkOnly;
@@ -71,11 +80,12 @@ public final class ReplaceMemberCommand implements Callable<Integer> {
         }
         ClusterPlan plan = with.get(0);
         MemberPlan target = MemberReplacement.member(plan, member);
+        MemberPlan host = to == null ? target : MemberReplacement.target(plan, target, to);
         MemberReplacement replacement = replacement(plan);
         if (checkOnly) {
-            MemberReplacement.Checked checked = replacement.check(plan, target, java.util.Optional.empty());
+            MemberReplacement.Checked checked = replacement.check(plan, target, host, java.util.Optional.empty());
             checked.checks().forEach(c -> System.out.printf("  %-4s %-22s %s%n", c.ok() ? "ok" : "FAIL", c.name(), c.detail()));
-            System.out.println(checked.ok() ? "replace-member would proceed for " + target.etcdName() + " on " + target.hostName()
+            System.out.println(checked.ok() ? "replace-member would proceed for " + target.etcdName() + " on " + host.hostName()
                     : "replace-member would be refused; nothing was changed");
             return checked.ok() ? ExitCodes.OK : ExitCodes.PREFLIGHT_REFUSED;
         }
@@ -83,9 +93,9 @@ public final class ReplaceMemberCommand implements Callable<Integer> {
                 + HexFormat.of().toHexDigits((short) ThreadLocalRandom.current().nextInt());
         Path dir = (workDir != null ? workDir : Runs.defaultWorkRoot()).toAbsolutePath().resolve(op);
         ReplaceJournal journal = ReplaceJournal.create(dir, new ReplaceJournal.Header(op, plan.name(), target.etcdName(),
-                inv.inventory.toAbsolutePath().toString(), Runs.sha256(inv.inventory)));
+                inv.inventory.toAbsolutePath().toString(), Runs.sha256(inv.inventory), to == null ? null : host.hostName()));
         System.out.println("REPLACE [run] operation " + op + ", run dir " + dir + " (etcd-rescue resume " + dir + " continues it)");
-        replacement.replace(plan, target, journal, options(dir));
+        replacement.replace(plan, target, host, journal, options(dir));
         return ExitCodes.OK;
     }
 
@@ -101,8 +111,10 @@ public final class ReplaceMemberCommand implements Callable<Integer> {
         ClusterPlan plan = InventoryLoader.load(inventory).cluster(h.cluster()).orElseThrow(() -> new UserException(FailureKind.BAD_INPUT,
                 "cluster " + h.cluster() + " is no longer in " + inventory));
         MemberPlan target = MemberReplacement.member(plan, h.member());
+        MemberPlan host = h.to() == null ? target : MemberReplacement.target(plan, target, h.to());
         System.out.println("REPLACE [run] resuming operation " + h.operationId() + " from " + dir);
-        replacement(plan).replace(plan, target, journal, new MemberReplacement.Options(dir, null, Duration.ofMinutes(2), Duration.ofSeconds(60)));
+        replacement(plan).replace(plan, target, host, journal,
+                new MemberReplacement.Options(dir, null, Duration.ofMinutes(2), Duration.ofSeconds(60)));
         return ExitCodes.OK;
     }
 

@@ -85,16 +85,49 @@ public final class MemberReplacement {
                         + plan.name() + " (members: " + plan.members().stream().map(MemberPlan::etcdName).toList() + ")"));
     }
 
+    /**
+     * The host {@code --to} names: another host of the cluster's group, not the member's own. The new member is
+     * that host's inventory member (its etcd name, URLs, data dir and units), so etcd and the inventory agree
+     * once the dead host leaves the inventory.
+     */
+    public static MemberPlan target(ClusterPlan plan, MemberPlan member, String to) {
+        MemberPlan t = plan.members().stream().filter(m -> m.hostName().equals(to) || m.etcdName().equals(to)).findFirst()
+                .orElseThrow(() -> new UserException(FailureKind.BAD_INPUT, "--to " + to + ": no host of that name in cluster " + plan.name()
+                        + "'s group (hosts: " + plan.members().stream().map(MemberPlan::hostName).toList()
+                        + "); add the new host to the group first"));
+        if (t.hostName().equals(member.hostName())) {
+            throw new UserException(FailureKind.BAD_INPUT, "--to " + to + " is " + member.etcdName() + "'s own host: leave --to out to"
+                    + " replace it on the same host");
+        }
+        return t;
+    }
+
     /** Every check before a change; changes nothing. {@code ownLearnerId}: the learner an interrupted run of this replacement added. */
     public Checked check(ClusterPlan plan, MemberPlan member, Optional<String> ownLearnerId) {
+        return check(plan, member, member, ownLearnerId);
+    }
+
+    /** As {@link #check(ClusterPlan, MemberPlan, Optional)}, the replacement on host {@code to} (the member's own, or --to's). */
+    public Checked check(ClusterPlan plan, MemberPlan member, MemberPlan to, Optional<String> ownLearnerId) {
         ClusterView view = new ClusterLook(agents, clients, Duration.ofSeconds(5)).look(plan);
         boolean own = ownLearnerId.isPresent() && view.members().stream().anyMatch(m -> m.id().equals(ownLearnerId.get()));
-        ReplaceChecks.Target target = target(plan, member, view);
-        return new Checked(view, ReplaceChecks.check(view, member, peerAnswers(member.peerUrls().get(0)), target, own));
+        ReplaceChecks.Target target = target(plan, to, view);
+        return new Checked(view, ReplaceChecks.check(view, member, to, peerAnswers(member.peerUrls().get(0)), target, own));
     }
 
     /** Runs (or resumes) the replacement journaled in {@code journal}; throws a {@link UserException} naming the step that failed. */
     public List<Check> replace(ClusterPlan plan, MemberPlan member, ReplaceJournal journal, Options options) throws InterruptedException {
+        return replace(plan, member, member, journal, options);
+    }
+
+    /**
+     * Runs (or resumes) the replacement of {@code member} by a new member on host {@code to}: the member's own host,
+     * or another host of the group ({@code --to}), whose agent then configures and starts the new member while the
+     * dead host's agent, where it answers, only fences the old one.
+     */
+    public List<Check> replace(ClusterPlan plan, MemberPlan member, MemberPlan to, ReplaceJournal journal, Options options)
+            throws InterruptedException {
+        boolean moved = !to.hostName().equals(member.hostName());
         if (journal.isDone("verified")) {
             say("done", "this run already replaced " + member.etcdName() + " and verified the cluster; nothing to do");
             return List.of();
@@ -104,7 +137,7 @@ public final class MemberReplacement {
                     + " start a new replace-member once the cause is fixed");
         }
         Optional<String> ownLearner = journal.fact("added", "id");
-        Checked checked = check(plan, member, ownLearner);
+        Checked checked = check(plan, member, to, ownLearner);
         boolean resumedPastFence = journal.isDone("fenced");
         List<Check> failed = checked.checks().stream().filter(c -> !c.ok())
                 // Once fenced and added, the target runs this run's own learner: no longer "dead", and that is fine.
@@ -117,26 +150,33 @@ public final class MemberReplacement {
         }
         EtcdClients etcd = clients.with(plan.etcdAccess());
         OperationHeader header = OperationHeader.newBuilder().setClusterName(plan.name()).setOperationId(journal.header().operationId())
-                .setHostName(member.hostName()).build();
+                .setHostName(to.hostName()).build();
         long started = System.nanoTime();
         ScheduledExecutorService renewer = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "claim-renewer");
             t.setDaemon(true);
             return t;
         });
-        try (AgentClient agent = agents.connect(member.agentEndpoint());
-             MembershipCalls cluster = new MembershipCalls(etcd, survivors(plan, member, checked.view()))) {
+        try (AgentClient agent = agents.connect(to.agentEndpoint());
+             MembershipCalls cluster = new MembershipCalls(etcd, survivors(plan, member, to, checked.view()))) {
             agent.claim(header, options.claimTtl());
             long every = Math.max(1000, options.claimTtl().toMillis() / 3);
             renewer.scheduleAtFixedRate(() -> renew(agent, header, options.claimTtl()), every, every, TimeUnit.MILLISECONDS);
             snapshot(journal, checked.view(), etcd, options.workDir());
             remove(journal, cluster, member, ownLearner);
-            fence(journal, agent, header, member);
-            long learnerId = add(journal, cluster, member);
-            configure(journal, agent, header, plan, member, cluster, learnerId);
-            catchUp(journal, agent, header, plan, member, cluster, learnerId, checked.view(), options);
-            cutOver(journal, agent, header, member);
-            List<Check> verify = new ClusterVerifier(etcd).verifyServing(plan, options.verifyTimeout());
+            if (moved) {
+                fenceElsewhere(journal, header, member, options);
+            } else {
+                fence(journal, agent, header, member, true);
+            }
+            long learnerId = add(journal, cluster, to);
+            configure(journal, agent, header, plan, to, cluster, learnerId);
+            catchUp(journal, agent, header, plan, to, cluster, learnerId, checked.view(), options);
+            cutOver(journal, agent, header, to);
+            ClusterPlan after = moved ? plan.withMembers(plan.members().stream().filter(m -> !m.equals(member) && (m.equals(to)
+                    || checked.view().members().stream().anyMatch(e -> e.name().equals(m.etcdName()))
+                    || ReplaceChecks.listed(checked.view(), m).isPresent())).toList()) : plan;
+            List<Check> verify = new ClusterVerifier(etcd).verifyServing(after, options.verifyTimeout());
             verify.forEach(c -> say("verify", (c.ok() ? "ok   " : "FAIL ") + c.name() + ": " + c.detail()));
             Optional<Check> bad = verify.stream().filter(c -> !c.ok()).findFirst();
             if (bad.isPresent()) {
@@ -145,9 +185,21 @@ public final class MemberReplacement {
             }
             journal.done("verified");
             releaseQuietly(agent, header);
-            say("done", "member " + member.etcdName() + " replaced on " + member.hostName() + " in "
-                    + Duration.ofNanos(System.nanoTime() - started).toSeconds() + "s; clients keep the same URLs ("
-                    + member.clientUrls().get(0) + ")");
+            if (moved) {
+                say("done", "member " + member.etcdName() + " (" + member.hostName() + ") replaced by " + to.etcdName() + " on "
+                        + to.hostName() + " in " + Duration.ofNanos(System.nanoTime() - started).toSeconds() + "s; clients use "
+                        + to.clientUrls().get(0) + " instead of " + member.clientUrls().get(0));
+                say("inventory", "update the inventory: " + member.hostName() + " is no longer a member of " + plan.name()
+                        + ". In group " + plan.name() + "'s hosts, delete these lines:");
+                say("inventory", "  " + member.hostName() + ":");
+                say("inventory", "    address: " + member.address());
+                say("inventory", "(and any other line under " + member.hostName() + "); keep " + to.hostName() + ". Until then doctor"
+                        + " finds " + member.etcdName() + " missing from the member list and proposes replace-member for it");
+            } else {
+                say("done", "member " + member.etcdName() + " replaced on " + member.hostName() + " in "
+                        + Duration.ofNanos(System.nanoTime() - started).toSeconds() + "s; clients keep the same URLs ("
+                        + member.clientUrls().get(0) + ")");
+            }
             return verify;
         } finally {
             renewer.shutdownNow();
@@ -191,7 +243,7 @@ public final class MemberReplacement {
         say("remove", "member remove " + Long.toHexString(old.get().getId()) + " (" + member.etcdName() + "): done");
     }
 
-    private void fence(ReplaceJournal journal, AgentClient agent, OperationHeader header, MemberPlan member) {
+    private void fence(ReplaceJournal journal, AgentClient agent, OperationHeader header, MemberPlan member, boolean sameHost) {
         if (journal.isDone("fenced")) {
             return;
         }
@@ -208,7 +260,39 @@ public final class MemberReplacement {
         }
         journal.done("fenced");
         say("fence", "old member on " + member.hostName() + ": " + String.join(", ", did) + "; its data dir " + member.dataDir()
-                + " is moved aside when the new member is configured");
+                + (sameHost ? " is moved aside when the new member is configured" : " stays where it is (the new member runs on another host)"));
+    }
+
+    /**
+     * The dead member's host is not the target: its agent, where it answers, stops and disables its units under a
+     * claim of its own; an agent that does not answer is reported, and the removed member can never rejoin anyway
+     * (etcd refuses a removed member's id). Its data dir stays where it is: nothing is configured on that host.
+     */
+    private void fenceElsewhere(ReplaceJournal journal, OperationHeader header, MemberPlan member, Options options) {
+        if (journal.isDone("fenced")) {
+            return;
+        }
+        OperationHeader own = header.toBuilder().setHostName(member.hostName()).build();
+        try (AgentClient old = agents.connect(member.agentEndpoint())) {
+            old.claim(own, options.claimTtl());
+            try {
+                fence(journal, old, own, member, false);
+            } finally {
+                releaseQuietly(old, own);
+            }
+        } catch (UserException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            String why = AgentError.describe(e, member.agentEndpoint().toString());
+            if (!AgentError.transport(e) && AgentError.code(e) != io.grpc.Status.Code.DEADLINE_EXCEEDED) {
+                // It answers and refuses (another operation's claim, say): a fence skipped here could be forgotten.
+                throw new UserException(FailureKind.PHASE_FAILED, "fencing the old member on " + member.hostName() + " was refused: " + why
+                        + "; " + member.etcdName() + " is already removed from the cluster: resume the run once that is resolved");
+            }
+            journal.done("fenced", "agent", "unreachable");
+            say("fence", "old member on " + member.hostName() + " not fenced, its agent does not answer: " + why + "; it is removed from"
+                    + " the cluster, so etcd refuses it if it comes back: stop and disable " + member.oldUnit() + " there when the host returns");
+        }
     }
 
     private long add(ReplaceJournal journal, MembershipCalls cluster, MemberPlan member) throws InterruptedException {
@@ -318,6 +402,8 @@ public final class MemberReplacement {
                     + AgentError.describe(e, member.agentEndpoint().toString()));
         }
         journal.done("stalled", "id", Long.toHexString(learnerId));
+        // The run is over (a new replace-member starts afresh): its claim would only hold the next run off the host.
+        releaseQuietly(agent, header);
         ClusterView after = new ClusterLook(agents, clients, Duration.ofSeconds(5)).look(plan);
         String state = after.quorum().healthyVoters() + " of " + after.quorum().voters() + " members healthy, leader " + after.leader();
         throw new UserException(FailureKind.PHASE_FAILED, "learner " + member.etcdName() + " did not catch up within " + stall.toSeconds()
@@ -362,9 +448,9 @@ public final class MemberReplacement {
         }
     }
 
-    private static List<URI> survivors(ClusterPlan plan, MemberPlan member, ClusterView view) {
+    private static List<URI> survivors(ClusterPlan plan, MemberPlan member, MemberPlan to, ClusterView view) {
         List<URI> urls = new ArrayList<>();
-        view.hosts().stream().filter(h -> h.answers() && h.seesLeader() && !h.host().equals(member.hostName()))
+        view.hosts().stream().filter(h -> h.answers() && h.seesLeader() && !h.host().equals(member.hostName()) && !h.host().equals(to.hostName()))
                 .forEach(h -> urls.add(URI.create(h.clientUrl())));
         return urls;
     }

@@ -29,6 +29,15 @@ public final class ReplaceChecks {
      * @param ownLearner a learner with the member's peer URL left by an interrupted run of this same replacement
      */
     public static List<Check> check(ClusterView view, MemberPlan member, boolean peerAnswers, Target target, boolean ownLearner) {
+        return check(view, member, member, peerAnswers, target, ownLearner);
+    }
+
+    /**
+     * As above, the replacement on {@code to}: the member's own host, or another host of the cluster's group
+     * ({@code --to}) that must not be a member yet.
+     */
+    public static List<Check> check(ClusterView view, MemberPlan member, MemberPlan to, boolean peerAnswers, Target target,
+                                    boolean ownLearner) {
         List<Check> checks = new ArrayList<>();
         Quorum q = view.quorum();
         checks.add(new Check("quorum now", q.holds(), q.healthyVoters() + " of " + q.voters() + " voting members healthy, " + q.needed()
@@ -40,20 +49,27 @@ public final class ReplaceChecks {
         int healthyAfter = q.healthyVoters() - (listed.filter(EtcdMember::healthy).isPresent() ? 1 : 0);
         checks.add(new Check("quorum after removal", healthyAfter >= Quorum.of(Math.max(votersAfter, 1)), healthyAfter + " of "
                 + votersAfter + " healthy once " + member.etcdName() + " is removed, " + Quorum.of(Math.max(votersAfter, 1)) + " needed"));
-        List<EtcdMember> learners = view.learners().stream().filter(l -> !(ownLearner && samePeer(l, member))).toList();
+        List<EtcdMember> learners = view.learners().stream().filter(l -> !(ownLearner && samePeer(l, to))).toList();
         checks.add(new Check("no learner in flight", learners.isEmpty(), learners.isEmpty()
                 ? (ownLearner ? "only this run's own learner (resumed)" : "none")
                 : "learner " + learners.get(0).name() + " " + learners.get(0).peerUrls() + ": finish or remove it first"));
         checks.add(dead(view, member, listed, peerAnswers, ownLearner));
+        if (!to.hostName().equals(member.hostName())) {
+            // A member at the target's peer URL left by an interrupted run of this replacement is its own (add takes it over).
+            Optional<EtcdMember> already = ownLearner ? Optional.empty() : listed(view, to);
+            checks.add(new Check("target not a member", already.isEmpty(), already.map(m -> to.hostName() + " is already member "
+                    + m.name() + " " + m.id() + " " + m.peerUrls() + ": --to names a host of the inventory that is not a member yet")
+                    .orElse(to.hostName() + " (" + to.peerUrls().get(0) + ") is not in the member list")));
+        }
         checks.add(new Check("target agent", target.agentReachable() && target.errors().isEmpty(), target.agentReachable()
                 ? (target.errors().isEmpty() ? "answers" : String.join("; ", target.errors()))
-                : "unreachable: " + target.agentError() + " (the new member is configured and started by it)"));
+                : "unreachable: " + target.agentError() + " (the new member is configured and started by it on " + to.hostName() + ")"));
         long needed = 2 * view.dbSize();
         checks.add(new Check("disk", !target.agentReachable() || target.freeBytes() >= needed, target.freeBytes() + " bytes free for "
-                + member.dataDir() + ", " + needed + " needed (twice the db size " + view.dbSize() + ")"));
+                + to.dataDir() + " on " + to.hostName() + ", " + needed + " needed (twice the db size " + view.dbSize() + ")"));
         Optional<String> cluster = view.etcdVersion();
         boolean sameMinor = cluster.isPresent() && target.etcdVersion() != null && minor(cluster.get()).equals(minor(target.etcdVersion()));
-        checks.add(new Check("etcd version", sameMinor, "cluster " + cluster.orElse("?") + ", " + member.hostName() + " has "
+        checks.add(new Check("etcd version", sameMinor, "cluster " + cluster.orElse("?") + ", " + to.hostName() + " has "
                 + (target.etcdVersion() == null || target.etcdVersion().isEmpty() ? "no etcd found" : target.etcdVersion())
                 + cluster.filter(ReplaceChecks::promotionNotPersisted).map(v -> "; warning: etcd " + v + " does not persist a learner's"
                         + " promotion in its v3 store (etcd#19557, fixed in 3.5.20): upgrade to 3.5.20 or later before any upgrade to 3.6")

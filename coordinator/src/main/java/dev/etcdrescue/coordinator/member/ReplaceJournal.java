@@ -31,7 +31,12 @@ public final class ReplaceJournal {
     private final Map<String, JsonNode> done = new LinkedHashMap<>();
 
     /** What a resume needs: the operation, the cluster and member, and the inventory (checked unchanged by its digest). */
-    public record Header(String operationId, String cluster, String member, String inventory, String inventorySha256) {}
+    /** {@code to}: the host the new member runs on when it is not the member's own ({@code --to}); null otherwise. */
+    public record Header(String operationId, String cluster, String member, String inventory, String inventorySha256, String to) {
+        public Header(String operationId, String cluster, String member, String inventory, String inventorySha256) {
+            this(operationId, cluster, member, inventory, inventorySha256, null);
+        }
+    }
 
     /** The steps in order. */
     public static final List<String> STEPS = List.of("snapshot", "removed", "fenced", "added", "configured", "promoted", "cut-over",

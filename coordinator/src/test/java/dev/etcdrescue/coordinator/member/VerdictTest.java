@@ -101,6 +101,23 @@ class VerdictTest {
     }
 
     @Test
+    void replaceChecksOnAnotherHostRefuseATargetThatIsAlreadyAMember() {
+        ClusterView oneDown = view(3, List.of("m2"), List.of(), List.of());
+        ReplaceChecks.Target target = new ReplaceChecks.Target(true, null, "3.4.23", 10L << 30, List.of());
+        Map<String, Check> spare = byName(ReplaceChecks.check(oneDown, plan("m2"), plan("m3"), false, target, false));
+        assertThat(spare.values()).allSatisfy(c -> assertThat(c.ok()).as(c.name() + ": " + c.detail()).isTrue());
+        assertThat(spare.get("target not a member").detail()).contains("h3");
+        assertThat(spare.get("disk").detail()).contains("on h3");
+
+        Map<String, Check> member = byName(ReplaceChecks.check(oneDown, plan("m2"), plan("m1"), false, target, false));
+        assertThat(member.get("target not a member").ok()).isFalse();
+        assertThat(member.get("target not a member").detail()).contains("h1 is already member m1");
+
+        Map<String, Check> sameHost = byName(ReplaceChecks.check(oneDown, plan("m2"), false, target, false));
+        assertThat(sameHost).doesNotContainKey("target not a member");
+    }
+
+    @Test
     void etcd35BeforeTheLearnerFixIsWarnedAbout() {
         assertThat(ReplaceChecks.promotionNotPersisted("3.5.16")).isTrue();
         assertThat(ReplaceChecks.promotionNotPersisted("3.5.1")).isTrue();

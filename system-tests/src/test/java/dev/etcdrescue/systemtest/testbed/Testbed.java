@@ -176,6 +176,11 @@ public final class Testbed implements AutoCloseable {
         OldCluster.start(hosts, token);
     }
 
+    /** As {@link #startOldCluster(String)}, one cluster of {@code members} only: the other hosts stay spare (no etcd running). */
+    public void startOldCluster(String token, List<TestHost> members) {
+        OldCluster.start(members, token);
+    }
+
     /** Makes the host's etcd stay dead: a runtime {@code Restart=no} drop-in, then SIGKILL. */
     public void killEtcdPermanently(TestHost host) {
         OldCluster.killPermanently(host);
