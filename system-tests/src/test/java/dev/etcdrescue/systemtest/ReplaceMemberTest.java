@@ -295,10 +295,15 @@ class ReplaceMemberTest {
      * Returns once the others agree on a leader again (an election follows when the lost member led).
      */
     private void loseForGood(TestHost host) throws Exception {
-        testbed.killEtcdPermanently(host);
         List<TestHost> others = members.stream().filter(h -> h != host).toList();
-        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500)).until(() -> leaders(others).size() == 1
-                && !leaders(others).contains(0L));
+        // Until its election timeout passes the others still name the lost member as leader: wait for a new one.
+        long lostId = members(others.get(0)).stream().filter(m -> m.getName().equals(host.name())).findFirst().map(Member::getId)
+                .orElse(0L);
+        testbed.killEtcdPermanently(host);
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500)).until(() -> {
+            Set<Long> named = leaders(others);
+            return named.size() == 1 && !named.contains(0L) && !named.contains(-1L) && !named.contains(lostId);
+        });
         Path snap = host.hostPath(DATA + "/member/snap");
         try (Stream<Path> files = Files.walk(snap)) {
             for (Path p : files.sorted((a, b) -> b.getNameCount() - a.getNameCount()).toList()) {
