@@ -24,10 +24,8 @@ import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -135,7 +133,7 @@ class SnapshotThroughAgentTest {
         assertThat(saved.get("revision").asLong()).isEqualTo(revision).isEqualTo(etcdctl.get("revision").asLong());
         assertThat(saved.get("totalKey").asLong()).isEqualTo(etcdctl.get("totalKey").asLong()).isGreaterThanOrEqualTo(KEYS);
         assertThat(saved.get("hash").asLong()).isEqualTo(etcdctl.get("hash").asLong());
-        assertThat(saved.get("sha256").asText()).isEqualTo(sha256(out));
+        assertThat(saved.get("sha256").asText()).isEqualTo(Trees.sha256(out));
         assertThat(saved.get("size").asLong()).isEqualTo(Files.size(out));
         assertThat(saved.get("trailer").asText()).isEqualTo("valid");
         assertThat(saved.get("endpoint").asText()).isEqualTo(OldCluster.tlsClientUrl(host));
@@ -232,10 +230,6 @@ class SnapshotThroughAgentTest {
         try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
             return s.getLocalPort();
         }
-    }
-
-    private static String sha256(Path file) throws Exception {
-        return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(file)));
     }
 
     private static ByteSequence bytes(String s) {

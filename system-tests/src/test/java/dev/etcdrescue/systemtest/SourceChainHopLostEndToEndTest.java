@@ -7,12 +7,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.etcdrescue.systemtest.testbed.TestHost;
 import dev.etcdrescue.systemtest.testbed.Testbed;
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.util.HexFormat;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
@@ -106,7 +103,7 @@ class SourceChainHopLostEndToEndTest {
         assertThat(snapshot.get("coordinatorWireBytesRatio").asDouble()).as("no snapshot byte through the coordinator").isLessThan(0.01);
         for (TestHost h : testbed.hosts()) {
             Path staging = h.hostPath(STAGING);
-            assertThat(sha256(staging.resolve(transferId + ".db"))).as("the copy staged on %s", h.name()).isEqualTo(sha);
+            assertThat(Trees.sha256(staging.resolve(transferId + ".db"))).as("the copy staged on %s", h.name()).isEqualTo(sha);
             try (Stream<Path> files = Files.list(staging)) {
                 assertThat(files.map(p -> p.getFileName().toString())).as("staging on %s", h.name())
                         .noneMatch(n -> n.endsWith(".part")).noneMatch(n -> n.contains(".corrupt-"));
@@ -122,16 +119,5 @@ class SourceChainHopLostEndToEndTest {
         try (Stream<Path> dirs = Files.list(runs)) {
             return dirs.findFirst().orElseThrow().getFileName().toString();
         }
-    }
-
-    private static String sha256(Path file) throws Exception {
-        MessageDigest digest = MessageDigest.getInstance("SHA-256");
-        try (InputStream in = Files.newInputStream(file)) {
-            byte[] buffer = new byte[1 << 20];
-            for (int n; (n = in.read(buffer)) > 0; ) {
-                digest.update(buffer, 0, n);
-            }
-        }
-        return HexFormat.of().formatHex(digest.digest());
     }
 }

@@ -11,9 +11,7 @@ import dev.etcdrescue.systemtest.testbed.Testbed;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
 import java.time.Duration;
-import java.util.HexFormat;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
@@ -112,7 +110,7 @@ class SourceDistributionEndToEndTest {
         assertThat(sourceAudit).contains("\"rpc\":\"TakeSnapshot\",\"cluster\":\"source\"");
         for (TestHost h : testbed.hosts()) {
             Path staged = h.hostPath("/var/lib/etcd-rescue-agent/staging/" + transferId + ".db");
-            assertThat(sha256(staged)).as("the file staged on %s", h.name()).isEqualTo(sha);
+            assertThat(Trees.sha256(staged)).as("the file staged on %s", h.name()).isEqualTo(sha);
             try (Stream<Path> files = Files.list(staged.getParent())) {
                 assertThat(files.map(p -> p.getFileName().toString())).as("staging on %s", h.name())
                         .noneMatch(n -> n.startsWith("local-snapshot-")).filteredOn(n -> n.endsWith(".db")).containsExactly(transferId + ".db");
@@ -132,16 +130,5 @@ class SourceDistributionEndToEndTest {
 
     private static int count(String text, String what) {
         return text.split(Pattern.quote(what), -1).length - 1;
-    }
-
-    private static String sha256(Path file) throws Exception {
-        MessageDigest digest = MessageDigest.getInstance("SHA-256");
-        try (var in = Files.newInputStream(file)) {
-            byte[] buffer = new byte[1 << 20];
-            for (int n; (n = in.read(buffer)) > 0; ) {
-                digest.update(buffer, 0, n);
-            }
-        }
-        return HexFormat.of().formatHex(digest.digest());
     }
 }

@@ -31,6 +31,20 @@ final class Trees {
         return out;
     }
 
+    /** SHA-256 of one file, read in 1 MiB pieces (staged snapshots are too big to read whole). */
+    static String sha256(Path file) throws IOException {
+        try (var in = Files.newInputStream(file)) {
+            MessageDigest digest = MessageDigest.getInstance("SHA-256");
+            byte[] buffer = new byte[1 << 20];
+            for (int n; (n = in.read(buffer)) > 0; ) {
+                digest.update(buffer, 0, n);
+            }
+            return HexFormat.of().formatHex(digest.digest());
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     private Trees() {}
 
     /** Deletes a test's work tree, deepest first; null (setup failed before it was made) is nothing to do. */

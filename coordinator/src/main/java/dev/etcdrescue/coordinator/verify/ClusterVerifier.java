@@ -73,15 +73,7 @@ public final class ClusterVerifier {
             return checks;
         }
         MemberPlan first = plan.members().get(0);
-        try (Client c = clients.forMember(first.clientUrls().get(0))) {
-            List<Member> members = c.getClusterClient().listMember().get(CALL.toMillis(), TimeUnit.MILLISECONDS).getMembers();
-            checks.add(memberList(plan, members));
-            List<AlarmMember> alarms = c.getMaintenanceClient().listAlarms().get(CALL.toMillis(), TimeUnit.MILLISECONDS).getAlarms();
-            checks.add(new Check("no alarm", alarms.isEmpty(), alarms.isEmpty() ? "none raised"
-                    : alarms.stream().map(a -> a.getAlarmType() + " on member " + Long.toHexString(a.getMemberId())).toList().toString()));
-            checks.add(leader(plan, status, members));
-        } catch (Exception e) {
-            checks.add(new Check("member list", false, "could not read from " + first.hostName() + ": " + root(e)));
+        if (!membership(plan, first, status, checks)) {
             return checks;
         }
         long revision = expectedRevision >= 0 ? expectedRevision : status.values().iterator().next().getHeader().getRevision();
@@ -96,6 +88,22 @@ public final class ClusterVerifier {
             checks.add(sameData(first, source.get(), revision - bump));
         }
         return checks;
+    }
+
+    /** The member list as planned, no alarm, one leader, read from {@code first}; false when it could not be read. */
+    private boolean membership(ClusterPlan plan, MemberPlan first, Map<MemberPlan, StatusResponse> status, List<Check> checks) {
+        try (Client c = clients.forMember(first.clientUrls().get(0))) {
+            List<Member> members = c.getClusterClient().listMember().get(CALL.toMillis(), TimeUnit.MILLISECONDS).getMembers();
+            checks.add(memberList(plan, members));
+            List<AlarmMember> alarms = c.getMaintenanceClient().listAlarms().get(CALL.toMillis(), TimeUnit.MILLISECONDS).getAlarms();
+            checks.add(new Check("no alarm", alarms.isEmpty(), alarms.isEmpty() ? "none raised"
+                    : alarms.stream().map(a -> a.getAlarmType() + " on member " + Long.toHexString(a.getMemberId())).toList().toString()));
+            checks.add(leader(plan, status, members));
+            return true;
+        } catch (Exception e) {
+            checks.add(new Check("member list", false, "could not read from " + first.hostName() + ": " + root(e)));
+            return false;
+        }
     }
 
     /**
@@ -114,15 +122,7 @@ public final class ClusterVerifier {
             return checks;
         }
         MemberPlan first = plan.members().get(0);
-        try (Client c = clients.forMember(first.clientUrls().get(0))) {
-            List<Member> members = c.getClusterClient().listMember().get(CALL.toMillis(), TimeUnit.MILLISECONDS).getMembers();
-            checks.add(memberList(plan, members));
-            List<AlarmMember> alarms = c.getMaintenanceClient().listAlarms().get(CALL.toMillis(), TimeUnit.MILLISECONDS).getAlarms();
-            checks.add(new Check("no alarm", alarms.isEmpty(), alarms.isEmpty() ? "none raised"
-                    : alarms.stream().map(a -> a.getAlarmType() + " on member " + Long.toHexString(a.getMemberId())).toList().toString()));
-            checks.add(leader(plan, status, members));
-        } catch (Exception e) {
-            checks.add(new Check("member list", false, "could not read from " + first.hostName() + ": " + root(e)));
+        if (!membership(plan, first, status, checks)) {
             return checks;
         }
         long revision = status.values().stream().mapToLong(s -> s.getHeader().getRevision()).min().orElse(0);
