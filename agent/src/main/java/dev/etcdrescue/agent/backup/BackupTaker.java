@@ -56,9 +56,9 @@ public final class BackupTaker {
     }
 
     /**
-     * etcdctl writes the snapshot; then three things run side by side, since each reads on its own: the file packed
-     * (SHA-256, etcd's trailer, zstd into the backup dir), the bbolt walk (structure, revision, keys, the file's
-     * HashKV) and, once the walk has the revision, the member's own HashKV at it.
+     * The file is packed (SHA-256, etcd's trailer, zstd into the backup dir) as etcdctl writes it; once etcdctl is
+     * done, the bbolt walk (structure, revision, keys, the file's HashKV) and, once the walk has the revision, the
+     * member's own HashKV at it run beside what is left of the packing.
      */
     BackupManifest take(long slot, LocalEtcdctl.ClusterView view) throws IOException, Refused {
         Files.createDirectories(staging);
@@ -66,14 +66,21 @@ public final class BackupTaker {
         Instant takenAt = clock.instant();
         CompletableFuture<BackupStore.Packed> packing = null;
         try {
-            etcdctl.snapshot(snapshot, Duration.ofMinutes(30));
-            packing = CompletableFuture.supplyAsync(() -> {
+            CompletableFuture<Void> saving = CompletableFuture.runAsync(() -> {
                 try {
-                    return store.pack(snapshot);
+                    etcdctl.snapshot(snapshot, Duration.ofMinutes(30));
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            }, runnable -> new Thread(runnable, "backup-save").start());
+            packing = CompletableFuture.supplyAsync(() -> {
+                try (GrowingSnapshot growing = new GrowingSnapshot(snapshot, saving)) {
+                    return store.pack(growing);
                 } catch (IOException e) {
                     throw new UncheckedIOException(e);
                 }
             }, runnable -> new Thread(runnable, "backup-pack").start());
+            join(saving);
             CompletableFuture<Long> live = new CompletableFuture<>();
             BoltSnapshot.Inspected file = BoltSnapshot.inspect(snapshot, info -> askLive(info.revision(), live));
             BackupStore.Packed packed = join(packing);
@@ -104,7 +111,7 @@ public final class BackupTaker {
                 discardWhenDone(packing);
             }
             Files.deleteIfExists(snapshot);
-            Files.deleteIfExists(snapshot.resolveSibling(snapshot.getFileName() + ".part"));
+            Files.deleteIfExists(GrowingSnapshot.partOf(snapshot));
         }
     }
 

@@ -1,6 +1,7 @@
 package dev.etcdrescue.agent.backup;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.etcdrescue.pki.CertificateAuthority;
 import dev.etcdrescue.pki.IssuedCertificate;
@@ -8,6 +9,10 @@ import dev.etcdrescue.pki.SigningIdentity;
 import dev.etcdrescue.snapshotformat.SnapshotDigest;
 import dev.etcdrescue.snapshotformat.bolt.BoltSnapshot;
 import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.StandardOpenOption;
+import java.util.concurrent.CompletableFuture;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -78,6 +83,46 @@ class BackupPackingTest {
             assertThat(files).containsExactly(next.part());
         }
         assertThat(store.list()).as("a packed file without its manifest is never listed").isEmpty();
+    }
+
+    /** As etcdctl does: the .part written in pieces, fsynced, renamed; packing follows it and gets every byte. */
+    @Test
+    void aSnapshotIsPackedWhileItIsWrittenAndRenamed() throws Exception {
+        Path target = dir.resolve("growing.db");
+        CompletableFuture<Void> writer = CompletableFuture.runAsync(() -> {
+            try (FileChannel out = FileChannel.open(GrowingSnapshot.partOf(target), StandardOpenOption.CREATE_NEW,
+                    StandardOpenOption.WRITE)) {
+                for (int at = 0; at < bytes.length; at += 4096) {
+                    out.write(ByteBuffer.wrap(bytes, at, Math.min(4096, bytes.length - at)));
+                    Thread.sleep(2);
+                }
+                out.force(true);
+                Files.move(GrowingSnapshot.partOf(target), target);
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        BackupStore.Packed packed;
+        try (GrowingSnapshot growing = new GrowingSnapshot(target, writer)) {
+            packed = store.pack(growing);
+        }
+        SnapshotDigest expected = new SnapshotDigest();
+        expected.update(bytes, 0, bytes.length);
+        assertThat(packed.snapshot().hex()).isEqualTo(expected.hex());
+        assertThat(packed.snapshot().trailer()).isEqualTo(SnapshotDigest.Trailer.VALID);
+    }
+
+    @Test
+    void aWriterThatFailsMidwayLeavesNoPackedFile() throws Exception {
+        Path target = dir.resolve("failing.db");
+        Files.write(GrowingSnapshot.partOf(target), java.util.Arrays.copyOf(bytes, bytes.length / 2));
+        CompletableFuture<Void> writer = CompletableFuture.failedFuture(new java.io.IOException("etcdctl snapshot save: member gone"));
+        try (GrowingSnapshot growing = new GrowingSnapshot(target, writer)) {
+            assertThatThrownBy(() -> store.pack(growing)).hasMessageContaining("member gone");
+        }
+        try (Stream<Path> files = Files.list(store.dir())) {
+            assertThat(files).as("nothing packed is kept").isEmpty();
+        }
     }
 
     @Test
