@@ -193,8 +193,53 @@ class BackupsTest {
         assertThat(last.get("ok").asBoolean()).as(status.all()).isTrue();
     }
 
+    /**
+     * The agent's main process SIGKILLed (a crash, the OOM killer) once a drill's throwaway member has its data:
+     * systemd ends that etcd with the agent's cgroup, and the restarted agent removes the drill's dir.
+     */
     @Test
     @Order(5)
+    void aDrillKilledMidwayLeavesNothing() throws Exception {
+        TestHost h = testbed.host(1);
+        String agentBefore = AgentFailpoints.agentPid(h);
+        Path staging = h.hostPath("/var/lib/etcd-rescue-agent/staging");
+        java.util.concurrent.CompletableFuture<Cli.Result> drill = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try {
+                return Cli.etcdRescue("backup", "drill", "-i", inventory.toString(), "--host", h.name());
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        Instant until = Instant.now().plusSeconds(60);
+        while (drillDirs(staging).stream().noneMatch(d -> Files.isDirectory(d.resolve("data/member")))) {
+            assertThat(Instant.now()).as("a drill restored its member within 60 s").isBefore(until);
+            assertThat(drill).as("the drill is still running").isNotDone();
+            Thread.sleep(20);
+        }
+        h.execOk(Duration.ofSeconds(30), "systemctl", "kill", "--kill-whom=main", "-s", "SIGKILL", "etcd-rescue-agent");
+
+        Cli.Result r = drill.get(90, TimeUnit.SECONDS);
+        assertThat(r.exitCode()).as(r.all()).isNotZero();
+        assertThat(r.all()).contains(h.name()).doesNotContain("Exception");
+        until = Instant.now().plusSeconds(60);
+        while (!h.unitState("etcd-rescue-agent").equals("active") || AgentFailpoints.agentPid(h).equals(agentBefore)
+                || !drillDirs(staging).isEmpty()) {
+            assertThat(Instant.now()).as("the agent back, a new process, and no drill dir, within 60 s").isBefore(until);
+            Thread.sleep(500);
+        }
+        // The pattern in brackets does not match its own command line (nor the exec wrapper's).
+        var left = h.exec(Duration.ofSeconds(30), "pgrep", "-a", "-f", "--", "[-]-name=drill");
+        assertThat(left.exitCode()).as("no throwaway etcd of the drill left running: " + left.stdout()).isEqualTo(1);
+    }
+
+    private static List<Path> drillDirs(Path staging) throws java.io.IOException {
+        try (var entries = Files.list(staging)) {
+            return entries.filter(p -> p.getFileName().toString().startsWith("drill-")).toList();
+        }
+    }
+
+    @Test
+    @Order(6)
     void aFileChangedOnDiskFailsTheReadBackAndIsNamed() throws Exception {
         TestHost h = testbed.host(0);
         Path file;
@@ -211,7 +256,7 @@ class BackupsTest {
     }
 
     @Test
-    @Order(6)
+    @Order(7)
     void verifyReadsEveryCopyBackAndPruneSaysWhatWouldGo() throws Exception {
         Cli.Result verify = Cli.etcdRescue("backup", "verify", "-i", inventory.toString());
         assertThat(verify.exitCode()).as("the newest backup has good copies: " + verify.all()).isZero();
@@ -225,7 +270,7 @@ class BackupsTest {
     }
 
     @Test
-    @Order(7)
+    @Order(8)
     void withEveryMemberLostTheTakersDirGoneAndOneCopyDamagedRecoveryComesFromTheOtherCopy() throws Exception {
         for (TestHost h : testbed.hosts()) {
             testbed.killEtcdPermanently(h);

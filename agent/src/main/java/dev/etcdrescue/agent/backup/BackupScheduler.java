@@ -64,6 +64,7 @@ public final class BackupScheduler implements AutoCloseable {
             return Optional.empty();
         }
         BackupConfig config = agent.backup().get();
+        BackupScratch.removeLeftBehind(agent.stagingDir());
         Path etcdctlPath = new RestoreTools(agent.toolDirs(), runner, agent.commandTimeout()).find("etcdctl")
                 .orElseThrow(() -> new IOException("backup: no etcdctl in tool_dirs " + agent.toolDirs()
                         + ": install etcd's client tools, or remove backup: from agent.yaml"));
