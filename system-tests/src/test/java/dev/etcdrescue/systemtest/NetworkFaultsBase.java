@@ -23,7 +23,7 @@ import org.junit.jupiter.api.TestInstance;
 /**
  * What the network fault classes share ({@link NetworkFaultsTest}, {@link NetworkFaultsMidRunTest}): one testbed per
  * class of three hosts with etcd 3.4, host 3 the survivor of the old cluster holding 2,000 keys of about 4 KiB (a
- * snapshot of about 10 MB, so that a transfer is under way long enough to cut) and a backup of it; one nftables table
+ * snapshot of 6.3 MB, so that a transfer is under way long enough to cut) and a backup of it; one nftables table
  * ({@link PacketFilter}) whose rules are removed after each scenario and with the table at the end, also when a
  * scenario fails. Each scenario recovers into its own unit, data dir and ports ({@link Target}).
  */
