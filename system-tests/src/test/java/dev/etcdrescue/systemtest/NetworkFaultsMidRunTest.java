@@ -25,8 +25,9 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Real packet drops (nftables, {@link PacketFilter}) in the middle of a phase, on a testbed of its own
- * ({@link NetworkFaultsBase}): the survivor's client port while its agent takes the snapshot, every packet to and
- * from one receiving agent in the middle of its transfer, and the coordinator cut off from every agent in restore,
+ * ({@link NetworkFaultsBase}): the survivor's client port while the snapshot is taken (by its agent, the default, or
+ * by the coordinator with jetcd), every packet to and from one receiving agent in the middle of its transfer, and the
+ * coordinator cut off from every agent in restore,
  * configure and start. A transfer that loopback would end in milliseconds is slowed to about 1 MB/s by a rate
  * limit on the port it uses, and the cut comes once the receiving side's file has grown past 1 MiB: the fault
  * lands with the bytes under way, not before they start. For each: the run ends with an error naming the host
