@@ -87,6 +87,20 @@ final class Background {
         throw new AssertionError("no line with '" + text + "' after the fault:\n" + out);
     }
 
+    /** Milliseconds from {@code fromNanos} (a fault the action injected later than the trigger) to the first later line matching. */
+    synchronized long millisFrom(long fromNanos, Pattern text) {
+        for (int i = 0; i < lines.size(); i++) {
+            if (lineTimes.get(i)[0] >= fromNanos && text.matcher(lines.get(i)).find()) {
+                return (lineTimes.get(i)[0] - fromNanos) / 1_000_000;
+            }
+        }
+        throw new AssertionError("no line with '" + text + "' after the fault:\n" + out);
+    }
+
+    long millisFromToEnd(long fromNanos) {
+        return (endedAt - fromNanos) / 1_000_000;
+    }
+
     long millisFromActionToEnd() {
         return (endedAt - actionAt) / 1_000_000;
     }

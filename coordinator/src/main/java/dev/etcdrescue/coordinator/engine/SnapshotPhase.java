@@ -5,7 +5,9 @@ import dev.etcdrescue.coordinator.agent.GrowingFile;
 import dev.etcdrescue.coordinator.agent.LiveDistribution;
 import dev.etcdrescue.coordinator.agent.SnapshotDistribution;
 import dev.etcdrescue.coordinator.failure.FailureKind;
+import dev.etcdrescue.coordinator.failure.UserException;
 import dev.etcdrescue.coordinator.files.PrivateFiles;
+import dev.etcdrescue.coordinator.inventory.MemberPlan;
 import dev.etcdrescue.coordinator.inventory.SnapshotSource;
 import dev.etcdrescue.coordinator.report.Outcome;
 import dev.etcdrescue.coordinator.report.PhaseName;
@@ -46,6 +48,7 @@ final class SnapshotPhase implements Phase {
         if (run.plan.snapshot() instanceof SnapshotSource.Backup backup && BackupSnapshotStep.stage(run, backup, channels, t0)) {
             return;
         }
+        String agentFailure = null;
         SnapshotRoute.Plan route;
         try {
             route = SnapshotRoute.plan(run.options.distribution(), run.plan.snapshot() instanceof SnapshotSource.File, run.plan,
@@ -67,6 +70,7 @@ final class SnapshotPhase implements Phase {
                         + failed.get() + ". Nothing was changed on any host; fix that on " + host + ", or let the coordinator take it"
                         + " (--distribution streamed)");
             }
+            agentFailure = failed.get();
             run.distribution = fallback.get();
             run.reporter.note(name(), "[" + host + "] the agent could not take the snapshot (" + failed.get()
                     + "); the coordinator takes it instead (--distribution " + run.distribution.label() + ")");
@@ -97,7 +101,7 @@ final class SnapshotPhase implements Phase {
                         });
             } catch (RuntimeException | java.io.IOException e) {
                 stopStreaming(run, growing, "taking the snapshot failed");
-                throw e;
+                throw cannotTake(run, route, agentFailure, e);
             }
         }
         try {
@@ -114,6 +118,25 @@ final class SnapshotPhase implements Phase {
             // Checked: the agents may get the last chunk, with the size and digest they verify the file against.
             growing.complete(file.size(), file.sha256());
         }
+    }
+
+    /**
+     * The coordinator could not take the snapshot (after the source's agent could not either, when it tried): one failure
+     * naming the source member's host, both reasons, and how to go on. Nothing outside staging has changed yet, and a
+     * resume takes the snapshot again, so the operator only has to make the member answer.
+     */
+    private static Exception cannotTake(RecoveryRun run, SnapshotRoute.Plan route, String agentFailure, Exception e) {
+        if (!(e instanceof UserException u) || u.kind() != FailureKind.PHASE_FAILED) {
+            return e;
+        }
+        java.net.URI endpoint = run.source.endpoint();
+        String host = route.sourceHost().or(() -> SnapshotRoute.sourceHost(run.plan, endpoint).map(MemberPlan::hostName)).orElse("-");
+        String why = agentFailure == null ? e.getMessage()
+                : "the agent could not take it (" + agentFailure + "), nor could the coordinator (" + e.getMessage() + ")";
+        return new PhaseFailedException(PhaseName.SNAPSHOT, FailureKind.PHASE_FAILED, "[" + host + "] no snapshot of the member at "
+                + endpoint + ": " + why + ". Nothing was changed on any host; once that member answers again (etcdctl --endpoints=" + endpoint
+                + " endpoint status, from " + host + " and from here), continue with: etcd-rescue resume " + run.options.workDir()
+                + " (or run recover again)");
     }
 
     /**

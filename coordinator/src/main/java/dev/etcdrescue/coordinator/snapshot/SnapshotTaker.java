@@ -105,6 +105,14 @@ public final class SnapshotTaker {
         Path part = target.resolveSibling(target.getFileName() + ".part");
         log.info("taking snapshot from {} (revision {}, db {} bytes) into {}", source.endpoint(), source.revision(),
                 source.dbSize(), target);
+        try {
+            // jetcd waits for a connection until the call's deadline (its calls wait for ready): a member whose SYNs are
+            // dropped would hold this take for the whole timeout. A TCP connect within the status timeout first.
+            refusedFast(source.endpoint());
+        } catch (java.util.concurrent.CompletionException e) {
+            throw new UserException(FailureKind.PHASE_FAILED, "snapshot from " + source.endpoint() + " failed: no TCP connection within "
+                    + statusTimeout.toSeconds() + "s (" + rootMessage(e) + "); no file was written");
+        }
         SnapshotFile.Checked out;
         try (Client client = clients.forSurvivor(source.endpoint());
              java.nio.channels.FileChannel channel = PrivateFiles.replaceWithNew(part)) {

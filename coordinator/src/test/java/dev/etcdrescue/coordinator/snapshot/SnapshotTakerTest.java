@@ -2,6 +2,7 @@ package dev.etcdrescue.coordinator.snapshot;
 
 import org.junit.jupiter.api.Tag;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.etcdrescue.testsupport.LocalEtcd;
 import dev.etcdrescue.snapshotformat.SnapshotDigest;
@@ -65,6 +66,24 @@ class SnapshotTakerTest {
         String status = new String(p.getInputStream().readAllBytes());
         assertThat(p.waitFor()).isZero();
         assertThat(status).contains("\"revision\":" + source.revision());
+    }
+
+    /**
+     * A member that stopped answering after the probe (its port dropped or closed): the take fails at the TCP connect
+     * within the status timeout, with no .part file, instead of jetcd waiting for a connection until the take's timeout.
+     */
+    @Test
+    void aMemberGoneAfterTheProbeFailsTheTakeAtTheConnectWithoutAFile() {
+        SnapshotTaker taker = new SnapshotTaker(new EtcdClients(Duration.ofSeconds(2)), Duration.ofSeconds(3));
+        SourceMember gone = new SourceMember(URI.create("http://127.0.0.1:1"), "3.4.23", 51, 51, 1 << 20, 1, 1, false, List.of());
+        long t0 = System.nanoTime();
+        assertThatThrownBy(() -> taker.take(gone, dir.resolve("gone.db"), Duration.ofMinutes(30)))
+                .isInstanceOf(dev.etcdrescue.coordinator.failure.UserException.class)
+                .hasMessageContaining("snapshot from http://127.0.0.1:1 failed: no TCP connection within 3s (")
+                .hasMessageContaining("Connection refused").hasMessageContaining("no file was written");
+        assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(10));
+        assertThat(dir.resolve("gone.db.part")).doesNotExist();
+        assertThat(dir.resolve("gone.db")).doesNotExist();
     }
 
     /** Every key of the cluster is in it: 0600 whatever the umask, and never written through a link at its .part name. */

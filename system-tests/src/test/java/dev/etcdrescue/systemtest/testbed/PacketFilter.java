@@ -75,6 +75,19 @@ public final class PacketFilter implements AutoCloseable {
                 add("from " + address + ":" + port, "ip saddr " + ip(address) + " tcp sport " + port + " counter drop"));
     }
 
+    /**
+     * TCP to and from {@code address:port} limited to about {@code kbytesPerSecond}: packets over the rate are dropped
+     * and TCP slows down to it, so a transfer that loopback ends in milliseconds is under way long enough to be cut in
+     * the middle (a token bucket: the burst holds one 64 KiB loopback packet and a few more). Two rules; both are returned.
+     */
+    public List<Rule> throttle(String address, int port, int kbytesPerSecond) {
+        String limit = " limit rate over " + kbytesPerSecond + " kbytes/second burst 256 kbytes counter drop";
+        return List.of(add("to " + address + ":" + port + " over " + kbytesPerSecond + " KB/s",
+                        "ip daddr " + ip(address) + " tcp dport " + port + limit),
+                add("from " + address + ":" + port + " over " + kbytesPerSecond + " KB/s", "ip saddr " + ip(address) + " tcp sport " + port
+                        + limit));
+    }
+
     /** Every packet to or from {@code address}, any port: the host is partitioned from everyone. */
     public List<Rule> isolate(String address) {
         return List.of(add("to " + address, "ip daddr " + ip(address) + " counter drop"),
