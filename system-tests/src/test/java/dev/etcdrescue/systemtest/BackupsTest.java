@@ -271,16 +271,18 @@ class BackupsTest {
 
     @Test
     @Order(8)
-    void withEveryMemberLostTheTakersDirGoneAndOneCopyDamagedRecoveryComesFromTheOtherCopy() throws Exception {
+    void withEveryMemberLostTheTakersDirGoneAndBothCopiesOfTheNewestDamagedRecoveryTakesThePreviousBackup() throws Exception {
         for (TestHost h : testbed.hosts()) {
             testbed.killEtcdPermanently(h);
         }
         // No backup is taken any more: the newest one, its taker and the two peers that hold its copies.
         JsonNode newest = null;
+        List<JsonNode> trusted = new java.util.ArrayList<>();
         Map<String, Set<String>> holders = new HashMap<>();
         Instant until = Instant.now().plus(Duration.ofSeconds(30));
         while (Instant.now().isBefore(until)) {
             newest = null;
+            trusted.clear();
             holders.clear();
             for (JsonNode h : json("backup", "list", "-i", inventory.toString(), "-o", "json").get("hosts")) {
                 for (JsonNode b : h.get("backups")) {
@@ -288,6 +290,7 @@ class BackupsTest {
                         continue;
                     }
                     holders.computeIfAbsent(b.get("id").asText(), id -> new HashSet<>()).add(h.get("host").asText());
+                    trusted.add(b);
                     if (newest == null || Instant.parse(b.get("takenAt").asText()).isAfter(Instant.parse(newest.get("takenAt").asText()))) {
                         newest = b;
                     }
@@ -305,19 +308,29 @@ class BackupsTest {
         assertThat(peers).as("the newest backup " + id + " on both peers").hasSize(2);
         Path lost = taker.hostPath(DIR).resolveSibling("backups.lost-by-test");
         Files.move(taker.hostPath(DIR), lost);
-        Path damaged = testbed.host(peers.get(0)).hostPath(DIR).resolve(id + ".db.zst");
-        byte[] bytes = Files.readAllBytes(damaged);
+        Path flipped = testbed.host(peers.get(0)).hostPath(DIR).resolve(id + ".db.zst");
+        byte[] bytes = Files.readAllBytes(flipped);
         bytes[bytes.length / 2] ^= 0x01;
-        Files.write(damaged, bytes);
+        Files.write(flipped, bytes);
+        Path truncated = testbed.host(peers.get(1)).hostPath(DIR).resolve(id + ".db.zst");
+        try (java.nio.channels.FileChannel c = java.nio.channels.FileChannel.open(truncated, java.nio.file.StandardOpenOption.WRITE)) {
+            c.truncate(c.size() / 2);
+        }
+        String previous = trusted.stream().filter(b -> !b.get("id").asText().equals(id))
+                .max(java.util.Comparator.comparing((JsonNode b) -> Instant.parse(b.get("takenAt").asText())))
+                .map(b -> b.get("id").asText()).orElseThrow();
 
         Path runs = work.resolve("runs");
         Cli.Result r = Cli.etcdRescue("recover", "-i", inventory.toString(), "--from-backup", "latest", "--yes", "--work-dir", runs.toString());
 
         assertThat(r.exitCode()).as(r.all()).isZero();
-        assertThat(r.stderr()).contains("echo: restoring from backup " + id, "taken ", " on " + taker.name() + "), 2 copies of it to try");
-        assertThat(r.stdout()).contains("passed over " + id + " (copy from " + taker.name() + ") on " + peers.get(0) + ": ")
+        // The flipped copy fails when its holder reads it back; the truncated one is not trusted from its listing on.
+        assertThat(r.all()).contains("passed over " + id + " (copy from " + taker.name() + ") on " + peers.get(0) + ": ")
                 .contains("does not read back")
-                .contains("the agent on " + peers.get(1) + " holds backup " + id + " and sends it to 2 host(s)");
+                .contains("passed over " + id + " on " + peers.get(1) + ": " + id + ".db.zst holds ");
+        java.util.regex.Matcher sends = java.util.regex.Pattern.compile("the agent on (\\S+) holds backup " + java.util.regex.Pattern.quote(previous)
+                + " and sends it to 2 host\\(s\\)").matcher(r.stdout());
+        assertThat(sends.find()).as("the previous backup " + previous + " is the one sent: " + r.stdout()).isTrue();
         Map<String, String> restored = EtcdData.readAll(URI.create("http://" + testbed.host(1).address() + ":22379"), "/registry/configmaps/");
         assertThat(restored).as("every key the backup held").isEqualTo(written);
         assertThat(lost).as("the taker's backups, moved aside by the test, are still there").isDirectory();
@@ -334,7 +347,7 @@ class BackupsTest {
                 snapshot.get("coordinatorBytesReceived").asLong(), ratio);
         assertThat(snapshot.get("distribution").asText()).isEqualTo("source-fanout");
         assertThat(ratio).isLessThanOrEqualTo(0.01);
-        TestHost holder = testbed.host(peers.get(1));
+        TestHost holder = testbed.host(sends.group(1));
         for (TestHost h : testbed.hosts()) {
             String audit = h.readFile("/var/lib/etcd-rescue-agent/audit.log");
             if (h == holder) {
