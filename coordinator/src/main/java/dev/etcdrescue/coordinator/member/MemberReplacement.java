@@ -454,7 +454,7 @@ public final class MemberReplacement {
             List<String> errors = report.getFindingsList().stream()
                     .filter(f -> f.getSeverity() == Severity.ERROR && !NOT_FOR_A_JOIN.contains(f.getCode()))
                     // The dead member's own ports are free; a port held by its still-running unit shows in "member really dead".
-                    .map(f -> f.getCode() + ": " + f.getMessage()).toList();
+                    .map(f -> f.getCode() + " on " + member.hostName() + ": " + f.getMessage()).toList();
             return new ReplaceChecks.Target(true, null, etcdVersion, report.getFreeBytesDataDir(), errors);
         } catch (RuntimeException e) {
             return new ReplaceChecks.Target(false, AgentError.describe(e, member.agentEndpoint().toString()), null, 0, List.of());
