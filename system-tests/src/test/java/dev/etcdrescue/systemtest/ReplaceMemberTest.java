@@ -410,7 +410,7 @@ class ReplaceMemberTest {
     }
 
     /** The leader each host's member names (0: none); a member that does not answer names nothing. */
-    private static Set<Long> leaders(List<TestHost> hosts) {
+    static Set<Long> leaders(List<TestHost> hosts) {
         Set<Long> leaders = new HashSet<>();
         for (TestHost h : hosts) {
             try (Client c = EtcdData.client(url(h))) {
@@ -464,18 +464,18 @@ class ReplaceMemberTest {
         return members(testbed.host(0));
     }
 
-    private static List<Member> members(TestHost from) throws Exception {
+    static List<Member> members(TestHost from) throws Exception {
         try (Client c = EtcdData.client(url(from))) {
             return c.getClusterClient().listMember().get(10, TimeUnit.SECONDS).getMembers();
         }
     }
 
-    private static URI url(TestHost h) {
+    static URI url(TestHost h) {
         return URI.create(Testbed.oldClientUrl(h));
     }
 
     /** A bounded writer: one put at a time, each with a deadline, until stopped (at most 5 minutes). */
-    private static final class Writer {
+    static final class Writer {
         final AtomicInteger ok = new AtomicInteger();
         final AtomicInteger failed = new AtomicInteger();
         final List<String> errors = new java.util.concurrent.CopyOnWriteArrayList<>();
