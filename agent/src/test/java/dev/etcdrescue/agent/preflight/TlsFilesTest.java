@@ -63,7 +63,7 @@ class TlsFilesTest {
 
         assertThat(findings).extracting(f -> f.getSeverity() + " " + f.getCode() + " " + f.getField())
                 .containsExactly("ERROR tls-san-mismatch ETCD_PEER_CERT_FILE", "WARNING tls-san-mismatch ETCD_CERT_FILE");
-        assertThat(findings.get(0).getMessage()).contains(cert.toString(), "[127.0.0.9]", "not 127.0.0.5 of member.peer_urls"
+        assertThat(findings.get(0).getMessage()).contains(cert.toString(), "127.0.0.9]", "not 127.0.0.5 of member.peer_urls"
                 + " https://127.0.0.5:2380");
     }
 
