@@ -295,9 +295,8 @@ class ReplaceMemberTest {
 
         Cli.Result r = Cli.etcdRescue("rollback", dir.group(1), "--yes");
         assertThat(r.exitCode()).as(r.all()).isZero();
-        assertThat(r.stdout()).contains("ROLLBACK [learner] member remove", "stopped etcd_new, started by this operation",
-                "(the fence stays: the member it belonged to is removed from the cluster)", "ROLLBACK [cluster] 2 of 2 voting members"
-                + " healthy, 0 learners", "ROLLBACK [done]");
+        assertThat(r.stdout()).contains("ROLLBACK [target] " + lost.name() + ": stopped etcd_new, started by this operation",
+                "ROLLBACK [learner] member remove", "ROLLBACK [cluster] 2 of 2 voting members healthy, 0 learners", "ROLLBACK [done]");
         List<Member> list = members(testbed.host(1));
         assertThat(list).hasSize(2).noneMatch(Member::isLearner);
         assertServingWithoutLearner(survivors);
@@ -314,6 +313,11 @@ class ReplaceMemberTest {
         }
         assertThat(originals).contains(DATA, "/etc/default/etcd_new", "/etc/systemd/system/etcd_new.service");
         assertThat(lost.hostPath(DATA)).doesNotExist();
+        try (Stream<Path> aside = Files.list(lost.hostPath("/var/lib/etcd"))) {
+            assertThat(aside.filter(p -> p.getFileName().toString().startsWith("default.etcd-rescue-replace-")).toList())
+                    .as("the old member's data, moved aside by an earlier run, stays aside").isNotEmpty()
+                    .allSatisfy(p -> assertThat(p.resolve("member/wal")).isDirectory());
+        }
 
         Cli.Result again = Cli.etcdRescue("rollback", dir.group(1), "--yes");
         assertThat(again.exitCode()).as(again.all()).isZero();

@@ -21,9 +21,9 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * Undoes a replace-member run, in reverse, as far as it can be undone: the learner it added (not promoted)
- * is removed; the target host's agent rolls back what the run did there (the new unit stopped and disabled,
- * the env and unit files and the learner's data dir moved aside, never deleted); the fence on the old
+ * Undoes a replace-member run, in reverse, as far as it can be undone: the target host's agent rolls back what
+ * the run did there (the new unit stopped and disabled, the env and unit files and the learner's data dir moved
+ * aside, never deleted), then the learner it added (not promoted) is removed; the fence on the old
  * member's host is undone only while etcd still lists that member, since a removed member's old data must
  * never serve again. What cannot be undone is said, and refused: a promoted member is a voter (taking it out
  * changes quorum; that is a decision for a person), and a dead member's removal stays (etcd never takes a
@@ -71,6 +71,11 @@ public final class ReplaceRollback {
             }
             // From here on the run cannot be resumed: resume refuses a run whose rollback began.
             journal.done("rollback-started");
+            // In reverse: the new member stopped and its files and data moved aside on the target, then the learner removed
+            // (a stopped learner stays listed harmlessly, it does not count in quorum).
+            if (!rollbackHost(journal, to, !oldListed, "target")) {
+                left.add("the rollback on " + to.hostName() + " (its agent does not answer): run this rollback again once it answers");
+            }
             if (learner.isPresent()) {
                 String id = Long.toHexString(learner.get().getId());
                 cluster.remove(learner.get().getId());
@@ -79,10 +84,6 @@ public final class ReplaceRollback {
             } else {
                 say("learner", "no learner of this run is listed: nothing to remove");
             }
-        }
-        // The target host: what the run did there, with the old member's fence kept unless etcd still lists it.
-        if (!rollbackHost(journal, to, !oldListed, "target")) {
-            left.add("the rollback on " + to.hostName() + " (its agent does not answer): run this rollback again once it answers");
         }
         if (moved && journal.isDone("fenced") && !journal.fact("fenced", "agent").orElse("").equals("unreachable")) {
             if (oldListed) {
