@@ -25,6 +25,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -141,8 +142,38 @@ class ReplaceMemberTlsTest {
         assertThat(lost.hostPath(DATA + "/member/wal")).isDirectory();
     }
 
+    /**
+     * The certificate swapped for another CA's after the checks (as the snapshot is taken, before the add): the learner
+     * starts with it, its peers refuse it, it never catches up, and it is removed again; 2 of 2 members stay healthy.
+     */
     @Test
     @Order(2)
+    void aLearnerWithAWrongCertificateNeverCatchesUpAndIsRemovedAgain() throws Exception {
+        writeMemberCertificate(etcdCa);
+        CertificateAuthority other = CertificateAuthority.create("not-the-cluster-ca", DAY);
+        Cli.Result r = Background.start(Pattern.compile("^REPLACE \\[snapshot\\]"), () -> writeMemberCertificate(other),
+                "replace-member", "-i", inventory.toString(), "--member", lost.name(), "--stall-timeout", "8", "--work-dir",
+                work.resolve("runs").toString()).await();
+        assertThat(r.exitCode()).as(r.all()).isEqualTo(1);
+        assertThat(r.stdout()).contains("REPLACE [add] member add --learner", "REPLACE [stalled] learner " + lost.name())
+                .doesNotContain("REPLACE [promote]");
+        assertThat(r.all()).contains("was removed again; the cluster is back where it was before the add: 2 of 2 members healthy")
+                .doesNotContain("Exception");
+        List<Member> list = members();
+        assertThat(list).hasSize(2).noneMatch(Member::isLearner).noneMatch(m -> m.getName().equals(lost.name()));
+        for (TestHost h : List.of(testbed.host(0), testbed.host(1))) {
+            try (Client c = client(url(h))) {
+                assertThat(c.getMaintenanceClient().statusMember(url(h).toString()).get(10, TimeUnit.SECONDS).getLeader()).isNotZero();
+            }
+        }
+        assertThat(lost.unitState("etcd_new")).isIn("inactive", "failed");
+        String journal = lost.journal("etcd_new");
+        assertThat(journal).as("the learner's own log:\n%s", journal.length() > 4000 ? journal.substring(journal.length() - 4000) : journal)
+                .containsPattern("bad certificate|unknown authority");
+    }
+
+    @Test
+    @Order(3)
     void withACertificateOfTheClusterCaTheMemberIsReplaced() throws Exception {
         writeMemberCertificate(etcdCa);
 
