@@ -161,8 +161,59 @@ class ReplaceMemberTest {
         assertThat(doctor.exitCode()).as(doctor.all()).isZero();
     }
 
+    /**
+     * The member replaced on its own host, started again by hand with its old data (the dir the run moved aside, on
+     * free ports): etcd refuses a removed member, which exits, and the cluster keeps its members, leader, revision
+     * and keys. Checked with what etcd and systemd say.
+     */
     @Test
     @Order(4)
+    void theRemovedMemberRestartedWithItsOldDataExitsAndTheClusterIsUnaffected() throws Exception {
+        TestHost old = testbed.host(2);
+        Path oldData;
+        try (Stream<Path> aside = Files.list(old.hostPath("/var/lib/etcd"))) {
+            oldData = aside.filter(p -> p.getFileName().toString().startsWith("default.etcd-rescue-replace-")).findFirst().orElseThrow();
+        }
+        List<Member> before = members(testbed.host(0));
+        Set<Long> leadersBefore = leaders(members);
+        long revisionBefore = revision(testbed.host(0));
+        assertThat(leadersBefore).hasSize(1).doesNotContain(0L, -1L);
+        String dropIn = "/run/systemd/system/etcd.service.d/testbed-removed-member.conf";
+        old.writeFile("/etc/default/etcd-removed-member", "ETCD_DATA_DIR=/var/lib/etcd/" + oldData.getFileName() + "\n"
+                + "ETCD_LISTEN_PEER_URLS=http://" + old.address() + ":12380\n"
+                + "ETCD_LISTEN_CLIENT_URLS=http://" + old.address() + ":12379\n"
+                + "ETCD_ADVERTISE_CLIENT_URLS=http://" + old.address() + ":12379\n");
+        try {
+            // Read after /etc/default/etcd, so these settings win: the old unit, its old data, ports etcd_new does not use.
+            old.execOk(Duration.ofSeconds(30), "sh", "-c", "mkdir -p /run/systemd/system/etcd.service.d && printf '[Service]\\n"
+                    + "EnvironmentFile=/etc/default/etcd-removed-member\\n' > " + dropIn + " && systemctl daemon-reload");
+            old.systemctl("start", "--no-block", "etcd").requireOk();
+            long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (System.nanoTime() < until && !(old.journal("etcd").contains("the member has been permanently removed from the cluster")
+                    && Set.of("inactive", "failed").contains(old.unitState("etcd")))) {
+                Thread.sleep(1000);
+            }
+            String journal = old.journal("etcd");
+            System.out.println("etcd on " + old.name() + " with its old data:\n" + tail(journal, 15));
+            assertThat(journal).as(tail(journal, 30)).contains("the member has been permanently removed from the cluster");
+            assertThat(old.unitState("etcd")).as(tail(journal, 30)).isIn("inactive", "failed");
+
+            List<Member> after = members(testbed.host(0));
+            assertThat(after).extracting(Member::getId).containsExactlyInAnyOrderElementsOf(before.stream().map(Member::getId).toList());
+            assertThat(after).noneMatch(Member::isLearner);
+            assertThat(leaders(members)).isEqualTo(leadersBefore);
+            assertThat(revision(testbed.host(0))).isEqualTo(revisionBefore);
+            assertThat(EtcdData.readAll(url(old), "/repl/", true)).isEqualTo(written);
+            assertThat(old.unitState("etcd_new")).isEqualTo("active");
+            assertServingWithoutLearner();
+        } finally {
+            old.exec(Duration.ofSeconds(30), "sh", "-c", "systemctl stop etcd; rm -f " + dropIn + " /etc/default/etcd-removed-member;"
+                    + " systemctl daemon-reload; systemctl reset-failed etcd");
+        }
+    }
+
+    @Test
+    @Order(5)
     void aCoordinatorKilledAfterTheAddIsResumedWithoutASecondAdd() throws Exception {
         TestHost lost = testbed.host(1);
         loseForGood(lost);
@@ -186,7 +237,7 @@ class ReplaceMemberTest {
      * again after the stall timeout, and the cluster is back at its two healthy members; doctor then names the member.
      */
     @Test
-    @Order(5)
+    @Order(6)
     void aLearnerThatNeverCatchesUpIsRemovedAndTheClusterIsBackWhereItWas() throws Exception {
         TestHost lost = testbed.host(0);
         loseForGood(lost);
@@ -224,11 +275,64 @@ class ReplaceMemberTest {
     }
 
     /**
+     * A run stopped for good with its learner running and not promoted (the coordinator killed before the first
+     * promote), then rolled back: the learner is removed, the new unit stopped and disabled, what the run created
+     * moved aside (named, never deleted), the old member stays fenced; the cluster is back at its 2 healthy members.
+     */
+    @Test
+    @Order(7)
+    void aRunKilledBeforeThePromotionIsRolledBack() throws Exception {
+        TestHost lost = testbed.host(0);
+        List<TestHost> survivors = List.of(testbed.host(1), testbed.host(2));
+        Cli.Result killed = Cli.etcdRescueWith(Map.of("ETCD_RESCUE_COORDINATOR_FAILPOINTS", "replace.beforePromote=1*kill"),
+                "replace-member", "-i", inventory.toString(), "--member", lost.name(), "--work-dir", work.resolve("runs").toString());
+        assertThat(killed.exitCode()).as(killed.all()).isEqualTo(137);
+        assertThat(killed.stdout()).contains("REPLACE [add] member add --learner", "REPLACE [catch-up]").doesNotContain("REPLACE [promote]");
+        Matcher dir = Pattern.compile("run dir (\\S+) ").matcher(killed.stdout());
+        assertThat(dir.find()).as(killed.stdout()).isTrue();
+        assertThat(members(testbed.host(1))).filteredOn(Member::isLearner).as("the killed run's learner").hasSize(1);
+        assertThat(lost.unitState("etcd_new")).as("the learner runs").isIn("active", "activating");
+
+        Cli.Result r = Cli.etcdRescue("rollback", dir.group(1), "--yes");
+        assertThat(r.exitCode()).as(r.all()).isZero();
+        assertThat(r.stdout()).contains("ROLLBACK [target] " + lost.name() + ": stopped etcd_new, started by this operation",
+                "ROLLBACK [learner] member remove", "ROLLBACK [cluster] 2 of 2 voting members healthy, 0 learners", "ROLLBACK [done]");
+        List<Member> list = members(testbed.host(1));
+        assertThat(list).hasSize(2).noneMatch(Member::isLearner);
+        assertServingWithoutLearner(survivors);
+        assertThat(lost.unitState("etcd_new")).isIn("inactive", "failed");
+        assertThat(lost.systemctl("is-enabled", "etcd_new").stdout().strip()).isNotEqualTo("enabled");
+        assertThat(lost.unitState("etcd")).isIn("inactive", "failed");
+        assertThat(lost.systemctl("is-enabled", "etcd").stdout().strip()).isEqualTo("disabled");
+        // Nothing deleted: every path the rollback moved aside is there, the learner's data dir among them.
+        Matcher moved = Pattern.compile("moved (\\S+), created by this operation, aside to (\\S+)").matcher(r.stdout());
+        Set<String> originals = new HashSet<>();
+        while (moved.find()) {
+            originals.add(moved.group(1));
+            assertThat(lost.hostPath(moved.group(2))).as(moved.group()).exists();
+        }
+        assertThat(originals).contains(DATA, "/etc/default/etcd_new", "/etc/systemd/system/etcd_new.service");
+        assertThat(lost.hostPath(DATA)).doesNotExist();
+        try (Stream<Path> aside = Files.list(lost.hostPath("/var/lib/etcd"))) {
+            assertThat(aside.filter(p -> p.getFileName().toString().startsWith("default.etcd-rescue-replace-")).toList())
+                    .as("the old member's data, moved aside by an earlier run, stays aside").isNotEmpty()
+                    .allSatisfy(p -> assertThat(p.resolve("member/wal")).isDirectory());
+        }
+
+        Cli.Result again = Cli.etcdRescue("rollback", dir.group(1), "--yes");
+        assertThat(again.exitCode()).as(again.all()).isZero();
+        assertThat(again.stdout()).contains("no learner of this run is listed");
+        Cli.Result resume = Cli.etcdRescue("resume", dir.group(1));
+        assertThat(resume.exitCode()).as(resume.all()).isEqualTo(2);
+        assertThat(resume.stderr()).contains("this run was rolled back");
+    }
+
+    /**
      * repl-0, lost for good and not replaceable on its own host, replaced on the spare host: the inventory lists
      * the spare in the cluster's group (not a member), and the run ends printing the inventory change.
      */
     @Test
-    @Order(6)
+    @Order(8)
     void theLostMemberIsReplacedOnASpareHost() throws Exception {
         TestHost lost = testbed.host(0);
         String withSpare = yaml.replace(Inventories.hosts(members), Inventories.hosts(testbed.hosts()));
@@ -275,7 +379,7 @@ class ReplaceMemberTest {
     }
 
     @Test
-    @Order(7)
+    @Order(9)
     void quorumLostIsRecover() throws Exception {
         // repl-0 is gone (replaced on the spare); with repl-1 and the spare stopped, 1 of the 3 members is left.
         testbed.host(1).systemctl("stop", "etcd_new").requireOk();
@@ -313,7 +417,7 @@ class ReplaceMemberTest {
     }
 
     /** The leader each host's member names (0: none); a member that does not answer names nothing. */
-    private static Set<Long> leaders(List<TestHost> hosts) {
+    static Set<Long> leaders(List<TestHost> hosts) {
         Set<Long> leaders = new HashSet<>();
         for (TestHost h : hosts) {
             try (Client c = EtcdData.client(url(h))) {
@@ -332,7 +436,7 @@ class ReplaceMemberTest {
     /** Exactly {@code hosts} are members, none a learner, and HashKV agrees across them. */
     private void assertServingWithoutLearner(List<TestHost> hosts) throws Exception {
         List<Member> list = members(hosts.get(0));
-        assertThat(list).hasSize(3).noneMatch(Member::isLearner);
+        assertThat(list).hasSize(hosts.size()).noneMatch(Member::isLearner);
         Set<String> names = new HashSet<>();
         list.forEach(m -> names.add(m.getName()));
         assertThat(names).containsExactlyInAnyOrderElementsOf(hosts.stream().map(TestHost::name).toList());
@@ -352,22 +456,33 @@ class ReplaceMemberTest {
         assertThat(hashes).as("hashkv of every member at revision " + revision).hasSize(1);
     }
 
+    private static long revision(TestHost h) throws Exception {
+        try (Client c = EtcdData.client(url(h))) {
+            return c.getMaintenanceClient().statusMember(url(h).toString()).get(10, TimeUnit.SECONDS).getHeader().getRevision();
+        }
+    }
+
+    private static String tail(String text, int lines) {
+        List<String> all = List.of(text.split("\n"));
+        return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
+    }
+
     private List<Member> members() throws Exception {
         return members(testbed.host(0));
     }
 
-    private static List<Member> members(TestHost from) throws Exception {
+    static List<Member> members(TestHost from) throws Exception {
         try (Client c = EtcdData.client(url(from))) {
             return c.getClusterClient().listMember().get(10, TimeUnit.SECONDS).getMembers();
         }
     }
 
-    private static URI url(TestHost h) {
+    static URI url(TestHost h) {
         return URI.create(Testbed.oldClientUrl(h));
     }
 
     /** A bounded writer: one put at a time, each with a deadline, until stopped (at most 5 minutes). */
-    private static final class Writer {
+    static final class Writer {
         final AtomicInteger ok = new AtomicInteger();
         final AtomicInteger failed = new AtomicInteger();
         final List<String> errors = new java.util.concurrent.CopyOnWriteArrayList<>();

@@ -150,6 +150,10 @@ public final class ConfigWriter {
                 moves.moveAsideIfPresent(prepared.operationId(), prepared.plan().walDir().get()).ifPresent(movedAside::add);
             }
             movedAside.forEach(m -> log.info("moved the data of the member replaced here aside: {} to {}", m.getOriginal(), m.getMovedTo()));
+            // etcd creates the joining member's data dir itself when it starts: journaled here as this operation's,
+            // so that Rollback moves the learner's data aside too.
+            moves.recordCreated(prepared.operationId(), prepared.plan().dataDir());
+            prepared.plan().walDir().ifPresent(wal -> moves.recordCreated(prepared.operationId(), wal));
         }
         write(prepared.operationId(), prepared.envFile(), prepared.envText(), null).ifPresent(movedAside::add);
         failpoints.hit(Failpoints.CONFIGURE_AFTER_ENV_FILE);

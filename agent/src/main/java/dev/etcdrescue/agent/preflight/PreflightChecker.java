@@ -34,6 +34,7 @@ import java.net.SocketException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashSet;
@@ -154,6 +155,7 @@ public final class PreflightChecker {
                         "bump_revision", findings))
                 .ifPresent(command -> rendered.addAllRestoreCommand(command.argv())));
 
+        plan.ifPresent(p -> findings.addAll(TlsFiles.check(p, request.getExtraList(), Instant.now())));
         Optional<OldMember> old = checkUnits(request, plan, report, rendered, findings);
         plan.ifPresent(p -> checkPorts(p, new OldMemberPorts(oldMemberPid(request), request.getBaseUnit(), oldListenPorts(old)),
                 report, findings));

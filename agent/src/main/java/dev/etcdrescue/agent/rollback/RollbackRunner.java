@@ -11,6 +11,8 @@ import dev.etcdrescue.proto.v1.MovedFile;
 import dev.etcdrescue.proto.v1.RollbackResult;
 import dev.etcdrescue.proto.v1.UnitState;
 import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -40,6 +42,17 @@ public final class RollbackRunner {
     }
 
     public RollbackResult rollback(String operationId) throws IOException {
+        return rollback(operationId, false);
+    }
+
+    /**
+     * As {@link #rollback(String)}; with {@code keepFence}, the operation's fence stays: units that were there
+     * before it are left stopped and disabled as it left them, and directories it moved aside (a replaced
+     * member's data and WAL dirs, which must never serve again once etcd removed that member) stay aside.
+     * What it created is moved aside, files it moved aside are moved back, and every unit it started,
+     * enabled or wrote is stopped and disabled.
+     */
+    public RollbackResult rollback(String operationId, boolean keepFence) throws IOException {
         List<JournalEntry> entries = journal.read(operationId);
         Set<Integer> undone = new HashSet<>();
         entries.stream().filter(e -> e.kind() == Kind.UNDONE).forEach(e -> undone.add(e.undone()));
@@ -67,7 +80,7 @@ public final class RollbackRunner {
         Set<String> ours = new LinkedHashSet<>(startedOrEnabled);
         ours.addAll(createdUnits);
         for (String unit : ours) {
-            if (!before.containsKey(unit)) {
+            if (keepFence || !before.containsKey(unit)) {
                 quiesce(unit, actions);
             }
         }
@@ -90,6 +103,11 @@ public final class RollbackRunner {
             } else if (e.kind() == Kind.MOVED_ASIDE) {
                 Path original = Path.of(e.path());
                 Path movedTo = Path.of(e.movedTo());
+                if (keepFence && Files.isDirectory(movedTo, LinkOption.NOFOLLOW_LINKS)) {
+                    // Not marked undone: a later rollback without the fence may still move it back.
+                    actions.add("left " + movedTo + " aside (the fence stays: the member it belonged to is removed from the cluster)");
+                    continue;
+                }
                 if (SafeFiles.exists(movedTo) && !SafeFiles.exists(original)) {
                     SafeFiles.moveNoReplace(movedTo, original);
                     actions.add("moved " + movedTo + " back to " + original);
@@ -101,14 +119,22 @@ public final class RollbackRunner {
         }
         systemctl.daemonReload();
         actions.add("reloaded systemd");
-        for (JournalEntry e : before.values()) {
-            restore(e, actions);
+        if (keepFence) {
+            before.keySet().forEach(unit -> actions.add("left " + unit + " as the fence left it (" + describe(systemctl.show(unit)) + ")"));
+        } else {
+            for (JournalEntry e : before.values()) {
+                restore(e, actions);
+            }
         }
         actions.forEach(a -> log.info("rollback of {}: {}", operationId, a));
         if (!createdUnits.isEmpty()) {
             log.info("rollback of {}: units created by it: {}", operationId, createdUnits);
         }
         return RollbackResult.newBuilder().addAllActions(actions).addAllMovedAside(movedAside).build();
+    }
+
+    private static String describe(UnitState state) {
+        return state.getExists() ? state.getActiveState() + "/" + state.getUnitFileState() : "absent";
     }
 
     private void quiesce(String unit, List<String> actions) {

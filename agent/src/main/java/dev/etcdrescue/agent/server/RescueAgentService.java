@@ -400,7 +400,7 @@ public final class RescueAgentService extends RescueAgentGrpc.RescueAgentImplBas
         String op = request.getHeader().getOperationId();
         rpc.mutate("Rollback", request.hasHeader(), request.getHeader(), true, out,
                 () -> rpc.phases().run(op, "Rollback", Phase.ROLLING_BACK, Phase.ROLLED_BACK, false,
-                        () -> rollback.rollback(op)));
+                        () -> rollback.rollback(op, request.getKeepFence())));
     }
 
     // --- status ---------------------------------------------------------------------------------

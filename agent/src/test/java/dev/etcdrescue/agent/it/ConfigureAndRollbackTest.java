@@ -152,6 +152,40 @@ class ConfigureAndRollbackTest {
         assertThat(again.getActionsList()).containsExactly("reloaded systemd");
     }
 
+    /**
+     * A replace-member's rollback once etcd removed the replaced member: the old member's unit stays stopped and
+     * disabled, its data dir stays aside; the joining member's unit is stopped and disabled and its data dir
+     * (created by etcd, journaled by ConfigureMember) moved aside too.
+     */
+    @Test
+    void aRollbackThatKeepsTheFenceLeavesTheOldDataAside() throws Exception {
+        Path data = agent.dataRoot.resolve("m0.etcd");
+        Files.writeString(data.resolve("old-member"), "old");
+        UnitState fenced = agent.coordinator().stopMember(UnitRequest.newBuilder().setHeader(header(OP)).setUnit("etcd")
+                .setDisable(true).build());
+        assertThat(fenced.getUnitFileState()).isEqualTo("disabled");
+        ConfigureResult configured = agent.coordinator().configureMember(configure().toBuilder().setJoinExisting(true).build());
+        Path oldData = Path.of(data + ".etcd-rescue-" + OP);
+        assertThat(configured.getMovedAsideList()).anySatisfy(m -> assertThat(m.getMovedTo()).isEqualTo(oldData.toString()));
+        agent.coordinator().startMember(UnitRequest.newBuilder().setHeader(header(OP)).setUnit("etcd_new").build());
+        Files.createDirectories(data.resolve("member"));
+
+        RollbackResult rollback = agent.coordinator().rollback(RollbackRequest.newBuilder().setHeader(header(OP)).setKeepFence(true).build());
+
+        assertThat(rollback.getActionsList()).contains("stopped etcd_new, started by this operation",
+                "left " + oldData + " aside (the fence stays: the member it belonged to is removed from the cluster)",
+                "left etcd as the fence left it (inactive/disabled)");
+        assertThat(oldData.resolve("old-member")).hasContent("old");
+        assertThat(data).doesNotExist();
+        assertThat(Path.of(data + ".rolled-back-" + OP).resolve("member")).isDirectory();
+        assertThat(agent.unitDir.resolve("etcd_new.service")).doesNotExist();
+        UnitState old = agent.coordinator().inspectUnit(InspectUnitRequest.newBuilder().setUnit("etcd").build());
+        assertThat(old.getActiveState()).isEqualTo("inactive");
+        assertThat(old.getUnitFileState()).isEqualTo("disabled");
+        assertThat(agent.coordinator().inspectUnit(InspectUnitRequest.newBuilder().setUnit("etcd_new").build()).getActiveState())
+                .isNotEqualTo("active");
+    }
+
     @Test
     void preflightReportsWhatWouldGetInTheWay() throws Exception {
         Files.createDirectories(agent.dataRoot.resolve("m0.etcd"));

@@ -1,6 +1,7 @@
 package dev.etcdrescue.coordinator.cli;
 
 import dev.etcdrescue.coordinator.agent.AgentChannels;
+import dev.etcdrescue.coordinator.engine.CoordinatorFailpoints;
 import dev.etcdrescue.coordinator.failure.FailureKind;
 import dev.etcdrescue.coordinator.failure.UserException;
 import dev.etcdrescue.coordinator.inventory.ClusterPlan;
@@ -9,6 +10,7 @@ import dev.etcdrescue.coordinator.inventory.InventoryLoader;
 import dev.etcdrescue.coordinator.inventory.MemberPlan;
 import dev.etcdrescue.coordinator.member.MemberReplacement;
 import dev.etcdrescue.coordinator.member.ReplaceJournal;
+import dev.etcdrescue.coordinator.member.ReplaceRollback;
 import dev.etcdrescue.coordinator.snapshot.EtcdClients;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -99,22 +101,39 @@ public final class ReplaceMemberCommand implements Callable<Integer> {
         return ExitCodes.OK;
     }
 
-    /** {@code resume RUN_DIR} of a replace-member run: the same member, the same operation, from the same inventory. */
-    static int resume(Path dir) throws InterruptedException {
+    /** A replace-member run read back from its dir: its journal, and the plan, member and target host it began with. */
+    record Run(ReplaceJournal journal, ClusterPlan plan, MemberPlan member, MemberPlan host) {}
+
+    static Run run(Path dir) {
         ReplaceJournal journal = ReplaceJournal.open(dir);
         ReplaceJournal.Header h = journal.header();
         Path inventory = Path.of(h.inventory());
         if (!Files.isRegularFile(inventory) || !Runs.sha256(inventory).equals(h.inventorySha256())) {
             throw new UserException(FailureKind.BAD_INPUT, "the inventory " + inventory + " is gone or changed since the run in " + dir
-                    + " started: a resumed run must act on the plan it began with");
+                    + " started: a resumed or rolled back run must act on the plan it began with");
         }
         ClusterPlan plan = InventoryLoader.load(inventory).cluster(h.cluster()).orElseThrow(() -> new UserException(FailureKind.BAD_INPUT,
                 "cluster " + h.cluster() + " is no longer in " + inventory));
         MemberPlan target = MemberReplacement.member(plan, h.member());
         MemberPlan host = h.to() == null ? target : MemberReplacement.target(plan, target, h.to());
-        System.out.println("REPLACE [run] resuming operation " + h.operationId() + " from " + dir);
-        replacement(plan).replace(plan, target, host, journal,
+        return new Run(journal, plan, target, host);
+    }
+
+    /** {@code resume RUN_DIR} of a replace-member run: the same member, the same operation, from the same inventory. */
+    static int resume(Path dir) throws InterruptedException {
+        Run run = run(dir);
+        System.out.println("REPLACE [run] resuming operation " + run.journal().header().operationId() + " from " + dir);
+        replacement(run.plan()).replace(run.plan(), run.member(), run.host(), run.journal(),
                 new MemberReplacement.Options(dir, null, Duration.ofMinutes(2), Duration.ofSeconds(60)));
+        return ExitCodes.OK;
+    }
+
+    /** {@code rollback RUN_DIR} of a replace-member run (confirmed by the caller). */
+    static int rollback(Run run, Path dir) throws InterruptedException {
+        System.out.println("ROLLBACK [run] operation " + run.journal().header().operationId() + " (replace-member " + run.member().etcdName()
+                + " on " + run.host().hostName() + ") from " + dir);
+        new ReplaceRollback(AgentChannels.fromDir(run.plan().tlsDir()), new EtcdClients(Duration.ofSeconds(5), run.plan().etcdAccess()),
+                System.out).rollback(run.plan(), run.member(), run.host(), run.journal(), dir);
         return ExitCodes.OK;
     }
 
@@ -127,6 +146,7 @@ public final class ReplaceMemberCommand implements Callable<Integer> {
     }
 
     private static MemberReplacement replacement(ClusterPlan plan) {
-        return new MemberReplacement(AgentChannels.fromDir(plan.tlsDir()), new EtcdClients(Duration.ofSeconds(5), plan.etcdAccess()), System.out);
+        return new MemberReplacement(AgentChannels.fromDir(plan.tlsDir()), new EtcdClients(Duration.ofSeconds(5), plan.etcdAccess()), System.out,
+                CoordinatorFailpoints.fromEnvironment(System.getenv()));
     }
 }

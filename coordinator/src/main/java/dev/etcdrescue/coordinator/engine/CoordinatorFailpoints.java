@@ -25,7 +25,9 @@ public final class CoordinatorFailpoints {
     public static final String ENV = "ETCD_RESCUE_COORDINATOR_FAILPOINTS";
     /** In a rollback, after one host's agent undid the operation and before its claim is released. */
     public static final String ROLLBACK_AFTER_HOST = "rollback.afterHost";
-    public static final Set<String> KNOWN = Set.of(ROLLBACK_AFTER_HOST);
+    /** In replace-member, once the learner runs and makes progress, before the first promote: a run to roll back. */
+    public static final String REPLACE_BEFORE_PROMOTE = "replace.beforePromote";
+    public static final Set<String> KNOWN = Set.of(ROLLBACK_AFTER_HOST, REPLACE_BEFORE_PROMOTE);
     /** What a shell reports for a process ended by SIGKILL (128 + 9). */
     static final int KILLED = 137;
 
@@ -104,7 +106,7 @@ public final class CoordinatorFailpoints {
     }
 
     /** Passes the point {@code name}: pauses or ends the process when it is armed, does nothing otherwise. */
-    void hit(String name) throws InterruptedException {
+    public void hit(String name) throws InterruptedException {
         Armed a = armed.get(name);
         if (a == null || (a.remaining.get() >= 0 && a.remaining.getAndUpdate(n -> Math.max(0, n - 1)) == 0)) {
             return;

@@ -3,6 +3,7 @@ package dev.etcdrescue.coordinator.member;
 import dev.etcdrescue.coordinator.agent.AgentChannels;
 import dev.etcdrescue.coordinator.agent.AgentClient;
 import dev.etcdrescue.coordinator.agent.AgentError;
+import dev.etcdrescue.coordinator.engine.CoordinatorFailpoints;
 import dev.etcdrescue.coordinator.engine.MemberSpecs;
 import dev.etcdrescue.coordinator.failure.FailureKind;
 import dev.etcdrescue.coordinator.failure.UserException;
@@ -58,6 +59,7 @@ public final class MemberReplacement {
     private final AgentChannels agents;
     private final EtcdClients clients;
     private final PrintStream out;
+    private final CoordinatorFailpoints failpoints;
 
     /**
      * @param stallTimeout how long the learner may make no progress before it is removed again; null: scaled by the db size
@@ -73,9 +75,14 @@ public final class MemberReplacement {
     }
 
     public MemberReplacement(AgentChannels agents, EtcdClients clients, PrintStream out) {
+        this(agents, clients, out, CoordinatorFailpoints.none());
+    }
+
+    public MemberReplacement(AgentChannels agents, EtcdClients clients, PrintStream out, CoordinatorFailpoints failpoints) {
         this.agents = agents;
         this.clients = clients;
         this.out = out;
+        this.failpoints = failpoints;
     }
 
     /** The member of {@code plan} named {@code name} (its etcd name or its host's name). */
@@ -131,6 +138,11 @@ public final class MemberReplacement {
         if (journal.isDone("verified")) {
             say("done", "this run already replaced " + member.etcdName() + " and verified the cluster; nothing to do");
             return List.of();
+        }
+        if (journal.isDone("rollback-started")) {
+            throw new UserException(FailureKind.BAD_INPUT, "this run was rolled back" + (journal.isDone("rolled-back") ? "" : " (in part:"
+                    + " finish that with etcd-rescue rollback RUN_DIR --yes)") + ": start a new replace-member to replace "
+                    + member.etcdName());
         }
         if (journal.isDone("stalled")) {
             throw new UserException(FailureKind.BAD_INPUT, "this run ended with its learner removed again (it did not catch up):"
@@ -365,6 +377,7 @@ public final class MemberReplacement {
             }
             if (System.nanoTime() - lastPromote > PROMOTE_EVERY.toNanos() && s.learnerIndex() > 0) {
                 lastPromote = System.nanoTime();
+                failpoints.hit(CoordinatorFailpoints.REPLACE_BEFORE_PROMOTE);
                 if (cluster.promote(learnerId)) {
                     break;
                 }
@@ -441,7 +454,7 @@ public final class MemberReplacement {
             List<String> errors = report.getFindingsList().stream()
                     .filter(f -> f.getSeverity() == Severity.ERROR && !NOT_FOR_A_JOIN.contains(f.getCode()))
                     // The dead member's own ports are free; a port held by its still-running unit shows in "member really dead".
-                    .map(f -> f.getCode() + ": " + f.getMessage()).toList();
+                    .map(f -> f.getCode() + " on " + member.hostName() + ": " + f.getMessage()).toList();
             return new ReplaceChecks.Target(true, null, etcdVersion, report.getFreeBytesDataDir(), errors);
         } catch (RuntimeException e) {
             return new ReplaceChecks.Target(false, AgentError.describe(e, member.agentEndpoint().toString()), null, 0, List.of());
