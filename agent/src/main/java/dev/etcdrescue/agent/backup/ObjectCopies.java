@@ -37,8 +37,50 @@ public interface ObjectCopies {
     /** Downloads the stored file of {@code manifest} into {@code target} (a new file), checking only that it arrived whole. */
     void download(BackupManifest manifest, Path target) throws IOException;
 
-    /** The copy in object storage for {@code s3}, or empty when {@code s3} is; the SDK is loaded here and only here. */
+    /**
+     * The copy in object storage for {@code s3}, or empty when {@code s3} is. The SDK is loaded at the first upload,
+     * listing or download, not before: an agent with backup.s3 whose schedule has not reached it yet holds none of it.
+     */
     static Optional<ObjectCopies> open(Optional<BackupConfig.S3> s3, String cluster, Failpoints failpoints) {
-        return s3.map(c -> new S3Copies(c, cluster, () -> failpoints.hit(Failpoints.S3_AFTER_PART), S3Copies.PART_BYTES));
+        return s3.map(c -> new Lazy(c, () -> new S3Copies(c, cluster, () -> failpoints.hit(Failpoints.S3_AFTER_PART), S3Copies.PART_BYTES)));
+    }
+
+    /** Builds the SDK-backed copies at first use. */
+    final class Lazy implements ObjectCopies {
+        private final BackupConfig.S3 config;
+        private final java.util.function.Supplier<ObjectCopies> open;
+        private ObjectCopies opened;
+
+        Lazy(BackupConfig.S3 config, java.util.function.Supplier<ObjectCopies> open) {
+            this.config = config;
+            this.open = open;
+        }
+
+        private synchronized ObjectCopies get() {
+            if (opened == null) {
+                opened = open.get();
+            }
+            return opened;
+        }
+
+        @Override
+        public String location() {
+            return config.location();
+        }
+
+        @Override
+        public Uploaded upload(BackupManifest manifest, Path file, byte[] envelope) throws IOException {
+            return get().upload(manifest, file, envelope);
+        }
+
+        @Override
+        public List<Listed> list() throws IOException {
+            return get().list();
+        }
+
+        @Override
+        public void download(BackupManifest manifest, Path target) throws IOException {
+            get().download(manifest, target);
+        }
     }
 }
