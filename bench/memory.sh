@@ -185,6 +185,12 @@ echo "bench memory: agent listening after $start_s s; idle (${settle} s after on
 if [ -n "$backup_s3" ] && command -v jcmd >/dev/null; then
   sdk_classes=$(jcmd "$agent_pid" VM.class_hierarchy 2>/dev/null | grep -c 'software\.amazon\.awssdk' || true)
   echo "bench memory: backup.s3 configured; AWS SDK classes loaded by the idle agent: $sdk_classes"
+  # One listing through the agent (ListBackups with the store's copies) loads the SDK: what it costs once used.
+  "$repo_root/deploy/bin/etcd-rescue" backup list -i "$work/inventory.yaml" > "$work/backup-list.log" 2>&1 || true
+  sleep "$settle"
+  sdk_classes=$(jcmd "$agent_pid" VM.class_hierarchy 2>/dev/null | grep -c 'software\.amazon\.awssdk' || true)
+  echo "bench memory: after one backup list through the agent (the SDK used, $sdk_classes of its classes loaded), ${settle} s later:" \
+    "VmRSS $(mib "$agent_pid" VmRSS) MiB, VmHWM $(mib "$agent_pid" VmHWM) MiB"
 fi
 
 hwm="" rss_after="" upload_s="" outcome="not run"
