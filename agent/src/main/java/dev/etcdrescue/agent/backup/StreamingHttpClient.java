@@ -57,6 +57,9 @@ final class StreamingHttpClient implements SdkHttpClient {
                 values.forEach(v -> c.addRequestProperty(name, v));
             }
         });
+        if (r.firstMatchingHeader("Accept").isEmpty()) {
+            c.setRequestProperty("Accept", "*/*");
+        }
         Optional<ContentStreamProvider> body = request.contentStreamProvider();
         if (body.isPresent()) {
             c.setDoOutput(true);
