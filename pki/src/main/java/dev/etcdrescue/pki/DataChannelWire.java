@@ -2,6 +2,7 @@ package dev.etcdrescue.pki;
 
 import java.io.IOException;
 import java.net.ProtocolException;
+import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
 
 /**
@@ -11,7 +12,10 @@ import java.nio.ByteBuffer;
  * carry), then a 4-byte length and the data itself. The agent answers once, at the end or as soon as it
  * refuses: one byte {@link #REPLY_RESULT} and an encoded {@code TransferResult}, or {@link #REPLY_STATUS},
  * an encoded {@code google.rpc.Status} and the relay hop that failed (empty when none), each with a
- * 4-byte length. Integers are big-endian.
+ * 4-byte length. Between the last chunk and that answer the agent checks what it received (SHA-256, fsync,
+ * the restore tool's status of the file, its next hop's answer), which can outlast the sender's idle limit
+ * on a busy or slow disk: it sends one byte {@link #REPLY_WORKING} every {@link #WORKING_EVERY_SECONDS}
+ * meanwhile, so that silence still means a peer gone. Integers are big-endian.
  */
 public final class DataChannelWire {
     /** "ERD1": a client of another protocol (an HTTP/2 preface) is refused at its first bytes. */
@@ -25,6 +29,10 @@ public final class DataChannelWire {
     public static final int MAX_READ_BYTES = Math.max(PIECE_BYTES, MAX_META_BYTES);
     public static final byte REPLY_RESULT = 0;
     public static final byte REPLY_STATUS = 1;
+    /** Not an answer yet: the receiver is still checking the file after the last chunk. */
+    public static final byte REPLY_WORKING = 2;
+    /** How often a receiver still checking says so: well under the 60 s idle limit of both ends. */
+    public static final int WORKING_EVERY_SECONDS = 10;
 
     private DataChannelWire() {}
 
@@ -71,6 +79,27 @@ public final class DataChannelWire {
         byte[] bytes = new byte[view.remaining()];
         view.get(bytes);
         return bytes;
+    }
+
+    /** Tells the sender the answer is still being worked out (see {@link #REPLY_WORKING}). */
+    public static void writeWorking(TlsStream stream) throws IOException {
+        stream.write(ByteBuffer.wrap(new byte[] {REPLY_WORKING}));
+    }
+
+    /**
+     * The kind of the answer, after any {@link #REPLY_WORKING} bytes; past {@code deadlineNanos} (a
+     * {@link System#nanoTime} value) a receiver still working is given up on.
+     */
+    public static byte readReplyKind(TlsStream stream, long deadlineNanos) throws IOException {
+        while (true) {
+            byte kind = stream.read(1).get();
+            if (kind != REPLY_WORKING) {
+                return kind;
+            }
+            if (System.nanoTime() - deadlineNanos > 0) {
+                throw new SocketTimeoutException("the receiver was still checking the file at the transfer's deadline");
+            }
+        }
     }
 
     public static void writeReply(TlsStream stream, byte kind, byte[]... blocks) throws IOException {

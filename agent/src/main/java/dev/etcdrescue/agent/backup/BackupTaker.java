@@ -6,7 +6,7 @@ import dev.etcdrescue.snapshotformat.SnapshotDigest;
 import dev.etcdrescue.snapshotformat.bolt.BoltSnapshot;
 import dev.etcdrescue.snapshotformat.bolt.SnapshotInfo;
 import java.io.IOException;
-import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -16,6 +16,7 @@ import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.List;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -54,37 +55,103 @@ public final class BackupTaker {
         }
     }
 
+    /**
+     * The file is packed (SHA-256, etcd's trailer, zstd into the backup dir) as etcdctl writes it; once etcdctl is
+     * done, the bbolt walk (structure, revision, keys, the file's HashKV) and, once the walk has the revision, the
+     * member's own HashKV at it run beside what is left of the packing.
+     */
     BackupManifest take(long slot, LocalEtcdctl.ClusterView view) throws IOException, Refused {
         Files.createDirectories(staging);
         Path snapshot = staging.resolve("backup-" + UUID.randomUUID() + ".db");
         Instant takenAt = clock.instant();
+        CompletableFuture<BackupStore.Packed> packing = null;
         try {
-            etcdctl.snapshot(snapshot, Duration.ofMinutes(30));
-            SnapshotDigest digest = digest(snapshot);
+            CompletableFuture<Void> saving = CompletableFuture.runAsync(() -> {
+                try {
+                    etcdctl.snapshot(snapshot, Duration.ofMinutes(30));
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            }, runnable -> new Thread(runnable, "backup-save").start());
+            packing = CompletableFuture.supplyAsync(() -> {
+                try (GrowingSnapshot growing = new GrowingSnapshot(snapshot, saving)) {
+                    return store.pack(growing);
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            }, runnable -> new Thread(runnable, "backup-pack").start());
+            join(saving);
+            CompletableFuture<Long> live = new CompletableFuture<>();
+            BoltSnapshot.Inspected file = BoltSnapshot.inspect(snapshot, info -> askLive(info.revision(), live));
+            BackupStore.Packed packed = join(packing);
+            SnapshotDigest digest = packed.snapshot();
             if (digest.trailer() != SnapshotDigest.Trailer.VALID) {
                 throw new Refused("the snapshot's SHA-256 trailer is " + digest.trailer().name().toLowerCase(java.util.Locale.ROOT)
                         + ": etcd did not send a whole snapshot");
             }
-            SnapshotInfo info = BoltSnapshot.read(snapshot);
-            long fromFile = BoltSnapshot.hashKv(snapshot);
-            long live = etcdctl.hashKv(info.revision(), Duration.ofMinutes(5));
-            if (fromFile != live) {
+            SnapshotInfo info = file.info();
+            long fromFile = file.hashKv();
+            long member = join(live);
+            if (fromFile != member) {
                 throw new Refused(String.format(java.util.Locale.ROOT, "HashKV at revision %d is %08x in the file but %08x on the member%s",
-                        info.revision(), fromFile, live, info.compactionPending() ? " (a compaction was under way: the next slot tries again)"
+                        info.revision(), fromFile, member, info.compactionPending() ? " (a compaction was under way: the next slot tries again)"
                                 : ": the snapshot does not hold the member's data"));
             }
             String cluster = config.cluster().orElse(view.clusterId());
             BackupManifest described = new BackupManifest(BackupManifest.FORMAT, cluster + "-" + ID_TIME.format(takenAt) + "-r" + info.revision(),
                     cluster, view.clusterId(), members(view), info.revision(), info.compactRevision(), fromFile, info.totalKeys(),
                     view.version(), Files.size(snapshot), digest.hex(), null, 0, null, null, takenAt.toString(), hostName, slot, null, null);
-            BackupManifest stored = store.store(described, snapshot, signer);
+            BackupManifest stored = store.store(described, packed, signer);
             log.info("backup {} stored in {}: revision {}, {} keys, HashKV {} equal to the member's, {} bytes ({} compressed)",
                     stored.id(), store.dir(), stored.revision(), stored.totalKeys(), Long.toHexString(stored.hashKv()),
                     stored.snapshotSize(), stored.fileSize());
             return stored;
         } finally {
+            if (packing != null) {
+                discardWhenDone(packing);
+            }
             Files.deleteIfExists(snapshot);
-            Files.deleteIfExists(snapshot.resolveSibling(snapshot.getFileName() + ".part"));
+            Files.deleteIfExists(GrowingSnapshot.partOf(snapshot));
+        }
+    }
+
+    /** The member's HashKV at {@code revision}, asked on a thread of its own: etcd does the work. */
+    private void askLive(long revision, CompletableFuture<Long> live) {
+        Thread asking = new Thread(() -> {
+            try {
+                live.complete(etcdctl.hashKv(revision, Duration.ofMinutes(5)));
+            } catch (IOException | RuntimeException e) {
+                live.completeExceptionally(e);
+            }
+        }, "backup-hashkv");
+        asking.start();
+    }
+
+    /** Waits for the packing before the snapshot is removed; a packed file whose backup was not stored goes. */
+    private void discardWhenDone(CompletableFuture<BackupStore.Packed> packing) throws IOException {
+        try {
+            store.discard(packing.join());
+        } catch (java.util.concurrent.CompletionException e) {
+            // The pack failed and removed its own file; its error, when it matters, was raised where it was joined.
+            log.debug("backup packing ended with {}", e.getCause().toString());
+        }
+    }
+
+    private static <T> T join(CompletableFuture<T> future) throws IOException {
+        try {
+            return future.join();
+        } catch (java.util.concurrent.CompletionException e) {
+            Throwable cause = e.getCause();
+            if (cause instanceof UncheckedIOException u) {
+                throw u.getCause();
+            }
+            if (cause instanceof IOException io) {
+                throw io;
+            }
+            if (cause instanceof RuntimeException r) {
+                throw r;
+            }
+            throw new IOException(cause);
         }
     }
 
@@ -128,17 +195,6 @@ public final class BackupTaker {
             }
         }
         return new Pruned(d.remove(), d.keep(), leftAlone);
-    }
-
-    private static SnapshotDigest digest(Path file) throws IOException {
-        SnapshotDigest digest = new SnapshotDigest();
-        byte[] buffer = new byte[1 << 16];
-        try (InputStream in = Files.newInputStream(file)) {
-            for (int n = in.read(buffer); n >= 0; n = in.read(buffer)) {
-                digest.update(buffer, 0, n);
-            }
-        }
-        return digest;
     }
 
     private static List<BackupManifest.Member> members(LocalEtcdctl.ClusterView view) {

@@ -60,6 +60,8 @@ final class DataChannelSession {
     private final Factory agent;
     private final SocketChannel connection;
     private final Object remote;
+    /** Set once the last chunk is handed over: the sender is told this end works until the answer goes. */
+    private WorkingBeat working;
 
     private DataChannelSession(Factory agent, SocketChannel connection) {
         this.agent = agent;
@@ -90,6 +92,7 @@ final class DataChannelSession {
         } catch (IOException | RuntimeException e) {
             log.info("data channel from {}: {}", remote, e.getMessage());
         } finally {
+            stopWorking();
             stream.closeQuietly();
         }
     }
@@ -132,8 +135,11 @@ final class DataChannelSession {
             return;
         }
         try {
-            answer(stream, reply.answer().get(), !last);
+            TransferResult result = reply.answer().get();
+            stopWorking();
+            answer(stream, result, !last);
         } catch (ExecutionException failed) {
+            stopWorking();
             answer(stream, failed.getCause(), !last);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -170,6 +176,9 @@ final class DataChannelSession {
             }
             SnapshotChunk chunk = piece.setOffset(offset).build();
             agent.chunks().hold(chunk, List.of(stream.read(n)));
+            if (chunk.getLast()) {
+                working = WorkingBeat.start(stream);
+            }
             try {
                 receiver.onNext(chunk);
             } finally {
@@ -180,6 +189,12 @@ final class DataChannelSession {
             first = false;
         } while (left > 0);
         return fields.getLast();
+    }
+
+    private void stopWorking() {
+        if (working != null) {
+            working.close();
+        }
     }
 
     private void answer(TlsStream stream, TransferResult result, boolean early) throws IOException {

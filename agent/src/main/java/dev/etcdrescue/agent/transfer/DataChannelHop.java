@@ -161,7 +161,7 @@ final class DataChannelHop implements NextHop {
 
     /** The hop's one answer: its result, or its status thrown with the failed hop as RelaySnapshot's trailer. */
     private TransferResult answer() throws IOException {
-        byte kind = stream.read(1).get();
+        byte kind = DataChannelWire.readReplyKind(stream, System.nanoTime() + deadline.timeRemaining(TimeUnit.NANOSECONDS));
         if (kind == DataChannelWire.REPLY_RESULT) {
             return TransferResult.parseFrom(DataChannelWire.readBlock(stream, DataChannelWire.MAX_META_BYTES, "result"));
         }

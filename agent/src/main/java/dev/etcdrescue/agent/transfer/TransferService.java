@@ -218,6 +218,7 @@ public final class TransferService {
             log.info("transfer {} complete: {} bytes, sha256 {}, revision {}, trailer {}", transferId,
                     result.getSize(), actual, result.hasSnapshotStatus() ? result.getSnapshotStatus().getRevision()
                             : "(not read: the coordinator asks another host)", result.getHasHashTrailer());
+            failpoints.hit(Failpoints.TRANSFER_CHECKED);
             return result;
         } catch (AgentException notASnapshot) {
             Path aside = SafeFiles.moveAside(staged, ".invalid-" + clock.millis());

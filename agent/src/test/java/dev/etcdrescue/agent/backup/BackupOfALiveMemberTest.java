@@ -2,6 +2,7 @@ package dev.etcdrescue.agent.backup;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -245,6 +246,31 @@ class BackupOfALiveMemberTest {
         RestoreDrill.Result broken = drills(store, own).drill(m);
         assertThat(broken.ok()).isFalse();
         assertThat(broken.problem()).containsAnyOf("is damaged", "SHA-256");
+    }
+
+    /** A backup of etcd 3.4.23 is drilled with etcd 3.5.16's etcdutl and etcd: what an upgrade after a loss restores with. */
+    @Test
+    void aBackupTakenOnEtcd34IsRestoredAndServedByEtcd35(@TempDir Path own) throws Exception {
+        Path tools35 = Path.of(System.getProperty("user.dir")).resolve("../.tools/etcd-3.5.16/bin").normalize();
+        assumeTrue(Files.isExecutable(tools35.resolve("etcdutl")) && Files.isExecutable(tools35.resolve("etcd")),
+                "etcd 3.5.16 is not in " + tools35 + " (testbed/fetch-etcd-3.5.sh)");
+        BackupConfig config = config(own.resolve("backups"));
+        BackupStore store = new BackupStore(config.dir(), ca.certificate());
+        LocalEtcdctl etcdctl = etcdctl(config);
+        BackupManifest m = new BackupTaker(config, "node-1", etcdctl, store, signer, own.resolve("staging"), Clock.systemUTC())
+                .take(11, etcdctl.view());
+        assertThat(m.etcdVersion()).startsWith("3.4.");
+        ProcessRunner runner = new ProcessRunner();
+        dev.etcdrescue.agent.restore.RestoreTools tools = new dev.etcdrescue.agent.restore.RestoreTools(List.of(tools35), runner,
+                Duration.ofMinutes(1));
+        assertThat(tools.detect()).get().satisfies(t -> assertThat(t.version()).isEqualTo("3.5.16"));
+
+        RestoreDrill.Result r = new RestoreDrill(tools, runner, own.resolve("staging"), store, Clock.systemUTC(), Duration.ofMinutes(2))
+                .drill(m);
+
+        assertThat(r.ok()).as(String.valueOf(r.problem())).isTrue();
+        assertThat(r.hashKv()).as("etcd 3.5.16's HashKV at the backup's revision").isEqualTo(m.hashKv());
+        assertThat(Files.list(own.resolve("staging")).toList()).as("the drill's dir is gone").isEmpty();
     }
 
     private static long hashKv(LocalEtcd member, long revision) throws Exception {

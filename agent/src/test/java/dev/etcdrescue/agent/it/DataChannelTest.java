@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.google.protobuf.ByteString;
+import dev.etcdrescue.agent.failpoint.Failpoints;
 import dev.etcdrescue.agent.testing.AgentFixture;
 import dev.etcdrescue.agent.testing.DataChannelClient;
 import dev.etcdrescue.pki.IssuedCertificate;
@@ -66,6 +67,30 @@ class DataChannelTest {
         }
         assertThat(result.getSha256()).isEqualTo(sha256(file));
         assertThat(result.getSize()).isEqualTo(SIZE);
+        assertThat(Files.readAllBytes(Path.of(result.getStagedPath()))).isEqualTo(file);
+    }
+
+    /**
+     * The checks after the last chunk (here made 25 s long by a failpoint) outlast the sender's idle limit (12 s):
+     * the agent says it is working every 10 s, so the sender waits for the answer instead of giving up.
+     */
+    @Test
+    @Timeout(120)
+    void aReceiverStillCheckingAfterTheLastChunkKeepsTheSenderWaitingPastItsIdleLimit() throws Exception {
+        agent = new AgentFixture(tmp);
+        agent.restartWithFailpoints(Failpoints.TRANSFER_CHECKED + "=1*sleep(25s)");
+        agent.claim(OP);
+        byte[] file = randomBytes(SIZE);
+        int port = announce("t-slow-checks", file, true);
+        long started = System.nanoTime();
+        TransferResult result;
+        try (DataChannelClient client = DataChannelClient.connect(agent.certs.clientContext(agent.certs.coordinator), port,
+                Duration.ofSeconds(12))) {
+            result = client.send(chunks(AgentFixture.header(OP), "t-slow-checks", file, false));
+        }
+        assertThat(Duration.ofNanos(System.nanoTime() - started)).as("the answer came after the slow checks")
+                .isGreaterThanOrEqualTo(Duration.ofSeconds(25));
+        assertThat(result.getSha256()).isEqualTo(sha256(file));
         assertThat(Files.readAllBytes(Path.of(result.getStagedPath()))).isEqualTo(file);
     }
 

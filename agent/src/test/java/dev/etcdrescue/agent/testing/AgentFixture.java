@@ -2,6 +2,7 @@ package dev.etcdrescue.agent.testing;
 
 import dev.etcdrescue.agent.config.AgentConfig;
 import dev.etcdrescue.agent.config.AgentConfigLoader;
+import dev.etcdrescue.agent.failpoint.Failpoints;
 import dev.etcdrescue.agent.io.ProcessRunner;
 import dev.etcdrescue.agent.server.AgentServer;
 import dev.etcdrescue.pki.IssuedCertificate;
@@ -129,6 +130,15 @@ public final class AgentFixture implements AutoCloseable {
         server.shutdown(java.time.Duration.ofSeconds(5));
         server = AgentServer.start(config, new InetSocketAddress("127.0.0.1", 0), tls, systemctl, new ProcessRunner(),
                 Clock.systemUTC());
+    }
+
+    /** {@link #restart()} with the failpoints of {@code spec} armed (the syntax of {@link Failpoints#ENV}). */
+    public void restartWithFailpoints(String spec) throws IOException {
+        channels.forEach(ManagedChannel::shutdownNow);
+        channels.clear();
+        server.shutdown(java.time.Duration.ofSeconds(5));
+        server = AgentServer.start(config, new InetSocketAddress("127.0.0.1", 0), tls, systemctl, new ProcessRunner(),
+                Clock.systemUTC(), Failpoints.parse(spec));
     }
 
     /**

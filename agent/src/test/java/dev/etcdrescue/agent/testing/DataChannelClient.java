@@ -27,9 +27,14 @@ public final class DataChannelClient implements AutoCloseable {
     }
 
     public static DataChannelClient connect(SslContext tls, int port) throws IOException {
+        return connect(tls, port, Duration.ofSeconds(20));
+    }
+
+    /** With {@code idle}: how long the sender waits for the agent to take or say anything. */
+    public static DataChannelClient connect(SslContext tls, int port, Duration idle) throws IOException {
         SocketChannel channel = SocketChannel.open(new InetSocketAddress("127.0.0.1", port));
         return new DataChannelClient(TlsStream.handshake(channel, tls.newEngine(ByteBufAllocator.DEFAULT, "127.0.0.1", port),
-                64 << 10, Duration.ofSeconds(20)));
+                64 << 10, idle));
     }
 
     /**
@@ -56,7 +61,7 @@ public final class DataChannelClient implements AutoCloseable {
     }
 
     private TransferResult answer() throws IOException {
-        byte kind = stream.read(1).get();
+        byte kind = DataChannelWire.readReplyKind(stream, System.nanoTime() + java.util.concurrent.TimeUnit.MINUTES.toNanos(5));
         if (kind == DataChannelWire.REPLY_RESULT) {
             return TransferResult.parseFrom(DataChannelWire.readBlock(stream, DataChannelWire.MAX_META_BYTES, "result"));
         }

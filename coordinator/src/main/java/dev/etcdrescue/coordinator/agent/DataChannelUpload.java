@@ -15,6 +15,7 @@ import io.netty.handler.ssl.SslContext;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.net.InetSocketAddress;
+import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
@@ -59,7 +60,7 @@ final class DataChannelUpload {
             boolean first = true;
             while (true) {
                 if (stream.peerHasSpoken()) {
-                    return answer(stream, endpoint, port);
+                    return answer(stream, endpoint, port, deadline);
                 }
                 awaitChunk(source, offset, deadline);
                 if (source.failure().isPresent()) {
@@ -84,7 +85,7 @@ final class DataChannelUpload {
                 offset += length;
                 progress.accept(offset);
                 if (last) {
-                    return answer(stream, endpoint, port);
+                    return answer(stream, endpoint, port, deadline);
                 }
                 if (System.nanoTime() > deadline) {
                     throw Status.DEADLINE_EXCEEDED.withDescription("the upload to " + endpoint.hostName() + " took longer than "
@@ -92,7 +93,11 @@ final class DataChannelUpload {
                 }
             }
         } catch (InterruptedIOException e) {
-            throw new InterruptedException("upload to " + endpoint.hostName() + " interrupted");
+            if (!(e instanceof SocketTimeoutException)) {
+                throw new InterruptedException("upload to " + endpoint.hostName() + " interrupted");
+            }
+            throw Status.UNAVAILABLE.withDescription("the data channel to " + endpoint.hostName() + " (" + endpoint.host() + ":" + port
+                    + ") broke: " + e.getMessage()).withCause(e).asRuntimeException();
         } catch (IOException e) {
             throw Status.UNAVAILABLE.withDescription("the data channel to " + endpoint.hostName() + " (" + endpoint.host() + ":" + port
                     + ") broke: " + e.getMessage()).withCause(e).asRuntimeException();
@@ -138,8 +143,8 @@ final class DataChannelUpload {
     }
 
     /** The agent's one answer: the result, or its status (with the failed relay hop as a trailer) thrown. */
-    private static TransferResult answer(TlsStream stream, AgentEndpoint endpoint, int port) throws IOException {
-        byte kind = stream.read(1).get();
+    private static TransferResult answer(TlsStream stream, AgentEndpoint endpoint, int port, long deadline) throws IOException {
+        byte kind = DataChannelWire.readReplyKind(stream, deadline);
         if (kind == DataChannelWire.REPLY_RESULT) {
             return TransferResult.parseFrom(DataChannelWire.readBlock(stream, DataChannelWire.MAX_META_BYTES, "result"));
         }

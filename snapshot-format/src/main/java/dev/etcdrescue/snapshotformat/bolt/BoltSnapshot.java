@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.BitSet;
 import java.util.List;
+import java.util.function.Consumer;
 import java.util.zip.CRC32C;
 
 /**
@@ -62,6 +63,9 @@ public final class BoltSnapshot {
         }
     }
 
+    /** What {@link #inspect} found: the status and the file's HashKV at its revision. */
+    public record Inspected(SnapshotInfo info, long hashKv) {}
+
     /**
      * What etcd's HashKV answers at the snapshot's revision, for the data in {@code file} (an unsigned 32-bit
      * value): a second pass over etcd's key bucket, or two after a compaction. Not part of {@link #read}, which
@@ -70,13 +74,24 @@ public final class BoltSnapshot {
      * @throws NotASnapshotException if it is not an intact etcd bbolt database
      */
     public static long hashKv(Path file) throws IOException {
+        return inspect(file, info -> { }).hashKv();
+    }
+
+    /**
+     * {@link #read} and {@link #hashKv} in one opening of the file; {@code onStatus} is told the status between the
+     * two passes (a backup asks the member for its HashKV at that revision while the file's is computed).
+     *
+     * @throws NotASnapshotException if it is not an intact etcd bbolt database
+     */
+    public static Inspected inspect(Path file, Consumer<SnapshotInfo> onStatus) throws IOException {
         try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
             BoltSnapshot snapshot = new BoltSnapshot(file, channel);
             SnapshotInfo info = snapshot.read();
+            onStatus.accept(info);
             Meta meta = snapshot.chooseMeta(channel.size(), info.hashTrailer());
             PageFile pages = new PageFile(channel, meta.pageSize(), meta.highWaterMark());
             try {
-                return new KvHasher(pages, snapshot.keyBucket, info.compactRevision()).hash();
+                return new Inspected(info, new KvHasher(pages, snapshot.keyBucket, info.compactRevision()).hash());
             } catch (Corrupt e) {
                 throw snapshot.refuse("corrupt: " + e.getMessage());
             }
