@@ -15,6 +15,9 @@
 #   --opts    JVM options instead of the unit's JAVA_OPTS (to compare levers); the unit's other
 #             Environment= settings (MALLOC_ARENA_MAX) still apply
 #   --keep    keep the work dir (agent log, status files); the upload file is always deleted
+#   --backup-s3 URL  the agent also has backup: with a copy in object storage at URL (backup.s3; its etcd endpoint
+#             answers nothing, so no backup is taken: the figures are those of an agent with S3 configured and
+#             unused); prints how many of the AWS SDK's classes the agent loaded (jcmd), which should be none
 # Needs: java 17, the agent's and the coordinator's jars (mvn -B -DskipTests package), about twice
 # --size free in the temp dir. Exit codes: 0 measured; 1 a step failed; 2 bad arguments; 3 this
 # machine cannot run it.
@@ -23,7 +26,7 @@ set -euo pipefail
 script_dir=$(cd "$(dirname "$0")" && pwd)
 repo_root=$(cd "$script_dir/.." && pwd)
 unit=$repo_root/deploy/systemd/etcd-rescue-agent.service
-size=1677721600 chunk=1048576 settle=10 opts_override="" keep=no
+size=1677721600 chunk=1048576 settle=10 opts_override="" keep=no backup_s3=""
 
 to_bytes() {
   case "$1" in
@@ -41,6 +44,7 @@ while [ $# -gt 0 ]; do
     --settle) settle=${2:?--settle needs seconds}; shift 2 ;;
     --opts) opts_override=${2?--opts needs options}; shift 2 ;;
     --keep) keep=yes; shift ;;
+    --backup-s3) backup_s3=${2:?--backup-s3 needs a URL}; shift 2 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench memory: unknown argument $1" >&2; exit 2 ;;
   esac
@@ -145,6 +149,18 @@ tool_dirs: [/usr/local/bin, /usr/bin]
 backup_dirs: [$work/backups]
 max_claim_ttl: PT10M
 EOF
+if [ -n "$backup_s3" ]; then
+  (umask 077 && printf '[default]\naws_access_key_id = bench\naws_secret_access_key = bench-unused\n' > "$work/s3-credentials")
+  cat >> "$work/agent.yaml" <<EOF
+backup:
+  interval: PT30M
+  dir: $work/backups/scheduled
+  cluster: bench-memory
+  etcd: {endpoint: "http://127.0.0.1:1"}
+  copies: 0
+  s3: {endpoint: "$backup_s3", bucket: bench-memory, path_style: true, credentials_file: $work/s3-credentials}
+EOF
+fi
 
 echo "bench memory: JAVA_OPTS=$java_opts${other_env[*]:+; env: ${other_env[*]}}"
 echo "bench memory: load average $(cut -d ' ' -f 1-3 /proc/loadavg); work dir $work"
@@ -166,6 +182,16 @@ sleep "$settle"
 idle_rss=$(mib "$agent_pid" VmRSS) idle_hwm=$(mib "$agent_pid" VmHWM)
 cp "/proc/$agent_pid/status" "$work/status-idle.txt"
 echo "bench memory: agent listening after $start_s s; idle (${settle} s after one GetStatus): VmRSS $idle_rss MiB, VmHWM $idle_hwm MiB"
+if [ -n "$backup_s3" ] && command -v jcmd >/dev/null; then
+  sdk_classes=$(jcmd "$agent_pid" VM.class_hierarchy 2>/dev/null | grep -c 'software\.amazon\.awssdk' || true)
+  echo "bench memory: backup.s3 configured; AWS SDK classes loaded by the idle agent: $sdk_classes"
+  # One listing through the agent (ListBackups with the store's copies) loads the SDK: what it costs once used.
+  "$repo_root/deploy/bin/etcd-rescue" backup list -i "$work/inventory.yaml" > "$work/backup-list.log" 2>&1 || true
+  sleep "$settle"
+  sdk_classes=$(jcmd "$agent_pid" VM.class_hierarchy 2>/dev/null | grep -c 'software\.amazon\.awssdk' || true)
+  echo "bench memory: after one backup list through the agent (the SDK used, $sdk_classes of its classes loaded), ${settle} s later:" \
+    "VmRSS $(mib "$agent_pid" VmRSS) MiB, VmHWM $(mib "$agent_pid" VmHWM) MiB"
+fi
 
 hwm="" rss_after="" upload_s="" outcome="not run"
 if [ "$size" -gt 0 ]; then

@@ -144,6 +144,12 @@ class BackupsTest {
             assertThat(names).anyMatch(n -> n.endsWith(".db.zst")).anyMatch(n -> n.endsWith(".manifest.json"))
                     .noneMatch(n -> n.endsWith(".part"));
         }
+        for (TestHost h : testbed.hosts()) {
+            String pid = h.systemctl("show", "-p", "MainPID", "--value", "etcd-rescue-agent").stdout().strip();
+            String status = h.execOk(Duration.ofSeconds(10), "/bin/cat", "/proc/" + pid + "/status").stdout();
+            System.out.printf("agent on %s after its backups and copies: %s%n", h.name(), status.lines()
+                    .filter(l -> l.startsWith("VmRSS:") || l.startsWith("VmHWM:")).map(l -> l.replaceAll("\\s+", " ")).toList());
+        }
     }
 
     @Test

@@ -49,6 +49,21 @@ public final class BackupMetrics {
                     Labels.of("cluster", cluster, "kind", "snapshot"), a.lastTaken().snapshotSize(),
                     Labels.of("cluster", cluster, "kind", "stored"), a.lastTaken().fileSize()));
         }
+        if (scheduler.config().s3().isPresent()) {
+            out.add(CounterSnapshot.builder().name("etcd_rescue_backup_s3_uploads")
+                    .help("Copies of this agent's backups uploaded to object storage since it started, by outcome (failed: nothing counted there).")
+                    .dataPoint(CounterSnapshot.CounterDataPointSnapshot.builder().value(a.objectUploads())
+                            .labels(Labels.of("cluster", cluster, "result", "ok")).build())
+                    .dataPoint(CounterSnapshot.CounterDataPointSnapshot.builder().value(a.objectFailures())
+                            .labels(Labels.of("cluster", cluster, "result", "failed")).build()).build());
+            if (a.lastUpload() != null) {
+                out.add(gauge("etcd_rescue_backup_s3_last_upload_timestamp_seconds",
+                        "When this agent's last copy in object storage was uploaded and read back (Unix time).", labels,
+                        a.lastUploadAt().toEpochMilli() / 1000.0));
+                out.add(gauge("etcd_rescue_backup_s3_last_upload_duration_seconds",
+                        "How long the last upload took: file, read-back, manifest.", labels, a.lastUpload().seconds()));
+            }
+        }
         listed.stream().map(l -> RestoreDrill.last(scheduler.store().dir(), l.id())).flatMap(Optional::stream)
                 .max(Comparator.comparing(r -> Instant.parse(r.at()))).ifPresent(d -> {
                     out.add(gauge("etcd_rescue_drill_last_timestamp_seconds", "When the last restore drill here ran (Unix time).", labels,

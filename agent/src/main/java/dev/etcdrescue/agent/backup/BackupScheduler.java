@@ -44,9 +44,20 @@ public final class BackupScheduler implements AutoCloseable {
     private final java.util.concurrent.atomic.AtomicLong failures = new java.util.concurrent.atomic.AtomicLong();
     private volatile BackupManifest lastTaken;
     private volatile double lastSeconds;
+    private final Optional<ObjectCopies> objects;
+    private final java.util.concurrent.atomic.AtomicLong objectUploads = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong objectFailures = new java.util.concurrent.atomic.AtomicLong();
+    private volatile ObjectCopies.Uploaded lastUpload;
+    private volatile java.time.Instant lastUploadAt;
 
     BackupScheduler(BackupConfig config, LocalEtcdctl etcdctl, BackupStore store, BackupTaker taker, PeerCopies copies,
                     RestoreDrill drills, BooleanSupplier claimed, Clock clock, Path staging) {
+        this(config, etcdctl, store, taker, copies, drills, claimed, clock, staging, Optional.empty());
+    }
+
+    BackupScheduler(BackupConfig config, LocalEtcdctl etcdctl, BackupStore store, BackupTaker taker, PeerCopies copies,
+                    RestoreDrill drills, BooleanSupplier claimed, Clock clock, Path staging, Optional<ObjectCopies> objects) {
+        this.objects = objects;
         this.copies = copies;
         this.drills = drills;
         this.staging = staging;
@@ -60,6 +71,12 @@ public final class BackupScheduler implements AutoCloseable {
 
     /** The scheduler for {@code agent}'s backup settings, not started; empty when backups are not configured. */
     public static Optional<BackupScheduler> of(AgentConfig agent, ProcessRunner runner, BooleanSupplier claimed) throws IOException {
+        return of(agent, runner, claimed, dev.etcdrescue.agent.failpoint.Failpoints.none());
+    }
+
+    /** As above, with the agent's failpoints (the upload to object storage holds one). */
+    public static Optional<BackupScheduler> of(AgentConfig agent, ProcessRunner runner, BooleanSupplier claimed,
+                                               dev.etcdrescue.agent.failpoint.Failpoints failpoints) throws IOException {
         if (agent.backup().isEmpty()) {
             return Optional.empty();
         }
@@ -76,8 +93,11 @@ public final class BackupScheduler implements AutoCloseable {
                 agent.stagingDir(), store, Clock.systemUTC(), agent.restoreTimeout());
         PeerCopies copies = new PeerCopies(store, signer, agent.hostName(), config.copies(), agent.listen().getPort(),
                 new dev.etcdrescue.agent.transfer.RelayDialer(agent.tls()), Clock.systemUTC(), config.cluster());
+        // backup.cluster is required with backup.s3 (AgentConfigLoader), so the prefix is known before etcd answers.
+        Optional<ObjectCopies> objects = config.s3().isEmpty() ? Optional.empty()
+                : ObjectCopies.open(config.s3(), config.cluster().orElseThrow(), failpoints);
         return Optional.of(new BackupScheduler(config, etcdctl, store, taker, copies, drills, claimed, Clock.systemUTC(),
-                agent.stagingDir()));
+                agent.stagingDir(), objects));
     }
 
     public BackupScheduler start() {
@@ -169,13 +189,45 @@ public final class BackupScheduler implements AutoCloseable {
             return;
         }
         BackupManifest taken = taken(slot, view);
-        List<String> copied = copies.push(taken, view);
+        List<String> copied = new java.util.ArrayList<>(copies.push(taken, view));
+        upload(taken).ifPresent(copied::add);
         List<String> removed = taker.prune(false, false).remove();
         lastResult = "slot " + slot + ": took " + taken.id() + copiesNote(copied) + (removed.isEmpty() ? "" : "; retention removed " + removed);
     }
 
     private String copiesNote(List<String> copied) {
-        return copies.copies() == 0 ? "" : "; copies: " + String.join(", ", copied);
+        return copied.isEmpty() ? "" : "; copies: " + String.join(", ", copied);
+    }
+
+    /**
+     * The copy in object storage of a backup just taken, when backup.s3 is set: one line for the outcome. A failure is
+     * logged and counted, never thrown: the local backup and its peer copies stand without it.
+     */
+    Optional<String> upload(BackupManifest taken) {
+        if (objects.isEmpty()) {
+            return Optional.empty();
+        }
+        ObjectCopies o = objects.get();
+        try {
+            ObjectCopies.Uploaded u = o.upload(taken, store.dir().resolve(taken.file()), store.manifestBytes(taken.id()));
+            objectUploads.incrementAndGet();
+            lastUpload = u;
+            lastUploadAt = clock.instant();
+            log.info("backup {}: copy in {} ({} bytes in {} part(s), {} s, {} MB/s), read back whole, manifest last", taken.id(),
+                    o.location(), u.bytes(), u.parts(), String.format(java.util.Locale.ROOT, "%.2f", u.seconds()),
+                    String.format(java.util.Locale.ROOT, "%.1f", u.bytes() / 1e6 / Math.max(1e-3, u.seconds())));
+            return Optional.of(o.location() + ": ok");
+        } catch (IOException | RuntimeException e) {
+            objectFailures.incrementAndGet();
+            log.warn("backup {}: no copy in {}: {} (the local backup is kept; no manifest was left there)", taken.id(), o.location(),
+                    e.getMessage());
+            return Optional.of(o.location() + ": " + e.getMessage());
+        }
+    }
+
+    /** The copies in object storage as this agent sees them, when backup.s3 is set. */
+    public Optional<ObjectCatalogue> objects() {
+        return objects.map(o -> new ObjectCatalogue(o, store, staging, config.cluster().orElseThrow()));
     }
 
     /** A backup taken on demand and what its copies to peers came to. */
@@ -195,7 +247,8 @@ public final class BackupScheduler implements AutoCloseable {
             failures.incrementAndGet();
             throw e;
         }
-        List<String> copied = copies.push(taken, view);
+        List<String> copied = new java.util.ArrayList<>(copies.push(taken, view));
+        upload(taken).ifPresent(copied::add);
         List<String> removed = taker.prune(false, false).remove();
         lastResult = "on demand: took " + taken.id() + copiesNote(copied) + (removed.isEmpty() ? "" : "; retention removed " + removed);
         return new Taken(taken, copied);
@@ -226,10 +279,11 @@ public final class BackupScheduler implements AutoCloseable {
     }
 
     /** What this agent did since it started, for {@link BackupMetrics}. */
-    record Activity(BackupManifest lastTaken, double lastSeconds, long failures) {}
+    record Activity(BackupManifest lastTaken, double lastSeconds, long failures, long objectUploads, long objectFailures,
+                    ObjectCopies.Uploaded lastUpload, java.time.Instant lastUploadAt) {}
 
     Activity activity() {
-        return new Activity(lastTaken, lastSeconds, failures.get());
+        return new Activity(lastTaken, lastSeconds, failures.get(), objectUploads.get(), objectFailures.get(), lastUpload, lastUploadAt);
     }
 
     /** A new file name in the agent's staging dir, which exists. */

@@ -63,11 +63,32 @@ public final class BackupService extends BackupAgentGrpc.BackupAgentImplBase {
                 }
                 list.addBackups(e);
             }
+            if (request.getObjectStore()) {
+                b.objects().ifPresent(o -> remote(o, request, list));
+            }
             out.onNext(list.build());
             out.onCompleted();
         } catch (IOException e) {
             out.onError(Status.INTERNAL.withDescription("cannot read the backup dir " + b.config().dir() + ": " + e.getMessage())
                     .asRuntimeException());
+        }
+    }
+
+    /** The copies in object storage, as entries with {@code location}; a store that cannot be listed is said, not thrown. */
+    private static void remote(ObjectCatalogue o, ListBackupsRequest request, BackupList.Builder list) {
+        list.setObjectStore(o.location());
+        try {
+            for (ObjectCatalogue.Remote r : o.list(request.getReadBack(), request.getDeep())) {
+                if (!request.getId().isEmpty() && !r.id().equals(request.getId())) {
+                    continue;
+                }
+                BackupEntry.Builder e = r.manifest() != null ? entry(r.manifest()) : BackupEntry.newBuilder().setId(r.id());
+                list.addBackups(e.setLocation(o.location()).setTrusted(r.manifest() != null).setReadBackOk(r.readBackOk())
+                        .setProblem(r.problem() == null ? "" : r.problem()));
+            }
+        } catch (IOException | RuntimeException e) {
+            log.warn("cannot list {}: {}", o.location(), e.getMessage());
+            list.setObjectStoreError(e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage());
         }
     }
 

@@ -27,10 +27,50 @@ public final class BackupStaging {
 
     private final BackupStore store;
     private final TransferService transfers;
+    private final Optional<ObjectCatalogue> objects;
 
     public BackupStaging(BackupStore store, TransferService transfers) {
+        this(store, transfers, Optional.empty());
+    }
+
+    /** @param objects the copies in object storage (backup.s3), which {@link #stageFromObjectStore} downloads */
+    public BackupStaging(BackupStore store, TransferService transfers, Optional<ObjectCatalogue> objects) {
         this.store = store;
         this.transfers = transfers;
+        this.objects = objects;
+    }
+
+    /**
+     * The copy of {@code backupId} in object storage: its manifest checked as a local one is (signature, signer, cluster),
+     * the file downloaded into a scratch dir in staging and read back against it, then unpacked and staged as a local copy
+     * is. Nothing is staged when any check fails; the scratch dir is removed either way.
+     */
+    public TransferResult stageFromObjectStore(String backupId, String operationId) throws IOException {
+        if (objects.isEmpty()) {
+            throw AgentException.failedPrecondition(ErrorReason.NOT_STAGED, "this agent has no backup.s3 in its agent.yaml, so it"
+                    + " cannot fetch backup " + backupId + " from object storage");
+        }
+        ObjectCatalogue o = objects.get();
+        ObjectCatalogue.Remote found = o.find(backupId);
+        if (!found.trusted()) {
+            throw AgentException.failedPrecondition(ErrorReason.NOT_A_SNAPSHOT, "backup " + backupId + " in " + o.location()
+                    + " is not trusted: " + found.problem());
+        }
+        transfers.staging().ensureDir();
+        Path scratch = transfers.staging().dir().resolve("s3-" + UUID.randomUUID());
+        try {
+            BackupStore downloaded;
+            try {
+                downloaded = o.fetch(found.manifest(), scratch);
+            } catch (IOException e) {
+                throw AgentException.failedPrecondition(ErrorReason.DIGEST_MISMATCH, "backup " + backupId + " could not be downloaded"
+                        + " from " + o.location() + ": " + e.getMessage() + "; nothing was staged");
+            }
+            log.info("backup {} downloaded from {} into {}", backupId, o.location(), scratch);
+            return stage(downloaded, found.manifest(), backupId, operationId, o.location());
+        } finally {
+            ObjectCatalogue.removeScratch(scratch);
+        }
     }
 
     /** @throws AgentException naming the backup and why, when it is absent, untrusted or does not read back; nothing is staged then */
@@ -42,10 +82,14 @@ public final class BackupStaging {
             throw AgentException.failedPrecondition(ErrorReason.NOT_A_SNAPSHOT, "backup " + backupId + " in " + store.dir()
                     + " is not trusted: " + found.problem());
         }
-        BackupManifest manifest = found.manifest();
+        return stage(store, found.manifest(), backupId, operationId, store.dir().toString());
+    }
+
+    private TransferResult stage(BackupStore store, BackupManifest manifest, String backupId, String operationId, String where)
+            throws IOException {
         Optional<String> differs = store.verify(manifest);
         if (differs.isPresent()) {
-            throw AgentException.failedPrecondition(ErrorReason.DIGEST_MISMATCH, "backup " + backupId + " in " + store.dir()
+            throw AgentException.failedPrecondition(ErrorReason.DIGEST_MISMATCH, "backup " + backupId + " in " + where
                     + " does not read back: " + differs.get() + "; nothing was staged");
         }
         transfers.staging().ensureDir();

@@ -50,6 +50,11 @@ public final class BackupStore {
         return dir;
     }
 
+    /** A store over another dir that checks manifests against the same fleet CA (a copy downloaded into scratch). */
+    public BackupStore elsewhere(Path otherDir) {
+        return new BackupStore(otherDir, fleetCa);
+    }
+
     /** A backup found in the dir: its manifest when trusted, else why not. */
     public record Listed(String id, BackupManifest manifest, String problem) {
         public boolean trusted() {

@@ -31,7 +31,13 @@ public final class AgentConfigLoader {
             "restore_timeout", "command_timeout", "units", "max_snapshot_bytes", "log_dirs", "backup", "metrics",
             "data_port"));
     private static final Set<String> BACKUP_KEYS = new TreeSet<>(List.of("interval", "dir", "cluster", "etcd", "retention", "drill_every",
-            "copies"));
+            "copies", "s3"));
+    private static final Set<String> S3_KEYS = new TreeSet<>(List.of("endpoint", "bucket", "prefix", "region", "path_style",
+            "credentials_file"));
+    private static final Pattern S3_ENDPOINT = Pattern.compile("https?://[A-Za-z0-9.:\\[\\]-]+(:[0-9]{1,5})?/?");
+    private static final Pattern BUCKET = Pattern.compile("[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]");
+    private static final Pattern PREFIX = Pattern.compile("([A-Za-z0-9._-]+/)*");
+    private static final Pattern REGION = Pattern.compile("[a-z0-9-]{1,40}");
     private static final Set<String> BACKUP_ETCD_KEYS = new TreeSet<>(List.of("endpoint", "ca", "cert", "key"));
     private static final Set<String> RETENTION_KEYS = new TreeSet<>(List.of("keep_last", "hourly", "daily", "weekly"));
     private static final Pattern CLUSTER = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
@@ -142,8 +148,58 @@ public final class AgentConfigLoader {
         }
         Optional<Duration> drillEvery = b.has("drill_every") ? Optional.of(durationAt(b, "drill_every", "backup.", Duration.ZERO))
                 : Optional.empty();
+        Optional<BackupConfig.S3> s3 = s3(b);
+        if (s3.isPresent() && cluster.isEmpty()) {
+            throw new ConfigException(file, "backup.cluster", "required with backup.s3: the objects are kept under <prefix><cluster>/,"
+                    + " and an agent lists only its own cluster's (set it to the inventory's group name, the same on every host)");
+        }
         return Optional.of(new BackupConfig(interval, dir, cluster,
-                new BackupConfig.EtcdAccess(java.net.URI.create(endpoint), ca, cert, key), retention(b), drillEvery, copies(b)));
+                new BackupConfig.EtcdAccess(java.net.URI.create(endpoint), ca, cert, key), retention(b), drillEvery, copies(b), s3));
+    }
+
+    private Optional<BackupConfig.S3> s3(YamlNode b) throws ConfigException {
+        YamlNode s = b.get("s3");
+        if (s == null || s.isNull()) {
+            return Optional.empty();
+        }
+        if (!s.isObject()) {
+            throw new ConfigException(file, "backup.s3", "must be a mapping of the keys " + S3_KEYS);
+        }
+        for (String secret : List.of("access_key", "secret_key", "aws_access_key_id", "aws_secret_access_key")) {
+            if (s.has(secret)) {
+                throw new ConfigException(file, "backup.s3." + secret, "secrets never go into agent.yaml: put them into the file"
+                        + " backup.s3.credentials_file names (mode 600), and remove the value from this file");
+            }
+        }
+        rejectUnknown(s, S3_KEYS, "backup.s3.");
+        Optional<java.net.URI> endpoint = s.has("endpoint")
+                ? Optional.of(java.net.URI.create(matching(s, "endpoint", S3_ENDPOINT, "the store's URL like https://s3.example.net:9000",
+                "backup.s3."))) : Optional.empty();
+        String bucket = matching(s, "bucket", BUCKET, "a bucket name (3 to 63 of a-z, 0-9, '.', '-')", "backup.s3.");
+        String prefix = s.has("prefix") ? requiredText(s, "prefix", "backup.s3.") : "";
+        if (!prefix.isEmpty() && !prefix.endsWith("/")) {
+            prefix = prefix + "/";
+        }
+        if (!PREFIX.matcher(prefix).matches()) {
+            throw new ConfigException(file, "backup.s3.prefix", "must be path segments of [A-Za-z0-9._-] separated by '/', like"
+                    + " etcd-backups/, got '" + prefix + "'");
+        }
+        String region = s.has("region") ? matching(s, "region", REGION, "a region like us-east-1", "backup.s3.") : "us-east-1";
+        boolean pathStyle = false;
+        if (s.has("path_style")) {
+            String text = requiredText(s, "path_style", "backup.s3.");
+            if (!text.equals("true") && !text.equals("false")) {
+                throw new ConfigException(file, "backup.s3.path_style", "must be true or false, got '" + text + "'");
+            }
+            pathStyle = text.equals("true");
+        }
+        Path credentials = pathAt(s, "credentials_file", "backup.s3.");
+        try {
+            S3Credentials.read(credentials);
+        } catch (S3Credentials.Unusable e) {
+            throw new ConfigException(file, "backup.s3.credentials_file", e.getMessage());
+        }
+        return Optional.of(new BackupConfig.S3(endpoint, bucket, prefix, region, pathStyle, credentials));
     }
 
     private int copies(YamlNode b) throws ConfigException {

@@ -44,6 +44,8 @@ public final class Failpoints {
     public static final String TRANSFER_MIDWAY = "transfer.midway";
     /** After a received file is checked and staged, before the sender is answered: a test makes the checks slow there. */
     public static final String TRANSFER_CHECKED = "transfer.checked";
+    /** After each part of a backup's upload to object storage (after the one PUT of a small file): a test kills the store there. */
+    public static final String S3_AFTER_PART = "backup.s3.afterPart";
     /** Prefix of the points at the entry of each mutating RPC (and Preflight), e.g. {@code rpc.ConfigureMember}. */
     public static final String RPC = "rpc.";
 
@@ -52,11 +54,11 @@ public final class Failpoints {
     /** Every point the code holds; a name outside this set is refused at start (a typo would silently test nothing). */
     public static final Set<String> KNOWN = Stream.concat(
             Stream.of(RESTORE_BEFORE_TOOL, RESTORE_AFTER_TOOL, CONFIGURE_AFTER_ENV_FILE, CUTOVER_AFTER_ENABLE_NEW,
-                    CUTOVER_AFTER_STOP_OLD, TRANSFER_MIDWAY, TRANSFER_CHECKED),
+                    CUTOVER_AFTER_STOP_OLD, TRANSFER_MIDWAY, TRANSFER_CHECKED, S3_AFTER_PART),
             RPCS.stream().map(r -> RPC + r)).collect(Collectors.toCollection(TreeSet::new));
 
     private static final Logger log = LoggerFactory.getLogger(Failpoints.class);
-    private static final Pattern ENTRY = Pattern.compile("\\s*([A-Za-z.]+)\\s*=\\s*(?:(\\d+)\\*)?\\s*(.+?)\\s*");
+    private static final Pattern ENTRY = Pattern.compile("\\s*([A-Za-z0-9.]+)\\s*=\\s*(?:(\\d+)\\*)?\\s*(.+?)\\s*");
     private static final Pattern SLEEP = Pattern.compile("sleep\\((\\d+)(ms|s|m)\\)");
     private static final Pattern ERROR = Pattern.compile("error(?:\\(([^()]*)\\))?");
     private static final Failpoints NONE = new Failpoints(Map.of());

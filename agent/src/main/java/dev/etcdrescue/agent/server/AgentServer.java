@@ -106,7 +106,7 @@ public final class AgentServer {
         TransferService transfers = new TransferService(staging,
                 new SnapshotInspector(hostTools, runner, config.commandTimeout()), clock, new RelayDialer(config.tls()),
                 config.maxSnapshotBytes(), failpoints);
-        Optional<BackupScheduler> backups = BackupScheduler.of(config, runner, () -> claims.current().isPresent());
+        Optional<BackupScheduler> backups = BackupScheduler.of(config, runner, () -> claims.current().isPresent(), failpoints);
         RescueAgentService service = new RescueAgentService(config.hostName(), rpc, hostTools, transfers,
                 new RestoreRunner(dataRoots, staging, tools, baseUnits, unitScope, config.baseUnit(), runner, moves,
                         config.restoreTimeout(), failpoints),
@@ -118,7 +118,8 @@ public final class AgentServer {
                         unit -> systemctl.show(unit).getMainPid()),
                 new PathRules(config.backupDirs(), "backup_dirs"),
                 new dev.etcdrescue.agent.cleanup.Leftovers(journal, config.stagingDir()),
-                dev.etcdrescue.agent.transfer.LocalSnapshotSender.from(config, runner), backups.map(BackupScheduler::store).orElse(null));
+                dev.etcdrescue.agent.transfer.LocalSnapshotSender.from(config, runner), backups.map(BackupScheduler::store).orElse(null),
+                backups.flatMap(BackupScheduler::objects));
         CoordinatorAuthInterceptor auth = new CoordinatorAuthInterceptor(CallerPolicy.of(config.tls()), audit, clock);
         Server server = NettyServerBuilder.forAddress(listen)
                 .sslContext(tls)

@@ -92,7 +92,18 @@ public final class RescueAgentService extends RescueAgentGrpc.RescueAgentImplBas
                               RollbackRunner rollback, PreflightChecker preflight, PathRules backupDirs,
                               dev.etcdrescue.agent.cleanup.Leftovers leftovers, LocalSnapshotSender localSnapshots,
                               dev.etcdrescue.agent.backup.BackupStore backups) {
-        this.backupStaging = backups == null ? null : new dev.etcdrescue.agent.backup.BackupStaging(backups, transfers);
+        this(hostName, rpc, hostTools, transfers, restore, configWriter, units, rollback, preflight, backupDirs, leftovers,
+                localSnapshots, backups, java.util.Optional.empty());
+    }
+
+    /** @param objects the backups' copies in object storage (backup.s3), which TakeSnapshot can stage from */
+    public RescueAgentService(String hostName, RpcRunner rpc, HostTools hostTools, TransferService transfers,
+                              RestoreRunner restore, ConfigWriter configWriter, UnitOperations units,
+                              RollbackRunner rollback, PreflightChecker preflight, PathRules backupDirs,
+                              dev.etcdrescue.agent.cleanup.Leftovers leftovers, LocalSnapshotSender localSnapshots,
+                              dev.etcdrescue.agent.backup.BackupStore backups,
+                              java.util.Optional<dev.etcdrescue.agent.backup.ObjectCatalogue> objects) {
+        this.backupStaging = backups == null ? null : new dev.etcdrescue.agent.backup.BackupStaging(backups, transfers, objects);
         this.leftovers = leftovers;
         this.localSnapshots = localSnapshots;
         this.hostName = hostName;
@@ -310,7 +321,8 @@ public final class RescueAgentService extends RescueAgentGrpc.RescueAgentImplBas
                             + "(no backup: in its agent.yaml), so it holds no backup " + request.getBackupId());
                 }
                 return rpc.phases().run(op, "TakeSnapshot", Phase.RECEIVING, Phase.RECEIVED, false,
-                        () -> backupStaging.stage(request.getBackupId(), op));
+                        () -> request.getFromObjectStore() ? backupStaging.stageFromObjectStore(request.getBackupId(), op)
+                                : backupStaging.stage(request.getBackupId(), op));
             }
             if (localSnapshots == null) {
                 throw dev.etcdrescue.agent.AgentException.unimplemented("this agent takes no snapshot of its member: "

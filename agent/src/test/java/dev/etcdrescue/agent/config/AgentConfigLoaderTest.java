@@ -243,7 +243,7 @@ class AgentConfigLoaderTest {
                 .hasMessageContaining("field backup.retention.keep_last: must be at least 1");
         assertThatThrownBy(() -> AgentConfigLoader.load(write(DOCUMENTED + "backup: {etcd: {endpoint: 'http://a:2379'}, every: 5}\n")))
                 .hasMessageContaining("field backup.every: unknown key; allowed keys are [cluster, copies, dir, drill_every, etcd, interval,"
-                        + " retention]");
+                        + " retention, s3]");
         assertThatThrownBy(() -> AgentConfigLoader.load(write(DOCUMENTED + "backup: {etcd: {endpoint: 'http://a:2379'}, copies: many}\n")))
                 .hasMessageContaining("field backup.copies: must be a whole number from 0");
         assertThat(AgentConfigLoader.load(write(DOCUMENTED + "backup: {etcd: {endpoint: 'http://a:2379'}, copies: 2}\n")).backup().orElseThrow()
@@ -252,6 +252,45 @@ class AgentConfigLoaderTest {
                 .satisfies(a -> assertThat(a.getPort()).isEqualTo(9464));
         assertThatThrownBy(() -> AgentConfigLoader.load(write(DOCUMENTED + "metrics: {listen: '9464'}\n")))
                 .hasMessageContaining("field metrics.listen: must be address:port");
+    }
+
+    @Test
+    void anS3CopyNeedsItsCredentialsInAPrivateFileAndTheClusterName() throws Exception {
+        Path credentials = dir.resolve("s3-credentials");
+        Files.writeString(credentials, "[default]\naws_access_key_id = AKIAEXAMPLE\naws_secret_access_key = s3cr3t-value\n");
+        Files.setPosixFilePermissions(credentials, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        String base = DOCUMENTED + "backup:\n  cluster: prod-a\n  etcd: {endpoint: 'http://a:2379'}\n";
+        BackupConfig.S3 s3 = AgentConfigLoader.load(write(base + "  s3: {endpoint: 'http://127.0.0.1:9000', bucket: etcd-backups,"
+                + " prefix: 'team/etcd', path_style: true, credentials_file: " + credentials + "}\n")).backup().orElseThrow().s3().orElseThrow();
+        assertThat(s3.endpoint()).hasValue(java.net.URI.create("http://127.0.0.1:9000"));
+        assertThat(s3.prefix()).isEqualTo("team/etcd/");
+        assertThat(s3.region()).isEqualTo("us-east-1");
+        assertThat(s3.pathStyle()).isTrue();
+        assertThat(s3.location()).isEqualTo("s3://etcd-backups/team/etcd/");
+        assertThat(S3Credentials.read(credentials).toString()).doesNotContain("s3cr3t").doesNotContain("AKIAEXAMPLE");
+
+        assertThatThrownBy(() -> AgentConfigLoader.load(write(DOCUMENTED + "backup:\n  etcd: {endpoint: 'http://a:2379'}\n"
+                + "  s3: {bucket: etcd-backups, credentials_file: " + credentials + "}\n")))
+                .hasMessageContaining("field backup.cluster: required with backup.s3");
+        assertThatThrownBy(() -> AgentConfigLoader.load(write(base + "  s3: {bucket: etcd-backups, secret_key: abc, credentials_file: "
+                + credentials + "}\n")))
+                .hasMessageContaining("field backup.s3.secret_key: secrets never go into agent.yaml").hasMessageNotContaining("abc");
+        assertThatThrownBy(() -> AgentConfigLoader.load(write(base + "  s3: {bucket: Etcd_Backups, credentials_file: " + credentials + "}\n")))
+                .hasMessageContaining("field backup.s3.bucket: must be a bucket name");
+        assertThatThrownBy(() -> AgentConfigLoader.load(write(base + "  s3: {bucket: etcd-backups}\n")))
+                .hasMessageContaining("field backup.s3.credentials_file: required");
+        assertThatThrownBy(() -> AgentConfigLoader.load(write(base + "  s3: {bucket: etcd-backups, credentials_file: /nonexistent/creds}\n")))
+                .hasMessageContaining("field backup.s3.credentials_file: /nonexistent/creds does not exist");
+        Files.setPosixFilePermissions(credentials, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+        assertThatThrownBy(() -> AgentConfigLoader.load(write(base + "  s3: {bucket: etcd-backups, credentials_file: " + credentials + "}\n")))
+                .hasMessageContaining("field backup.s3.credentials_file: " + credentials + " is readable or writable by group or others");
+        Files.setPosixFilePermissions(credentials, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        Files.writeString(credentials, "[default]\naws_access_key_id = AKIAEXAMPLE\n");
+        assertThatThrownBy(() -> AgentConfigLoader.load(write(base + "  s3: {bucket: etcd-backups, credentials_file: " + credentials + "}\n")))
+                .hasMessageContaining("has no aws_secret_access_key");
+        Files.writeString(credentials, "aws_access_key_id AKIAEXAMPLE s3cr3t-value\n");
+        assertThatThrownBy(() -> AgentConfigLoader.load(write(base + "  s3: {bucket: etcd-backups, credentials_file: " + credentials + "}\n")))
+                .hasMessageContaining("line 1: not key = value").hasMessageNotContaining("s3cr3t");
     }
 
     private Path write(String text) throws Exception {

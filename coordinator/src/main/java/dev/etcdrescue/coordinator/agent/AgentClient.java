@@ -157,13 +157,13 @@ public final class AgentClient implements AutoCloseable {
     /** ListBackups: this host's backups; reading every file back ({@code readBack}) takes as long as the dir is large. */
     public BackupList listBackups(boolean readBack, Duration timeout) {
         return BackupAgentGrpc.newBlockingStub(channel).withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS)
-                .listBackups(ListBackupsRequest.newBuilder().setReadBack(readBack).build());
+                .listBackups(ListBackupsRequest.newBuilder().setReadBack(readBack).setObjectStore(true).build());
     }
 
     /** ListBackups reading every file back and the snapshot inside it (trailer, bbolt, HashKV); {@code id} empty: all. */
     public BackupList verifyBackups(String id, Duration timeout) {
         return BackupAgentGrpc.newBlockingStub(channel).withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS)
-                .listBackups(ListBackupsRequest.newBuilder().setReadBack(true).setDeep(true).setId(id).build());
+                .listBackups(ListBackupsRequest.newBuilder().setReadBack(true).setDeep(true).setId(id).setObjectStore(true).build());
     }
 
     /** PruneBackups: retention applied now on that host, or (dry run) what it would remove. */

@@ -87,9 +87,15 @@ public final class SourceTransfer {
      */
     public static TransferResult stageBackup(SnapshotDistribution.Target source, String backupId, long size, Duration timeout,
                                              SnapshotDistribution.Progress progress, SnapshotDistribution.Notes notes) {
+        return stageBackup(source, backupId, false, size, timeout, progress, notes);
+    }
+
+    /** @param fromObjectStore the copy in the agent's object storage (backup.s3), which it downloads first */
+    public static TransferResult stageBackup(SnapshotDistribution.Target source, String backupId, boolean fromObjectStore, long size,
+                                             Duration timeout, SnapshotDistribution.Progress progress, SnapshotDistribution.Notes notes) {
         try (StatusPoller poller = new StatusPoller(List.of(source), size, "of the backup unpacked", progress, notes)) {
-            return source.agent().takeSnapshot(TakeSnapshotRequest.newBuilder().setHeader(source.header()).setBackupId(backupId).build(),
-                    timeout);
+            return source.agent().takeSnapshot(TakeSnapshotRequest.newBuilder().setHeader(source.header()).setBackupId(backupId)
+                            .setFromObjectStore(fromObjectStore).build(), timeout);
         }
     }
 

@@ -23,6 +23,11 @@ public final class BackupCandidates {
             return !backup.getCopyFrom().isEmpty();
         }
 
+        /** A copy in object storage, which {@code holder}'s agent reaches; tried after every copy an agent holds. */
+        public boolean inObjectStore() {
+            return !backup.getLocation().isEmpty();
+        }
+
         /** "ID on HOST", or "ID (copy from TAKER) on HOST". */
         public String describe() {
             return BackupCandidates.describe(backup, holder);
@@ -33,7 +38,40 @@ public final class BackupCandidates {
     public record Choice(List<Candidate> inOrder, List<String> passedOver) {}
 
     public static String describe(BackupEntry b, String holder) {
+        if (!b.getLocation().isEmpty()) {
+            return b.getId() + " in " + b.getLocation() + " (through " + holder + "'s agent)";
+        }
         return b.getId() + (b.getCopyFrom().isEmpty() ? "" : " (copy from " + b.getCopyFrom() + ")") + " on " + holder;
+    }
+
+    /**
+     * The rows with each copy in object storage kept once: every agent of a cluster with backup.s3 lists the same objects,
+     * and the first agent that listed one (and read it back whole, when read back) stands for it.
+     */
+    public static List<FleetBackups.HostBackups> objectCopiesOnce(List<FleetBackups.HostBackups> hosts) {
+        Map<String, String> chosen = new java.util.HashMap<>();
+        for (FleetBackups.HostBackups h : hosts) {
+            for (BackupEntry b : h.backups()) {
+                String key = b.getLocation() + "\u0000" + b.getId();
+                if (!b.getLocation().isEmpty() && (!chosen.containsKey(key) || (b.getTrusted() && b.getProblem().isEmpty()
+                        && !goodOn(hosts, chosen.get(key), b)))) {
+                    chosen.put(key, h.host());
+                }
+            }
+        }
+        List<FleetBackups.HostBackups> out = new ArrayList<>();
+        for (FleetBackups.HostBackups h : hosts) {
+            List<BackupEntry> kept = h.backups().stream().filter(b -> b.getLocation().isEmpty()
+                    || h.host().equals(chosen.get(b.getLocation() + "\u0000" + b.getId()))).toList();
+            out.add(new FleetBackups.HostBackups(h.cluster(), h.host(), h.endpoint(), h.configured(), h.lastResult(), h.error(), kept));
+        }
+        return out;
+    }
+
+    private static boolean goodOn(List<FleetBackups.HostBackups> hosts, String host, BackupEntry like) {
+        return hosts.stream().filter(h -> h.host().equals(host)).flatMap(h -> h.backups().stream())
+                .anyMatch(b -> b.getLocation().equals(like.getLocation()) && b.getId().equals(like.getId()) && b.getTrusted()
+                        && b.getProblem().isEmpty());
     }
 
     /** @param which {@code latest}, or a backup id */
@@ -59,7 +97,7 @@ public final class BackupCandidates {
             }
         }
         candidates.sort(Comparator.comparing((Candidate c) -> Instant.parse(c.backup().getTakenAt())).reversed()
-                .thenComparing(Candidate::isCopy).thenComparing(Candidate::holder));
+                .thenComparing(Candidate::inObjectStore).thenComparing(Candidate::isCopy).thenComparing(Candidate::holder));
         return new Choice(candidates, passedOver);
     }
 

@@ -99,11 +99,11 @@ public final class BackupFetch {
     public static SnapshotSource.Backup source(String which, List<BackupCandidates.Candidate> inOrder, Path workDir) throws IOException {
         List<SnapshotSource.Copy> copies = inOrder.stream().map(c -> new SnapshotSource.Copy(c.backup().getId(), c.holder(),
                 c.backup().getSnapshotSha256(), c.backup().getSnapshotSize(), c.backup().getRevision(), c.backup().getTakenAt(),
-                c.backup().getTakenBy(), c.backup().getCopyFrom(), c.backup().getEtcdVersion())).toList();
+                c.backup().getTakenBy(), c.backup().getCopyFrom(), c.backup().getEtcdVersion(), c.backup().getLocation())).toList();
         StringBuilder text = new StringBuilder(which).append('\n');
         for (SnapshotSource.Copy c : copies) {
             text.append(String.join("\t", c.id(), c.holder(), c.snapshotSha256(), Long.toString(c.snapshotSize()), Long.toString(c.revision()),
-                    c.takenAt(), c.takenBy(), c.copyFrom(), c.etcdVersion())).append('\n');
+                    c.takenAt(), c.takenBy(), c.copyFrom(), c.etcdVersion(), c.location())).append('\n');
         }
         PrivateFiles.createDirectories(workDir);
         PrivateFiles.writeAtomically(workDir.resolve(CHOICE), text.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
@@ -120,10 +120,11 @@ public final class BackupFetch {
         List<SnapshotSource.Copy> copies = new ArrayList<>();
         for (String line : lines.subList(1, lines.size())) {
             String[] f = line.split("\t", -1);
-            if (f.length != 9) {
-                throw new UserException(FailureKind.BAD_INPUT, file + " is damaged (a line with " + f.length + " fields, not 9)");
+            if (f.length != 9 && f.length != 10) {
+                throw new UserException(FailureKind.BAD_INPUT, file + " is damaged (a line with " + f.length + " fields, not 10)");
             }
-            copies.add(new SnapshotSource.Copy(f[0], f[1], f[2], Long.parseLong(f[3]), Long.parseLong(f[4]), f[5], f[6], f[7], f[8]));
+            copies.add(new SnapshotSource.Copy(f[0], f[1], f[2], Long.parseLong(f[3]), Long.parseLong(f[4]), f[5], f[6], f[7], f[8],
+                    f.length == 10 ? f[9] : ""));
         }
         return java.util.Optional.of(new SnapshotSource.Backup(lines.get(0), copies, workDir));
     }

@@ -93,7 +93,7 @@ public final class FleetBackups {
                     rows.add(failed(clusterOf.get(i), m, AgentError.describe(e.getCause(), m.agentEndpoint().toString())));
                 }
             }
-            return rows;
+            return BackupCandidates.objectCopiesOnce(rows);
         } finally {
             pool.shutdownNow();
         }
@@ -102,7 +102,9 @@ public final class FleetBackups {
     private HostBackups ask(AgentChannels channels, String cluster, MemberPlan m, Function<AgentClient, BackupList> how) {
         try (AgentClient agent = channels.connect(m.agentEndpoint())) {
             BackupList list = how.apply(agent);
-            return new HostBackups(cluster, m.hostName(), m.agentEndpoint().toString(), list.getConfigured(), list.getLastResult(), null,
+            String last = list.getObjectStoreError().isEmpty() ? list.getLastResult()
+                    : list.getLastResult() + "; " + list.getObjectStore() + " could not be listed: " + list.getObjectStoreError();
+            return new HostBackups(cluster, m.hostName(), m.agentEndpoint().toString(), list.getConfigured(), last, null,
                     list.getBackupsList());
         } catch (RuntimeException e) {
             return failed(cluster, m, AgentError.describe(e, m.agentEndpoint().toString()));

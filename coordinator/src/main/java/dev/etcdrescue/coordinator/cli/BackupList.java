@@ -58,7 +58,7 @@ final class BackupList implements Callable<Integer> {
                 continue;
             }
             for (BackupEntry b : h.backups()) {
-                cells.add(List.of(h.cluster(), h.host(), b.getId(), b.getTrusted() ? Long.toString(b.getRevision()) : "-",
+                cells.add(List.of(h.cluster(), holder(b, h.host()), b.getId(), b.getTrusted() ? Long.toString(b.getRevision()) : "-",
                         b.getTrusted() ? Long.toString(b.getTotalKeys()) : "-",
                         b.getTrusted() ? mib(b.getFileSize()) + " / " + mib(b.getSnapshotSize()) : "-",
                         b.getTrusted() ? b.getTakenAt() : "-", b.getTrusted() ? takenBy(b) : "-", drill(b), status(b, readBack)));
@@ -77,6 +77,11 @@ final class BackupList implements Callable<Integer> {
             return "READ BACK FAILED: " + b.getProblem();
         }
         return readBack ? "signed, read back ok" : "signed";
+    }
+
+    /** The host, or for a copy in object storage where it is: "s3://bucket/prefix (via HOST)". */
+    static String holder(BackupEntry b, String host) {
+        return b.getLocation().isEmpty() ? host : b.getLocation() + " (via " + host + ")";
     }
 
     /** The taker, or for a copy a peer pushed: "TAKER (copy since T)". */
@@ -109,6 +114,7 @@ final class BackupList implements Callable<Integer> {
         m.put("takenBy", b.getTakenBy());
         m.put("copyFrom", b.getCopyFrom().isEmpty() ? null : b.getCopyFrom());
         m.put("copiedAt", b.getCopiedAt().isEmpty() ? null : b.getCopiedAt());
+        m.put("location", b.getLocation().isEmpty() ? null : b.getLocation());
         m.put("snapshotSize", b.getSnapshotSize());
         m.put("fileSize", b.getFileSize());
         m.put("etcdVersion", b.getEtcdVersion());

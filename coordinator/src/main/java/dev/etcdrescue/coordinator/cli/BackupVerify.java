@@ -55,7 +55,7 @@ final class BackupVerify implements Callable<Integer> {
                 for (BackupEntry b : h.backups()) {
                     Map<String, Object> row = new LinkedHashMap<>(BackupList.json(b));
                     row.put("cluster", h.cluster());
-                    row.put("holder", h.host());
+                    row.put("holder", BackupList.holder(b, h.host()));
                     rows.add(row);
                 }
             }
@@ -66,7 +66,7 @@ final class BackupVerify implements Callable<Integer> {
         List<List<String>> cells = new ArrayList<>();
         for (FleetBackups.HostBackups h : hosts) {
             for (BackupEntry b : h.backups()) {
-                cells.add(List.of(h.cluster(), b.getId(), h.host(), b.getTrusted() ? BackupList.takenBy(b) : "-",
+                cells.add(List.of(h.cluster(), b.getId(), BackupList.holder(b, h.host()), b.getTrusted() ? BackupList.takenBy(b) : "-",
                         !b.getTrusted() ? "NOT TRUSTED: " + b.getProblem()
                                 : b.getReadBackOk() ? "ok: digests, signature, trailer, bbolt, HashKV" : "FAILED: " + b.getProblem()));
             }

@@ -236,7 +236,8 @@ public final class RecoverCommand implements Callable<Integer> {
             long copies = source.inOrder().stream().filter(c -> c.id().equals(first.id())).count();
             System.err.println(plan.name() + ": restoring from backup " + first.id() + " (revision " + first.revision() + ", taken "
                     + first.takenAt() + " on " + first.takenBy() + "), " + copies + " cop" + (copies == 1 ? "y" : "ies")
-                    + " of it to try, first " + (first.copyFrom().isEmpty() ? "" : "the copy on ") + first.holder()
+                    + " of it to try, first " + (first.inObjectStore() ? "the copy in " + first.location() + ", which the agent on "
+                    + first.holder() + " downloads" : (first.copyFrom().isEmpty() ? "" : "the copy on ") + first.holder())
                     + ": its agent reads it back and sends it to the other hosts");
             return plan.withSnapshot(source);
         } catch (java.io.IOException e) {

@@ -67,7 +67,11 @@ final class BackupSnapshotStep {
                     run.header(member));
             TransferResult staged;
             try {
-                staged = SourceTransfer.stageBackup(target, copy.id(), copy.snapshotSize(), STAGE_TIMEOUT,
+                if (copy.inObjectStore()) {
+                    run.reporter.note(PhaseName.SNAPSHOT, copy.describe() + ": the agent on " + member.hostName()
+                            + " downloads it, reads it back against its signed manifest and stages it");
+                }
+                staged = SourceTransfer.stageBackup(target, copy.id(), copy.inObjectStore(), copy.snapshotSize(), STAGE_TIMEOUT,
                         (h, bytes, total) -> run.reporter.transferProgress(h, bytes, total),
                         (h, note) -> run.reporter.note(PhaseName.SNAPSHOT, "[" + h + "] " + note));
             } catch (RuntimeException e) {
@@ -127,7 +131,8 @@ final class BackupSnapshotStep {
         run.expectedRevision = status.getRevision();
         run.snapshot = new SnapshotFile(Path.of(staged.getStagedPath()), staged.getSize(), staged.getSha256(), SnapshotDigest.Trailer.VALID);
         String origin = "backup " + copy.id() + " (taken " + copy.takenAt() + " on " + copy.takenBy() + "), "
-                + (copy.copyFrom().isEmpty() ? "" : "the copy ") + "read back and staged by the agent on " + host;
+                + (copy.inObjectStore() ? "the copy in " + copy.location() + ", downloaded, "
+                : copy.copyFrom().isEmpty() ? "" : "the copy ") + "read back and staged by the agent on " + host;
         run.snapshotSummary = new SnapshotSummary(origin, host + ":" + staged.getStagedPath(), staged.getSize(), staged.getSha256(), "valid",
                 status.getRevision(), status.getTotalKeys(), status.getHash(), 0, writer.orElse("unknown"), null, null, null, null, null);
         run.reporter.note(PhaseName.SNAPSHOT, "distribution " + mode.label() + ": the agent on " + host + " holds backup " + copy.id()
@@ -146,6 +151,11 @@ final class BackupSnapshotStep {
         BackupFetch fetch = new BackupFetch(channels, STAGE_TIMEOUT);
         for (SnapshotSource.Copy copy : copies) {
             MemberPlan holder = run.plan.members().stream().filter(m -> m.hostName().equals(copy.holder())).findFirst().orElse(null);
+            if (copy.inObjectStore()) {
+                passOver(run, passedOver, copy.describe() + ": a copy in object storage is staged by an agent, not fetched through the"
+                        + " coordinator (which holds no key for the store): use --distribution auto or source-*");
+                continue;
+            }
             if (holder == null) {
                 passOver(run, passedOver, copy.describe() + ": " + copy.holder() + " is not in the inventory");
                 continue;

@@ -37,10 +37,22 @@ public sealed interface SnapshotSource permits SnapshotSource.Endpoints, Snapsho
 
     /** One copy of a backup as its holder listed it (the facts of its signed manifest). */
     record Copy(String id, String holder, String snapshotSha256, long snapshotSize, long revision, String takenAt, String takenBy,
-                String copyFrom, String etcdVersion) {
-        /** "ID on HOST", or "ID (copy from TAKER) on HOST". */
+                String copyFrom, String etcdVersion, String location) {
+        /** A copy on the holder's disk. */
+        public Copy(String id, String holder, String snapshotSha256, long snapshotSize, long revision, String takenAt, String takenBy,
+                    String copyFrom, String etcdVersion) {
+            this(id, holder, snapshotSha256, snapshotSize, revision, takenAt, takenBy, copyFrom, etcdVersion, "");
+        }
+
+        /** True for the copy in object storage that {@code holder}'s agent reaches (backup.s3). */
+        public boolean inObjectStore() {
+            return !location.isEmpty();
+        }
+
+        /** "ID on HOST", "ID (copy from TAKER) on HOST", or "ID in s3://bucket/prefix (through HOST's agent)". */
         public String describe() {
-            return id + (copyFrom.isEmpty() ? "" : " (copy from " + copyFrom + ")") + " on " + holder;
+            return inObjectStore() ? id + " in " + location + " (through " + holder + "'s agent)"
+                    : id + (copyFrom.isEmpty() ? "" : " (copy from " + copyFrom + ")") + " on " + holder;
         }
     }
 }

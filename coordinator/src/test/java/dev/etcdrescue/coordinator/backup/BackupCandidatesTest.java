@@ -27,6 +27,27 @@ class BackupCandidatesTest {
         return new FleetBackups.HostBackups("echo", name, name + ":7443", true, "", null, List.of(backups));
     }
 
+    private static BackupEntry stored(String id, Instant at, String taker, String problem) {
+        return own(id, at, taker).toBuilder().setLocation("s3://b/p/").setProblem(problem).build();
+    }
+
+    @Test
+    void aCopyInObjectStorageIsListedOnceAndTriedAfterTheAgentsCopiesOfTheSameBackup() {
+        List<FleetBackups.HostBackups> hosts = BackupCandidates.objectCopiesOnce(List.of(
+                host("h-0", stored("new", NEWEST, "h-1", "cannot be read from s3://b/p/: timeout"), stored("old", OLDER, "h-0", "")),
+                host("h-1", own("new", NEWEST, "h-1"), stored("new", NEWEST, "h-1", ""), stored("old", OLDER, "h-0", "")),
+                host("h-2", stored("new", NEWEST, "h-1", ""))));
+
+        assertThat(hosts.get(0).backups()).extracting(BackupEntry::getId).as("h-0 stands for old, h-1 read new back whole")
+                .containsExactly("old");
+        assertThat(hosts.get(1).backups()).extracting(BackupEntry::getId).containsExactly("new", "new");
+        assertThat(hosts.get(2).backups()).isEmpty();
+        BackupCandidates.Choice c = BackupCandidates.order(hosts, "latest");
+        assertThat(c.inOrder()).extracting(BackupCandidates.Candidate::describe).containsExactly(
+                "new on h-1", "new in s3://b/p/ (through h-1's agent)", "old in s3://b/p/ (through h-0's agent)");
+        assertThat(c.passedOver()).isEmpty();
+    }
+
     @Test
     void theNewestBackupComesFirstTheTakersOwnBeforeThePeersCopyThenTheOlderOne() {
         List<FleetBackups.HostBackups> hosts = List.of(

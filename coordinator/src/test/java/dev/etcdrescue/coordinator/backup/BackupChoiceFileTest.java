@@ -42,6 +42,21 @@ class BackupChoiceFileTest {
     void aDamagedChoiceIsNamed() throws Exception {
         Files.writeString(dir.resolve(BackupFetch.CHOICE), "latest\nonly\ttwo\n");
         assertThatThrownBy(() -> BackupFetch.chosen(dir)).isInstanceOf(UserException.class)
-                .hasMessageContaining(BackupFetch.CHOICE + " is damaged (a line with 2 fields, not 9)");
+                .hasMessageContaining(BackupFetch.CHOICE + " is damaged (a line with 2 fields, not 10)");
+    }
+
+    @Test
+    void aCopyInObjectStorageKeepsItsLocationAndAnOlderNineFieldChoiceStillReads() throws Exception {
+        BackupCandidates.Candidate inStore = new BackupCandidates.Candidate(copy("bak-0", "").backup().toBuilder()
+                .setLocation("s3://etcd-backups/etcd/").build(), "bak-0");
+        BackupFetch.source("latest", List.of(inStore), dir);
+
+        SnapshotSource.Copy read = BackupFetch.chosen(dir).orElseThrow().inOrder().get(0);
+
+        assertThat(read.inObjectStore()).isTrue();
+        assertThat(read.describe()).isEqualTo("echo-20261206T030102.114Z-r1042 in s3://etcd-backups/etcd/ (through bak-0's agent)");
+        Files.writeString(dir.resolve(BackupFetch.CHOICE), "latest\n" + String.join("\t", "id-1", "bak-0", "ab".repeat(32), "10", "7",
+                "2026-12-06T03:01:02.114Z", "bak-0", "", "3.4.23") + "\n");
+        assertThat(BackupFetch.chosen(dir).orElseThrow().inOrder().get(0).inObjectStore()).isFalse();
     }
 }
