@@ -65,7 +65,15 @@ public final class MemberReplacement {
      * @param stallTimeout how long the learner may make no progress before it is removed again; null: scaled by the db size
      * @param claimTtl how long the target agent's claim lasts between renewals
      */
-    public record Options(Path workDir, Duration stallTimeout, Duration claimTtl, Duration verifyTimeout) {}
+    /**
+     * @param removeAlso other dead members this command replaces after this one: removed too before the add, since etcd before
+     *                   3.5.30 and 3.6.11 refuses a learner while a member it cannot reach is listed ("unhealthy cluster")
+     */
+    public record Options(Path workDir, Duration stallTimeout, Duration claimTtl, Duration verifyTimeout, List<MemberPlan> removeAlso) {
+        public Options(Path workDir, Duration stallTimeout, Duration claimTtl, Duration verifyTimeout) {
+            this(workDir, stallTimeout, claimTtl, verifyTimeout, List.of());
+        }
+    }
 
     /** The checks and what they were computed from. */
     public record Checked(ClusterView view, List<Check> checks) {
@@ -176,6 +184,9 @@ public final class MemberReplacement {
             renewer.scheduleAtFixedRate(() -> renew(agent, header, options.claimTtl()), every, every, TimeUnit.MILLISECONDS);
             snapshot(journal, checked.view(), etcd, options.workDir());
             remove(journal, cluster, member, ownLearner);
+            for (MemberPlan other : options.removeAlso()) {
+                removeAlso(cluster, other);
+            }
             if (moved) {
                 fenceElsewhere(journal, header, member, options);
             } else {
@@ -188,6 +199,10 @@ public final class MemberReplacement {
             ClusterPlan after = moved ? plan.withMembers(plan.members().stream().filter(m -> !m.equals(member) && (m.equals(to)
                     || checked.view().members().stream().anyMatch(e -> e.name().equals(m.etcdName()))
                     || ReplaceChecks.listed(checked.view(), m).isPresent())).toList()) : plan;
+            if (!options.removeAlso().isEmpty()) {
+                // The others removed with this one are replaced next: the cluster is verified without them until then.
+                after = after.withMembers(after.members().stream().filter(m -> !options.removeAlso().contains(m)).toList());
+            }
             List<Check> verify = new ClusterVerifier(etcd).verifyServing(after, options.verifyTimeout());
             verify.forEach(c -> say("verify", (c.ok() ? "ok   " : "FAIL ") + c.name() + ": " + c.detail()));
             Optional<Check> bad = verify.stream().filter(c -> !c.ok()).findFirst();
@@ -253,6 +268,18 @@ public final class MemberReplacement {
         cluster.remove(old.get().getId());
         journal.done("removed", "id", Long.toHexString(old.get().getId()));
         say("remove", "member remove " + Long.toHexString(old.get().getId()) + " (" + member.etcdName() + "): done");
+    }
+
+    /** Another dead member the same command replaces next, removed now (its own run finds it gone and skips the removal). */
+    private void removeAlso(MembershipCalls cluster, MemberPlan other) throws InterruptedException {
+        Optional<io.etcd.jetcd.cluster.Member> listed = cluster.list().stream()
+                .filter(m -> m.getName().equals(other.etcdName()) || other.peerUrls().stream().anyMatch(m.getPeerURIs()::contains))
+                .findFirst();
+        if (listed.isPresent()) {
+            cluster.remove(listed.get().getId());
+            say("remove", "member remove " + Long.toHexString(listed.get().getId()) + " (" + other.etcdName() + "): also down and replaced"
+                    + " next; done now, since etcd before 3.5.30 and 3.6.11 adds no learner while a member it cannot reach is listed");
+        }
     }
 
     private void fence(ReplaceJournal journal, AgentClient agent, OperationHeader header, MemberPlan member, boolean sameHost) {

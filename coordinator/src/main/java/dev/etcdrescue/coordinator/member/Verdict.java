@@ -47,9 +47,11 @@ public record Verdict(Kind kind, String member, String reason, String command) {
                 return new Verdict(Kind.ATTENTION, d.name(), describe(d) + " is down and the inventory has no host for it:"
                         + " add the host to the inventory, or remove the member by hand (etcdctl member remove " + d.id() + ")", null);
             }
-            String more = dead.size() > 1 ? " (" + dead.size() + " members down: one replace-member at a time, this one first)" : "";
+            // Quorum holds without the first dead member, so it holds for each after it: replaced ones count as healthy again.
+            List<String> all = dead.stream().map(x -> plannedName(view, x)).flatMap(Optional::stream).toList();
+            String more = all.size() > 1 ? " (" + dead.size() + " members down: replaced one at a time, in this order)" : "";
             return new Verdict(Kind.REPLACE_MEMBER, planned.get(), describe(d) + " is down, quorum holds without it" + more,
-                    "etcd-rescue replace-member -i " + inventory + " --limit " + view.cluster() + " --member " + planned.get());
+                    "etcd-rescue replace-member -i " + inventory + " --limit " + view.cluster() + " --member " + String.join(" --member ", all));
         }
         for (HostRow h : view.hosts()) {
             boolean listed = view.members().stream().anyMatch(m -> m.name().equals(h.etcdName()));

@@ -49,7 +49,8 @@ class VerdictTest {
         Verdict v = Verdict.of(view(5, List.of("m3", "m4"), List.of(), List.of()), INV);
         assertThat(v.kind()).isEqualTo(Verdict.Kind.REPLACE_MEMBER);
         assertThat(v.member()).isEqualTo("m3");
-        assertThat(v.reason()).contains("2 members down");
+        assertThat(v.reason()).contains("2 members down: replaced one at a time, in this order");
+        assertThat(v.command()).endsWith("--member m3 --member m4");
     }
 
     @Test
