@@ -11,6 +11,20 @@ import java.util.stream.Collectors;
 
 /** Writes inventories for testbed hosts, in the seed's shape (etcd_new on 22379/22380, /var/lib/etcd/new.etcd). */
 final class Inventories {
+    /**
+     * The running cluster as it is (what replace-member acts on): the members' own URLs on ports 2379/2380 and their
+     * data dir {@code dataDir}, the unit a replacement runs as copied from old_unit; the survivors' endpoints as source.
+     */
+    static String runningCluster(String cluster, List<TestHost> hosts, Path tlsDir, String dataDir) {
+        String yaml = seedLike(cluster, hosts, tlsDir, fromEndpoints(hosts))
+                .replace("peer_port: 22380\n        client_port: 22379\n", "peer_port: 2380\n        client_port: 2379\n")
+                .replace("data_dir: /var/lib/etcd/new.etcd\n", "data_dir: " + dataDir + "\n");
+        if (!yaml.contains("data_dir: " + dataDir + "\n") || !yaml.contains("client_port: 2379\n")) {
+            throw new IllegalStateException("the seed inventory's layout changed: " + yaml);
+        }
+        return yaml;
+    }
+
     static String seedLike(String cluster, List<TestHost> hosts, Path tlsDir, String snapshotLines) {
         StringBuilder y = new StringBuilder();
         y.append("all:\n  vars:\n    agent_port: 7443\n    tls_dir: ").append(tlsDir).append('\n');

@@ -46,10 +46,7 @@ class ReplaceMemberEtcd35Test {
         testbed.installAgents(pki);
         testbed.startOldCluster("old-rp35", testbed.hosts());
         written = EtcdData.load(url(testbed.host(0)), "/rp35/", 300, 17);
-        String yaml = Inventories.seedLike("rp35", testbed.hosts(), pki, Inventories.fromEndpoints(testbed.hosts()))
-                .replace("peer_port: 22380\n        client_port: 22379\n", "peer_port: 2380\n        client_port: 2379\n")
-                .replace("data_dir: /var/lib/etcd/new.etcd\n", "data_dir: " + DATA + "\n");
-        assertThat(yaml).contains("data_dir: " + DATA + "\n", "client_port: 2379\n");
+        String yaml = Inventories.runningCluster("rp35", testbed.hosts(), pki, DATA);
         inventory = Inventories.write(work, "inventory.yaml", yaml);
     }
 

@@ -71,10 +71,7 @@ class ReplaceMemberTest {
         written = EtcdData.load(url(testbed.host(0)), "/repl/", 400, 11);
         // The inventory describes the running cluster: its members' URLs, data dir and unit (old_unit), and the
         // unit a replacement runs as (new_unit, copied from old_unit).
-        yaml = Inventories.seedLike("repl", members, pki, Inventories.fromEndpoints(members))
-                .replace("peer_port: 22380\n        client_port: 22379\n", "peer_port: 2380\n        client_port: 2379\n")
-                .replace("data_dir: /var/lib/etcd/new.etcd\n", "data_dir: " + DATA + "\n");
-        assertThat(yaml).contains("data_dir: " + DATA + "\n", "client_port: 2379\n");
+        yaml = Inventories.runningCluster("repl", members, pki, DATA);
         inventory = Inventories.write(work, "inventory.yaml", yaml);
     }
 
